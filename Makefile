@@ -1,0 +1,29 @@
+# The two commands a newcomer needs: `make lab` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: lab test exercises bench clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed; found " + sys.version.split()[0])'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $(STAMP)
+
+lab: $(STAMP)  ## open the course in JupyterLab
+	$(BIN)/jupyter lab notebooks/00_start_here.ipynb
+
+test: $(STAMP)  ## the whole suite: library, notebooks, exercises, browser
+	$(BIN)/python -m pytest tests notebooks --nbval-lax -p no:randomly
+
+exercises: $(STAMP)  ## regenerate exercises/ from solutions/
+	$(BIN)/python -m chapter1.exercises solutions exercises
+
+bench: $(STAMP)  ## print performance figures (ratios against bare simpy)
+	@for f in benchmarks/*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+
+clean:
+	rm -rf $(VENV) build *.egg-info
