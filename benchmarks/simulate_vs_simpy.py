@@ -1,0 +1,69 @@
+"""Per-request cost of simulate(single_server(...)) relative to a bare simpy M/M/1 loop.
+
+Both run the same number of requests in this process, alternately, and the ratio of
+medians is printed.  Target: <= 1.5x.
+"""
+
+import statistics
+import time
+
+import numpy as np
+import simpy
+
+from chapter1 import Workload, simulate, single_server
+
+REQUESTS = 50_000
+RATE, SERVICE_S = 16.0, 0.05  # 80% load on one worker
+ROUNDS = 5
+
+
+def bare_simpy_mm1(n, seed=0):
+    """The textbook simpy M/M/1: a source process, one process per customer, a Resource."""
+    rng = np.random.default_rng(seed)
+    gaps, services = rng.exponential(1 / RATE, n).tolist(), rng.exponential(SERVICE_S, n).tolist()
+    env = simpy.Environment()
+    server = simpy.Resource(env, capacity=1)
+    response = [0.0] * n
+
+    def customer(i):
+        arrived = env.now
+        with server.request() as slot:
+            yield slot
+            yield env.timeout(services[i])
+        response[i] = env.now - arrived
+
+    def source():
+        for i, gap in enumerate(gaps):
+            yield env.timeout(gap)
+            env.process(customer(i))
+
+    env.process(source())
+    env.run()
+    return response
+
+
+def course_mm1(n, seed=0):
+    arch = single_server(workers=1, service_time_ms=SERVICE_S * 1000)  # with DNS, queue limit, timeout
+    return simulate(arch, Workload.from_rate(RATE), requests=n, seed=seed)
+
+
+def timed(fn):
+    start = time.perf_counter()
+    fn(REQUESTS)
+    return time.perf_counter() - start
+
+
+def main():
+    bare, course = [], []
+    for _ in range(ROUNDS):
+        bare.append(timed(bare_simpy_mm1))
+        course.append(timed(course_mm1))
+    b, c = statistics.median(bare), statistics.median(course)
+    print(f"requests per run        {REQUESTS:,}")
+    print(f"bare simpy M/M/1        {b * 1e6 / REQUESTS:6.2f} us/request  (median of {ROUNDS})")
+    print(f"simulate(single_server) {c * 1e6 / REQUESTS:6.2f} us/request")
+    print(f"ratio                   {c / b:6.2f}x  (target <= 1.5x)")
+
+
+if __name__ == "__main__":
+    main()

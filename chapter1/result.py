@@ -1,0 +1,141 @@
+"""Result: what a simulation measured, as tidy pandas DataFrames and a one-line summary."""
+
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+
+OK, ERROR, TIMEOUT, REJECTED = range(4)
+STATUSES = ("ok", "error", "timeout", "rejected")
+PERCENTILES = (50, 95, 99)
+
+
+class Result:
+    """The outcome of :func:`chapter1.simulate`.
+
+    ``requests`` has one row per request; ``components`` one row per component;
+    ``timeline()`` per-component utilisation and per-window latency; ``summary()`` the headline figures.
+    """
+
+    def __init__(self, sim):
+        self.architecture, self.workload, self.seed = sim.architecture, sim.workload, sim.seed
+        self.arrival_s = sim.arrival
+        self.latency_ms = (sim.end - sim.arrival) * 1_000.0
+        self.status_code = sim.status
+        self.failed_at = sim.failed_at
+        self.dns_ms = sim.dns_s * 1_000.0
+        self.tiers = sim.tiers
+        self.duration_s = float(sim.arrival[-1])
+
+    def __repr__(self):
+        s = self.summary()
+        return (f"<Result {self.architecture.name}: {s['requests']:,} requests over {s['simulated_s']:,.1f} s, "
+                f"p95 {s['p95_ms']:,.1f} ms, errors {s['error_rate']:.1%}>")
+
+    @cached_property
+    def requests(self):
+        """One row per request: arrival time, latency, status and where it failed."""
+        names = np.array([""] + [c.name for c in self.architecture.components], dtype=object)
+        frame = pd.DataFrame({
+            "arrival_s": self.arrival_s,
+            "latency_ms": self.latency_ms,
+            "status": pd.Categorical.from_codes(self.status_code, categories=list(STATUSES)),
+            "failed_at": names[self.failed_at + 1],
+            "dns_ms": self.dns_ms,
+        })
+        for tier in self.tiers:
+            frame[f"{tier.spec.name}_wait_ms"] = tier.wait * 1_000.0
+        return frame
+
+    @cached_property
+    def _ok_latency(self):
+        return self.latency_ms[self.status_code == OK]
+
+    def percentile(self, q):
+        """Latency (ms) below which ``q`` percent of successful requests finished; NaN if none succeeded."""
+        return float(np.percentile(self._ok_latency, q)) if self._ok_latency.size else float("nan")
+
+    def utilization(self, name):
+        """Share of worker time component ``name`` spent serving, over the simulated window."""
+        tier = self._tier(name)
+        return _busy_seconds(tier, np.array([0.0, self.duration_s]))[0] / (tier.spec.workers * self.duration_s)
+
+    def summary(self):
+        """Headline figures: latency percentiles (successful requests), throughput, error rates, utilisation.
+
+        >>> from chapter1 import Workload, simulate, single_server
+        >>> s = simulate(single_server(), Workload(users=1_000), requests=1_000).summary()
+        >>> sorted(s.index)[:3]
+        ['dns_hit_ratio', 'error_rate', 'mean_ms']
+        """
+        n = len(self.status_code)
+        counts = np.bincount(self.status_code, minlength=len(STATUSES))
+        figures = {
+            "requests": n,
+            "simulated_s": self.duration_s,
+            "offered_rps": self.workload.rate,
+            "throughput_rps": counts[OK] / self.duration_s,
+            "mean_ms": float(self._ok_latency.mean()) if self._ok_latency.size else float("nan"),
+            **{f"p{q}_ms": self.percentile(q) for q in PERCENTILES},
+            **{f"{name}_rate": counts[code] / n for code, name in enumerate(STATUSES) if code != OK},
+            "dns_hit_ratio": float(np.mean(self.dns_ms == 0)) if self.architecture.dns else float("nan"),
+            **{f"{t.spec.name}_utilization": self.utilization(t.spec.name) for t in self.tiers},
+        }
+        return pd.Series({k: v if k == "requests" else float(v) for k, v in figures.items()}, dtype=object)
+
+    @cached_property
+    def components(self):
+        """One row per tier: kind, workers, utilisation, requests served and requests failed there."""
+        rows = []
+        for tier in self.tiers:
+            failed = np.bincount(self.status_code[self.failed_at == tier.index], minlength=len(STATUSES))
+            rows.append({
+                "component": tier.spec.name, "kind": tier.spec.kind, "workers": tier.spec.workers,
+                "utilization": self.utilization(tier.spec.name),
+                "served": int(np.sum(~np.isnan(tier.busy_to))),
+                "mean_wait_ms": float(np.nanmean(tier.wait) * 1_000.0) if np.any(~np.isnan(tier.wait)) else 0.0,
+                **{name: int(failed[code]) for code, name in enumerate(STATUSES) if code != OK},
+            })
+        return pd.DataFrame(rows)
+
+    def timeline(self, bins=40):
+        """Per time window: offered rate, throughput, latency percentiles, error share, utilisation per tier.
+
+        Aggregated (``bins`` rows per series) so it is small enough to chart and to store in a notebook.
+        """
+        edges = np.linspace(0.0, self.duration_s, bins + 1)
+        width = np.diff(edges)
+        which = np.clip(np.searchsorted(edges, self.arrival_s, side="right") - 1, 0, bins - 1)
+        frame = pd.DataFrame({"window": which, "latency_ms": self.latency_ms, "ok": self.status_code == OK})
+        grouped = frame.groupby("window")
+        ok_latency = frame[frame.ok].groupby("window")["latency_ms"]
+        table = pd.DataFrame({"t_s": edges[:-1] + width / 2}, index=range(bins))
+        table["offered_rps"] = grouped.size().reindex(table.index, fill_value=0) / width
+        table["throughput_rps"] = grouped["ok"].sum().reindex(table.index, fill_value=0) / width
+        table["error_share"] = 1 - grouped["ok"].mean().reindex(table.index)
+        for q in PERCENTILES:
+            table[f"p{q}_ms"] = ok_latency.quantile(q / 100).reindex(table.index)
+        for tier in self.tiers:
+            table[f"{tier.spec.name}_utilization"] = _busy_seconds(tier, edges) / (tier.spec.workers * width)
+        return table
+
+    def _tier(self, name):
+        for tier in self.tiers:
+            if tier.spec.name == name:
+                return tier
+        names = ", ".join(repr(t.spec.name) for t in self.tiers)
+        raise KeyError(f"no simulated tier named {name!r}; tiers: {names}")
+
+
+def _busy_seconds(tier, edges):
+    """Worker-seconds of service inside each window [edges[k], edges[k+1])."""
+    served = ~np.isnan(tier.busy_from)
+    starts, ends = np.sort(tier.busy_from[served]), np.sort(tier.busy_to[served])
+    return np.diff(_integral(starts, edges) - _integral(ends, edges))
+
+
+def _integral(times, x):
+    """For each x: sum over times t < x of (x - t), using prefix sums of the sorted times."""
+    count = np.searchsorted(times, x, side="left")
+    prefix = np.concatenate([[0.0], np.cumsum(times)])
+    return count * x - prefix[count]
