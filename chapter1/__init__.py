@@ -6,14 +6,17 @@
 0.0
 """
 
-from . import analytic, architectures
+from . import analytic, architectures, charts, diagram, widgets
 from .architectures import Architecture, single_server
 from .components import DNS, Database, Outage, Server, WebServer
 from .result import Result
-from .simulation import simulate
+from .simulation import simulate, sweep
 from .workload import Workload
 
 __all__ = [
     "Architecture", "DNS", "Database", "Outage", "Result", "Server", "WebServer", "Workload",
-    "analytic", "architectures", "simulate", "single_server",
+    "analytic", "architectures", "charts", "diagram", "simulate", "single_server", "sweep", "widgets",
 ]
+
+# Charts render as SVG inside the kernel: no internet needed, and they show when a notebook is viewed as a file.
+charts.use_offline_renderer()

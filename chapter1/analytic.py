@@ -159,3 +159,26 @@ def _availabilities(values):
     if not values:
         raise ValueError("give at least one availability, e.g. availability_series(0.99, 0.999)")
     return [check.number("availability", a, low=0, high=1) for a in values]
+
+
+def predict(architecture, workload, percents=(50, 95, 99)):
+    """Theory for an architecture with one exponential tier (and optional DNS): latency in ms, utilisation.
+
+    Returns a dict with ``mean_ms``, ``p50_ms``, ... and ``utilization``; ``None`` where no closed
+    form applies (several tiers, constant service).  Latencies are inf when the tier is overloaded.
+
+    >>> from chapter1 import Workload, single_server
+    >>> round(predict(single_server(workers=1, service_time_ms=100), Workload.from_rate(5))["utilization"], 2)
+    0.5
+    """
+    if len(architecture.tiers) != 1 or getattr(architecture.tiers[0], "distribution", None) != "exponential":
+        return None
+    server, dns = architecture.tiers[0], architecture.dns
+    miss = 0.0 if dns is None else 1 - dns.hit_ratio(workload.per_user_rate)
+    lookup_s = 0.0 if dns is None else dns.lookup_ms / 1_000.0
+    args = (workload.rate, server.service_rate, server.workers)
+    queue = mmc(*args)
+    theory = {"utilization": queue.utilization, "mean_ms": (miss * lookup_s + queue.mean_response_s) * 1_000.0}
+    for q in percents:
+        theory[f"p{q}_ms"] = response_time_percentile(q, *args, delay_s=lookup_s, delay_share=miss) * 1_000.0
+    return theory

@@ -5,6 +5,8 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
+from . import _validate as check
+
 OK, ERROR, TIMEOUT, REJECTED = range(4)
 STATUSES = ("ok", "error", "timeout", "rejected")
 PERCENTILES = (50, 95, 99)
@@ -55,16 +57,26 @@ class Result:
         """Latency (ms) below which ``q`` percent of successful requests finished; NaN if none succeeded."""
         return float(np.percentile(self._ok_latency, q)) if self._ok_latency.size else float("nan")
 
+    def completed_within_window(self):
+        """Successful requests that finished by the last arrival (work drained afterwards is not counted)."""
+        done_s = self.arrival_s + self.latency_ms / 1_000.0
+        return int(np.sum((self.status_code == OK) & (done_s <= self.duration_s)))
+
     def utilization(self, name):
         """Share of worker time component ``name`` spent serving, over the simulated window."""
         tier = self._tier(name)
         return _busy_seconds(tier, np.array([0.0, self.duration_s]))[0] / (tier.spec.workers * self.duration_s)
 
     def summary(self):
+        """Headline figures (see :meth:`_summary`); a fresh copy each call."""
+        return self._summary.copy()
+
+    @cached_property
+    def _summary(self):
         """Headline figures: latency percentiles (successful requests), throughput, error rates, utilisation.
 
         >>> from chapter1 import Workload, simulate, single_server
-        >>> s = simulate(single_server(), Workload(users=1_000), requests=1_000).summary()
+        >>> s = simulate(single_server(), Workload(users=1_000), requests=1_000)._summary
         >>> sorted(s.index)[:3]
         ['dns_hit_ratio', 'error_rate', 'mean_ms']
         """
@@ -74,7 +86,7 @@ class Result:
             "requests": n,
             "simulated_s": self.duration_s,
             "offered_rps": self.workload.rate,
-            "throughput_rps": counts[OK] / self.duration_s,
+            "throughput_rps": self.completed_within_window() / self.duration_s,
             "mean_ms": float(self._ok_latency.mean()) if self._ok_latency.size else float("nan"),
             **{f"p{q}_ms": self.percentile(q) for q in PERCENTILES},
             **{f"{name}_rate": counts[code] / n for code, name in enumerate(STATUSES) if code != OK},
@@ -101,20 +113,28 @@ class Result:
     def timeline(self, bins=40):
         """Per time window: offered rate, throughput, latency percentiles, error share, utilisation per tier.
 
-        Aggregated (``bins`` rows per series) so it is small enough to chart and to store in a notebook.
+        Aggregated (``bins`` rows) so it is small enough to chart and to store in a notebook.
         """
+        check.number("bins", bins, low=1, high=10_000, integer=True)
         edges = np.linspace(0.0, self.duration_s, bins + 1)
         width = np.diff(edges)
-        which = np.clip(np.searchsorted(edges, self.arrival_s, side="right") - 1, 0, bins - 1)
-        frame = pd.DataFrame({"window": which, "latency_ms": self.latency_ms, "ok": self.status_code == OK})
-        grouped = frame.groupby("window")
-        ok_latency = frame[frame.ok].groupby("window")["latency_ms"]
-        table = pd.DataFrame({"t_s": edges[:-1] + width / 2}, index=range(bins))
-        table["offered_rps"] = grouped.size().reindex(table.index, fill_value=0) / width
-        table["throughput_rps"] = grouped["ok"].sum().reindex(table.index, fill_value=0) / width
-        table["error_share"] = 1 - grouped["ok"].mean().reindex(table.index)
+        window = np.clip(np.searchsorted(edges, self.arrival_s, side="right") - 1, 0, bins - 1)
+        ok = self.status_code == OK
+        arrived = np.bincount(window, minlength=bins)
+        succeeded = np.bincount(window, weights=ok, minlength=bins)
+        table = pd.DataFrame({
+            "t_s": edges[:-1] + width / 2,
+            "offered_rps": arrived / width,
+            "throughput_rps": succeeded / width,
+            "error_share": np.where(arrived > 0, 1 - succeeded / np.maximum(arrived, 1), np.nan),
+        })
+        ok_window, ok_latency = window[ok], self.latency_ms[ok]
+        order = np.lexsort((ok_latency, ok_window))
+        bounds = np.searchsorted(ok_window[order], np.arange(bins + 1))
+        sorted_latency = ok_latency[order]
         for q in PERCENTILES:
-            table[f"p{q}_ms"] = ok_latency.quantile(q / 100).reindex(table.index)
+            table[f"p{q}_ms"] = [np.percentile(sorted_latency[a:b], q) if b > a else np.nan
+                                 for a, b in zip(bounds[:-1], bounds[1:])]
         for tier in self.tiers:
             table[f"{tier.spec.name}_utilization"] = _busy_seconds(tier, edges) / (tier.spec.workers * width)
         return table

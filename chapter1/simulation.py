@@ -174,3 +174,20 @@ def _runtime(component, sim, rng, index):
             return RUNTIMES[cls](component, sim, rng, index)
     known = ", ".join(c.__name__ for c in RUNTIMES)
     raise ValueError(f"cannot simulate a {type(component).__name__} in tiers; simulated kinds: {known}")
+
+
+def sweep(architecture, users, *, requests=2_000, seed=0, **workload_options):
+    """Simulate once per number of users; return one summary row per value (a tidy DataFrame).
+
+    >>> from chapter1 import single_server
+    >>> table = sweep(single_server(), users=[1_000, 100_000], requests=500)
+    >>> list(table["users"])
+    [1000, 100000]
+    """
+    import pandas as pd
+
+    rows = []
+    for u in users:
+        summary = simulate(architecture, Workload(users=u, **workload_options), requests=requests, seed=seed).summary()
+        rows.append({"users": u, **summary.to_dict()})
+    return pd.DataFrame(rows)
