@@ -17,7 +17,7 @@ lab: $(STAMP)  ## open the course in JupyterLab
 	$(BIN)/jupyter lab notebooks/00_start_here.ipynb
 
 test: $(STAMP)  ## the whole suite: library, notebooks, exercises, browser
-	$(BIN)/python -m pytest tests notebooks --nbval-lax
+	$(BIN)/python -m pytest tests notebooks chapter1 --nbval-lax --doctest-modules
 
 exercises: $(STAMP)  ## regenerate exercises/ from solutions/
 	$(BIN)/python -m chapter1.exercises solutions exercises

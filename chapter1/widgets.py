@@ -59,7 +59,7 @@ def panel(controls, draw):
 def single_server_panel(users=100_000, workers=8, service_time_ms=50, requests=DEFAULT_REQUESTS, seed=0):
     """Chapter 01's panel: users, workers and service time of the one box; latency against theory.
 
-    >>> box = single_server_panel(users=1_000)
+    >>> box = single_server_panel(users=1_000)  # doctest: +SKIP
     """
     controls = {
         "users": users_slider(users),
