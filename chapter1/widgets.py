@@ -66,15 +66,16 @@ def single_server_panel(users=100_000, workers=8, service_time_ms=50, requests=D
         "workers": int_slider(workers, 1, 64, "workers"),
         "service_time_ms": int_slider(service_time_ms, 10, 500, "service time (ms)", step=10),
     }
+    return panel(controls, functools.partial(single_server_view, requests=requests, seed=seed))
 
-    def draw(users, workers, service_time_ms):
-        arch = single_server(workers=workers, service_time_ms=service_time_ms)
-        result = simulate(arch, Workload(users=users), requests=requests, seed=seed)
-        point = result.summary().to_frame().T.assign(users=users)
-        datasets = {**charts.knee_data(arch, point, current=users), **charts.timeline_data(result, bins=30)}
-        return _single_server_template().svg(datasets), headline(result)
 
-    return panel(controls, draw)
+def single_server_view(users, workers, service_time_ms, requests=DEFAULT_REQUESTS, seed=0):
+    """What the chapter 01 panel shows for one slider setting: (chart as SVG, headline HTML)."""
+    arch = single_server(workers=workers, service_time_ms=service_time_ms)
+    result = simulate(arch, Workload(users=users), requests=requests, seed=seed)
+    point = result.summary().to_frame().T.assign(users=users)
+    datasets = {**charts.knee_data(arch, point, current=users), **charts.timeline_data(result, bins=30)}
+    return _single_server_template().svg(datasets), headline(result)
 
 
 @functools.lru_cache(maxsize=1)
