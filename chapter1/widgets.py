@@ -80,7 +80,7 @@ def single_server_view(users, workers, service_time_ms, requests=DEFAULT_REQUEST
 
 @functools.lru_cache(maxsize=1)
 def _single_server_template():
-    return charts.Template(charts._knee_chart(charts.USERS_RANGE) | charts._timeline_chart())
+    return charts.Template((charts._knee_chart(charts.USERS_RANGE) | charts._timeline_chart()).resolve_scale(color="independent"))
 
 
 def headline(result):
