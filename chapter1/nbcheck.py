@@ -4,13 +4,19 @@ nbval makes one test item per code cell; its cell numbers change between nbval
 versions, so this module keys everything on the ``# CHECK <id>`` header
 instead. It is two things at once:
 
-* ``run_notebook(path)`` starts ``python -m chapter1.nbcheck`` in a separate
-  process (optionally with resource limits and a wall-clock limit) and reads
-  back what happened in each cell;
-* loaded into that process as a pytest plugin (``-p chapter1.nbcheck``), it
-  records per cell its CHECK id, outcome and a short message (the assert
+* ``run_notebook(path)`` runs this file as a script in a separate process,
+  under an optional wall-clock limit; there it runs pytest with itself as a
+  plugin, which records per cell its outcome and a short message (the assert
   message, not a coloured traceback) into a JSON file after every cell, so a
-  run that dies half-way still tells which cells passed.
+  run that dies half-way still tells which cells passed; the parent reads
+  the CHECK ids from the cells' first lines;
+* the same script with ``--kernel`` is the kernel that pytest starts (via a
+  kernelspec in a temporary folder): it sets the resource limits on itself
+  before it becomes an IPython kernel, and clips every output it sends.
+
+The two child processes import only the standard library, pytest, nbval and
+ipykernel, never the ``chapter1`` package (whose import loads pandas and
+altair): a kernel pays for that only if its notebook asks for it.
 
 >>> run = run_notebook("solutions/01_single_server.ipynb")  # doctest: +SKIP
 >>> run.score, run.max_score  # doctest: +SKIP
@@ -19,27 +25,33 @@ instead. It is two things at once:
 
 from __future__ import annotations
 
-import json
 import os
+import sys
+
+if __name__ == "__main__" and sys.path and os.path.realpath(sys.path[0]) == os.path.dirname(os.path.realpath(__file__)):
+    del sys.path[0]  # run as a script: keep the package's modules from shadowing the standard library
+
+import json
 import re
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from queue import Empty
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
-from chapter1.exercises import Check, parse_check
+if TYPE_CHECKING:
+    from chapter1.exercises import Check
 
 __all__ = ["CellOutcome", "NotebookRun", "run_notebook", "OUTCOMES", "main"]
 
 RESULTS_ENV = "CHAPTER1_NBCHECK_RESULTS"
 OUTCOMES = ("passed", "failed", "skipped", "error")
 MESSAGE_LIMIT = 1000        # characters kept of a failure message
-OUTPUT_LIMIT = 10_000       # characters kept of each output message the kernel sends
+OUTPUT_LIMIT = 100_000      # characters kept of each output message the kernel sends
+NOT_RUN = "not run: grading stopped before this cell"
 KERNEL_POLL_SECONDS = 0.5   # how often a running cell checks that its kernel is alive
 ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 MB = 1 << 20
@@ -180,37 +192,64 @@ def _watch_kernel(await_reply):
     return await_reply_watching
 
 
-def _cap_outputs(get_kernel_message):
-    """Wrap nbval's iopub reader so that no output message stores more than OUTPUT_LIMIT characters."""
+OUTPUT_TYPES = ("stream", "display_data", "execute_result", "update_display_data", "error")
+TRUNCATED = "\n[... output truncated by the grader]"
 
-    def clip(value):
-        return value[:OUTPUT_LIMIT] if isinstance(value, str) else value
+
+def _clip_output(value):
+    if isinstance(value, str) and len(value) > OUTPUT_LIMIT:
+        return value[:OUTPUT_LIMIT] + TRUNCATED
+    return value
+
+
+def clip_content(msg_type: str, content: dict | None) -> None:
+    """Shorten, in place, the text an output message carries to OUTPUT_LIMIT characters per field.
+
+    >>> content = {"name": "stdout", "text": "x" * 200_000}
+    >>> clip_content("stream", content); len(content["text"]) < 101_000
+    True
+    """
+    if msg_type not in OUTPUT_TYPES or not isinstance(content, dict):
+        return
+    for key in ("text", "evalue"):
+        if key in content:
+            content[key] = _clip_output(content[key])
+    if isinstance(content.get("data"), dict):
+        content["data"] = {key: _clip_output(value) for key, value in content["data"].items()}
+    if isinstance(content.get("traceback"), list):
+        content["traceback"] = [_clip_output(line) for line in content["traceback"][-20:]]
+
+
+def _cap_outputs(get_kernel_message):
+    """Wrap nbval's iopub reader so that no output it stores exceeds OUTPUT_LIMIT characters a field."""
 
     def get_message(*args, **kwargs):
         msg = get_kernel_message(*args, **kwargs)
-        content = msg.get("content", {})
-        if "text" in content:
-            content["text"] = clip(content["text"])
-        if isinstance(content.get("data"), dict):
-            content["data"] = {key: clip(value) for key, value in content["data"].items()}
-        if "evalue" in content:
-            content["evalue"] = clip(content["evalue"])
-            content["traceback"] = [clip(line) for line in content.get("traceback", [])[-20:]]
+        clip_content(msg.get("msg_type", ""), msg.get("content"))
         return msg
 
     return get_message
 
 
+def _cap_kernel_messages() -> None:
+    """In the kernel: clip outputs before they are serialised, so a huge print costs little downstream."""
+    from jupyter_client.session import Session
+
+    send = Session.send
+
+    def send_clipped(self, stream, msg_or_type, content=None, *args, **kwargs):
+        if isinstance(msg_or_type, dict):
+            clip_content(msg_or_type.get("header", {}).get("msg_type", ""), msg_or_type.get("content"))
+        else:
+            clip_content(msg_or_type, content)
+        return send(self, stream, msg_or_type, content, *args, **kwargs)
+
+    Session.send = send_clipped
+
+
 def _kernel_pid(item) -> int | None:
     km = getattr(getattr(item.parent, "kernel", None), "km", None)
     return getattr(getattr(km, "provisioner", None), "pid", None)
-
-
-def _check_of(source: str) -> Check | None:
-    try:
-        return parse_check(source)
-    except ValueError:
-        return None
 
 
 class Recorder:
@@ -230,14 +269,11 @@ class Recorder:
     def pytest_collection_modifyitems(self, items):
         cells = [item for item in items if hasattr(item, "cell")]
         for index, item in enumerate(cells):
-            check = _check_of(item.cell.source)
             self.cells[item.nodeid] = {
                 "cell": index,
-                "check_id": check.id if check else None,
-                "points": check.points if check else 0,
-                "first_line": item.cell.source.strip().split("\n")[0][:120],
+                "first_line": item.cell.source.lstrip("\n").split("\n", 1)[0].strip()[:200],
                 "outcome": "error",
-                "message": "not run: grading stopped before this cell",
+                "message": NOT_RUN,
             }
             parent = item.parent
             if not getattr(parent, "_chapter1_capped", False):
@@ -300,39 +336,70 @@ def pytest_configure(config):
     config.pluginmanager.register(Recorder(path), "chapter1-recorder")
 
 
-# ------------------------------------------------------------- the runner
+# ------------------------------------------------------------- the kernel
 
+KERNEL_NAME = "chapter1-nbcheck"
+SCRIPT = str(Path(__file__).resolve())
 IPYTHON_CONFIG = """\
 c.InteractiveShell.colors = "nocolor"
 c.HistoryManager.enabled = False
 """
+# option -> (resource name, what it limits); values are megabytes.
+LIMITS = {
+    "--memory-mb": ("RLIMIT_DATA", "heap and private mappings"),
+    "--file-mb": ("RLIMIT_FSIZE", "size of any file written"),
+}
 
 
-def _limits(memory_mb: int | None, file_mb: int | None) -> list[str]:
-    args = [] if memory_mb is None else ["--memory-mb", str(memory_mb)]
-    return args + ([] if file_mb is None else ["--file-mb", str(file_mb)])
+def _limit_args(memory_mb: int | None, file_mb: int | None) -> list[str]:
+    values = dict(zip(LIMITS, (memory_mb, file_mb)))
+    return [part for option, value in values.items() if value is not None for part in (option, str(value))]
 
 
 def apply_limits(memory_mb: int | None = None, file_mb: int | None = None) -> None:
-    """Limit this process (and every process it starts, such as the kernel).
+    """Set hard resource limits on this process and everything it starts; switch core dumps off.
 
     ``memory_mb`` caps the data segment (RLIMIT_DATA: heap and private
-    mappings); ``file_mb`` caps the size of any file written (RLIMIT_FSIZE).
-    Core dumps are switched off. RLIMIT_AS is not used: the V8 engine inside
-    vl-convert reserves tens of GB of address space without using it, so an
-    address-space limit would crash chart rendering.
+    mappings) and ``file_mb`` the size of any file written (RLIMIT_FSIZE).
+    RLIMIT_AS is not used: the V8 engine inside vl-convert reserves tens of GB
+    of address space it never touches, so an address-space limit would crash
+    chart rendering. Hard limits cannot be raised again by the limited code.
 
     >>> apply_limits(memory_mb=2048)  # doctest: +SKIP
     """
     import resource
 
-    table = [(resource.RLIMIT_DATA, memory_mb), (resource.RLIMIT_FSIZE, file_mb)]
-    for which, megabytes in table:
-        if megabytes is not None:
-            if megabytes <= 0:
-                raise ValueError(f"resource limits must be positive megabytes, got {megabytes}")
-            resource.setrlimit(which, (megabytes * MB, megabytes * MB))
+    for (option, (name, _)), megabytes in zip(LIMITS.items(), (memory_mb, file_mb)):
+        if megabytes is None:
+            continue
+        if not megabytes > 0:
+            raise ValueError(f"{option} must be a positive number of megabytes, got {megabytes!r}")
+        limit = int(megabytes * MB)
+        resource.setrlimit(getattr(resource, name), (limit, limit))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
+def _kernelspec(folder: Path, memory_mb: int | None, file_mb: int | None) -> None:
+    """A kernelspec that starts this file with ``--kernel`` and the limits."""
+    spec = folder / "kernels" / KERNEL_NAME
+    spec.mkdir(parents=True)
+    argv = [sys.executable, SCRIPT, "--kernel", *_limit_args(memory_mb, file_mb),
+            "--", "-f", "{connection_file}"]
+    kernel = {"argv": argv, "display_name": "Python 3 (graded)", "language": "python",
+              "metadata": {"debugger": False}}
+    (spec / "kernel.json").write_text(json.dumps(kernel, indent=1), encoding="utf-8")
+
+
+def _launch_kernel(kernel_args: list[str]) -> None:
+    """Become an IPython kernel whose outputs are clipped (limits are already set)."""
+    _cap_kernel_messages()
+    from ipykernel import kernelapp
+
+    sys.argv = [sys.argv[0], *kernel_args]
+    kernelapp.launch_new_instance(argv=kernel_args)
+
+
+# ------------------------------------------------------------- the runner
 
 
 def _environment(scratch: Path, results: Path) -> dict[str, str]:
@@ -340,10 +407,12 @@ def _environment(scratch: Path, results: Path) -> dict[str, str]:
     ipython = scratch / "ipython" / "profile_default"
     ipython.mkdir(parents=True)
     (ipython / "ipython_kernel_config.py").write_text(IPYTHON_CONFIG, encoding="utf-8")
-    env = {key: value for key, value in os.environ.items() if key not in ("PYTEST_ADDOPTS", "PYTEST_PLUGINS")}
+    hidden = ("PYTEST_ADDOPTS", "PYTEST_PLUGINS")
+    env = {key: value for key, value in os.environ.items() if key not in hidden}
     env.update({
         RESULTS_ENV: str(results),
         "PYTHONPATH": os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p),
+        "JUPYTER_PATH": os.pathsep.join(p for p in (str(scratch / "jupyter"), env.get("JUPYTER_PATH")) if p),
         "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
         "PYTHONHASHSEED": "0",
         "IPYTHONDIR": str(scratch / "ipython"),
@@ -359,8 +428,8 @@ def _pytest_args(notebook: Path, scratch: Path, timeout: float) -> list[str]:
     ini.write_text("[pytest]\n", encoding="utf-8")
     return [
         "-c", str(ini), "--rootdir", str(notebook.parent), "--noconftest",
-        "-p", "no:cacheprovider", "-p", "nbval.plugin", "-p", "chapter1.nbcheck",
-        "--nbval-lax", "--nbval-current-env", "--nbval-cell-timeout", str(timeout),
+        "-p", "no:cacheprovider", "-p", "nbval.plugin",
+        "--nbval-lax", "--nbval-kernel-name", KERNEL_NAME, "--nbval-cell-timeout", str(timeout),
         "--color=no", "-q", "--tb=line", "-W", "ignore",
         str(notebook),
     ]
@@ -396,7 +465,7 @@ def _read_results(results: Path) -> dict:
         return {"kernel_pid": None, "cells": []}
 
 
-def _check(value, name: str, what: str):
+def _require_positive(value, name: str, what: str) -> None:
     if value is not None and not value > 0:
         raise ValueError(f"{name} must be {what}, got {value!r}")
 
@@ -413,7 +482,7 @@ def run_notebook(
     """Run a notebook under ``pytest --nbval-lax`` in a separate process; outcomes keyed by CHECK id.
 
     ``timeout`` limits each cell (seconds), ``total_timeout`` the whole run;
-    ``memory_mb``/``file_mb`` set resource limits that the kernel inherits.
+    ``memory_mb``/``file_mb`` are hard limits set on the kernel process.
     ``expected`` lists the CHECK cells the notebook ought to have: any that
     is absent counts as failed with the message "cell missing".
 
@@ -424,17 +493,17 @@ def run_notebook(
     notebook = Path(path).resolve()
     if not notebook.is_file():
         raise ValueError(f"path {str(path)!r} is not a notebook file; pass the path of an .ipynb file")
-    _check(timeout, "timeout", "a positive number of seconds")
-    _check(total_timeout, "total_timeout", "a positive number of seconds or None")
-    _check(memory_mb, "memory_mb", "a positive number of megabytes or None")
-    _check(file_mb, "file_mb", "a positive number of megabytes or None")
+    _require_positive(timeout, "timeout", "a positive number of seconds")
+    _require_positive(total_timeout, "total_timeout", "a positive number of seconds or None")
+    _require_positive(memory_mb, "memory_mb", "a positive number of megabytes or None")
+    _require_positive(file_mb, "file_mb", "a positive number of megabytes or None")
     started = time.monotonic()
     error = None
-    with tempfile.TemporaryDirectory(prefix="chapter1-nbcheck-") as scratch_name:
-        scratch = Path(scratch_name)
+    with tempfile.TemporaryDirectory(prefix="chapter1-nbcheck-", ignore_cleanup_errors=True) as name:
+        scratch = Path(name)
         results, log_path = scratch / "results.json", scratch / "runner.log"
-        command = [sys.executable, "-m", "chapter1.nbcheck", *_limits(memory_mb, file_mb), "--",
-                   *_pytest_args(notebook, scratch, timeout)]
+        _kernelspec(scratch / "jupyter", memory_mb, file_mb)
+        command = [sys.executable, SCRIPT, "--", *_pytest_args(notebook, scratch, timeout)]
         with open(log_path, "wb") as log:
             process = subprocess.Popen(
                 command, cwd=notebook.parent, env=_environment(scratch, results),
@@ -444,7 +513,7 @@ def run_notebook(
                 returncode = process.wait(total_timeout)
             except subprocess.TimeoutExpired:
                 returncode = None
-                error = f"stopped after {total_timeout:g} s (the whole notebook's time limit)"
+                error = f"stopped after {total_timeout:g} s (the time limit for the whole notebook)"
         data = _read_results(results)
         if returncode not in (0, 1):
             _kill_group(process.pid)
@@ -452,15 +521,26 @@ def run_notebook(
             process.wait()
             if error is None:
                 error = f"the grading process failed (exit status {returncode}): {_tail(log_path)}"
-    cells = [CellOutcome(**entry) for entry in data.get("cells", [])]
+    cells = [_cell_outcome(entry) for entry in data.get("cells", [])]
     if error is not None:
         cells = [_interrupted(cell, error) for cell in cells]
     run = NotebookRun(notebook, cells, error, time.monotonic() - started, list(expected or []))
     return _add_missing(run)
 
 
+def _cell_outcome(entry: dict) -> CellOutcome:
+    from chapter1.exercises import parse_check
+
+    try:
+        check = parse_check(entry["first_line"])
+    except ValueError:  # a malformed "# CHECK" header grades nothing
+        check = None
+    return CellOutcome(check.id if check else None, check.points if check else 0,
+                       entry["outcome"], entry["message"], entry["cell"], entry["first_line"])
+
+
 def _interrupted(cell: CellOutcome, error: str) -> CellOutcome:
-    if cell.message != "not run: grading stopped before this cell":
+    if cell.message != NOT_RUN:
         return cell
     return CellOutcome(cell.check_id, cell.points, "error", f"not run: {error}", cell.cell, cell.first_line)
 
@@ -474,23 +554,25 @@ def _add_missing(run: NotebookRun) -> NotebookRun:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Runner entry point: ``python -m chapter1.nbcheck [--memory-mb N] [--file-mb N] -- PYTEST ARGS``."""
+    """``nbcheck.py -- PYTEST ARGS`` runs pytest with this module as a plugin (the runner);
+    ``nbcheck.py --kernel [--memory-mb N] [--file-mb N] -- KERNEL ARGS`` becomes the kernel."""
     argv = list(sys.argv[1:] if argv is None else argv)
     split = argv.index("--") if "--" in argv else len(argv)
-    options, pytest_args = argv[:split], argv[split + 1:]
+    options, rest = argv[:split], argv[split + 1:]
+    kernel = "--kernel" in options
+    options = [part for part in options if part != "--kernel"]
     limits = dict(zip(options[::2], options[1::2]))
-    unknown = set(limits) - {"--memory-mb", "--file-mb"}
-    if unknown or len(options) % 2:
-        print(f"unknown runner options {sorted(unknown) or options}; use --memory-mb N, --file-mb N",
+    if len(options) % 2 or set(limits) - set(LIMITS):
+        print(f"unknown options {options}; use --kernel, {', '.join(f'{o} N' for o in LIMITS)}, then -- ARGS",
               file=sys.stderr)
         return 4
-    apply_limits(
-        memory_mb=int(limits["--memory-mb"]) if "--memory-mb" in limits else None,
-        file_mb=int(limits["--file-mb"]) if "--file-mb" in limits else None,
-    )
+    apply_limits(*(int(limits[o]) if o in limits else None for o in LIMITS))
+    if kernel:
+        _launch_kernel(rest)
+        return 0
     import pytest
 
-    return int(pytest.main(pytest_args))
+    return int(pytest.main(rest, plugins=[sys.modules[__name__]]))
 
 
 if __name__ == "__main__":
