@@ -2,6 +2,7 @@
 
 Without chromium or the playwright package the tests are skipped with the
 reason; with ``CI=true`` that is a failure instead, since CI must run them.
+``CHROMIUM`` may name the browser binary (default: ``chromium`` on PATH).
 """
 
 from __future__ import annotations
@@ -15,26 +16,14 @@ from pathlib import Path
 import pytest
 
 HERE = Path(__file__).resolve().parent
-REPO = HERE.parents[1]
 sys.path.insert(0, str(HERE))
 
 import labdriver  # noqa: E402
+from labdriver import ARTIFACTS, COURSE_FOLDERS, FIXTURE_DIR, NOTEBOOK_TEST, REPO  # noqa: E402
 
-# The fixture notebooks are written at test time; nbval must not collect
-# anything here.
+# The fixture notebooks are written at test time, into the server's scratch
+# folder; nothing here is for nbval to collect.
 collect_ignore_glob = ["fixtures/*"]
-
-ARTIFACTS = Path(os.environ.get("BROWSER_ARTIFACTS", REPO / "build" / "browser"))
-FIXTURE_DIR = "browser-fixtures"  # inside the server's scratch root
-COURSE_FOLDERS = ("notebooks", "solutions")
-
-
-def course_notebooks() -> list[str]:
-    """Every notebook a learner opens: the textbook and the worked solutions."""
-    found = []
-    for folder in COURSE_FOLDERS:
-        found += sorted(p.relative_to(REPO).as_posix() for p in (REPO / folder).glob("*.ipynb"))
-    return found
 
 
 def in_ci() -> bool:
@@ -52,7 +41,7 @@ def missing_browser() -> str | None:
     return None
 
 
-def _require_browser():
+def require_browser() -> None:
     reason = missing_browser()
     if reason is None:
         return
@@ -62,9 +51,21 @@ def _require_browser():
 
 
 @pytest.fixture(scope="session")
-def lab_server(tmp_path_factory):
+def browser_timings():
+    """Per-notebook figures, written to build/browser/timings.json at the end."""
+    figures: dict = {"notebooks": {}}
+    yield figures
+    if figures["notebooks"]:
+        figures["browser_session_s"] = round(time.perf_counter() - figures.pop("_started"), 1)
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        (ARTIFACTS / "timings.json").write_text(json.dumps(figures, indent=2, sort_keys=True) + "\n")
+
+
+@pytest.fixture(scope="session")
+def lab_server(tmp_path_factory, browser_timings):
     """One JupyterLab for the whole session, on a scratch copy of the course."""
-    _require_browser()
+    require_browser()
+    browser_timings["_started"] = time.perf_counter()
     sys.path.insert(0, str(HERE / "fixtures"))
     try:
         from make_fixtures import write_fixtures
@@ -74,7 +75,9 @@ def lab_server(tmp_path_factory):
     root = labdriver.make_scratch_root(REPO, base / "root", COURSE_FOLDERS)
     write_fixtures(root / FIXTURE_DIR)
     server = labdriver.LabServer(root, base / "state")
+    started = time.perf_counter()
     server.start()
+    browser_timings["server_start_s"] = round(time.perf_counter() - started, 2)
     try:
         yield server
     finally:
@@ -82,83 +85,37 @@ def lab_server(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def lab(lab_server):
+def lab(lab_server, browser_timings):
     """A JupyterLab tab in Chromium; every request leaving loopback is blocked."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
+        started = time.perf_counter()
         browser = playwright.chromium.launch(
             executable_path=labdriver.find_chromium(),
             args=labdriver.CHROMIUM_ARGS,
             headless=True,
         )
         try:
-            context = browser.new_context(viewport=labdriver.VIEWPORT,
-                                          device_scale_factor=1,
+            context = browser.new_context(viewport=labdriver.VIEWPORT, device_scale_factor=1,
                                           service_workers="block")
             guard = labdriver.NetworkGuard().install(context)
-            yield labdriver.LabPage(context, lab_server, guard).boot()
+            page = labdriver.LabPage(context, lab_server, guard).boot()
+            browser_timings["browser_and_lab_boot_s"] = round(time.perf_counter() - started, 2)
+            yield page
             context.close()
         finally:
             browser.close()
 
 
-NOTEBOOK_TEST = "test_notebook_works_in_the_browser"
-
-
-class CourseRun:
-    """Checks the selected course notebooks in batches, on first demand.
-
-    A test asks for its notebook's report; the first ask of a batch runs the
-    whole batch (this notebook and the next selected ones, ``parallel`` in
-    all), so ``-k`` selections and single runs still work.
-    """
-
-    def __init__(self, lab, selected: list[str], parallel: int, timings: dict):
-        self.lab = lab
-        self.pending = list(dict.fromkeys(selected))
-        self.parallel = parallel
-        self.timings = timings
-        self.reports: dict[str, labdriver.NotebookReport] = {}
-
-    def report(self, path: str) -> labdriver.NotebookReport:
-        if path not in self.reports:
-            if path in self.pending:
-                self.pending.remove(path)
-            batch = [path] + self.pending[: self.parallel - 1]
-            del self.pending[: self.parallel - 1]
-            done = self.lab.check_notebooks(batch, parallel=self.parallel,
-                                            screenshots=ARTIFACTS)
-            self.reports.update(done)
-            for name, report in done.items():
-                self.timings[name] = report.timings()
-        return self.reports[path]
-
-
 @pytest.fixture(scope="session")
 def course(request, lab, browser_timings):
+    """The selected course notebooks, checked in batches on first demand."""
     selected = [
         item.callspec.params["path"]
         for item in request.session.items
         if getattr(item, "originalname", None) == NOTEBOOK_TEST and hasattr(item, "callspec")
     ]
-    parallel = int(os.environ.get("BROWSER_PARALLEL", "2"))
-    browser_timings["_parallel"] = parallel
-    return CourseRun(lab, selected, parallel, browser_timings)
-
-
-@pytest.fixture(scope="session")
-def browser_timings():
-    """Collects per-notebook figures; written to build/browser/timings.json."""
-    started = time.perf_counter()
-    figures: dict = {}
-    yield figures
-    parallel = figures.pop("_parallel", None)
-    if figures:
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        payload = {
-            "browser_session_s": round(time.perf_counter() - started, 1),
-            "parallel": parallel,
-            "notebooks": figures,
-        }
-        (ARTIFACTS / "timings.json").write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n")
+    parallel = max(1, int(os.environ.get("BROWSER_PARALLEL", "2")))
+    browser_timings["parallel"] = parallel
+    return labdriver.CourseRun(lab, selected, parallel, browser_timings["notebooks"])

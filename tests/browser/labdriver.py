@@ -508,10 +508,13 @@ _INSPECT = _FIND_PANEL + """
     info.outputs.forEach((entry, j) => {
       if (entry.renderer !== 'application/vnd.jupyter.widget-view+json') return;
       const el = children[j] && children[j].querySelector(':scope > .jp-OutputArea-output');
+      const livePanel = el && el.querySelector('.chapter1-panel');
       info.dom.widgets.push({
         rendered: !!el && !!el.querySelector('.jupyter-widgets') &&
                   !failureTexts.some(t => el.innerText.includes(t)),
         text: el ? clip(el.innerText, 200) : '(no output element)',
+        // chapter1.widgets.panel(): sliders above, a chart in its Output
+        chartless: !!livePanel && !Array.from(livePanel.querySelectorAll('.widget-output')).some(drawn),
       });
     });
     info.dom.failureTexts = [];
@@ -589,17 +592,39 @@ _PANEL_STEADY = _SNAPSHOT + """
 
 # Remembers the panel's charts, then watches it: the first time its charts
 # differ from that -- after the keydown -- is the redraw.
-_ARM = _SNAPSHOT + """
-(k) => {
+_ARM = _FIND_PANEL + _SNAPSHOT + """
+(args) => {
+  const [k, path] = args;
   const view = document.querySelector(`[data-browser-panel="${k}"]`);
   const handle = document.querySelector(`[data-browser-slider="${k}"] .noUi-handle`);
-  const state = {before: snapshot(view), keydown: null, redrawn: null,
+  const state = {before: snapshot(view), keydown: null, redrawn: null, busy: null, idle: null,
                  value: handle.getAttribute('aria-valuenow'),
                  max: handle.getAttribute('aria-valuemax')};
   window.__browserCheck = state;
   document.addEventListener('keydown', () => {
     if (state.keydown === null) state.keydown = performance.now();
   }, {capture: true, once: true});
+  // The kernel's share: the time it spent busy (busy -> idle status, as
+  // seen here) on the messages the key caused, up to the redraw.
+  state.kernelBusy = 0;
+  state.busySince = null;
+  const kernel = findPanel(path).sessionContext.session.kernel;
+  const onMessage = (_, {msg, direction}) => {
+    if (direction !== 'recv' || state.keydown === null || msg.header.msg_type !== 'status') return;
+    const now = performance.now();
+    if (msg.content.execution_state === 'busy' && state.busySince === null) {
+      state.busySince = now;
+      if (state.busy === null) state.busy = now;
+    } else if (msg.content.execution_state === 'idle' && state.busySince !== null) {
+      if (state.redrawn === null || state.busySince <= state.redrawn) {
+        state.kernelBusy += now - state.busySince;
+      }
+      state.busySince = null;
+      state.idle = now;
+    }
+  };
+  kernel.anyMessage.connect(onMessage);
+  state.stop = () => kernel.anyMessage.disconnect(onMessage);
   const check = () => {
     const now = snapshot(view);
     if (now === null || state.redrawn !== null) return;
@@ -663,7 +688,8 @@ class SliderMove:
     slider: str
     key: str
     changed: bool
-    ms: float | None
+    ms: float | None  # keydown -> redrawn chart, in the page
+    kernel_ms: float | None = None  # of which the kernel was busy (callback)
 
 
 @dataclass
@@ -709,9 +735,13 @@ class NotebookReport:
         }
 
     def summary(self) -> str:
-        ms = self.slider_ms()
-        sliders = (f"slider->redraw {', '.join(f'{x:.0f}' for x in ms)} ms"
-                   if ms else "no live panel" if not self.panels else "slider did not redraw")
+        moves = [m for m in self.moves if m.changed and m.ms is not None]
+        if moves:
+            sliders = "slider->redraw " + ", ".join(
+                f"{m.ms:.0f}" + (f" (kernel {m.kernel_ms:.0f})" if m.kernel_ms is not None else "")
+                for m in moves) + " ms"
+        else:
+            sliders = "no live panel" if not self.panels else "slider did not redraw"
         return (f"{self.path}: open {self.open_s:.1f} s, run all {self.run_s:.1f} s, "
                 f"{len(self.panels)} panel(s), {sliders}")
 
@@ -770,6 +800,8 @@ def render_problems(cells: list[dict], settled: bool = True) -> list[str]:
         for view in dom["widgets"]:
             if not view["rendered"]:
                 problems.append(f"{where}: a widget did not render: {view['text']!r}")
+            elif view.get("chartless"):
+                problems.append(f"{where}: a live panel shows no chart: {view['text']!r}")
         for text in dom["failureTexts"]:
             problems.append(f"{where}: failure text on the page: {text!r}")
     return problems
@@ -883,7 +915,7 @@ class LabPage:
             page.wait_for_function(_PANEL_STEADY, arg=k, timeout=timeout_ms, polling=50)
         except Exception:
             pass
-        state = page.evaluate(_ARM, k)
+        state = page.evaluate(_ARM, [k, path])
         at_max = (state["value"] is not None and state["max"] is not None
                   and float(state["value"]) >= float(state["max"]))
         key = "ArrowLeft" if at_max else "ArrowRight"
@@ -892,19 +924,31 @@ class LabPage:
         try:
             page.wait_for_function("() => window.__browserCheck.redrawn !== null",
                                    timeout=timeout_ms, polling="raf")
-            result = page.evaluate("() => window.__browserCheck")
             changed = True
-            ms = (round(result["redrawn"] - result["keydown"], 1)
-                  if result["keydown"] is not None else None)
         except Exception:
-            changed, ms = False, None
+            changed = False
         # Let the kernel finish the callback before the next key.
+        try:
+            page.wait_for_function("() => window.__browserCheck.idle !== null",
+                                   timeout=timeout_ms if changed else 1_000, polling=50)
+        except Exception:
+            pass
         try:
             page.wait_for_function(_KERNEL_IDLE, arg=path, timeout=timeout_ms, polling=50)
         except Exception:
             pass
+        result = page.evaluate("""() => {
+          const s = window.__browserCheck;
+          s.stop();
+          return {keydown: s.keydown, redrawn: s.redrawn, busy: s.busy, kernelBusy: s.kernelBusy};
+        }""")
+        ms = kernel_ms = None
+        if changed and result["keydown"] is not None:
+            ms = round(result["redrawn"] - result["keydown"], 1)
+            if result["busy"] is not None:
+                kernel_ms = round(result["kernelBusy"], 1)
         return SliderMove(panel=k, cell=panel["cell"], slider=panel["slider"], key=key,
-                          changed=changed, ms=ms)
+                          changed=changed, ms=ms, kernel_ms=kernel_ms)
 
     def screenshot(self, target: Path, full: Path | None = None) -> list[Path]:
         """The first live panel (else first chart) in view; with ``full``, the
@@ -1027,3 +1071,53 @@ class LabPage:
                 screenshots / f"{stem}.png",
                 screenshots / f"{stem}.full.png" if full_screenshots else None)
             report.screenshot_s = time.perf_counter() - shot_started
+
+
+# --------------------------------------------------------------------------
+# The course
+# --------------------------------------------------------------------------
+
+REPO = Path(__file__).resolve().parents[2]
+ARTIFACTS = Path(os.environ.get("BROWSER_ARTIFACTS", REPO / "build" / "browser"))
+FIXTURE_DIR = "browser-fixtures"  # inside the server's scratch root
+COURSE_FOLDERS = ("notebooks", "solutions")
+
+
+def course_notebooks() -> list[str]:
+    """Every notebook a learner opens: the textbook and the worked solutions."""
+    found = []
+    for folder in COURSE_FOLDERS:
+        found += sorted(p.relative_to(REPO).as_posix() for p in (REPO / folder).glob("*.ipynb"))
+    return found
+
+
+NOTEBOOK_TEST = "test_notebook_works_in_the_browser"
+
+
+class CourseRun:
+    """Checks the selected course notebooks in batches, on first demand.
+
+    A test asks for its notebook's report; the first ask of a batch runs the
+    whole batch (this notebook and the next selected ones, ``parallel`` in
+    all), so ``-k`` selections and single runs still work.
+    """
+
+    def __init__(self, lab, selected: list[str], parallel: int, timings: dict):
+        self.lab = lab
+        self.pending = list(dict.fromkeys(selected))
+        self.parallel = parallel
+        self.timings = timings
+        self.reports: dict[str, NotebookReport] = {}
+
+    def report(self, path: str) -> NotebookReport:
+        if path not in self.reports:
+            if path in self.pending:
+                self.pending.remove(path)
+            batch = [path] + self.pending[: self.parallel - 1]
+            del self.pending[: self.parallel - 1]
+            done = self.lab.check_notebooks(batch, parallel=self.parallel,
+                                            screenshots=ARTIFACTS)
+            self.reports.update(done)
+            for name, report in done.items():
+                self.timings[name] = report.timings()
+        return self.reports[path]

@@ -8,7 +8,7 @@ suite stays green while showing each detector finding its fault.
 from __future__ import annotations
 
 import pytest
-from conftest import FIXTURE_DIR
+from labdriver import FIXTURE_DIR
 
 import labdriver
 
@@ -64,6 +64,11 @@ def test_a_widget_that_cannot_render_is_caught(broken_report):
 
 
 @pytest.mark.browser
+def test_a_live_panel_without_chart_is_caught(broken_report):
+    assert any("live panel shows no chart" in p and "replicas" in p for p in broken_report.problems)
+
+
+@pytest.mark.browser
 def test_an_error_output_is_caught(broken_report):
     assert not broken_report.run_ok
     assert any("error output RuntimeError: this cell fails on purpose" in p
@@ -108,6 +113,8 @@ def test_render_problems_names_each_fault():
     assert "image/svg+xml output did not draw" in labdriver.render_problems([undrawn])[0]
     in_widget = _cell(stderr=["Traceback ... KeyError"])
     assert "error shown in a widget" in labdriver.render_problems([in_widget])[0]
+    chartless = _cell(widgets=[{"rendered": True, "chartless": True, "text": "users"}])
+    assert "live panel shows no chart" in labdriver.render_problems([chartless])[0]
     unrenderable = {"type": "display_data", "mimetypes": ["application/x-nothing"],
                     "renderer": None}
     assert "no renderer" in labdriver.render_problems([_cell([unrenderable])])[0]

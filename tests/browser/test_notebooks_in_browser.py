@@ -14,7 +14,7 @@ assertion); screenshots go to ``build/browser/<folder>/<notebook>.png``
 from __future__ import annotations
 
 import pytest
-from conftest import NOTEBOOK_TEST, course_notebooks
+from labdriver import NOTEBOOK_TEST, course_notebooks
 
 
 def _together(report) -> str:
