@@ -98,6 +98,8 @@ def response_time_percentile(percent, arrival_rate, service_rate, servers=1, del
     0.3466
     """
     check.number("percent", percent, low=0, high=100, low_open=True)
+    check.number("delay_s", delay_s, low=0)
+    check.number("delay_share", delay_share, low=0, high=1)
     if percent == 100 or not mmc(arrival_rate, service_rate, servers).stable:
         return math.inf
 

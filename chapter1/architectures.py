@@ -27,10 +27,12 @@ class Architecture:
     def __post_init__(self):
         if not self.tiers:
             raise ValueError("tiers must hold at least one component; got an empty tuple")
-        names = [c.name for c in self.components]
-        for c in self.components:
+        for c in self.tiers:
             if not isinstance(c, Component):
                 raise ValueError(f"tiers must hold components (Server, WebServer, ...); got {c!r}")
+        if self.dns is not None and not isinstance(self.dns, DNS):
+            raise ValueError(f"dns must be a DNS component or None; got {self.dns!r}")
+        names = [c.name for c in self.components]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
             raise ValueError(f"component names must be unique; repeated: {', '.join(duplicates)}")

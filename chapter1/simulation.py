@@ -113,21 +113,24 @@ class ServerRun:
         env = self.env
         if not self.up:
             return ERROR
-        if len(self.workers.queue) >= self.queue_limit:
+        if self.workers.count >= self.workers.capacity and len(self.workers.queue) >= self.queue_limit:
             return REJECTED
         arrived, epoch = env.now, self.epoch
         with self.workers.request() as slot:
             yield slot
             self.wait[i] = env.now - arrived
-            if self.epoch != epoch:  # the server died while this request queued
-                return ERROR
-            if env.now - arrived > self.timeout:  # the client gave up while queued
+            if env.now - arrived > self.timeout:  # the client gave up while queued (maybe before a failure)
                 self.sim.end[i] = arrived + self.timeout
                 return TIMEOUT
+            if self.epoch != epoch:  # the server died while this request queued
+                return ERROR
             self.busy_from[i] = env.now
             if self.tracks_service:
                 status = yield from self._tracked_service(i)
                 if status != OK:
+                    if env.now - arrived > self.timeout:  # the client had given up before the server died
+                        self.sim.end[i] = arrived + self.timeout
+                        return TIMEOUT
                     return status
             else:
                 yield env.timeout(self.service[i])
@@ -156,7 +159,7 @@ class ServerRun:
             process.interrupt("server failed")
         if math.isfinite(outage.end_s):
             yield self.env.timeout(outage.end_s - outage.start_s)
-            self.up = True
+            self.up = self.spec.is_up(outage.end_s)  # another outage may still cover this moment
 
 
 def _draw_service(server, rng, n):
