@@ -17,11 +17,27 @@ import pytest
 from labdriver import NOTEBOOK_TEST, course_notebooks
 
 
-def _together(report) -> str:
-    if not report.ran_with:
-        return ""
-    return (f" (while {', '.join(report.ran_with)} ran too; "
-            "BROWSER_PARALLEL=1 tells them apart)")
+def findings(report) -> list[str]:
+    """Everything wrong with one notebook, as sections of one failure message."""
+    together = ""
+    if report.ran_with:
+        together = (f" (while {', '.join(report.ran_with)} ran too; "
+                    "BROWSER_PARALLEL=1 tells them apart)")
+    found = []
+    if report.failure:
+        found.append(f"the browser check could not finish: {report.failure}")
+    if report.blocked:
+        found.append(f"the page tried to reach the internet{together}; a workshop room may "
+                     "have none. Blocked:\n    " + "\n    ".join(report.blocked))
+    if report.problems:
+        found.append("what the learner sees is broken:\n    " + "\n    ".join(report.problems))
+    if report.page_errors:
+        found.append(f"uncaught errors in the page{together}:\n    "
+                     + "\n    ".join(report.page_errors))
+    if report.dead_sliders:
+        found.append("moving a slider did not redraw its chart: " + "; ".join(
+            f"panel in cell {m.cell}, slider {m.slider!r} ({m.key})" for m in report.dead_sliders))
+    return found
 
 
 @pytest.mark.browser
@@ -29,20 +45,10 @@ def _together(report) -> str:
 def test_notebook_works_in_the_browser(course, path):
     report = course.report(path)
     print(report.summary())
-
-    assert report.failure is None, f"{path}: the browser check could not finish: {report.failure}"
-    assert not report.blocked, (
-        f"{path}: the page tried to reach the internet{_together(report)}; a workshop "
-        "room may have none. Blocked:\n  " + "\n  ".join(report.blocked))
-    assert not report.problems, (
-        f"{path} does not work in JupyterLab:\n  " + "\n  ".join(report.problems))
-    assert not report.page_errors, (
-        f"{path}: uncaught errors in the page{_together(report)}:\n  "
-        + "\n  ".join(report.page_errors))
-    dead = report.dead_sliders
-    assert not dead, (
-        f"{path}: moving a slider did not redraw its chart: "
-        + "; ".join(f"panel in cell {m.cell}, slider {m.slider!r} ({m.key})" for m in dead))
+    found = findings(report)
+    if found:
+        pytest.fail(f"{path} does not work in JupyterLab:\n  - " + "\n  - ".join(found),
+                    pytrace=False)
 
 
 assert test_notebook_works_in_the_browser.__name__ == NOTEBOOK_TEST
