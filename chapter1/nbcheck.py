@@ -570,6 +570,9 @@ def main(argv: list[str] | None = None) -> int:
     if kernel:
         _launch_kernel(rest)
         return 0
+    # nbval imports nbformat, whose jsonschema imports rfc3987_syntax when it is installed; that
+    # compiles a grammar (over 1 s of CPU) for the "iri" format that notebook schemas never use.
+    sys.modules.setdefault("rfc3987_syntax", None)
     import pytest
 
     return int(pytest.main(rest, plugins=[sys.modules[__name__]]))

@@ -1,4 +1,7 @@
-"""The course's own exercises: in sync with solutions/, full marks for solutions, zero for blanks."""
+"""The course's own exercises: in sync with solutions/, full marks for solutions, zero for blanks.
+
+The notebooks go through the grader (``chapter1.grade``), as a learner's would.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +10,12 @@ from pathlib import Path
 import pytest
 
 from chapter1.exercises import checks, out_of_sync, read_notebook
-from chapter1.nbcheck import run_notebook
+from chapter1.grade import Course, Settings, Submission, grade_submission
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS_DIR, EXERCISES_DIR = ROOT / "solutions", ROOT / "exercises"
 SOLUTIONS = sorted(SOLUTIONS_DIR.glob("*.ipynb"))
-CELL_TIMEOUT = 120
+SETTINGS = Settings(timeout=120, total_timeout=900)
 
 
 def test_solutions_folder_holds_notebooks():
@@ -32,26 +35,29 @@ def test_every_solution_has_checks(solution):
     assert checks(read_notebook(solution)), f"{solution.name} has no '# CHECK <id> [<points> pts]' cell"
 
 
+def graded(path: Path):
+    result = grade_submission(Submission(path.parent.name, path, str(path)), Course(SOLUTIONS_DIR), SETTINGS)
+    assert (result.status, result.chapter) == ("graded", path.stem), result.message
+    return result
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("solution", SOLUTIONS, ids=lambda path: path.stem)
 def test_solution_earns_full_marks(solution):
-    expected = checks(read_notebook(solution))
-    run = run_notebook(solution, timeout=CELL_TIMEOUT, expected=expected)
-    failing = {key: c.message for key, c in run.checks.items() if not c.passed}
-    assert run.error is None, run.error
+    result = graded(solution)
+    failing = {key: c.message for key, c in result.run.checks.items() if not c.passed}
     assert failing == {}, f"checks failing in {solution.name}: {failing}"
-    assert [(c.cell, c.first_line, c.message) for c in run.other_failures] == []
-    assert (run.score, run.max_score) == (sum(c.points for c in expected),) * 2
+    assert [(c.first_line, c.message) for c in result.run.other_failures] == []
+    assert result.total == result.maximum == sum(c.points for c in checks(read_notebook(solution)))
+    assert result.notes == []
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("solution", SOLUTIONS, ids=lambda path: path.stem)
 def test_blank_exercise_fails_every_check_and_nothing_else(solution):
     exercise = EXERCISES_DIR / solution.name
-    expected = checks(read_notebook(solution))
-    run = run_notebook(exercise, timeout=CELL_TIMEOUT, expected=expected)
-    assert run.error is None, run.error
-    passing = sorted(key for key, c in run.checks.items() if c.outcome != "failed")
+    result = graded(exercise)
+    passing = sorted(key for key, c in result.run.checks.items() if c.outcome != "failed")
     assert passing == [], f"checks of blank {exercise.name} that do not fail (vacuous?): {passing}"
-    assert [(c.cell, c.first_line, c.message) for c in run.other_failures] == []
-    assert run.score == 0
+    assert [(c.first_line, c.message) for c in result.run.other_failures] == []
+    assert result.total == 0 and result.notes == []

@@ -1,0 +1,716 @@
+"""Grade exercise notebooks: restore the real checks, run each submission on its own, keep a gradebook.
+
+A learner checks one notebook and reads a score table::
+
+    python -m chapter1.grade exercises/01_single_server.ipynb
+
+An instructor grades a class (one file or one folder per student), two at a time::
+
+    python -m chapter1.grade submissions/* --out gradebook.csv --feedback feedback --jobs 2
+
+For every submission the chapter is read from the notebook's metadata (the
+file name is the fallback); the chapter's CHECK cells are put back exactly as
+the course wrote them (edited ones restored, deleted ones re-inserted, unknown
+ones dropped); then the notebook runs under ``pytest --nbval-lax`` in a
+separate process, in a temporary folder, with per-cell and whole-notebook time
+limits and a memory limit on the kernel. Only this (parent) process writes the
+gradebook, atomically, after every submission. See docs/grading.md for what
+this isolation does and does not protect against.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import csv
+import io
+import os
+import re
+import sys
+import tempfile
+import traceback
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_raw_cell
+
+from chapter1.exercises import (
+    METADATA_KEY,
+    Check,
+    checks,
+    looks_like_check,
+    parse_check,
+    read_notebook,
+    strip_solutions,
+)
+from chapter1.nbcheck import NotebookRun, run_notebook
+
+__all__ = [
+    "Settings", "Submission", "Chapter", "Course", "GradingError", "Result",
+    "find_submissions", "identify_chapter", "restore_checks", "grade_submission", "grade",
+    "write_gradebook", "read_gradebook", "write_feedback", "feedback_markdown", "score_table",
+    "note_text", "notes_summary", "main",
+]
+
+DEFAULT_SOLUTIONS = Path(__file__).resolve().parent.parent / "solutions"
+MAX_NOTEBOOK_MB = 100
+MESSAGE_LIMIT = 300
+FIXED_COLUMNS = ("student", "chapter", "submission")
+TAIL_COLUMNS = ("total", "max", "status", "message")
+CELL_ID = re.compile(r"[a-zA-Z0-9_-]{1,64}")
+NEW_CELL = {"code": new_code_cell, "markdown": new_markdown_cell, "raw": new_raw_cell}
+
+# What restoring the checks found, as (kind, subject) notes: how feedback says each one,
+# and how the gradebook message sums up all notes of a kind.
+NOTES = {
+    "edited": ("CHECK {} had been edited; the original check was used", "edited CHECK {} (originals used)"),
+    "missing": ("CHECK {} was missing; it was put back", "missing CHECK {} (put back)"),
+    "copy": ("dropped a second copy of CHECK {}", "dropped copies of CHECK {}"),
+    "unknown": ("dropped a cell headed {}: not one of this chapter's checks", "dropped unknown CHECK cells {}"),
+    "no-answer": ("the answer cell before CHECK {} is missing", "answer cells missing before CHECK {}"),
+}
+
+
+def note_text(note: tuple[str, str]) -> str:
+    """How feedback words one note.
+
+    >>> note_text(("missing", "1.2"))
+    'CHECK 1.2 was missing; it was put back'
+    """
+    kind, subject = note
+    return NOTES[kind][0].format(subject)
+
+
+def notes_summary(notes: list[tuple[str, str]]) -> list[str]:
+    """The notes summed up by kind, for the gradebook message.
+
+    >>> notes_summary([("missing", "1.1"), ("edited", "1.2"), ("missing", "1.3")])
+    ['edited CHECK 1.2 (originals used)', 'missing CHECK 1.1, 1.3 (put back)']
+    """
+    return [summary.format(", ".join(subject for k, subject in notes if k == kind))
+            for kind, (_, summary) in NOTES.items() if any(k == kind for k, _ in notes)]
+
+
+class GradingError(Exception):
+    """A submission that cannot be graded; the message goes into its gradebook row."""
+
+    def __init__(self, message: str, chapter: str = ""):
+        super().__init__(message)
+        self.chapter = chapter
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Limits for running one submission (seconds and megabytes), and an optional chapter to insist on."""
+
+    timeout: float = 60
+    total_timeout: float = 600
+    memory_mb: int = 2048
+    file_mb: int = 256
+    chapter: str | None = None
+
+    def __post_init__(self):
+        for name in ("timeout", "total_timeout", "memory_mb", "file_mb"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and value > 0):
+                raise ValueError(f"{name} must be a positive number, got {value!r}")
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One notebook to grade, and whose it is."""
+
+    student: str
+    path: Path
+    label: str  # the path as the instructor gave it; the gradebook's "submission" column
+
+
+# ------------------------------------------------------------------ the course
+
+
+@dataclass(frozen=True)
+class Chapter:
+    """A chapter's pristine exercise notebook, its checks, and which cells hold answers."""
+
+    name: str
+    notebook: nbformat.NotebookNode
+    checks: list[Check]
+    answer_cells: dict[str, str]  # cell id -> the CHECK id right after it
+
+    def check_cells(self) -> dict[str, nbformat.NotebookNode]:
+        """CHECK id -> the cell exactly as the course wrote it."""
+        return {check.id: cell for cell in self.notebook.cells
+                if cell.cell_type == "code" and (check := parse_check(cell.source)) is not None}
+
+
+def _answer_cells(solution, exercise) -> dict[str, str]:
+    """Cells whose answers were stripped, each mapped to the CHECK that follows it."""
+    answers, pending = {}, []
+    for original, stripped in zip(solution.cells, exercise.cells):
+        if original.source != stripped.source:
+            pending.append(stripped.id)
+        check = parse_check(stripped.source) if stripped.cell_type == "code" else None
+        if check is not None:
+            answers.update(dict.fromkeys(pending, check.id))
+            pending = []
+    return answers
+
+
+def load_chapter(path: Path) -> Chapter:
+    """Read one solution notebook into a Chapter (raises ValueError if the notebook is malformed)."""
+    solution = read_notebook(path)
+    exercise = strip_solutions(solution, name=str(path))
+    return Chapter(path.stem, exercise, checks(exercise), _answer_cells(solution, exercise))
+
+
+class Course:
+    """The chapters of a solutions folder; a chapter whose notebook is broken is kept as a problem."""
+
+    def __init__(self, solutions_dir: Path | str = DEFAULT_SOLUTIONS):
+        folder = Path(solutions_dir)
+        if not folder.is_dir():
+            raise ValueError(f"solutions folder {str(folder)!r} does not exist; pass --solutions DIR, "
+                             "the folder holding the course's NN_topic.ipynb solution notebooks")
+        self.folder = folder
+        self.chapters: dict[str, Chapter] = {}
+        self.problems: dict[str, str] = {}
+        for path in sorted(folder.glob("*.ipynb")):
+            try:
+                self.chapters[path.stem] = load_chapter(path)
+            except ValueError as error:
+                self.problems[path.stem] = str(error)
+        if not self.chapters and not self.problems:
+            raise ValueError(f"solutions folder {str(folder)!r} holds no .ipynb notebook")
+
+    @property
+    def names(self) -> list[str]:
+        return sorted({*self.chapters, *self.problems})
+
+    def chapter(self, name: str) -> Chapter:
+        if name in self.problems:
+            raise GradingError(f"the course's own notebook for {name} is broken: {self.problems[name]}", name)
+        if name not in self.chapters:
+            raise GradingError(f"chapter {name!r} is not in this course (chapters: {', '.join(self.names)})", name)
+        return self.chapters[name]
+
+
+# ------------------------------------------------------------------ submissions
+
+
+def _notebooks(folder: Path, recursive: bool) -> list[Path]:
+    found = folder.rglob("*.ipynb") if recursive else folder.glob("*.ipynb")
+    return sorted(p for p in found if ".ipynb_checkpoints" not in p.relative_to(folder).parts and p.is_file())
+
+
+def _student_folder(folder: Path) -> list[Submission]:
+    student = folder.resolve().name
+    notebooks = _notebooks(folder, recursive=True)
+    return [Submission(student, nb, str(nb)) for nb in notebooks] or [Submission(student, folder, str(folder))]
+
+
+def find_submissions(paths: Iterable[Path | str]) -> list[Submission]:
+    """Expand the paths given into submissions, in order.
+
+    A file is one submission (the student is its name without ``.ipynb``); a
+    folder with notebooks in it is one student's (named after the folder); a
+    folder whose notebooks are all in subfolders is a class: one student per
+    subfolder.
+
+    >>> find_submissions(["alice.ipynb"])
+    [Submission(student='alice', path=PosixPath('alice.ipynb'), label='alice.ipynb')]
+    """
+    found = []
+    for given in map(Path, paths):
+        if not given.is_dir():
+            found.append(Submission(given.stem, given, str(given)))
+        elif _notebooks(given, recursive=False) or not _notebooks(given, recursive=True):
+            found += _student_folder(given)
+        else:
+            students = sorted(sub for sub in given.iterdir() if sub.is_dir() and _notebooks(sub, recursive=True))
+            found += [s for sub in students for s in _student_folder(sub)]
+    return found
+
+
+def _read_submission(path: Path) -> nbformat.NotebookNode:
+    if path.is_dir():
+        raise GradingError("no .ipynb notebook in this folder")
+    if not path.is_file():
+        raise GradingError("no such file")
+    size_mb = path.stat().st_size / (1 << 20)
+    if size_mb > MAX_NOTEBOOK_MB:
+        raise GradingError(f"the notebook is {size_mb:.0f} MB (more than {MAX_NOTEBOOK_MB} MB); "
+                           "clear its outputs (Edit > Clear Outputs of All Cells), save and resubmit")
+    try:
+        nb = nbformat.reads(path.read_text(encoding="utf-8"), as_version=4)
+        for cell in nb.cells:
+            if cell.cell_type not in NEW_CELL or not isinstance(cell.source, str):
+                raise ValueError(f"a cell of type {cell.cell_type!r} without text source")
+    except Exception as error:  # any malformed input becomes an error row
+        first = str(error).strip().split("\n")[0][:160]
+        raise GradingError(f"not a readable notebook ({type(error).__name__}: {first})") from None
+    return nb
+
+
+def identify_chapter(nb, path: Path, chapters: Iterable[str]) -> str:
+    """The chapter a notebook belongs to: its ``chapter1.chapter`` metadata, else the chapter named in its file name.
+
+    >>> identify_chapter(nbformat.v4.new_notebook(), Path("bob-01_single_server.ipynb"), ["01_single_server"])
+    '01_single_server'
+    """
+    meta = nb.metadata.get(METADATA_KEY)
+    name = meta.get("chapter") if isinstance(meta, dict) else None
+    if isinstance(name, str) and name:
+        return name
+    chapters = sorted(chapters)
+    matches = [chapter for chapter in chapters if chapter in path.name]
+    if len(matches) == 1:
+        return matches[0]
+    raise GradingError(f"cannot tell the chapter: no '{METADATA_KEY}.chapter' metadata, and the file name "
+                       f"{path.name!r} names {'none' if not matches else 'more than one'} of {', '.join(chapters)}")
+
+
+# ------------------------------------------------------------------ restoring the checks
+
+
+def _clean_cell(cell, cell_id: str):
+    """A fresh cell with the same type, source and id: no outputs, no metadata (so no nbval tags)."""
+    return NEW_CELL[cell.cell_type](cell.source, id=cell_id)
+
+
+def _unique_id(wanted: str | None, taken: set[str], fallback: str) -> str:
+    fallback = re.sub(r"[^a-zA-Z0-9_-]", "-", fallback)[:60]
+    for candidate in (wanted, fallback):
+        if isinstance(candidate, str) and CELL_ID.fullmatch(candidate) and candidate not in taken:
+            taken.add(candidate)
+            return candidate
+    number = 2
+    while f"{fallback}-{number}" in taken:
+        number += 1
+    taken.add(f"{fallback}-{number}")
+    return f"{fallback}-{number}"
+
+
+def restore_checks(nb, chapter: Chapter) -> tuple[nbformat.NotebookNode, list[tuple[str, str]]]:
+    """The notebook to grade: learner cells kept (outputs cleared), the chapter's CHECK cells as the course wrote them.
+
+    Edited CHECK cells are replaced, deleted ones re-inserted after the cell
+    that precedes them in the course notebook, and cells headed ``# CHECK``
+    that are not the chapter's are dropped. Returns the notebook and
+    (kind, subject) notes on what was found (see NOTES).
+    """
+    canonical = chapter.check_cells()
+    cells, notes, restored, taken = [], [], set(), set()
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type == "code" and looks_like_check(cell.source):
+            try:
+                check = parse_check(cell.source)
+            except ValueError:
+                check = None
+            if check is None or check.id not in canonical:
+                notes.append(("unknown", repr(cell.source.strip().split("\n")[0][:60])))
+            elif check.id in restored:
+                notes.append(("copy", check.id))
+            else:
+                original = canonical[check.id]
+                if cell.source != original.source:
+                    notes.append(("edited", check.id))
+                cells.append(_clean_cell(original, _unique_id(original.id, taken, f"check-{index}")))
+                restored.add(check.id)
+            continue
+        cells.append(_clean_cell(cell, _unique_id(cell.get("id"), taken, f"cell-{index}")))
+    for check in chapter.checks:
+        if check.id not in restored:
+            original = canonical[check.id]
+            position = _insertion_point(cells, chapter.notebook.cells, original)
+            cells.insert(position, _clean_cell(original, _unique_id(original.id, taken, f"check-{check.id}")))
+            notes.append(("missing", check.id))
+    present = {cell.id for cell in cells}
+    for cell_id, check_id in chapter.answer_cells.items():
+        if cell_id not in present:
+            notes.append(("no-answer", check_id))
+    metadata = {"kernelspec": copy.deepcopy(chapter.notebook.metadata.get("kernelspec", {})),
+                METADATA_KEY: {"chapter": chapter.name}}
+    return new_notebook(cells=cells, metadata=metadata), notes
+
+
+def _insertion_point(cells: list, course_cells: list, original) -> int:
+    """Just after the submission's copy of the nearest course cell that precedes ``original``."""
+    position = {cell.id: i for i, cell in enumerate(cells)}
+    before = [c.id for c in course_cells[:[c.id for c in course_cells].index(original.id)]]
+    for cell_id in reversed(before):
+        if cell_id in position:
+            return position[cell_id] + 1
+    return len(cells)
+
+
+# ------------------------------------------------------------------ grading
+
+
+@dataclass
+class Result:
+    """One gradebook row, with what is needed for feedback."""
+
+    submission: Submission
+    chapter: str
+    status: str                      # "graded" or "error"
+    message: str
+    points: dict[str, int] = field(default_factory=dict)     # CHECK id -> points earned
+    possible: dict[str, int] = field(default_factory=dict)   # CHECK id -> points possible
+    run: NotebookRun | None = None
+    notes: list[tuple[str, str]] = field(default_factory=list)   # (kind, subject), see NOTES
+
+    @property
+    def total(self) -> int:
+        return sum(self.points.values())
+
+    @property
+    def maximum(self) -> int:
+        return sum(self.possible.values())
+
+
+def _clip(text: str, limit: int = MESSAGE_LIMIT) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def _where(outcome) -> str:
+    return f'"{outcome.first_line[:50]}"' if outcome.first_line else f"cell {outcome.cell}"
+
+
+def _summary(chapter: Chapter, run: NotebookRun, notes: list[tuple[str, str]]) -> str:
+    """The gradebook message: checks passed, then whatever went wrong, shortest first."""
+    outcomes = run.checks
+    passed = sum(outcomes[c.id].passed for c in chapter.checks if c.id in outcomes)
+    parts = [f"{passed}/{len(chapter.checks)} checks passed"]
+    if run.error:
+        parts.append(run.error)
+    problems = [c for c in run.cells if c.outcome in ("failed", "error")]
+    died = [c for c in problems if c.message.startswith("the kernel died")]
+    timed_out = [c for c in problems if c.message.startswith("timed out")]
+    parts += [f"kernel died at {_where(c)}" for c in died[:1]]
+    parts += [f"timed out at {_where(c)}" for c in timed_out[:2]]
+    others = [c for c in run.other_failures
+              if c not in died and c not in timed_out and not c.message.startswith("not run")]
+    if others:
+        parts.append(f"{len(others)} other cell(s) raised errors, first {_where(others[0])}: {others[0].message}")
+    return _clip("; ".join(parts + notes_summary(notes)))
+
+
+@dataclass(frozen=True)
+class _Job:
+    """A submission read and restored, ready to run."""
+
+    submission: Submission
+    chapter: Chapter
+    notebook: nbformat.NotebookNode
+    notes: list[tuple[str, str]]
+
+
+def _prepare(submission: Submission, course: Course, settings: Settings) -> _Job | Result:
+    """Read, identify and restore a submission; an unusable one becomes its error row right away."""
+    try:
+        nb = _read_submission(submission.path)
+        name = identify_chapter(nb, submission.path, course.names)
+        if settings.chapter and name != settings.chapter:
+            raise GradingError(f"this notebook is chapter {name}, not {settings.chapter} (--chapter)", name)
+        chapter = course.chapter(name)
+        return _Job(submission, chapter, *restore_checks(nb, chapter))
+    except GradingError as error:
+        return Result(submission, error.chapter, "error", _clip(str(error)))
+
+
+def _run(chapter: Chapter, notebook, settings: Settings) -> NotebookRun:
+    with tempfile.TemporaryDirectory(prefix="chapter1-grade-", ignore_cleanup_errors=True) as folder:
+        work = Path(folder) / "work"
+        work.mkdir()
+        path = work / f"{chapter.name}.ipynb"
+        nbformat.write(notebook, path)
+        return run_notebook(path, timeout=settings.timeout, total_timeout=settings.total_timeout,
+                            memory_mb=settings.memory_mb, file_mb=settings.file_mb, expected=chapter.checks)
+
+
+def grade_submission(submission: Submission, course: Course, settings: Settings = Settings()) -> Result:
+    """Grade one submission; never raises: anything that goes wrong becomes an "error" row.
+
+    >>> grade_submission(Submission("alice", Path("alice.ipynb"), "alice.ipynb"), Course())  # doctest: +SKIP
+    Result(submission=..., chapter='01_single_server', status='graded', message='5/5 checks passed', ...)
+    """
+    job = _prepare(submission, course, settings)
+    return job if isinstance(job, Result) else _grade_job(job, settings)
+
+
+def _grade_job(job: _Job, settings: Settings) -> Result:
+    chapter = job.chapter
+    try:
+        run = _run(chapter, job.notebook, settings)
+    except Exception as error:  # a grader bug must not stop the batch
+        detail = traceback.format_exception_only(type(error), error)[-1].strip()
+        return Result(job.submission, chapter.name, "error", _clip(f"internal error while grading: {detail}"))
+    outcomes = run.checks
+    points = {c.id: c.points if c.id in outcomes and outcomes[c.id].passed else 0 for c in chapter.checks}
+    status = "error" if run.error else "graded"
+    return Result(job.submission, chapter.name, status, _summary(chapter, run, job.notes), points,
+                  {c.id: c.points for c in chapter.checks}, run, job.notes)
+
+
+def grade(
+    paths: Iterable[Path | str],
+    *,
+    solutions: Path | str = DEFAULT_SOLUTIONS,
+    out: Path | str | None = None,
+    feedback: Path | str | None = None,
+    jobs: int = 1,
+    settings: Settings = Settings(),
+    progress: Callable[[int, int, Result], None] | None = None,
+) -> list[Result]:
+    """Grade submissions (files, or folders one per student), ``jobs`` at a time; results in input order.
+
+    Every submission is read and restored before any of them runs, so no
+    submission's code can touch another's file before it is read. The
+    gradebook at ``out`` is rewritten atomically after every submission;
+    feedback Markdown goes to ``feedback/<student>_<chapter>.md``.
+
+    >>> grade(["submissions/alice", "submissions/bob"], out="gradebook.csv", jobs=2)  # doctest: +SKIP
+    [Result(... status='graded' ...), Result(... status='error' ...)]
+    """
+    if not (isinstance(jobs, int) and jobs >= 1):
+        raise ValueError(f"jobs must be a whole number of at least 1, got {jobs!r}")
+    course = Course(solutions)
+    submissions = find_submissions(paths)
+    if not submissions:
+        raise ValueError("no submissions given; pass notebook files or student folders")
+    previous = read_gradebook(out) if out else []
+    prepared = [_prepare(s, course, settings) for s in submissions]
+    results: list[Result | None] = [None] * len(submissions)
+    done = 0
+
+    def record(index: int, result: Result) -> None:
+        nonlocal done
+        results[index], done = result, done + 1
+        if out:
+            write_gradebook(out, [r for r in results if r is not None], course, previous)
+        if progress:
+            progress(done, len(submissions), result)
+
+    for index, item in enumerate(prepared):
+        if isinstance(item, Result):
+            record(index, item)
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        futures = {pool.submit(_grade_job, item, settings): index
+                   for index, item in enumerate(prepared) if isinstance(item, _Job)}
+        for future in as_completed(futures):
+            record(futures[future], future.result())
+    if feedback:
+        write_feedback(feedback, results)
+    return results
+
+
+# ------------------------------------------------------------------ gradebook
+
+
+def read_gradebook(path: Path | str) -> list[dict[str, str]]:
+    """Rows of an existing gradebook ([] if there is none), so a new run keeps them."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    with open(path, newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        if not reader.fieldnames or not set(FIXED_COLUMNS) <= set(reader.fieldnames):
+            raise ValueError(f"{path} exists but is not a gradebook (no {', '.join(FIXED_COLUMNS)} columns); "
+                             "pass another --out path")
+        return list(reader)
+
+
+def _row(result: Result) -> dict[str, str]:
+    row = {"student": result.submission.student, "chapter": result.chapter,
+           "submission": result.submission.label}
+    row.update({check_id: str(points) for check_id, points in result.points.items()})
+    row.update({"total": str(result.total), "max": str(result.maximum) if result.possible else "",
+                "status": result.status, "message": result.message})
+    return row
+
+
+def _check_columns(course: Course, rows: list[dict[str, str]]) -> list[str]:
+    ordered = [c.id for name in course.names if name in course.chapters for c in course.chapters[name].checks]
+    used = {key for row in rows for key in row} - set(FIXED_COLUMNS) - set(TAIL_COLUMNS)
+    return [key for key in dict.fromkeys(ordered) if key in used] + sorted(used - set(ordered))
+
+
+def write_gradebook(path: Path | str, results: list[Result], course: Course,
+                    previous: list[dict[str, str]] = ()) -> None:
+    """Write the gradebook CSV atomically: earlier rows kept (a re-graded submission's row replaced in place)."""
+    fresh = {(r["student"], r["submission"]): r for r in map(_row, results)}
+    rows = [fresh.pop((old.get("student"), old.get("submission")), old) for old in previous]
+    rows += list(fresh.values())
+    columns = [*FIXED_COLUMNS, *_check_columns(course, rows), *TAIL_COLUMNS]
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, restval="", extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    _write_atomically(Path(path), buffer.getvalue())
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+# ------------------------------------------------------------------ feedback
+
+
+def _cell_result(outcome) -> str:
+    return "passed" if outcome.passed else f"{outcome.outcome}: {outcome.message}"
+
+
+def feedback_markdown(result: Result) -> str:
+    """Feedback for one learner: score, each check's result, the assert message of each failing one.
+
+    >>> print(feedback_markdown(Result(Submission("ann", Path("a.ipynb"), "a.ipynb"), "", "error", "no such file")))
+    # Feedback for ann
+    <BLANKLINE>
+    **Could not grade `a.ipynb`**: no such file
+    <BLANKLINE>
+    """
+    title = f"# {result.chapter}: feedback for {result.submission.student}" if result.chapter \
+        else f"# Feedback for {result.submission.student}"
+    if result.run is None:
+        return f"{title}\n\n**Could not grade `{result.submission.label}`**: {result.message}\n"
+    lines = [title, "", f"**Score: {result.total} / {result.maximum}** ({result.status}) for "
+             f"`{result.submission.label}`", ""]
+    if result.run.error:
+        lines += [f"Grading stopped early: {result.run.error}.", ""]
+    lines += ["| Check | Points | Result |", "|:--|--:|:--|"]
+    outcomes = result.run.checks
+    for check_id, possible in result.possible.items():
+        verdict = "passed" if outcomes[check_id].passed else outcomes[check_id].outcome
+        lines.append(f"| {check_id} | {result.points[check_id]} / {possible} | {verdict} |")
+    failing = [(i, outcomes[i]) for i in result.possible if not outcomes[i].passed]
+    if failing:
+        lines += ["", "## To revisit", ""] + [f"- **{i}**: {o.message or o.outcome}" for i, o in failing]
+    if result.run.other_failures:
+        lines += ["", "## Other cells that did not run cleanly", ""]
+        lines += [f"- `{o.first_line[:80]}`: {o.message}" for o in result.run.other_failures]
+    if result.notes:
+        lines += ["", "## Notes", ""] + [f"- {note_text(note)}" for note in result.notes]
+    return "\n".join(lines) + "\n"
+
+
+def _feedback_names(results: list[Result]) -> list[str]:
+    names, seen = [], set()
+    for result in results:
+        stem = "_".join(part for part in (result.submission.student, result.chapter) if part)
+        stem = re.sub(r"[^\w.-]+", "_", stem).strip("._") or "submission"
+        name, number = f"{stem}.md", 2
+        while name in seen:
+            name, number = f"{stem}-{number}.md", number + 1
+        seen.add(name)
+        names.append(name)
+    return names
+
+
+def write_feedback(folder: Path | str, results: list[Result]) -> list[Path]:
+    """Write ``<student>_<chapter>.md`` for every result into ``folder``; return the paths."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, result in zip(_feedback_names(results), results):
+        _write_atomically(folder / name, feedback_markdown(result))
+        paths.append(folder / name)
+    return paths
+
+
+# ------------------------------------------------------------------ terminal
+
+
+def score_table(result: Result) -> str:
+    """A plain-text score table for the terminal.
+
+    >>> print(score_table(Result(Submission("ann", Path("a.ipynb"), "a.ipynb"), "", "error", "no such file")))
+    a.ipynb: could not grade: no such file
+    """
+    if result.run is None:
+        return f"{result.submission.label}: could not grade: {result.message}"
+    outcomes = result.run.checks
+    rows = [("CHECK", "POINTS", "RESULT")]
+    rows += [(i, f"{result.points[i]}/{p}", _cell_result(outcomes[i])) for i, p in result.possible.items()]
+    rows.append(("TOTAL", f"{result.total}/{result.maximum}", result.status))
+    width = [max(len(row[k]) for row in rows) for k in range(2)]
+    lines = [f"{result.submission.label} ({result.chapter})"]
+    lines += [f"  {a:<{width[0]}}  {b:>{width[1]}}  {c}" for a, b, c in rows]
+    if result.run.error:
+        lines.append(f"  stopped early: {result.run.error}")
+    lines += [f"  other cell failed: {_where(o)}: {o.message}" for o in result.run.other_failures]
+    lines += [f"  note: {note_text(note)}" for note in result.notes]
+    return "\n".join(lines)
+
+
+def _progress_line(done: int, total: int, result: Result) -> None:
+    score = f"{result.total}/{result.maximum}" if result.possible else "-"
+    print(f"[{done:>{len(str(total))}}/{total}] {result.submission.student:<16} {result.chapter or '?':<20} "
+          f"{score:>7}  {result.status}: {result.message}", flush=True)
+
+
+def _positive(kind: type, what: str):
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            value = None
+        if value is None or value <= 0:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+        return value
+    return parse
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line (``python -m chapter1.grade`` or ``chapter1-grade``); exit 1 if any submission could not be graded."""
+    parser = argparse.ArgumentParser(prog="chapter1-grade", description=__doc__.split("\n")[0])
+    parser.add_argument("submissions", nargs="+", metavar="SUBMISSION",
+                        help="notebook files, or folders (one per student) holding them")
+    parser.add_argument("--out", default="gradebook.csv", help="gradebook CSV to write (default: gradebook.csv)")
+    parser.add_argument("--feedback", metavar="DIR", help="write one Markdown feedback file per submission here")
+    parser.add_argument("--jobs", type=_positive(int, "a whole number >= 1"), default=1,
+                        help="submissions graded at the same time (default: 1)")
+    parser.add_argument("--timeout", type=_positive(float, "seconds > 0"), default=Settings.timeout,
+                        help=f"time limit per cell, seconds (default: {Settings.timeout:g})")
+    parser.add_argument("--total-timeout", type=_positive(float, "seconds > 0"), default=Settings.total_timeout,
+                        help=f"time limit per notebook, seconds (default: {Settings.total_timeout:g})")
+    parser.add_argument("--memory-mb", type=_positive(int, "megabytes > 0"), default=Settings.memory_mb,
+                        help=f"memory limit of each kernel, MB (default: {Settings.memory_mb})")
+    parser.add_argument("--file-mb", type=_positive(int, "megabytes > 0"), default=Settings.file_mb,
+                        help=f"largest file a kernel may write, MB (default: {Settings.file_mb})")
+    parser.add_argument("--solutions", default=str(DEFAULT_SOLUTIONS),
+                        help="folder of the course's solution notebooks (default: the course's solutions/)")
+    parser.add_argument("--chapter", help="only accept notebooks of this chapter, e.g. 01_single_server")
+    args = parser.parse_args(argv)
+    settings = Settings(timeout=args.timeout, total_timeout=args.total_timeout, memory_mb=args.memory_mb,
+                        file_mb=args.file_mb, chapter=args.chapter)
+    single = len(args.submissions) == 1 and not Path(args.submissions[0]).is_dir()
+    try:
+        results = grade(args.submissions, solutions=args.solutions, out=args.out, feedback=args.feedback,
+                        jobs=args.jobs, settings=settings, progress=None if single else _progress_line)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if single:
+        print(score_table(results[0]))
+    errors = sum(result.status == "error" for result in results)
+    print(f"{len(results) - errors} graded, {errors} could not be graded; gradebook: {args.out}"
+          + (f"; feedback: {args.feedback}/" if args.feedback else ""))
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
