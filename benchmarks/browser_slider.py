@@ -8,7 +8,7 @@ Compare widget_update.py, which times the callback alone.  Target: median <= 1 s
 limit for "the chart follows my hand"), ratio near 1.
 
 Needs Debian's chromium and the playwright package (the browser tests' setup); without
-them it says so and exits 0.  Runs on a scratch copy of notebooks/, so nothing changes.
+them it says so and exits 0.  Runs on a scratch copy of the repository, so nothing changes.
 """
 
 import statistics
@@ -39,7 +39,7 @@ def main():
         print("skipped: no notebooks")
         return
     with tempfile.TemporaryDirectory() as scratch:
-        root = labdriver.make_scratch_root(REPO, Path(scratch) / "root", ("notebooks",))
+        root = labdriver.make_scratch_root(REPO, Path(scratch) / "root")
         server = labdriver.LabServer(root, Path(scratch) / "state").start()
         try:
             with sync_playwright() as playwright:

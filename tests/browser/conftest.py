@@ -19,7 +19,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import labdriver  # noqa: E402
-from labdriver import ARTIFACTS, COURSE_FOLDERS, FIXTURE_DIR, NOTEBOOK_TEST, REPO  # noqa: E402
+from labdriver import ARTIFACTS, FIXTURE_DIR, NOTEBOOK_TEST, REPO  # noqa: E402
 
 # The fixture notebooks are written at test time, into the server's scratch
 # folder; nothing here is for nbval to collect.
@@ -72,7 +72,7 @@ def lab_server(tmp_path_factory, browser_timings):
     finally:
         sys.path.remove(str(HERE / "fixtures"))
     base = tmp_path_factory.mktemp("jupyterlab")
-    root = labdriver.make_scratch_root(REPO, base / "root", COURSE_FOLDERS)
+    root = labdriver.make_scratch_root(REPO, base / "root")
     write_fixtures(root / FIXTURE_DIR)
     server = labdriver.LabServer(root, base / "state")
     started = time.perf_counter()
@@ -118,4 +118,6 @@ def course(request, lab, browser_timings):
     ]
     parallel = max(1, int(os.environ.get("BROWSER_PARALLEL", "2")))
     browser_timings["parallel"] = parallel
-    return labdriver.CourseRun(lab, selected, parallel, browser_timings["notebooks"])
+    full = os.environ.get("BROWSER_FULL_SCREENSHOTS", "").strip().lower() in ("1", "true", "yes")
+    return labdriver.CourseRun(lab, selected, parallel, browser_timings["notebooks"],
+                               full_screenshots=full)

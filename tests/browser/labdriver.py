@@ -254,14 +254,20 @@ class LabServer:
         return f"{self.url}/lab/tree/{quote(relative_path)}?reset"
 
 
-def make_scratch_root(repo: Path, root: Path, folders=("notebooks", "solutions")) -> Path:
-    """Copy the course folders into ``root`` so that running never touches the repo."""
-    root.mkdir(parents=True, exist_ok=True)
-    ignore = shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__")
-    for name in folders:
-        source = repo / name
-        if source.is_dir():
-            shutil.copytree(source, root / name, ignore=ignore, dirs_exist_ok=True)
+# Not part of what a learner opens: left out of the scratch copy.
+SCRATCH_IGNORE = (".git", ".venv", "venv", "build", "node_modules", "__pycache__",
+                  ".ipynb_checkpoints", ".hypothesis", ".pytest_cache", "*.egg-info")
+
+
+def make_scratch_root(repo: Path, root: Path) -> Path:
+    """Copy the repository (less VCS, venv and build output) into ``root``.
+
+    The server works on the copy, so running notebooks never changes a
+    committed file, while relative links from a notebook (images in docs/,
+    data files) still resolve as they do in the repository.
+    """
+    shutil.copytree(repo, root, ignore=shutil.ignore_patterns(*SCRATCH_IGNORE),
+                    dirs_exist_ok=True, symlinks=True)
     return root
 
 
@@ -465,8 +471,18 @@ _INSPECT = _FIND_PANEL + """
   const cells = [];
   panel.content.widgets.forEach((cell, index) => {
     const model = cell.model;
+    if (model.type === 'markdown') {
+      // Pictures in the text: a broken one is as visible as a broken chart.
+      const broken = Array.from(cell.node.querySelectorAll('.jp-RenderedMarkdown img'))
+        .filter(img => !(img.complete && img.naturalWidth > 0))
+        .map(img => clip(`${img.getAttribute('alt') || ''} <${(img.getAttribute('src') || '').split('?')[0]}>`, 200));
+      cells.push({index, kind: 'markdown', source: clip(model.sharedModel.getSource(), 160),
+                  brokenImages: broken});
+      return;
+    }
     if (model.type !== 'code') return;
     const info = {
+      kind: 'code',
       index,
       tags: (model.getMetadata && model.getMetadata('tags')) || [],
       executionCount: model.executionCount,
@@ -754,8 +770,10 @@ def render_problems(cells: list[dict], settled: bool = True) -> list[str]:
     * an output no renderer can show (JupyterLab silently shows nothing);
     * an image/chart output that did not draw (no loaded <img>, <svg> or
       <canvas>), including altair HTML charts that need vega from a CDN;
-    * a widget view that did not render, and the failure texts of JupyterLab,
-      ipywidgets and altair's HTML renderer.
+    * a widget view that did not render, a live panel without its chart, and
+      the failure texts of JupyterLab, ipywidgets and altair's HTML renderer;
+    * an image in a markdown cell that did not load;
+    * a code cell that did not run (before any error stopped Run All).
     """
     problems = []
     stopped = False  # an error stops Run All: later cells rightly did not run
@@ -765,6 +783,10 @@ def render_problems(cells: list[dict], settled: bool = True) -> list[str]:
     for cell in cells:
         first_line = cell["source"].splitlines()[0] if cell["source"] else ""
         where = f"cell {cell['index']} ({first_line!r})"
+        if cell.get("kind") == "markdown":
+            for src in cell["brokenImages"]:
+                problems.append(f"{where}: an image in the text did not load: {src!r}")
+            continue
         allowed_error = "raises-exception" in cell["tags"]
         if cell["executionCount"] is None and cell["source"].strip() and not stopped:
             problems.append(f"{where}: did not run")
@@ -988,7 +1010,7 @@ class LabPage:
     # -- all of it -------------------------------------------------------------
     def check_notebooks(self, paths: list[str], *, parallel: int = 2,
                         moves_per_panel: int = 3, slider_timeout_ms: float = 20_000,
-                        screenshots: Path | None = None, full_screenshots: bool = True,
+                        screenshots: Path | None = None, full_screenshots: bool = False,
                         ) -> dict[str, "NotebookReport"]:
         """Open, run all, inspect, move every live panel's slider, screenshot, close.
 
@@ -1109,8 +1131,10 @@ class CourseRun:
     all), so ``-k`` selections and single runs still work.
     """
 
-    def __init__(self, lab, selected: list[str], parallel: int, timings: dict):
+    def __init__(self, lab, selected: list[str], parallel: int, timings: dict,
+                 full_screenshots: bool = False):
         self.lab = lab
+        self.full_screenshots = full_screenshots
         self.pending = list(dict.fromkeys(selected))
         self.parallel = parallel
         self.timings = timings
@@ -1123,7 +1147,8 @@ class CourseRun:
             batch = [path] + self.pending[: self.parallel - 1]
             del self.pending[: self.parallel - 1]
             done = self.lab.check_notebooks(batch, parallel=self.parallel,
-                                            screenshots=ARTIFACTS)
+                                            screenshots=ARTIFACTS,
+                                            full_screenshots=self.full_screenshots)
             self.reports.update(done)
             for name, report in done.items():
                 self.timings[name] = report.timings()

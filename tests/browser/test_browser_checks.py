@@ -21,7 +21,7 @@ def fixture_reports(lab):
     # One at a time, so that each blocked request is known to come from its
     # own notebook; a short slider timeout, since the dead panel never answers.
     return lab.check_notebooks([GOOD, BROKEN], parallel=1, moves_per_panel=2,
-                               slider_timeout_ms=3_000, screenshots=None)
+                               slider_timeout_ms=2_000, screenshots=None)
 
 
 @pytest.fixture(scope="module")
@@ -66,6 +66,12 @@ def test_a_widget_that_cannot_render_is_caught(broken_report):
 @pytest.mark.browser
 def test_a_live_panel_without_chart_is_caught(broken_report):
     assert any("live panel shows no chart" in p and "replicas" in p for p in broken_report.problems)
+
+
+@pytest.mark.browser
+def test_a_missing_picture_is_caught(broken_report):
+    assert any("image in the text did not load" in p and "/no-such-diagram.png>" in p
+               for p in broken_report.problems)
 
 
 @pytest.mark.browser
@@ -115,6 +121,8 @@ def test_render_problems_names_each_fault():
     assert "error shown in a widget" in labdriver.render_problems([in_widget])[0]
     chartless = _cell(widgets=[{"rendered": True, "chartless": True, "text": "users"}])
     assert "live panel shows no chart" in labdriver.render_problems([chartless])[0]
+    picture = {"index": 0, "kind": "markdown", "source": "# Title", "brokenImages": ["../docs/x.png"]}
+    assert "image in the text did not load: '../docs/x.png'" in labdriver.render_problems([picture])[0]
     unrenderable = {"type": "display_data", "mimetypes": ["application/x-nothing"],
                     "renderer": None}
     assert "no renderer" in labdriver.render_problems([_cell([unrenderable])])[0]

@@ -5,10 +5,13 @@ and check that every cell ran without error, every chart drew, every widget
 rendered, no request left the machine, and that moving a slider of every
 live panel redraws its chart. The time from keypress to redrawn chart is
 printed and written to ``build/browser/timings.json`` (a figure, not an
-assertion); screenshots go to ``build/browser/<folder>/<notebook>.png``
-(first live panel in view) and ``.full.png`` (the whole notebook).
+assertion); a screenshot goes to ``build/browser/<folder>/<notebook>.png``
+(first live panel, else first chart, in view).
 
-``BROWSER_PARALLEL`` (default 2) notebooks run at a time.
+``BROWSER_PARALLEL`` (default 2): notebooks run at a time.
+``BROWSER_FULL_SCREENSHOTS=1``: also ``<notebook>.full.png``, the whole notebook
+in one tall image (~1 s more per notebook).
+``BROWSER_TRACE=1``: print the kernel messages of every slider move.
 """
 
 from __future__ import annotations
