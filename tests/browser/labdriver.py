@@ -4,7 +4,7 @@ Three parts, used by ``conftest.py`` and the tests beside it:
 
 * :class:`LabServer` starts one JupyterLab on a free loopback port, with
   throwaway config/runtime/data/IPython dirs, on a scratch copy of the
-  notebooks, and stops it (and every kernel it started) afterwards.
+  repository, and stops it (and every kernel it started) afterwards.
 * :class:`NetworkGuard` aborts every request of a browser context that
   leaves loopback, and remembers it so the test can fail.
 * :class:`LabPage` does, in one JupyterLab tab, what a learner does: open a
@@ -32,9 +32,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
-# The launch that works on this kind of machine (see DESIGN.md): Debian's
-# chromium, headless, no sandbox (we run as root), no GPU, nothing that
-# phones home on start.
+# The launch that works with Debian's chromium: headless, no sandbox (it
+# cannot start one as root), no GPU, nothing that phones home on start.
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -49,9 +48,6 @@ CHROMIUM_ARGS = [
 VIEWPORT = {"width": 1280, "height": 900}
 
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
-
-WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
-STDERR_MIME = "application/vnd.jupyter.stderr"
 
 # Text that JupyterLab, ipywidgets or altair's HTML renderer put on the page
 # when something could not be shown.
@@ -70,6 +66,29 @@ def find_chromium() -> str | None:
     if candidate and os.access(candidate, os.X_OK):
         return candidate
     return None
+
+
+def _descendants(pid: int) -> list[int]:
+    """Pids of every live descendant of ``pid`` (Linux /proc; elsewhere none)."""
+    children: dict[int, list[int]] = {}
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return []
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            parent = int(stat.rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(parent, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
 
 
 def free_loopback_port() -> int:
@@ -190,15 +209,23 @@ class LabServer:
                            f"log:\n{self.log_tail()}")
 
     def stop(self, grace: float = 15.0) -> None:
-        """Stop the server and its kernels: SIGTERM the group, SIGKILL after ``grace``."""
+        """Stop the server and its kernels.
+
+        Kernels are asked to shut down through the API, then the server's
+        process group gets SIGTERM (the server stops its kernels too), and
+        SIGKILL after ``grace``. Kernels run in sessions of their own, so any
+        of the server's descendants still alive after that are killed by pid.
+        """
         proc = self.process
         if proc is None:
             return
+        descendants = _descendants(proc.pid)
         if proc.poll() is None:
             try:
                 self.shutdown_kernels()
             except Exception:
                 pass
+            descendants += _descendants(proc.pid)
             try:
                 os.killpg(proc.pid, signal.SIGTERM)
             except ProcessLookupError:
@@ -207,11 +234,15 @@ class LabServer:
                 proc.wait(timeout=grace)
             except subprocess.TimeoutExpired:
                 pass
-        # Whatever is left in the group (a kernel that ignored the server).
         try:
             os.killpg(proc.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
+        for pid in dict.fromkeys(descendants):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
         try:
             proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
