@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: lab test exercises bench clean
+.PHONY: lab test browser exercises bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed; found " + sys.version.split()[0])'
@@ -18,6 +18,9 @@ lab: $(STAMP)  ## open the course in JupyterLab
 
 test: $(STAMP)  ## the whole suite: library, notebooks, exercises, browser
 	$(BIN)/python -m pytest tests notebooks chapter1 --nbval-lax --doctest-modules
+
+browser: $(STAMP)  ## only the real-browser tests of every notebook
+	$(BIN)/python -m pytest tests/browser -s
 
 exercises: $(STAMP)  ## regenerate exercises/ from solutions/
 	$(BIN)/python -m chapter1.exercises solutions exercises
