@@ -163,17 +163,165 @@ def _availabilities(values):
     return [check.number("availability", a, low=0, high=1) for a in values]
 
 
+# -- tiers in a row: a tandem of M/M/c queues (the simplest Jackson network) --------------------
+
+@dataclass(frozen=True)
+class TandemStats:
+    """Steady-state figures of queues in series; ``stages`` holds each stage's :class:`QueueStats`."""
+
+    stages: tuple
+
+    @property
+    def mean_response_s(self):
+        return sum(s.mean_response_s for s in self.stages)
+
+    @property
+    def mean_in_system(self):
+        return sum(s.mean_in_system for s in self.stages)
+
+    @property
+    def utilization(self):
+        """The busiest stage's utilisation: the whole chain is stable only while it is below 1."""
+        return max(s.utilization for s in self.stages)
+
+    @property
+    def bottleneck(self):
+        """Index of the busiest stage, the first to saturate as traffic grows (the earliest on a tie)."""
+        return max(range(len(self.stages)), key=lambda k: (self.stages[k].utilization, -k))
+
+    @property
+    def stable(self):
+        return self.utilization < 1
+
+
+def tandem(arrival_rate, stages):
+    """Queues in series: every request visits each stage in turn; ``stages`` lists (service_rate, servers).
+
+    With Poisson arrivals and exponential service, what leaves a stable M/M/c queue is again a
+    Poisson stream at the same rate (Burke's theorem), so each stage behaves as an M/M/c queue
+    fed at ``arrival_rate`` (Jackson's theorem), and the mean response time is the sum of the
+    stages' means.  This gives means only: the stages' times of one request are not independent
+    in general, so their percentiles do not simply combine (see :func:`tandem_response_percentile`
+    for the case that has a closed form).
+
+    >>> t = tandem(8, [(10, 1), (20, 1)])
+    >>> round(t.mean_response_s, 6)                     # 1 / (10 - 8) + 1 / (20 - 8)
+    0.583333
+    >>> t.bottleneck, round(t.utilization, 2)
+    (0, 0.8)
+    """
+    check.number("arrival_rate", arrival_rate, low=0)
+    stages = tuple(stages)
+    if not stages:
+        raise ValueError("stages must list at least one (service_rate, servers) pair; got none")
+    return TandemStats(tuple(mmc(arrival_rate, rate, servers) for rate, servers in stages))
+
+
+def tandem_response_percentile(percent, arrival_rate, service_rates, delay_s=0.0, delay_share=0.0):
+    """Response time (s) below which ``percent`` % of requests finish in a chain of single-worker queues.
+
+    In a chain of M/M/1 queues a request's times at the stages are independent, each exponential
+    with rate mu_i - lambda (Reich, 1957), so the total has a known distribution: a sum of
+    independent exponentials (hypoexponential), evaluated here exactly (a matrix exponential).  With
+    several workers per stage that independence fails and no closed form is known: simulate.
+    ``delay_share`` of requests pay a fixed ``delay_s`` first (a DNS lookup); inf if overloaded.
+
+    >>> round(tandem_response_percentile(50, 8, [10]), 4)            # one stage: M/M/1
+    0.3466
+    >>> round(tandem_response_percentile(95, 8, [10, 10]), 4)         # Erlang-2 with rate 2
+    2.3719
+    """
+    check.number("percent", percent, low=0, high=100, low_open=True)
+    check.number("arrival_rate", arrival_rate, low=0)
+    rates = [check.number("service_rate", mu, low=0, low_open=True) - arrival_rate for mu in service_rates]
+    if not rates:
+        raise ValueError("service_rates must list at least one stage's service rate; got none")
+    if percent == 100 or min(rates) <= 0:
+        return math.inf
+
+    def survival(t):
+        later = _chain_survival(t - delay_s, rates) if t > delay_s else 1.0
+        return (1 - delay_share) * _chain_survival(t, rates) + delay_share * later
+
+    target = 1 - percent / 100
+    low, high = 0.0, delay_s + sum(1 / r for r in rates)
+    while survival(high) > target:
+        high *= 2
+    for _ in range(50):
+        mid = (low + high) / 2
+        low, high = (mid, high) if survival(mid) > target else (low, mid)
+    return (low + high) / 2
+
+
+def _chain_survival(t, rates):
+    """P(sum of independent exponentials with these rates > t): the chance a request is still in the chain.
+
+    The chain is a Markov process that leaves stage i at rate ``rates[i]`` for the next; the answer
+    is the first row of exp(Q t) summed, Q its generator among the stages (scaling and squaring).
+    """
+    if t <= 0:
+        return 1.0
+    n = len(rates)
+    q = [[0.0] * n for _ in range(n)]
+    for i, r in enumerate(rates):
+        q[i][i] = -r * t
+        if i + 1 < n:
+            q[i][i + 1] = r * t
+    squarings = max(0, math.ceil(math.log2(max(rates) * t / 0.25)))
+    scaled = [[v / 2 ** squarings for v in row] for row in q]
+    result, term = _identity(n), _identity(n)
+    for k in range(1, 18):  # Taylor series of exp for a matrix of norm <= 0.5: error < 1e-20
+        term = [[v / k for v in row] for row in _matmul(term, scaled)]
+        result = [[a + b for a, b in zip(r1, r2)] for r1, r2 in zip(result, term)]
+    for _ in range(squarings):
+        result = _matmul(result, result)
+    return min(1.0, max(0.0, sum(result[0])))
+
+
+def _identity(n):
+    return [[1.0 if i == j else 0.0 for j in range(n)] for i in range(n)]
+
+
+def _matmul(a, b):
+    return [[sum(x * y for x, y in zip(row, col)) for col in zip(*b)] for row in a]
+
+
+def _predict_tandem(architecture, workload, percents):
+    """:func:`predict` for several exponential tiers in a row (a tandem); None if any tier is not one."""
+    tiers = architecture.tiers
+    if any(getattr(t, "distribution", None) != "exponential" for t in tiers):
+        return None
+    dns = architecture.dns
+    miss = 0.0 if dns is None else 1 - dns.hit_ratio(workload.per_user_rate)
+    lookup_s = 0.0 if dns is None else dns.lookup_ms / 1_000.0
+    chain = tandem(workload.rate, [(t.service_rate, t.workers) for t in tiers])
+    theory = {"utilization": chain.utilization, "mean_ms": (miss * lookup_s + chain.mean_response_s) * 1_000.0,
+              "bottleneck": tiers[chain.bottleneck].name,
+              **{f"{t.name}_utilization": s.utilization for t, s in zip(tiers, chain.stages)}}
+    single_workers = all(t.workers == 1 for t in tiers)
+    for q in percents:
+        theory[f"p{q}_ms"] = (tandem_response_percentile(q, workload.rate, [t.service_rate for t in tiers],
+                                                         delay_s=lookup_s, delay_share=miss) * 1_000.0
+                              if single_workers else math.nan)
+    return theory
+
+
 def predict(architecture, workload, percents=(50, 95, 99)):
-    """Theory for an architecture with one exponential tier (and optional DNS): latency in ms, utilisation.
+    """Theory for exponential tiers (and optional DNS): latency in ms, utilisation.
 
     Returns a dict with ``mean_ms``, ``p50_ms``, ... and ``utilization``; ``None`` where no closed
-    form applies (several tiers, constant service).  Latencies are inf when the tier is overloaded.
+    form applies (constant service, a load balancer).  Latencies are inf when a tier is overloaded.
+    Several tiers in a row are a tandem (:func:`tandem`): the mean is exact, ``utilization`` is the
+    busiest tier's, ``bottleneck`` names it, and ``<tier>_utilization`` gives each; percentiles are
+    NaN unless every tier has one worker (:func:`tandem_response_percentile`).
 
     >>> from chapter1 import Workload, single_server
     >>> round(predict(single_server(workers=1, service_time_ms=100), Workload.from_rate(5))["utilization"], 2)
     0.5
     """
-    if len(architecture.tiers) != 1 or getattr(architecture.tiers[0], "distribution", None) != "exponential":
+    if len(architecture.tiers) > 1:
+        return _predict_tandem(architecture, workload, percents)
+    if getattr(architecture.tiers[0], "distribution", None) != "exponential":
         return None
     server, dns = architecture.tiers[0], architecture.dns
     miss = 0.0 if dns is None else 1 - dns.hit_ratio(workload.per_user_rate)

@@ -6,7 +6,8 @@ Each function here returns an :class:`Architecture`, the object that both
 
 from dataclasses import dataclass, replace
 
-from .components import DNS, Component, Server
+from . import _validate as check
+from .components import DNS, Component, Database, Server, WebServer
 
 
 @dataclass(frozen=True)
@@ -84,3 +85,26 @@ def single_server(workers=8, service_time_ms=50.0, **server_options):
     """
     server = Server(name="server", workers=workers, service_time_ms=service_time_ms, **server_options)
     return Architecture(name="single server", tiers=(server,))
+
+
+def web_and_database(web_workers=8, db_workers=4, web_service_ms=30.0, db_service_ms=20.0, **server_options):
+    """The web tier and the data tier on separate servers: each request is served by the web server,
+    which then queries the database server.
+
+    Each tier is an exponential queue with its own workers, so the two form a tandem
+    (:func:`chapter1.analytic.tandem`) and each can be scaled on its own.  The other options
+    (queue_limit, timeout_ms, distribution) go to both servers.
+
+    >>> arch = web_and_database(web_workers=8, db_workers=4)
+    >>> [c.name for c in arch.components]
+    ['dns', 'web', 'database']
+    >>> round(arch["web"].capacity, 1), arch["database"].capacity
+    (266.7, 200.0)
+    """
+    check.number("web_workers", web_workers, low=1, high=10_000, integer=True)
+    check.number("db_workers", db_workers, low=1, high=10_000, integer=True)
+    check.number("web_service_ms", web_service_ms, low=0, low_open=True, high=3_600_000)
+    check.number("db_service_ms", db_service_ms, low=0, low_open=True, high=3_600_000)
+    web = WebServer(name="web", workers=web_workers, service_time_ms=web_service_ms, **server_options)
+    database = Database(name="database", workers=db_workers, service_time_ms=db_service_ms, **server_options)
+    return Architecture(name="web tier + data tier", tiers=(web, database))

@@ -122,7 +122,8 @@ def _theory_curve(architecture, users_range, points, workload_items):
         theory = analytic.predict(architecture, Workload(users=float(users), **dict(workload_items)), percents=(95,))
         if theory is None or not np.isfinite(theory["mean_ms"]):
             continue
-        rows += [{"users": users, "statistic": label, "latency_ms": theory[key]} for key, label in STATISTICS.items()]
+        rows += [{"users": users, "statistic": label, "latency_ms": theory[key]}
+                 for key, label in STATISTICS.items() if np.isfinite(theory[key])]  # NaN: no closed form (tandems)
     return pd.DataFrame(rows, columns=["users", "statistic", "latency_ms"])
 
 
