@@ -323,7 +323,7 @@ class Recorder:
 
 def pytest_configure(config):
     """Register the recorder when this run was started by ``run_notebook``."""
-    path = os.environ.get(RESULTS_ENV)
+    path = os.environ.pop(RESULTS_ENV, None)  # popped: the kernel, started later, does not inherit it
     if not path:
         return
     from nbval import kernel as nbval_kernel
