@@ -12,11 +12,14 @@ from .components import DNS, Database, Outage, Server, WebServer
 from .result import Result
 from .simulation import simulate, sweep
 from .workload import Workload
+from . import database_tier, datastores  # chapter 02
+from .architectures import web_and_database
 
 __all__ = [
     "Architecture", "DNS", "Database", "Outage", "Result", "Server", "WebServer", "Workload",
     "analytic", "architectures", "charts", "diagram", "simulate", "single_server", "sweep", "widgets",
 ]
+__all__ += ["database_tier", "datastores", "web_and_database"]
 
 # Charts render as SVG inside the kernel: no internet needed, and they show when a notebook is viewed as a file.
 charts.use_offline_renderer()

@@ -1,0 +1,392 @@
+"""Chapter 02: the web tier and the data tier on separate servers.
+
+One box that does both the web work and the database work of every request is compared with
+:func:`chapter1.architectures.web_and_database`, where each has its own server.  Theory for
+the split design is a tandem of M/M/c queues (:func:`chapter1.analytic.tandem`): its mean
+latency is exact, and each tier's utilisation shows which one saturates first.
+
+>>> from chapter1.architectures import web_and_database
+>>> split = web_and_database(web_workers=8, db_workers=4, web_service_ms=30, db_service_ms=20)
+>>> bottleneck(split)
+'database'
+>>> round(saturation_users(split))
+432000
+"""
+
+import functools
+import html
+import math
+from dataclasses import replace
+
+import altair as alt
+import numpy as np
+import pandas as pd
+
+from . import analytic, charts
+from . import _validate as check
+from .architectures import single_server, web_and_database
+from .simulation import simulate, sweep
+from .workload import Workload
+
+BOX, SPLIT = "one box", "separate tiers"
+DESIGNS = alt.Scale(domain=[BOX, SPLIT], range=[[5, 3], [1, 0]])
+SHAPES = alt.Scale(domain=[BOX, SPLIT], range=["square", "circle"])
+TIER_COLORS = alt.Scale(domain=[BOX, "web", "database"], range=["#9e9e9e", "#2ca02c", "#9467bd"])
+USERS_RANGE = (10_000, 10_000_000)  # the interesting part: where one box and the tiers saturate
+LATENCY_RANGE_MS = (20, 20_000)
+
+
+def one_box(workers=8, web_service_ms=30.0, db_service_ms=20.0, **server_options):
+    """The single server of chapter 01 doing both jobs: each request needs web work plus database work.
+
+    >>> box = one_box(workers=8, web_service_ms=30, db_service_ms=20)
+    >>> box["server"].service_time_ms, box["server"].capacity
+    (50.0, 160.0)
+    """
+    check.number("web_service_ms", web_service_ms, low=0, low_open=True, high=3_600_000)
+    check.number("db_service_ms", db_service_ms, low=0, low_open=True, high=3_600_000)
+    box = single_server(workers=workers, service_time_ms=float(web_service_ms + db_service_ms), **server_options)
+    return replace(box, name="one box: web + database")
+
+
+# -- which tier gives out first ----------------------------------------------------------------
+
+def capacities(architecture):
+    """Requests per second each tier completes with every worker busy, in request order (tier name -> req/s).
+
+    >>> capacities(web_and_database(web_workers=8, db_workers=4))
+    {'web': 266.6666666666667, 'database': 200.0}
+    """
+    missing = [t.name for t in architecture.tiers if not hasattr(t, "capacity")]
+    if missing:
+        raise ValueError(f"every tier needs workers and a service time; {', '.join(missing)} has none")
+    return {t.name: t.capacity for t in architecture.tiers}
+
+
+def bottleneck(architecture):
+    """The tier with the least capacity: the first to saturate as users grow (the earlier one on a tie)."""
+    caps = capacities(architecture)
+    return min(caps, key=caps.get)
+
+
+def saturation_users(architecture, **workload_options):
+    """Daily active users at which the bottleneck tier is fully busy (the design's ceiling).
+
+    >>> round(saturation_users(one_box()))
+    345600
+    """
+    return min(capacities(architecture).values()) / Workload(**workload_options).per_user_rate
+
+
+def tier_table(architecture, workload):
+    """One row per tier: workers, work per request, capacity, users at saturation, theory's utilisation
+    and mean time spent there (ms, inf when overloaded).
+
+    >>> tier_table(web_and_database(), Workload(users=300_000))["utilization"].round(2).tolist()
+    [0.52, 0.69]
+    """
+    rows = []
+    for tier in architecture.tiers:
+        queue = analytic.mmc(workload.rate, tier.service_rate, tier.workers)
+        rows.append({"tier": tier.name, "workers": tier.workers, "work_ms": tier.service_time_ms,
+                     "capacity_rps": tier.capacity, "saturates_at_users": tier.capacity / workload.per_user_rate,
+                     "utilization": queue.utilization, "mean_ms": queue.mean_response_s * 1_000.0})
+    return pd.DataFrame(rows)
+
+
+# -- theory and simulation on one chart -------------------------------------------------------
+
+def sweep_designs(designs, users, *, requests=4_000, seed=0):
+    """Simulate each design (label -> architecture) at each number of users: one summary row per pair.
+
+    >>> table = sweep_designs({BOX: one_box()}, [1_000], requests=300)
+    >>> list(table[["design", "users"]].itertuples(index=False, name=None))
+    [('one box', 1000)]
+    """
+    tables = [sweep(arch, users, requests=requests, seed=seed).assign(design=label) for label, arch in designs.items()]
+    return pd.concat(tables, ignore_index=True)
+
+
+def latency_data(designs, users_range=USERS_RANGE, points=60):
+    """Theory's mean and p95 latency (ms) per design over a log grid of users; NaN/inf points left out.
+
+    The split design's p95 exists only when each tier has one worker (see :func:`chapter1.analytic.predict`).
+    """
+    frames = [_latency_curve(arch, tuple(users_range), points).assign(design=label) for label, arch in designs.items()]
+    return pd.concat(frames, ignore_index=True)[["users", "design", "statistic", "latency_ms"]]
+
+
+@functools.lru_cache(maxsize=128)
+def _latency_curve(architecture, users_range, points):
+    rows, ceiling = [], saturation_users(architecture)
+    near = ceiling * np.array([0.9, 0.95, 0.98, 0.99, 0.995])  # so the line climbs the wall instead of stopping short
+    grid = np.geomspace(*users_range, points)
+    for users in np.sort(np.concatenate([grid, near[(near > users_range[0]) & (near < users_range[1])]])):
+        theory = analytic.predict(architecture, Workload(users=float(users)), percents=(95,))
+        rows += [{"users": users, "statistic": label, "latency_ms": theory[key]}
+                 for key, label in charts.STATISTICS.items() if np.isfinite(theory[key])]
+    return pd.DataFrame(rows, columns=["users", "statistic", "latency_ms"])
+
+
+def utilization_data(designs, users_range=USERS_RANGE, points=60):
+    """Theory's utilisation of each tier (arrival rate / capacity, capped at 1) over a log grid of users.
+
+    A one-tier design is labelled with its design name, a tier of the split design with the tier's name.
+    """
+    rows = []
+    per_user = Workload().per_user_rate
+    grid = np.geomspace(*users_range, points)
+    for label, arch in designs.items():
+        for name, capacity in capacities(arch).items():
+            tier = label if len(arch.tiers) == 1 else name
+            rows += [{"users": u, "tier": tier, "utilization": min(1.0, u * per_user / capacity)} for u in grid]
+    return pd.DataFrame(rows, columns=["users", "tier", "utilization"])
+
+
+def simulated_latency(table):
+    """Long form of :func:`sweep_designs` output for the latency chart: users, design, statistic, latency_ms."""
+    present = {k: v for k, v in charts.STATISTICS.items() if k in table}
+    long = table[["users", "design", *present]].melt(["users", "design"], list(present), var_name="statistic",
+                                                    value_name="latency_ms")
+    long["statistic"] = long["statistic"].map(present)
+    return long.dropna()
+
+
+def simulated_utilization(table):
+    """Long form of :func:`sweep_designs` output for the utilisation chart: users, tier, utilization."""
+    columns = [c for c in table.columns if c.endswith("_utilization")]
+    long = table[["users", "design", *columns]].melt(["users", "design"], columns, var_name="tier",
+                                                    value_name="utilization").dropna()
+    long["tier"] = np.where(long["tier"] == "server_utilization", long["design"],
+                            long["tier"].str.removesuffix("_utilization"))
+    return long[["users", "tier", "utilization"]]
+
+
+def compare(designs, simulated=None, *, current=None, users_range=USERS_RANGE):
+    """Latency as users grow for each design, and each tier's utilisation: theory lines, simulated dots.
+
+    ``designs`` maps a label (:data:`BOX`, :data:`SPLIT`) to an architecture; ``simulated`` is a
+    :func:`sweep_designs` table (or None); ``current`` a users value to mark.
+
+    >>> chart = compare({BOX: one_box(), SPLIT: web_and_database()})
+    """
+    data = compare_data(designs, simulated, current=current, users_range=users_range)
+    return _compare_chart(tuple(users_range)).properties(datasets={k: charts._records(v) for k, v in data.items()})
+
+
+def compare_data(designs, simulated=None, *, current=None, users_range=USERS_RANGE):
+    """The datasets :func:`compare` draws."""
+    return {
+        "theory": latency_data(designs, users_range),
+        "simulated": simulated_latency(simulated) if simulated is not None else [],
+        "tier_theory": utilization_data(designs, users_range),
+        "tier_simulated": simulated_utilization(simulated) if simulated is not None else [],
+        "current": [{"users": current}] if current is not None else [],
+    }
+
+
+@functools.lru_cache(maxsize=4)
+def _compare_chart(users_range):
+    x = alt.X("users:Q", title="daily active users", scale=alt.Scale(type="log", domain=list(users_range)),
+              axis=alt.Axis(format="~s"))
+    y = alt.Y("latency_ms:Q", title="latency (ms)", scale=alt.Scale(type="log", domain=list(LATENCY_RANGE_MS)))
+    color = alt.Color("statistic:N", scale=charts.COLORS, title="latency")
+    tooltip = ["design:N", "statistic:N", alt.Tooltip("users:Q", format=",.0f"), alt.Tooltip("latency_ms:Q", format=",.0f")]
+    current = alt.Chart(alt.Data(name="current")).mark_rule(strokeDash=[4, 3], color="gray").encode(x=x)
+    latency = alt.layer(
+        alt.Chart(alt.Data(name="theory")).mark_line(clip=True).encode(
+            x=x, y=y, color=color, strokeDash=alt.StrokeDash("design:N", scale=DESIGNS, legend=None),
+            detail="design:N", tooltip=tooltip),
+        alt.Chart(alt.Data(name="simulated")).mark_point(filled=True, size=60, opacity=0.9, clip=True).encode(
+            x=x, y=y, color=color, shape=alt.Shape("design:N", scale=SHAPES, title="design"), tooltip=tooltip),
+        current,
+    ).properties(width=charts.WIDTH, height=charts.HEIGHT, title=alt.Title(
+        "Latency as users grow", subtitle="lines: queueing theory · dots: simulation · dashed, squares: one box"))
+    u = alt.Y("utilization:Q", title="busy share of the tier's workers", axis=alt.Axis(format="%"),
+              scale=alt.Scale(domain=[0, 1.05]))
+    tier = alt.Color("tier:N", scale=TIER_COLORS, title="tier")
+    tier_tooltip = ["tier:N", alt.Tooltip("users:Q", format=",.0f"), alt.Tooltip("utilization:Q", format=".0%")]
+    tiers = alt.layer(
+        alt.Chart(alt.Data(values=[{"full": 1.0}])).mark_rule(color="#d62728", strokeDash=[2, 2]).encode(y="full:Q"),
+        alt.Chart(alt.Data(name="tier_theory")).mark_line().encode(x=x, y=u, color=tier, tooltip=tier_tooltip),
+        alt.Chart(alt.Data(name="tier_simulated")).mark_point(filled=True, size=60, opacity=0.9).encode(
+            x=x, y=u, color=tier, tooltip=tier_tooltip),
+        current,
+    ).properties(width=charts.WIDTH, height=charts.HEIGHT, title=alt.Title(
+        "Which tier saturates first", subtitle="lines: load / capacity · dots: simulation · red: 100 % busy"))
+    return alt.hconcat(latency, tiers).resolve_scale(color="independent", strokeDash="independent",
+                                                     shape="independent")
+
+
+# -- the live panel ----------------------------------------------------------------------------
+
+def tiers_panel(users=300_000, web_workers=8, db_workers=4, web_service_ms=30, db_service_ms=20, *,
+                box_workers=8, requests=None, seed=0):
+    """Chapter 02's panel: users, and the workers and work per request of each tier, scaled separately.
+
+    The one box (``box_workers`` workers doing both jobs) stays on the chart for comparison.
+    """
+    from . import widgets
+
+    check.number("users", users, low=USERS_RANGE[0], high=USERS_RANGE[1])
+    controls = {
+        "users": _users_slider(users),
+        "web_workers": widgets.int_slider(web_workers, 1, 64, "web workers"),
+        "db_workers": widgets.int_slider(db_workers, 1, 64, "database workers"),
+        "web_service_ms": widgets.int_slider(web_service_ms, 5, 200, "web work (ms)", step=5),
+        "db_service_ms": widgets.int_slider(db_service_ms, 5, 200, "database work (ms)", step=5),
+    }
+    requests = widgets.DEFAULT_REQUESTS if requests is None else requests
+    return widgets.panel(controls, functools.partial(tiers_view, box_workers=box_workers, requests=requests, seed=seed))
+
+
+def _users_slider(users):
+    from . import widgets
+
+    slider = widgets.users_slider(users)
+    slider.min, slider.max = math.log10(USERS_RANGE[0]), math.log10(USERS_RANGE[1])
+    return slider
+
+
+def tiers_view(users, web_workers, db_workers, web_service_ms, db_service_ms, *, box_workers=8, requests=5_000,
+               seed=0):
+    """What the chapter 02 panel shows for one setting: (chart as SVG, headline HTML).
+
+    Simulates the split design only (``requests`` requests); the one box is drawn from theory.
+    """
+    split = web_and_database(web_workers=web_workers, db_workers=db_workers, web_service_ms=web_service_ms,
+                             db_service_ms=db_service_ms)
+    box = one_box(workers=box_workers, web_service_ms=web_service_ms, db_service_ms=db_service_ms)
+    result = simulate(split, Workload(users=users), requests=requests, seed=seed)
+    point = result.summary().to_frame().T.assign(users=users, design=SPLIT)
+    datasets = compare_data({BOX: box, SPLIT: split}, point, current=users)
+    return _panel_template().svg(datasets), headline(result, box)
+
+
+@functools.lru_cache(maxsize=1)
+def _panel_template():
+    return charts.Template(_compare_chart(USERS_RANGE))
+
+
+def headline(result, box=None):
+    """The figures a learner reads under the sliders: load, each tier's capacity and use, the bottleneck."""
+    s, arch = result.summary(), result.architecture
+    caps = capacities(arch)
+    tiers = " · ".join(f"{name} tier up to <b>{cap:,.0f}</b> req/s, busy <b>{s[f'{name}_utilization']:.0%}</b>"
+                       for name, cap in caps.items())
+    failed = s["error_rate"] + s["timeout_rate"] + s["rejected_rate"]
+    text = (f"<b>{result.workload.users:,.0f}</b> users send <b>{s['offered_rps']:,.1f}</b> req/s at peak · {tiers}"
+            f"<br>bottleneck: <b>{bottleneck(arch)}</b> (saturates at {saturation_users(arch):,.0f} users)")
+    if box is not None:
+        text += f"; the one box would saturate at {saturation_users(box):,.0f} users"
+    text += f" · p95 <b>{s['p95_ms']:,.0f} ms</b> · failed <b>{failed:.1%}</b>"
+    return f"<div>{text}<br><small>{charts.budget_note(result)}</small></div>"
+
+
+# -- public and private subnets ----------------------------------------------------------------
+
+W, H, GAP, PAD = 150, 74, 46, 16
+PUBLIC, PRIVATE, NET = "#2c7fb8", "#7b3294", "#555"
+
+
+def subnet_diagram(architecture, nat_gateway=True):
+    """The network picture: web tier in a public subnet, database in a private one behind a NAT gateway.
+
+    Tiers with the "database" role (and nothing else) go in the private subnet; every other
+    tier (web servers, a load balancer, a box doing everything) is in the public subnet, which
+    the internet can reach.  The private subnet has no route in from the internet; its servers
+    reach out (software updates, external APIs) through the NAT gateway.
+
+    >>> svg = subnet_diagram(web_and_database()).data
+    >>> all(word in svg for word in ("public subnet", "private subnet", "NAT gateway", "database"))
+    True
+    """
+    from IPython.display import SVG
+
+    public = [t for t in architecture.tiers if tuple(getattr(t, "roles", ())) != ("database",)]
+    private = [t for t in architecture.tiers if tuple(getattr(t, "roles", ())) == ("database",)]
+    top = 104                       # row of clients and tiers
+    middle = top + H + 22           # DNS
+    bottom = middle + H - 22 + 22   # outside services and the NAT gateway
+    pub_x = 2 * PAD + W + 64
+    pub_w = max(1, len(public)) * (W + GAP) - GAP + 2 * PAD + 40
+    priv_x = pub_x + pub_w + 24
+    priv_w = max(1, len(private)) * (W + GAP) - GAP + 2 * PAD + 40
+    width, height = priv_x + priv_w + 2 * PAD, bottom + H + 28
+    parts = [_text(PAD, 22, html.escape(architecture.name) + ": public and private subnets", 14, "bold")]
+    # the internet, on the left
+    parts += [_region(PAD, 40, W + 2 * PAD - 16, height - 52, ["internet"], NET),
+              _box(PAD + 8, top, "clients", ["web browser", "mobile app"], NET)]
+    if architecture.dns is not None:
+        parts.append(_box(PAD + 8, middle, architecture.dns.name.upper(), ["domain name -> IP"], NET, h=H - 22))
+    if architecture.dns is not None:
+        parts.append(_arrow(PAD + 8 + W / 2, top + H, PAD + 8 + W / 2, middle, ""))
+        parts.append(_text(PAD + 16 + W / 2, top + H + 15, "look up", 10, fill="#444"))
+    parts.append(_box(PAD + 8, bottom, "outside services", ["software updates", "external APIs"], NET))
+    # the cloud network with its two subnets
+    parts += [_region(pub_x - 16, 40, priv_x + priv_w - pub_x + 32, height - 52, ["virtual private cloud (VPC)"], "#888"),
+              _region(pub_x, 60, pub_w, height - 84, ["public subnet", "reachable from the internet"], PUBLIC),
+              _region(priv_x, 60, priv_w, height - 84, ["private subnet", "no route in from the internet"], PRIVATE)]
+    xs = {}
+    for k, tier in enumerate(public):
+        xs[tier.name] = pub_x + PAD + 20 + k * (W + GAP)
+        parts.append(_component(tier, xs[tier.name], top, PUBLIC))
+    for k, tier in enumerate(private):
+        xs[tier.name] = priv_x + PAD + 20 + k * (W + GAP)
+        parts.append(_component(tier, xs[tier.name], top, PRIVATE))
+    # requests: clients -> each tier in order
+    previous, label = PAD + 8 + W, "HTTP request"
+    for tier in architecture.tiers:
+        queries = tuple(getattr(tier, "roles", ())) == ("database",)
+        parts.append(_arrow(previous, top + H / 2, xs[tier.name], top + H / 2, "SQL query" if queries else label))
+        previous, label = xs[tier.name] + W, ""
+    if nat_gateway:
+        nat_x, nat_y = pub_x + pub_w - PAD - 20 - W, bottom + 11
+        parts.append(_box(nat_x, nat_y, "NAT gateway", ["outbound only"], PUBLIC, h=H - 22))
+        parts.append(_arrow(nat_x, bottom + H / 2, PAD + 8 + W, bottom + H / 2, "to the internet"))
+        for tier in private:
+            parts.append(_arrow(xs[tier.name] + W / 2, top + H, nat_x + W - 24, nat_y, "", dashed=True))
+    if not private:
+        parts.append(_text(priv_x + priv_w / 2, top + H / 2, "(empty: the database", 11, anchor="middle", fill="#777"))
+        parts.append(_text(priv_x + priv_w / 2, top + H / 2 + 15, "shares the public box)", 11, anchor="middle",
+                           fill="#777"))
+    body = "".join(parts)
+    return SVG(f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" '
+               f'viewBox="0 0 {width} {height}"><rect width="{width}" height="{height}" fill="white"/>'
+               f'<defs><marker id="subnet-arrow" markerWidth="8" markerHeight="8" refX="7" refY="4" orient="auto">'
+               f'<path d="M0,0 L8,4 L0,8 z" fill="#444"/></marker></defs>{body}</svg>')
+
+
+def _component(tier, x, y, color):
+    roles = ", ".join(getattr(tier, "roles", ())) or tier.kind
+    lines = [roles] if roles != tier.name else []
+    if hasattr(tier, "workers"):
+        lines.append(f"{tier.workers} workers x {tier.service_time_ms:g} ms")
+    outages = [f"down {o.start_s:g}-{'' if math.isinf(o.end_s) else f'{o.end_s:g}'} s" for o in tier.outages]
+    return _box(x, y, tier.name, lines + outages[:1], "#d62728" if outages else color)
+
+
+def _box(x, y, title, lines, color, h=H):
+    text = "".join(_text(x + W / 2, y + 38 + 14 * k, html.escape(line), 11, anchor="middle",
+                         fill="#d62728" if line.startswith("down") else "#333") for k, line in enumerate(lines))
+    return (f'<rect x="{x}" y="{y}" width="{W}" height="{h}" rx="8" fill="white" stroke="{color}" stroke-width="2"/>'
+            + _text(x + W / 2, y + 20, html.escape(title), 13, "bold", "middle", color) + text)
+
+
+def _region(x, y, w, h, label_lines, color):
+    labels = "".join(_text(x + 10, y + 16 + 14 * k, html.escape(line), 11 if k == 0 else 10,
+                           "bold" if k == 0 else "normal", fill=color) for k, line in enumerate(label_lines))
+    return (f'<rect x="{x}" y="{y}" width="{w}" height="{h}" rx="10" fill="{color}" fill-opacity="0.05" '
+            f'stroke="{color}" stroke-dasharray="6 4"/>{labels}')
+
+
+def _text(x, y, text, size, weight="normal", anchor="start", fill="#333"):
+    return (f'<text x="{x}" y="{y}" font-size="{size}" font-weight="{weight}" text-anchor="{anchor}" '
+            f'fill="{fill}">{text}</text>')
+
+
+def _arrow(x1, y1, x2, y2, label, dashed=False):
+    dash = ' stroke-dasharray="4 3"' if dashed else ""
+    caption = _text((x1 + x2) / 2, min(y1, y2) - 7, html.escape(label), 10, anchor="middle", fill="#444") if label else ""
+    return (f'<line x1="{x1}" y1="{y1}" x2="{x2}" y2="{y2}" stroke="#444" stroke-width="1.5"{dash} '
+            f'marker-end="url(#subnet-arrow)"/>{caption}')
