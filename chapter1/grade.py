@@ -393,7 +393,7 @@ def _summary(chapter: Chapter, run: NotebookRun, notes: list[tuple[str, str]]) -
     parts += [f"kernel died at {_where(c)}" for c in died[:1]]
     parts += [f"timed out at {_where(c)}" for c in timed_out[:2]]
     others = [c for c in run.other_failures
-              if c not in died and c not in timed_out and not c.message.startswith("not run")]
+              if c not in died and c not in timed_out and not c.message.startswith(("not run", "not finished"))]
     if others:
         parts.append(f"{len(others)} other cell(s) raised errors, first {_where(others[0])}: {others[0].message}")
     return _clip("; ".join(parts + notes_summary(notes)))
@@ -501,8 +501,12 @@ def grade(
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         futures = {pool.submit(_grade_job, item, settings): index
                    for index, item in enumerate(prepared) if isinstance(item, _Job)}
-        for future in as_completed(futures):
-            record(futures[future], future.result())
+        try:
+            for future in as_completed(futures):
+                record(futures[future], future.result())
+        except KeyboardInterrupt:  # keep the rows so far; start nothing new
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
     if feedback:
         write_feedback(feedback, results)
     return results

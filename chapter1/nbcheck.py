@@ -45,13 +45,15 @@ from typing import TYPE_CHECKING, Iterable
 if TYPE_CHECKING:
     from chapter1.exercises import Check
 
-__all__ = ["CellOutcome", "NotebookRun", "run_notebook", "OUTCOMES", "main"]
+__all__ = ["CellOutcome", "NotebookRun", "run_notebook", "describe_error", "clip_content", "apply_limits",
+           "OUTCOMES", "main"]
 
 RESULTS_ENV = "CHAPTER1_NBCHECK_RESULTS"
 OUTCOMES = ("passed", "failed", "skipped", "error")
 MESSAGE_LIMIT = 1000        # characters kept of a failure message
 OUTPUT_LIMIT = 100_000      # characters kept of each output message the kernel sends
 NOT_RUN = "not run: grading stopped before this cell"
+PYTEST_FINISHED = (0, 1, 5)  # all passed, some failed, no code cells at all
 KERNEL_POLL_SECONDS = 0.5   # how often a running cell checks that its kernel is alive
 ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 MB = 1 << 20
@@ -259,6 +261,7 @@ class Recorder:
         self.path = Path(path)
         self.cells: dict[str, dict] = {}
         self.kernel_pid: int | None = None
+        self._last = (None, None)
 
     def write(self) -> None:
         data = {"kernel_pid": self.kernel_pid, "cells": list(self.cells.values())}
@@ -300,25 +303,21 @@ class Recorder:
         return ("failed" if report.when == "call" else "error"), message
 
     def pytest_runtest_makereport(self, item, call):
-        # called before the report exists; record in logreport below via item attribute
-        item._chapter1_call = call
+        """Keep the item and call of the report about to be logged (pytest logs it right after)."""
+        self._last = (item, call)
 
     def pytest_runtest_logreport(self, report):
         entry = self.cells.get(report.nodeid)
         if entry is None or report.when == "teardown":
             return
-        item = self._items.get(report.nodeid)
-        if report.when == "setup" and self.kernel_pid is None and item is not None:
-            self.kernel_pid = _kernel_pid(item)
-        if report.when == "setup" and report.passed:
-            self.write()
-            return
-        call = getattr(item, "_chapter1_call", None)
+        item, call = self._last
+        if report.when == "setup":
+            self.kernel_pid = self.kernel_pid or _kernel_pid(item)
+            if report.passed:
+                self.write()
+                return
         entry["outcome"], entry["message"] = self._outcome(item, call, report)
         self.write()
-
-    def pytest_collection_finish(self, session):
-        self._items = {item.nodeid: item for item in session.items}
 
 
 def pytest_configure(config):
@@ -488,7 +487,7 @@ def run_notebook(
 
     >>> run = run_notebook("exercises/01_single_server.ipynb", timeout=30)  # doctest: +SKIP
     >>> run.checks["1.1"].outcome, run.checks["1.1"].message  # doctest: +SKIP
-    ('failed', 'expected 12 requests per second, got None: revisit "From users to requests"')
+    ('failed', 'peak_rps should be a number of requests per second, not None.')
     """
     notebook = Path(path).resolve()
     if not notebook.is_file():
@@ -515,7 +514,7 @@ def run_notebook(
                 returncode = None
                 error = f"stopped after {total_timeout:g} s (the time limit for the whole notebook)"
         data = _read_results(results)
-        if returncode not in (0, 1):
+        if returncode not in PYTEST_FINISHED:
             _kill_group(process.pid)
             _kill_group(data.get("kernel_pid"))
             process.wait()
@@ -542,7 +541,7 @@ def _cell_outcome(entry: dict) -> CellOutcome:
 def _interrupted(cell: CellOutcome, error: str) -> CellOutcome:
     if cell.message != NOT_RUN:
         return cell
-    return CellOutcome(cell.check_id, cell.points, "error", f"not run: {error}", cell.cell, cell.first_line)
+    return CellOutcome(cell.check_id, cell.points, "error", f"not finished: {error}", cell.cell, cell.first_line)
 
 
 def _add_missing(run: NotebookRun) -> NotebookRun:

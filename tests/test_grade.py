@@ -288,7 +288,7 @@ def test_whole_notebook_time_limit_gives_an_error_row(course_dirs, tmp_path):
                             settings=Settings(timeout=5, total_timeout=4, memory_mb=MEMORY_MB))
     assert result.status == "error"
     assert "stopped after 4 s" in result.message
-    assert result.run.checks["1.3"].message.startswith("not run: stopped after 4 s")
+    assert result.run.checks["1.3"].message.startswith("not finished: stopped after 4 s")
 
 
 # ------------------------------------------------------------------ no kernel needed below
