@@ -6,9 +6,10 @@
 0.0
 """
 
-from . import analytic, architectures, charts, diagram, widgets
-from .architectures import Architecture, single_server
+from . import analytic, architectures, charts, diagram, loadbalancer, widgets
+from .architectures import Architecture, dns_round_robin, load_balanced, single_server
 from .components import DNS, Database, Outage, Server, WebServer
+from .loadbalancer import DNSRoundRobin, Join, LoadBalancer
 from .result import Result
 from .simulation import simulate, sweep
 from .workload import Workload
@@ -16,8 +17,9 @@ from . import database_tier, datastores  # chapter 02
 from .architectures import web_and_database
 
 __all__ = [
-    "Architecture", "DNS", "Database", "Outage", "Result", "Server", "WebServer", "Workload",
-    "analytic", "architectures", "charts", "diagram", "simulate", "single_server", "sweep", "widgets",
+    "Architecture", "DNS", "DNSRoundRobin", "Database", "Join", "LoadBalancer", "Outage", "Result", "Server",
+    "WebServer", "Workload", "analytic", "architectures", "charts", "diagram", "dns_round_robin", "load_balanced",
+    "loadbalancer", "simulate", "single_server", "sweep", "widgets",
 ]
 __all__ += ["database_tier", "datastores", "web_and_database"]
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 
 from . import _validate as check
 from .components import DNS, Component, Database, Server, WebServer
+from .loadbalancer import DNSRoundRobin, LoadBalancer, Pool
 
 
 @dataclass(frozen=True)
@@ -40,8 +41,8 @@ class Architecture:
 
     @property
     def components(self):
-        """Every component, DNS first, in the order a request meets them."""
-        return ((self.dns,) if self.dns is not None else ()) + tuple(self.tiers)
+        """Every component, DNS first, in the order a request meets them; a load balancer's servers follow it."""
+        return tuple(p for c in ((self.dns,) if self.dns is not None else ()) + tuple(self.tiers) for p in _flatten(c))
 
     def __getitem__(self, name):
         for c in self.components:
@@ -62,11 +63,30 @@ class Architecture:
         """
         return self._swap(name, self[name].fail(at_s, recover_s))
 
+    def add_server(self, at_s, server=None, to=None, **options):
+        """A copy in which a server joins load balancer ``to`` (default: the only one) at ``at_s``.
+
+        ``server`` defaults to a copy of the pool's last server.  The pool starts sending it
+        requests at its first health check after ``at_s``.  ``options`` go to the pool's
+        ``add_server`` (a ``weight`` when the balancer has explicit weights).
+
+        >>> [s.name for s in load_balanced(servers=2).add_server(at_s=30)["load balancer"].members]
+        ['web-1', 'web-2', 'web-3']
+        """
+        pools = [c for c in self.components if isinstance(c, Pool)]
+        if to is None and len(pools) != 1:
+            raise ValueError(f"to must name the pool that gains a server; this architecture has {len(pools)} pools")
+        pool = pools[0] if to is None else self[to]
+        if not isinstance(pool, Pool):
+            names = ", ".join(repr(p.name) for p in pools) or "none"
+            raise ValueError(f"to must name a load balancer or DNS round robin; got {to!r} (pools: {names})")
+        return self._swap(pool.name, pool.add_server(at_s, server, **options))
+
     def _swap(self, name, new):
         if self.dns is not None and self.dns.name == name:
             return replace(self, dns=new)
         self[name]  # raises a KeyError listing the valid names
-        return replace(self, tiers=tuple(new if c.name == name else c for c in self.tiers))
+        return replace(self, tiers=tuple(_swapped(c, name, new) for c in self.tiers))
 
     def _repr_svg_(self):
         from .diagram import draw
@@ -108,3 +128,67 @@ def web_and_database(web_workers=8, db_workers=4, web_service_ms=30.0, db_servic
     web = WebServer(name="web", workers=web_workers, service_time_ms=web_service_ms, **server_options)
     database = Database(name="database", workers=db_workers, service_time_ms=db_service_ms, **server_options)
     return Architecture(name="web tier + data tier", tiers=(web, database))
+
+
+def load_balanced(servers=4, policy="round_robin", service_time_ms=50.0, workers=8, *,
+                  health_check_interval_s=10.0, weights=None, **server_options):
+    """Web servers behind a load balancer, with DNS in front: the seed chapter's scale-out picture.
+
+    ``servers`` is a count of identical web servers (``workers`` each, exponential service by
+    default, as in :func:`single_server`), or a list of Server objects for a mixed pool (then
+    ``service_time_ms``, ``workers`` and the other options are the servers' own business).
+    ``policy`` is one of :data:`chapter1.loadbalancer.POLICIES`; the other options go to each server.
+
+    >>> arch = load_balanced(servers=3, policy="least_connections", workers=2)
+    >>> [c.name for c in arch.components]
+    ['dns', 'load balancer', 'web-1', 'web-2', 'web-3']
+    >>> arch["load balancer"].capacity
+    120.0
+    """
+    pool = _servers(servers, service_time_ms, workers, server_options)
+    balancer = LoadBalancer(servers=pool, policy=policy, weights=weights, health_check_interval_s=health_check_interval_s)
+    return Architecture(name=f"load balancer ({policy.replace('_', ' ')}), {len(pool)} servers", tiers=(balancer,))
+
+
+def dns_round_robin(servers=4, ttl_s=60.0, service_time_ms=50.0, workers=8, *,
+                    health_check_interval_s=10.0, lookup_ms=30.0, **server_options):
+    """Web servers reached by DNS round robin, with no load balancer: each client sticks to one address for ``ttl_s``.
+
+    ``health_check_interval_s`` is how often DNS itself checks the servers (``None``: plain DNS,
+    which keeps handing out a dead server's address).  ``servers`` as in :func:`load_balanced`.
+
+    >>> arch = dns_round_robin(servers=2, ttl_s=30)
+    >>> [c.name for c in arch.components]
+    ['dns', 'web-1', 'web-2']
+    """
+    pool = _servers(servers, service_time_ms, workers, server_options)
+    dns = DNSRoundRobin(servers=pool, ttl_s=ttl_s, lookup_ms=lookup_ms, health_check_interval_s=health_check_interval_s)
+    return Architecture(name=f"DNS round robin, {len(pool)} servers, TTL {ttl_s:g} s", tiers=(dns,), dns=None)
+
+
+def _servers(servers, service_time_ms, workers, server_options):
+    """``servers`` identical WebServers named web-1, web-2, ... or the given list of Server objects."""
+    if isinstance(servers, Server):
+        servers = (servers,)
+    if hasattr(servers, "__iter__") and not isinstance(servers, str):
+        if server_options:
+            raise ValueError(f"server options ({', '.join(server_options)}) apply when servers is a count; "
+                             "with a list of Server objects, set them on each server")
+        return tuple(servers)
+    check.number("servers", servers, low=1, high=1_000, integer=True)
+    return tuple(WebServer(name=f"web-{k + 1}", workers=workers, service_time_ms=service_time_ms, **server_options)
+                 for k in range(servers))
+
+
+def _flatten(component):
+    yield component
+    for part in getattr(component, "parts", ()):
+        yield from _flatten(part)
+
+
+def _swapped(component, name, new):
+    if component.name == name:
+        return new
+    if any(p.name == name for p in _flatten(component)):
+        return component.with_part(name, new)
+    return component

@@ -17,6 +17,7 @@ class Result:
 
     ``requests`` has one row per request; ``components`` one row per component;
     ``timeline()`` per-component utilisation and per-window latency; ``summary()`` the headline figures.
+    Servers inside a load balancer (or DNS round robin) count as components of their own.
     """
 
     def __init__(self, sim):
@@ -27,6 +28,8 @@ class Result:
         self.failed_at = sim.failed_at
         self.dns_ms = sim.dns_s * 1_000.0
         self.tiers = sim.tiers
+        self.runtimes = getattr(sim, "runtimes", sim.tiers)  # every component's runtime, nested ones too
+        self.client = getattr(sim, "client", None)
         self.duration_s = float(sim.arrival[-1])
 
     def __repr__(self):
@@ -36,18 +39,37 @@ class Result:
 
     @cached_property
     def requests(self):
-        """One row per request: arrival time, latency, status and where it failed."""
+        """One row per request: arrival time, latency, status, where it failed, wait per server, client.
+
+        With a load balancer or DNS round robin, ``server`` names the server each request was sent to
+        (with several pools, one ``<pool name>_server`` column each).
+        """
         names = np.array([""] + [c.name for c in self.architecture.components], dtype=object)
-        frame = pd.DataFrame({
+        columns = {
             "arrival_s": self.arrival_s,
             "latency_ms": self.latency_ms,
             "status": pd.Categorical.from_codes(self.status_code, categories=list(STATUSES)),
             "failed_at": names[self.failed_at + 1],
             "dns_ms": self.dns_ms,
-        })
-        for tier in self.tiers:
-            frame[f"{tier.spec.name}_wait_ms"] = tier.wait * 1_000.0
-        return frame
+        }
+        for tier in self._servers:
+            columns[f"{tier.spec.name}_wait_ms"] = tier.wait * 1_000.0
+        if self.client is not None:
+            columns["client"] = self.client
+        pools = [r for r in self.runtimes if hasattr(r, "server_names")]
+        for pool in pools:
+            columns["server" if len(pools) == 1 else f"{pool.spec.name}_server"] = pool.server_names()
+        return pd.DataFrame(columns)
+
+    @property
+    def _resolves(self):
+        """True when clients look the name up (a DNS, or DNS round robin: anything with a TTL)."""
+        return any(hasattr(c, "ttl_s") for c in self.architecture.components)
+
+    @property
+    def _servers(self):
+        """Runtimes that have workers (servers), nested ones included, in component order."""
+        return [r for r in self.runtimes if hasattr(r, "busy_from")]
 
     @cached_property
     def _ok_latency(self):
@@ -90,17 +112,27 @@ class Result:
             "mean_ms": float(self._ok_latency.mean()) if self._ok_latency.size else float("nan"),
             **{f"p{q}_ms": self.percentile(q) for q in PERCENTILES},
             **{f"{name}_rate": counts[code] / n for code, name in enumerate(STATUSES) if code != OK},
-            "dns_hit_ratio": float(np.mean(self.dns_ms == 0)) if self.architecture.dns else float("nan"),
-            **{f"{t.spec.name}_utilization": self.utilization(t.spec.name) for t in self.tiers},
+            "dns_hit_ratio": float(np.mean(self.dns_ms == 0)) if self._resolves else float("nan"),
+            **{f"{t.spec.name}_utilization": self.utilization(t.spec.name) for t in self._servers},
         }
         return pd.Series({k: v if k == "requests" else float(v) for k, v in figures.items()}, dtype=object)
 
     @cached_property
     def components(self):
-        """One row per tier: kind, workers, utilisation, requests served and requests failed there."""
+        """One row per component: kind, workers, utilisation, requests served and requests failed there.
+
+        A load balancer's row counts the requests it forwarded as ``served`` and has no workers.
+        """
         rows = []
-        for tier in self.tiers:
+        for tier in self.runtimes:
             failed = np.bincount(self.status_code[self.failed_at == tier.index], minlength=len(STATUSES))
+            if not hasattr(tier, "busy_from"):
+                rows.append({
+                    "component": tier.spec.name, "kind": tier.spec.kind, "workers": None,
+                    "utilization": float("nan"), "served": tier.forwarded(), "mean_wait_ms": float("nan"),
+                    **{name: int(failed[code]) for code, name in enumerate(STATUSES) if code != OK},
+                })
+                continue
             rows.append({
                 "component": tier.spec.name, "kind": tier.spec.kind, "workers": tier.spec.workers,
                 "utilization": self.utilization(tier.spec.name),
@@ -108,7 +140,10 @@ class Result:
                 "mean_wait_ms": float(np.nanmean(tier.wait) * 1_000.0) if np.any(~np.isnan(tier.wait)) else 0.0,
                 **{name: int(failed[code]) for code, name in enumerate(STATUSES) if code != OK},
             })
-        return pd.DataFrame(rows)
+        table = pd.DataFrame(rows)
+        if table["workers"].isna().any():  # a balancer has no workers: keep the servers' counts whole
+            table["workers"] = table["workers"].astype("Int64")
+        return table
 
     def timeline(self, bins=40):
         """Per time window: offered rate, throughput, latency percentiles, error share, utilisation per tier.
@@ -135,15 +170,15 @@ class Result:
         for q in PERCENTILES:
             table[f"p{q}_ms"] = [np.percentile(sorted_latency[a:b], q) if b > a else np.nan
                                  for a, b in zip(bounds[:-1], bounds[1:])]
-        for tier in self.tiers:
+        for tier in self._servers:
             table[f"{tier.spec.name}_utilization"] = _busy_seconds(tier, edges) / (tier.spec.workers * width)
         return table
 
     def _tier(self, name):
-        for tier in self.tiers:
+        for tier in self._servers:
             if tier.spec.name == name:
                 return tier
-        names = ", ".join(repr(t.spec.name) for t in self.tiers)
+        names = ", ".join(repr(t.spec.name) for t in self._servers)
         raise KeyError(f"no simulated tier named {name!r}; tiers: {names}")
 
 

@@ -13,10 +13,12 @@ import simpy
 from . import _validate as check
 from .architectures import Architecture
 from .components import Server
+from .loadbalancer import DNSRoundRobin, DNSRoundRobinRun, LoadBalancer, LoadBalancerRun
 from .result import ERROR, OK, REJECTED, TIMEOUT, Result
 from .workload import Workload
 
 MAX_REQUESTS = 2_000_000
+MAX_CLIENTS = 1_000
 
 
 def simulate(architecture, workload, *, requests=20_000, seed=0):
@@ -42,15 +44,26 @@ class _Simulation:
     def __init__(self, architecture, workload, n, seed):
         self.architecture, self.workload, self.n, self.seed = architecture, workload, n, seed
         # One independent random stream per purpose, so changing one component leaves the others' draws alone.
-        streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2 + len(architecture.tiers))]
+        # (The client stream comes last, so adding it left every other stream's draws as they were.)
+        streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3 + len(architecture.tiers))]
         self.arrival = np.cumsum(streams[0].exponential(1.0 / workload.rate, n))
+        self.clients = client_population(workload)
+        self.client = streams[-1].integers(0, self.clients, n)
         self.status = np.zeros(n, dtype=np.int8)
-        self.failed_at = np.full(n, -1, dtype=np.int8)
+        self.failed_at = np.full(n, -1, dtype=np.int16)
         self.end = np.full(n, np.nan)
         self.env = simpy.Environment()
         self.dns_s = self._resolve(streams[1])
-        offset = 1 if architecture.dns is not None else 0
-        self.tiers = [_runtime(c, self, rng, offset + k) for k, (c, rng) in enumerate(zip(architecture.tiers, streams[2:]))]
+        # Each runtime's index is its component's position in architecture.components (DNS, tiers, their parts).
+        index, self.tiers = (1 if architecture.dns is not None else 0), []
+        for component, rng in zip(architecture.tiers, streams[2:]):
+            self.tiers.append(self.build(component, rng, index))
+            index += 1 + len(_parts(component))
+        self.runtimes = [r for tier in self.tiers for r in _flatten(tier)]
+
+    def build(self, component, rng, index):
+        """The runtime of ``component`` (pools build their servers' runtimes with this)."""
+        return _runtime(component, self, rng, index)
 
     def _resolve(self, rng):
         """DNS, vectorised: a cache miss pays the lookup; a miss while DNS is down fails the request."""
@@ -86,7 +99,9 @@ class _Simulation:
         for tier in self.tiers:
             status = yield from tier.serve(i)
             if status != OK:
-                self.status[i], self.failed_at[i] = status, tier.index
+                self.status[i] = status
+                if self.failed_at[i] < 0:  # a pool has already named the server that failed
+                    self.failed_at[i] = tier.index
                 break
         if math.isnan(self.end[i]):
             self.end[i] = self.env.now
@@ -168,7 +183,31 @@ def _draw_service(server, rng, n):
     return draw[server.distribution]()
 
 
-RUNTIMES = {Server: ServerRun}
+RUNTIMES = {Server: ServerRun, LoadBalancer: LoadBalancerRun, DNSRoundRobin: DNSRoundRobinRun}
+
+
+def client_population(workload):
+    """How many distinct clients send the requests: the users, at most :data:`MAX_CLIENTS`.
+
+    Each request's client is drawn uniformly from them (``Result.requests["client"]``).  The cap
+    keeps repeat visits within a budget of a few thousand requests (5,000 requests give each of
+    1,000 clients about 5); one simulated client then stands for a group of users behind one
+    address and one DNS cache (a NAT gateway, an ISP resolver).
+
+    >>> client_population(Workload(users=10)), client_population(Workload(users=1_000_000))
+    (10, 1000)
+    """
+    return max(1, min(MAX_CLIENTS, int(workload.users)))
+
+
+def _parts(component):
+    return tuple(p for part in getattr(component, "parts", ()) for p in (part, *_parts(part)))
+
+
+def _flatten(runtime):
+    yield runtime
+    for part in getattr(runtime, "parts", ()):
+        yield from _flatten(part)
 
 
 def _runtime(component, sim, rng, index):

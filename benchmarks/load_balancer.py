@@ -1,0 +1,57 @@
+"""Per-request cost of simulate(load_balanced(servers=8)) relative to a bare simpy M/M/1 loop.
+
+Both run in this process, alternately, and the ratio of medians is printed, for each policy.
+The bare loop is the one in simulate_vs_simpy.py.  Also prints the time of the live widget's
+case: 5,000 requests through load_balanced(servers=8).  Target: <= 2x, and well under 100 ms.
+"""
+
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from simulate_vs_simpy import bare_simpy_mm1  # noqa: E402
+
+from chapter1 import Workload, load_balanced, simulate  # noqa: E402
+from chapter1.loadbalancer import POLICIES  # noqa: E402
+
+REQUESTS = 50_000
+WIDGET_REQUESTS = 5_000
+SERVERS, SERVICE_MS = 8, 50.0
+LOAD = 0.8
+ROUNDS = 5
+
+
+def course_lb(n, policy="round_robin", seed=0):
+    arch = load_balanced(servers=SERVERS, policy=policy, workers=1, service_time_ms=SERVICE_MS)
+    rate = LOAD * SERVERS * 1_000.0 / SERVICE_MS
+    return simulate(arch, Workload.from_rate(rate), requests=n, seed=seed)
+
+
+def timed(fn, *args):
+    start = time.perf_counter()
+    fn(*args)
+    return time.perf_counter() - start
+
+
+def main():
+    print(f"requests per run        {REQUESTS:,}, {SERVERS} servers at {LOAD:.0%} load")
+    worst = 0.0
+    for policy in POLICIES:
+        bare, course = [], []
+        for _ in range(ROUNDS):
+            bare.append(timed(bare_simpy_mm1, REQUESTS))
+            course.append(timed(course_lb, REQUESTS, policy))
+        b, c = statistics.median(bare), statistics.median(course)
+        worst = max(worst, c / b)
+        print(f"{policy:<18}  bare {b * 1e6 / REQUESTS:5.2f} us/request · load_balanced {c * 1e6 / REQUESTS:5.2f}"
+              f" us/request · ratio {c / b:4.2f}x")
+    print(f"worst ratio             {worst:4.2f}x  (target <= 2x)")
+    widget = statistics.median(timed(course_lb, WIDGET_REQUESTS) for _ in range(ROUNDS))
+    print(f"widget case             {widget * 1e3:5.1f} ms for {WIDGET_REQUESTS:,} requests (target well under 100 ms)")
+
+
+if __name__ == "__main__":
+    main()

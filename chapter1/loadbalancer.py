@@ -1,0 +1,388 @@
+"""Load balancing: a pool of servers behind a load balancer or behind DNS round robin.
+
+Two components hold a pool of servers (:class:`LoadBalancer`, :class:`DNSRoundRobin`); both
+keep a *health view* of which servers are alive, and that view is only as fresh as the last
+health check.  Between a server's death and the next check, requests sent to it fail.
+
+* A :class:`LoadBalancer` picks a server for every request with a policy from :data:`POLICIES`.
+  It is itself one box in the path: when it fails, nothing gets through.
+* :class:`DNSRoundRobin` hands each *client* one server's address in turn, and the client keeps
+  that address until its cached answer expires (``ttl_s``).  A client whose server died keeps
+  failing until then, however quickly DNS itself notices.
+
+Who is a client?  :func:`chapter1.simulate` gives every request a client id (the ``client``
+column of ``Result.requests``), drawn uniformly from ``min(users, MAX_CLIENTS)`` clients (see
+:func:`chapter1.simulation.client_population`).  Beyond 1,000 users, one simulated client stands
+for a group of users sharing an address and a DNS cache, as users behind one NAT gateway or one
+ISP resolver do.  That keeps repeat visits (stickiness, cached DNS answers) visible within a
+budget of a few thousand requests.
+"""
+
+import math
+from bisect import bisect_right
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from . import _validate as check
+from .components import Component, Server
+from .result import ERROR, OK
+
+MAX_SERVERS = 1_000
+
+
+@dataclass(frozen=True)
+class Join:
+    """``server`` joins its pool at ``at_s`` simulated seconds (the pool notices at its next health check).
+
+    >>> Join(Server(name="web-5"), at_s=30).at_s
+    30
+    """
+
+    server: Server
+    at_s: float
+
+    def __post_init__(self):
+        if not isinstance(self.server, Server):
+            raise ValueError(f"server must be a Server (e.g. WebServer(name='web-5')); got {self.server!r}")
+        check.number("at_s", self.at_s, low=0)
+
+
+@dataclass(frozen=True)
+class Pool(Component):
+    """Servers that share the traffic, as a balancer or DNS sees them (the base of both).
+
+    ``servers`` are there from the start; ``joins`` add servers mid-run (see :meth:`add_server`).
+    ``health_check_interval_s``: the pool re-checks which servers are alive at 0, h, 2h, ...
+    """
+
+    name: str = "pool"
+    servers: tuple = ()
+    health_check_interval_s: float | None = 10.0
+    joins: tuple = ()
+
+    def __post_init__(self):
+        super().__post_init__()
+        object.__setattr__(self, "servers", _tuple("servers", self.servers))
+        object.__setattr__(self, "joins", _tuple("joins", self.joins))
+        if not self.servers:
+            raise ValueError(f"servers must hold at least one Server; got {self.servers!r}")
+        for server in self.servers:
+            if not isinstance(server, Server):
+                raise ValueError(f"servers must hold Server objects (Server, WebServer, ...); got {server!r}")
+        for join in self.joins:
+            if not isinstance(join, Join):
+                raise ValueError(f"joins must hold Join objects (see add_server); got {join!r}")
+        if len(self.members) > MAX_SERVERS:
+            raise ValueError(f"a pool holds at most {MAX_SERVERS:,} servers; got {len(self.members):,}")
+        if self.health_check_interval_s is not None:
+            check.number("health_check_interval_s", self.health_check_interval_s, low=0, low_open=True, high=86_400)
+
+    @property
+    def members(self):
+        """Every server that is ever in the pool: the first ones, then the ones that join."""
+        return self.servers + tuple(j.server for j in self.joins)
+
+    @property
+    def parts(self):
+        """The components inside this one (an :class:`~chapter1.architectures.Architecture` lists them too)."""
+        return self.members
+
+    @property
+    def capacity(self):
+        """Requests per second the servers present from the start complete together.
+
+        >>> LoadBalancer(servers=(Server(workers=1, service_time_ms=100),) * 2).capacity
+        20.0
+        """
+        return sum(s.capacity for s in self.servers)
+
+    def joins_at(self):
+        """When each member is in the pool (0 for the first servers), in :attr:`members` order."""
+        return (0.0,) * len(self.servers) + tuple(float(j.at_s) for j in self.joins)
+
+    def add_server(self, at_s, server=None):
+        """A copy in which ``server`` (default: a copy of the last one, numbered on) joins at ``at_s``.
+
+        >>> lb = LoadBalancer(servers=(Server(name="web-1"),)).add_server(at_s=30)
+        >>> [s.name for s in lb.members]
+        ['web-1', 'web-2']
+        """
+        return replace(self, joins=self.joins + (self._join(at_s, server),))
+
+    def _join(self, at_s, server):
+        if server is None:
+            last = self.members[-1]
+            prefix = last.name.rsplit("-", 1)[0] if last.name.rsplit("-", 1)[-1].isdigit() else last.name
+            server = replace(last, name=f"{prefix}-{len(self.members) + 1}", outages=())
+        return Join(server, at_s)
+
+    def with_part(self, name, new):
+        """A copy in which member ``name`` is replaced by ``new`` (used by ``Architecture.fail``)."""
+        servers = tuple(new if s.name == name else s for s in self.servers)
+        joins = tuple(replace(j, server=new) if j.server.name == name else j for j in self.joins)
+        return replace(self, servers=servers, joins=joins)
+
+
+@dataclass(frozen=True)
+class LoadBalancer(Pool):
+    """A load balancer (로드밸런서): clients reach it by one address; it forwards each request to a server.
+
+    ``policy`` is one of :data:`POLICIES`.  ``weights`` (for ``"weighted"`` only) give each member's
+    share, in :attr:`members` order; by default a server's weight is its capacity.  The balancer
+    checks its servers every ``health_check_interval_s``: a dead server keeps receiving (and
+    failing) requests until the next check, and a recovered or new one gets none until then.
+
+    >>> lb = LoadBalancer(servers=(Server(name="a"), Server(name="b", workers=16)), policy="weighted")
+    >>> lb.weight_shares()
+    (0.3333333333333333, 0.6666666666666666)
+    """
+
+    name: str = "load balancer"
+    policy: str = "round_robin"
+    weights: tuple | None = None
+
+    def __post_init__(self):
+        super().__post_init__()
+        check.choice("policy", self.policy, tuple(POLICIES))
+        if self.health_check_interval_s is None:
+            raise ValueError("health_check_interval_s must be a number > 0 for a load balancer; got None")
+        if self.weights is not None:
+            if self.policy != "weighted":
+                raise ValueError(f"weights are used only by policy 'weighted'; got policy {self.policy!r}")
+            object.__setattr__(self, "weights", _tuple("weights", self.weights))
+            if len(self.weights) != len(self.members):
+                raise ValueError(f"weights must give one number per server ({len(self.members)}: "
+                                 f"{', '.join(s.name for s in self.members)}); got {len(self.weights)}")
+            for w in self.weights:
+                check.number("weights", w, low=0, low_open=True)
+
+    def add_server(self, at_s, server=None, weight=None):
+        """A copy in which a server joins at ``at_s``; give its ``weight`` if this balancer has explicit weights."""
+        if self.weights is None and weight is not None:
+            raise ValueError("weight is used only when the balancer has explicit weights; got weight="
+                             f"{weight!r} with weights=None (weights follow capacity)")
+        if self.weights is not None and weight is None:
+            raise ValueError("weight is needed: this balancer has explicit weights, one per server")
+        weights = None if self.weights is None else self.weights + (weight,)
+        return replace(self, joins=self.joins + (self._join(at_s, server),), weights=weights)
+
+    def weight_shares(self):
+        """Each member's share of requests under ``"weighted"`` when all are up (sums to 1)."""
+        weights = self.weights or tuple(s.capacity for s in self.members)
+        return tuple(w / sum(weights) for w in weights)
+
+
+@dataclass(frozen=True)
+class DNSRoundRobin(Pool):
+    """DNS-based load balancing: the name resolves to each server's address in turn.
+
+    A client that resolves gets the next live address (as DNS's own health view knows it) and
+    caches it for ``ttl_s`` seconds, paying ``lookup_ms`` once.  Every request it sends in that
+    time goes to that one server, dead or alive.  ``health_check_interval_s=None`` is plain DNS
+    with no health checks: a dead server's address keeps being handed out.  While DNS itself is
+    down, a client whose cached answer has expired cannot reach the site.
+
+    >>> DNSRoundRobin(servers=(Server(),), ttl_s=60).ttl_s
+    60
+    """
+
+    name: str = "dns"
+    ttl_s: float = 60.0
+    lookup_ms: float = 30.0
+
+    def __post_init__(self):
+        super().__post_init__()
+        check.number("ttl_s", self.ttl_s, low=0, high=86_400)
+        check.number("lookup_ms", self.lookup_ms, low=0)
+
+
+def _tuple(name, value):
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+        raise ValueError(f"{name} must be a sequence (a tuple or list); got {value!r}")
+    return tuple(value)
+
+
+# -- policies: how a load balancer picks a server ------------------------------------------
+#
+# Each chooser gets the balancer at run time, the members its health view holds (indices into
+# ``members``, never empty) and the request index; it returns one of those members.
+
+def _round_robin(run, healthy, i):
+    """Next server in turn: each gets every n-th request (theory: E_n/M/1 per server)."""
+    run.turn += 1
+    return healthy[run.turn % len(healthy)]
+
+
+def _random(run, healthy, i):
+    """A server drawn uniformly at random (theory: n independent M/M/1 queues)."""
+    return healthy[int(run.u[i] * len(healthy))]
+
+
+def _least_connections(run, healthy, i):
+    """The server with the fewest requests in flight, ties taken in turn (approaches M/M/c, one shared queue)."""
+    run.turn += 1
+    start = run.turn % len(healthy)
+    return min(healthy[start:] + healthy[:start], key=run.connections.__getitem__)
+
+
+def _power_of_two(run, healthy, i):
+    """Of two distinct servers drawn at random, the one with fewer requests in flight (supermarket model)."""
+    m = len(healthy)
+    if m == 1:
+        return healthy[0]
+    a, b = int(run.u[i] * m), int(run.v[i] * (m - 1))
+    a, b = healthy[a], healthy[b + (b >= a)]
+    return b if run.connections[b] < run.connections[a] else a
+
+
+def _weighted(run, healthy, i):
+    """Smooth weighted round robin (as nginx): server k gets a share weight_k / sum of weights, evenly spread."""
+    current, weights, total, best = run.current, run.weights, 0.0, healthy[0]
+    for k in healthy:
+        current[k] += weights[k]
+        total += weights[k]
+        if current[k] > current[best]:
+            best = k
+    current[best] -= total
+    return best
+
+
+def _ip_hash(run, healthy, i):
+    """Sticky: a client's hash picks its server among those configured; if that one is out, another by hash."""
+    h, joined = run.client_hash[run.client[i]], run.joined
+    home = joined[h % len(joined)]
+    if home in run.healthy_set:
+        return home
+    return healthy[(h // len(joined)) % len(healthy)]
+
+
+POLICIES = {
+    "round_robin": _round_robin,
+    "random": _random,
+    "least_connections": _least_connections,
+    "power_of_two": _power_of_two,
+    "weighted": _weighted,
+    "ip_hash": _ip_hash,
+}
+
+
+# -- at run time -----------------------------------------------------------------------------
+
+class PoolRun:
+    """A :class:`Pool` at run time: its servers' runtimes, a health view, and request forwarding."""
+
+    def __init__(self, spec, sim, rng, index):
+        self.spec, self.sim, self.env, self.index = spec, sim, sim.env, index
+        members = spec.members
+        streams = rng.spawn(len(members) + 1)
+        self.rng = streams[0]
+        self.parts = [sim.build(s, r, index + 1 + k) for k, (s, r) in enumerate(zip(members, streams[1:]))]
+        self.routed = [-1] * sim.n  # member each request was sent to (-1: none)
+        self.connections = [0] * len(members)
+        self.joins = spec.joins_at()
+        self.join_order = sorted(self.joins)
+        self.view_key, self.healthy, self.healthy_set, self.joined = None, (), frozenset(), ()
+        self.client = sim.client.tolist()
+
+    def _view(self, now):
+        """Members the pool believes alive at ``now``: as seen at the last health check (or, with no checks, all joined)."""
+        interval = self.spec.health_check_interval_s
+        key = bisect_right(self.join_order, now) if interval is None else math.floor(now / interval)
+        if key != self.view_key:
+            seen = now if interval is None else key * interval
+            joined = [k for k, at in enumerate(self.joins) if at <= seen]
+            up = joined if interval is None else [k for k in joined if self.spec.members[k].is_up(seen)]
+            self.view_key, self.healthy, self.healthy_set, self.joined = key, tuple(up), frozenset(up), tuple(joined)
+        return self.healthy
+
+    def _forward(self, i, k):
+        """Send request ``i`` to member ``k``; a failure there is attributed to that server."""
+        self.routed[i] = k
+        backend = self.parts[k]
+        self.connections[k] += 1
+        status = yield from backend.serve(i)
+        self.connections[k] -= 1
+        if status != OK:
+            self.sim.failed_at[i] = backend.index
+        return status
+
+    def server_names(self):
+        """Name of the server each request was sent to ('' if none)."""
+        names = np.array([s.name for s in self.spec.members] + [""], dtype=object)
+        return names[np.array(self.routed)]
+
+    def forwarded(self):
+        """How many requests the pool sent to a server."""
+        return sum(k >= 0 for k in self.routed)
+
+
+class LoadBalancerRun(PoolRun):
+    """A :class:`LoadBalancer` at run time: picks a server per request with its policy."""
+
+    def __init__(self, spec, sim, rng, index):
+        super().__init__(spec, sim, rng, index)
+        self.choose = POLICIES[spec.policy]
+        self.turn = -1
+        self.u, self.v = (self.rng.random(sim.n).tolist() for _ in range(2))
+        self.weights = list(spec.weights or (s.capacity for s in spec.members))
+        self.current = [0.0] * len(spec.members)
+        # A fixed pseudo-random hash per client (Knuth's multiplicative hash), for ip_hash.
+        self.client_hash = ((np.arange(sim.clients, dtype=np.uint64) * np.uint64(2654435761)) % np.uint64(2**32)).tolist()
+        self.outages = spec.outages
+
+    def serve(self, i):
+        now = self.env.now
+        if self.outages and not self.spec.is_up(now):
+            return ERROR
+        healthy = self._view(now)
+        if not healthy:
+            return ERROR  # no healthy server: the balancer answers 503
+        # (_forward, inlined: this is the hot path of every balanced request)
+        k = self.routed[i] = self.choose(self, healthy, i)
+        backend, connections = self.parts[k], self.connections
+        connections[k] += 1
+        status = yield from backend.serve(i)
+        connections[k] -= 1
+        if status != OK:
+            self.sim.failed_at[i] = backend.index
+        elif self.outages and any(now < o.start_s <= self.env.now for o in self.outages):
+            self.sim.failed_at[i] = self.index  # the balancer died while the request was inside: answer lost
+            return ERROR
+        return status
+
+
+class DNSRoundRobinRun(PoolRun):
+    """A :class:`DNSRoundRobin` at run time: one cached answer per client, expiring after the TTL.
+
+    At the start the caches are in steady state: a client with request rate r holds a valid answer
+    with probability r*ttl / (1 + r*ttl) (as :meth:`chapter1.components.DNS.hit_ratio`), with a
+    remaining lifetime uniform over [0, ttl] and an address handed out in turn.
+    """
+
+    def __init__(self, spec, sim, rng, index):
+        super().__init__(spec, sim, rng, index)
+        clients, ttl = sim.clients, spec.ttl_s
+        per_client = sim.workload.rate / clients
+        warm = self.rng.random(clients) < per_client * ttl / (1 + per_client * ttl)
+        self.expiry = np.where(warm, self.rng.uniform(0.0, ttl, clients), -1.0).tolist()
+        first = self._view(0.0) or (0,)
+        self.address = [first[c % len(first)] for c in range(clients)]
+        self.turn = -1
+        self.lookup_s = spec.lookup_ms / 1_000.0
+
+    def serve(self, i):
+        env, c = self.env, self.client[i]
+        if self.expiry[c] <= env.now:  # cached answer expired: resolve again
+            if self.spec.outages and not self.spec.is_up(env.now):
+                return ERROR
+            healthy = self._view(env.now)
+            if not healthy:
+                return ERROR
+            self.turn += 1
+            self.address[c], self.expiry[c] = healthy[self.turn % len(healthy)], env.now + self.spec.ttl_s
+            self.sim.dns_s[i] = self.lookup_s
+            if self.lookup_s > 0:
+                yield env.timeout(self.lookup_s)
+        status = yield from self._forward(i, self.address[c])
+        return status
