@@ -679,7 +679,7 @@ def _positive(kind: type, what: str):
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Command line (``python -m chapter1.grade`` or ``chapter1-grade``); exit 1 if any submission could not be graded."""
+    """Command line (``python -m chapter1.grade`` or ``chapter1-grade``); exit 1 if a submission could not be graded."""
     parser = argparse.ArgumentParser(prog="chapter1-grade", description=__doc__.split("\n")[0])
     parser.add_argument("submissions", nargs="+", metavar="SUBMISSION",
                         help="notebook files, or folders (one per student) holding them")

@@ -179,7 +179,8 @@ STRIP_ERRORS = {
     "END without BEGIN": ("x = 1\n### END SOLUTION", "without a"),
     "nested": ("### BEGIN SOLUTION\n### BEGIN SOLUTION\nx = 1\n### END SOLUTION\n### END SOLUTION", "inside another"),
     "partial statement": ("x = (1 +\n### BEGIN SOLUTION\n2)\n### END SOLUTION", "whole Python statements"),
-    "answer inside a CHECK cell": ("# CHECK 1.1\n### BEGIN SOLUTION\nx = 1\n### END SOLUTION\nassert x", "holds an answer"),
+    "answer inside a CHECK cell": ("# CHECK 1.1\n### BEGIN SOLUTION\nx = 1\n### END SOLUTION\nassert x",
+                                   "holds an answer"),
 }
 
 
@@ -271,7 +272,8 @@ def test_missing_solutions_folder_is_named(tmp_path):
 
 
 def test_describe_error_prefers_the_assert_message():
-    traceback = ["\x1b[31m---------\x1b[0m", "\x1b[0;32m----> 2\x1b[0m \x1b[38;5;28;01massert\x1b[39;00m x \x1b[38;5;241m==\x1b[39m 3"]
+    traceback = ["\x1b[31m---------\x1b[0m",
+                 "\x1b[0;32m----> 2\x1b[0m \x1b[38;5;28;01massert\x1b[39;00m x \x1b[38;5;241m==\x1b[39m 3"]
     assert describe_error("AssertionError", "", traceback) == "assertion failed: assert x == 3"
     assert describe_error("AssertionError", "expected 3") == "expected 3"
     assert describe_error("ZeroDivisionError", "division by zero") == "ZeroDivisionError: division by zero"

@@ -143,7 +143,7 @@ def submissions(course_dirs, folder: Path, gradebook: Path):
         "invalid_json": '{"cells": [ this is not JSON',
         "other_chapter": other,
         "missing_answers": without(answered(course_dirs), "peak-answer", "servers-answer"),
-        "infinite_loop": answered(course_dirs, **{"peak-answer": "def peak(rate, factor=3):\n    while True:\n        pass"}),
+        "infinite_loop": answered(course_dirs, **{"peak-answer": "def peak(rate, factor=3):\n    while True: pass"}),
         "kernel_crash": insert_after(answered(course_dirs), "check-1-1", code("import os; os._exit(1)", "crash")),
         "memory_bomb": insert_after(answered(course_dirs), "check-1-1", bomb),
         "sys_exit": insert_after(answered(course_dirs), "check-1-2", code("import sys\nsys.exit('bye')", "exit")),
@@ -153,7 +153,8 @@ def submissions(course_dirs, folder: Path, gradebook: Path):
         "tampered_edit": tampered_edit,
         "tampered_added": insert_after(
             right_but("servers-answer"), "servers-answer",
-            code("# CHECK 1.3 [3 pts]\nassert True", "fake-1-3"), code("# CHECK 9.9 [100 pts]\nassert True", "fake-9-9"),
+            code("# CHECK 1.3 [3 pts]\nassert True", "fake-1-3"),
+            code("# CHECK 9.9 [100 pts]\nassert True", "fake-9-9"),
             code("# CHECK 1.1 [50 pts]\nassert True", "fake-1-1"), code("# CHECK oops\nassert True", "fake-bad")),
         "tampered_deleted": without(right_but("rps-answer", "servers-answer"), "check-1-1", "check-1-3"),
         f"carol-{CHAPTER}": unnamed,
@@ -231,7 +232,8 @@ def test_batch_has_one_row_per_submission_in_order(batch):
 
 @pytest.mark.slow
 def test_tampered_copies_score_what_their_answers_earn(batch):
-    assert [batch["results"][name].total for name in ("tampered_edit", "tampered_added", "tampered_deleted")] == [5, 3, 1]
+    totals = [batch["results"][name].total for name in ("tampered_edit", "tampered_added", "tampered_deleted")]
+    assert totals == [5, 3, 1]
 
 
 @pytest.mark.slow
