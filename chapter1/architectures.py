@@ -4,6 +4,7 @@ Each function here returns an :class:`Architecture`, the object that both
 :func:`chapter1.simulate` runs and :func:`chapter1.diagram.draw` pictures.
 """
 
+import dataclasses
 from dataclasses import dataclass, replace
 
 from . import _validate as check
@@ -53,7 +54,13 @@ class Architecture:
 
     def with_changes(self, name, **changes):
         """A copy in which component ``name`` has the given fields changed."""
-        return self._swap(name, replace(self[name], **changes))
+        component = self[name]
+        fields = [f.name for f in dataclasses.fields(component)]
+        unknown = sorted(set(changes) - set(fields))
+        if unknown:
+            raise ValueError(f"{component.kind} {name!r} has no field {', '.join(unknown)}; "
+                             f"its fields are {', '.join(fields)}")
+        return self._swap(name, replace(component, **changes))
 
     def fail(self, name, at_s, recover_s=float("inf")):
         """A copy in which component ``name`` goes down at ``at_s`` and recovers at ``recover_s``.

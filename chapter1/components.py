@@ -89,7 +89,7 @@ class DNS(Component):
         After each lookup the answer serves every request in the next ``ttl_s`` seconds, on average
         ``per_user_rate * ttl_s`` of them, so hits / all = r*ttl / (1 + r*ttl).
         """
-        served = per_user_rate * self.ttl_s
+        served = check.number("per_user_rate", per_user_rate, low=0) * self.ttl_s
         return served / (1 + served)
 
 

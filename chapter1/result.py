@@ -186,7 +186,8 @@ def _busy_seconds(tier, edges):
     """Worker-seconds of service inside each window [edges[k], edges[k+1])."""
     served = ~np.isnan(tier.busy_from)
     starts, ends = np.sort(tier.busy_from[served]), np.sort(tier.busy_to[served])
-    return np.diff(_integral(starts, edges) - _integral(ends, edges))
+    busy = np.diff(_integral(starts, edges) - _integral(ends, edges))
+    return np.maximum(busy, 0.0)  # prefix sums leave +-1e-12 where nothing ran
 
 
 def _integral(times, x):

@@ -71,11 +71,14 @@ class _Simulation:
         if dns is None:
             return np.zeros(self.n)
         miss = rng.random(self.n) >= dns.hit_ratio(self.workload.per_user_rate)
+        if dns.outages:
+            # A cached answer is on average half a TTL old (uniform age); if DNS was down when it would
+            # have been fetched, the client has none and must look up now.  So an outage longer than
+            # the TTL empties every client's cache.
+            age = rng.random(self.n) * dns.ttl_s
+            miss |= _down(dns, self.arrival - age)
         dns_s = np.where(miss, dns.lookup_ms / 1_000.0, 0.0)
-        down = np.zeros(self.n, dtype=bool)
-        for outage in dns.outages:
-            down |= (self.arrival >= outage.start_s) & (self.arrival < outage.end_s)
-        lost = miss & down
+        lost = miss & _down(dns, self.arrival)
         self.status[lost], self.failed_at[lost] = ERROR, 0
         self.end[lost] = self.arrival[lost] + dns_s[lost]
         return dns_s
@@ -175,6 +178,14 @@ class ServerRun:
         if math.isfinite(outage.end_s):
             yield self.env.timeout(outage.end_s - outage.start_s)
             self.up = self.spec.is_up(outage.end_s)  # another outage may still cover this moment
+
+
+def _down(component, times):
+    """For each time, whether one of ``component``'s outages covers it (vectorised)."""
+    down = np.zeros(len(times), dtype=bool)
+    for outage in component.outages:
+        down |= (times >= outage.start_s) & (times < outage.end_s)
+    return down
 
 
 def _draw_service(server, rng, n):

@@ -137,6 +137,20 @@ def test_dns_outage_fails_only_requests_that_missed_the_client_cache():
     assert frame.server_wait_ms[lost].isna().all()
 
 
+def test_dns_outage_longer_than_the_ttl_empties_every_client_cache():
+    """Cached answers expire during a long outage: after one TTL into it, every request fails."""
+    ttl = 4.0
+    dns = DNS(lookup_ms=30, ttl_s=ttl).fail(T_FAIL, T_RECOVER)
+    workload = Workload.from_rate(50, requests_per_user=86_400 / ttl)  # hit ratio ~0.5 before the outage
+    frame = simulate(Architecture("dns + box", (box(),), dns=dns), workload, requests=3_000, seed=2).requests
+    lost = frame.status == "error"
+    late = (frame.arrival_s >= T_FAIL + ttl) & (frame.arrival_s < T_RECOVER)
+    early = (frame.arrival_s >= T_FAIL) & (frame.arrival_s < T_FAIL + 0.5)
+    assert late.sum() > 200 and lost[late].all()
+    assert 0.3 < lost[early].mean() < 0.8  # at first, clients with fresh answers still get through
+    assert not lost[frame.arrival_s >= T_RECOVER].any()
+
+
 # --- bounded queue and timeouts ---------------------------------------------------------------
 
 def in_system_at(frame, accepted, times):
