@@ -30,10 +30,10 @@ def course_lb(n, policy="round_robin", seed=0):
     return simulate(arch, Workload.from_rate(rate), requests=n, seed=seed)
 
 
-def timed(fn, *args):
-    start = time.perf_counter()
+def timed(fn, *args, clock=time.perf_counter):
+    start = clock()
     fn(*args)
-    return time.perf_counter() - start
+    return clock() - start
 
 
 def main():
@@ -49,8 +49,11 @@ def main():
         print(f"{policy:<18}  bare {b * 1e6 / REQUESTS:5.2f} us/request · load_balanced {c * 1e6 / REQUESTS:5.2f}"
               f" us/request · ratio {c / b:4.2f}x")
     print(f"worst ratio             {worst:4.2f}x  (target <= 2x)")
-    widget = statistics.median(timed(course_lb, WIDGET_REQUESTS) for _ in range(ROUNDS))
-    print(f"widget case             {widget * 1e3:5.1f} ms for {WIDGET_REQUESTS:,} requests (target well under 100 ms)")
+    # CPU time as well as wall time: on a shared machine the wall clock also counts other processes' turns.
+    wall = statistics.median(timed(course_lb, WIDGET_REQUESTS) for _ in range(3 * ROUNDS))
+    cpu = statistics.median(timed(course_lb, WIDGET_REQUESTS, clock=time.process_time) for _ in range(3 * ROUNDS))
+    print(f"widget case             {wall * 1e3:5.1f} ms wall, {cpu * 1e3:5.1f} ms CPU for {WIDGET_REQUESTS:,} requests "
+          "(target well under 100 ms)")
 
 
 if __name__ == "__main__":

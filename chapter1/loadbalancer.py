@@ -29,6 +29,7 @@ from .components import Component, Server
 from .result import ERROR, OK
 
 MAX_SERVERS = 1_000
+MAX_SERVER_REQUESTS = 20_000_000  # servers x requests: each server keeps a few figures per request (~640 MB here)
 
 
 @dataclass(frozen=True)
@@ -275,6 +276,9 @@ class PoolRun:
     def __init__(self, spec, sim, rng, index):
         self.spec, self.sim, self.env, self.index = spec, sim, sim.env, index
         members = spec.members
+        if len(members) * sim.n > MAX_SERVER_REQUESTS:
+            raise ValueError(f"requests must be at most {MAX_SERVER_REQUESTS // len(members):,} with {len(members)} "
+                             f"servers (servers x requests <= {MAX_SERVER_REQUESTS:,}); got {sim.n:,}")
         streams = rng.spawn(len(members) + 1)
         self.rng = streams[0]
         self.parts = [sim.build(s, r, index + 1 + k) for k, (s, r) in enumerate(zip(members, streams[1:]))]

@@ -351,6 +351,11 @@ def test_bad_input_names_the_parameter_and_the_valid_choices(make, match):
         make()
 
 
+def test_servers_times_requests_is_bounded_before_anything_is_allocated():
+    with pytest.raises(ValueError, match=r"requests must be at most 20,000 with 1000 servers .*; got 20,001"):
+        simulate(load_balanced(servers=1_000), Workload(), requests=20_001)
+
+
 def test_analytic_bad_input():
     with pytest.raises(ValueError, match=r"d must be a whole number in the range \[1, 4\]; got 5"):
         analytic.power_of_two(10, MU, servers=4, d=5)
