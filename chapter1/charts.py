@@ -30,24 +30,22 @@ def use_offline_renderer():
 
 
 class Template:
-    """A chart compiled once to Vega with its data left out; ``svg(datasets)`` draws it with new data.
+    """A chart's Vega-Lite spec, validated once, with its data left out; ``svg(datasets)`` draws it.
 
-    Compiling Vega-Lite is a third of the cost of a redraw, so a live panel pays it only once.
+    Building and validating an altair chart costs more than drawing it, so a live panel pays that once.
     """
 
     def __init__(self, chart):
-        spec = chart.to_dict()  # validated once, here
-        self.names = sorted(_dataset_names(spec))
-        self.vega = vl_convert.vegalite_to_vega({**spec, "datasets": {name: [] for name in self.names}})
+        self.spec = chart.to_dict()  # validated once, here
+        self.names = sorted(_dataset_names(self.spec))
 
     def svg(self, datasets):
         """Render with ``datasets`` (name -> DataFrame or records) as an SVG that displays in Jupyter."""
         unknown = set(datasets) - set(self.names)
         if unknown:
             raise ValueError(f"datasets has names this chart does not draw: {sorted(unknown)}; it draws {self.names}")
-        data = [{**entry, "values": _records(datasets[entry["name"]])} if entry.get("name") in datasets else entry
-                for entry in self.vega["data"]]
-        return SVG(vl_convert.vega_to_svg({**self.vega, "data": data}))
+        data = {name: _records(datasets.get(name, [])) for name in self.names}
+        return SVG(vl_convert.vegalite_to_svg({**self.spec, "datasets": data}))
 
 
 def _dataset_names(spec):
@@ -149,7 +147,7 @@ def _timeline_chart():
     bands = alt.Chart(alt.Data(name="outages")).mark_rect(color="#d62728", opacity=0.12).encode(
         x="start:Q", x2="end:Q", tooltip=["component:N", "start:Q", "end:Q"])
     top = alt.layer(bands, alt.Chart(alt.Data(name="latency")).mark_line(
-        point=True, invalid="break-paths-show-domains").encode(
+        invalid="break-paths-show-domains").encode(
         x=x, y=alt.Y("latency_ms:Q", title="latency (ms)"), color=alt.Color("percentile:N", scale=PERCENTILE_COLORS),
         tooltip=[alt.Tooltip("t_s:Q", format=",.1f"), "percentile:N", alt.Tooltip("latency_ms:Q", format=",.0f")],
     )).properties(width=WIDTH, height=int(HEIGHT * 0.6))
