@@ -128,7 +128,7 @@ def _latency_curve(architecture, users_range, points):
     return pd.DataFrame(rows, columns=["users", "statistic", "latency_ms"])
 
 
-def utilization_data(designs, users_range=USERS_RANGE, points=60):
+def utilization_data(designs, users_range=USERS_RANGE, points=40):
     """Theory's utilisation of each tier (arrival rate / capacity, capped at 1) over a log grid of users.
 
     A one-tier design is labelled with its design name, a tier of the split design with the tier's name.
@@ -244,7 +244,7 @@ def _users_slider(users):
     from . import widgets
 
     slider = widgets.users_slider(users)
-    slider.min, slider.max = math.log10(USERS_RANGE[0]), math.log10(USERS_RANGE[1])
+    slider.min, slider.max, slider.step = math.log10(USERS_RANGE[0]), math.log10(USERS_RANGE[1]), 1 / 16
     return slider
 
 
