@@ -187,9 +187,11 @@ def compare_data(designs, simulated=None, *, current=None, users_range=USERS_RAN
 
 @functools.lru_cache(maxsize=4)
 def _compare_chart(users_range):
+    # Log axes labelled and gridded at 1-2-5 values only: easier to read than a line at every minor tick.
     x = alt.X("users:Q", title="daily active users", scale=alt.Scale(type="log", domain=list(users_range)),
-              axis=alt.Axis(format="~s"))
-    y = alt.Y("latency_ms:Q", title="latency (ms)", scale=alt.Scale(type="log", domain=list(LATENCY_RANGE_MS)))
+              axis=alt.Axis(format="~s", values=_log_ticks(users_range)))
+    y = alt.Y("latency_ms:Q", title="latency (ms)", scale=alt.Scale(type="log", domain=list(LATENCY_RANGE_MS)),
+              axis=alt.Axis(values=_log_ticks(LATENCY_RANGE_MS)))
     color = alt.Color("statistic:N", scale=charts.COLORS, title="latency")
     tooltip = ["design:N", "statistic:N", alt.Tooltip("users:Q", format=",.0f"), alt.Tooltip("latency_ms:Q", format=",.0f")]
     current = alt.Chart(alt.Data(name="current")).mark_rule(strokeDash=[4, 3], color="gray").encode(x=x)
@@ -216,6 +218,13 @@ def _compare_chart(users_range):
         "Which tier saturates first", subtitle="lines: load / capacity · dots: simulation · red: 100 % busy"))
     return alt.hconcat(latency, tiers).resolve_scale(color="independent", strokeDash="independent",
                                                      shape="independent")
+
+
+def _log_ticks(bounds):
+    """1, 2, 5 x powers of ten within ``bounds``."""
+    low, high = bounds
+    return [m * 10 ** e for e in range(int(math.floor(math.log10(low))), int(math.ceil(math.log10(high))) + 1)
+            for m in (1, 2, 5) if low <= m * 10 ** e <= high]
 
 
 # -- the live panel ----------------------------------------------------------------------------
