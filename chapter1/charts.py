@@ -12,7 +12,6 @@ import altair as alt
 import numpy as np
 import pandas as pd
 import vl_convert
-from IPython.display import SVG
 
 from . import analytic
 from .workload import Workload
@@ -45,7 +44,21 @@ class Template:
         if unknown:
             raise ValueError(f"datasets has names this chart does not draw: {sorted(unknown)}; it draws {self.names}")
         data = {name: _records(datasets.get(name, [])) for name in self.names}
-        return SVG(vl_convert.vegalite_to_svg({**self.spec, "datasets": data}))
+        return Picture(vl_convert.vegalite_to_svg({**self.spec, "datasets": data}))
+
+
+class Picture:
+    """SVG text that Jupyter displays as an image (without re-parsing it, unlike IPython's SVG).
+
+    >>> Picture("<svg/>")._repr_svg_()
+    '<svg/>'
+    """
+
+    def __init__(self, data):
+        self.data = data
+
+    def _repr_svg_(self):
+        return self.data
 
 
 def _dataset_names(spec):
@@ -77,8 +90,10 @@ def knee_data(architecture, simulated=None, *, current=None, users_range=USERS_R
     per_user = Workload(**workload_options).per_user_rate
     capacity = min(getattr(t, "capacity", np.inf) for t in architecture.tiers)
     start = capacity / per_user
+    theory = theory_curve(architecture, users_range, **workload_options)
     return {
-        "theory": theory_curve(architecture, users_range, **workload_options),
+        "theory": theory,
+        "labels": theory.groupby("statistic", sort=False).head(1),
         "simulated": _long(simulated, "users") if simulated is not None else [],
         "saturation": [{"start": start, "end": users_range[1]}] if start < users_range[1] else [],
         "current": [{"users": current}] if current is not None else [],
@@ -87,15 +102,20 @@ def knee_data(architecture, simulated=None, *, current=None, users_range=USERS_R
 
 @functools.lru_cache(maxsize=8)
 def _knee_chart(users_range):
+    # Explicit ticks and direct labels instead of a legend: each costs a noticeable share of a redraw.
+    decades = [10.0 ** k for k in range(8)]
     x = alt.X("users:Q", title="daily active users", scale=alt.Scale(type="log", domain=list(users_range)),
-              axis=alt.Axis(format="~s"))
-    y = alt.Y("latency_ms:Q", title="latency (ms)", scale=alt.Scale(type="log"))
-    color = alt.Color("statistic:N", scale=COLORS, title="latency")
+              axis=alt.Axis(format="~s", values=decades))
+    y = alt.Y("latency_ms:Q", title="latency (ms)", scale=alt.Scale(type="log"),
+              axis=alt.Axis(values=[m * d for d in decades[:5] for m in (1, 2, 5)], format="~s"))
+    color = alt.Color("statistic:N", scale=COLORS, legend=None)
     tooltip = ["users:Q", "statistic:N", alt.Tooltip("latency_ms:Q", format=",.0f")]
     return alt.layer(
         alt.Chart(alt.Data(name="saturation")).mark_rect(color="gray", opacity=0.15).encode(
             x=alt.X("start:Q", scale=alt.Scale(type="log", domain=list(users_range))), x2="end:Q"),
         alt.Chart(alt.Data(name="theory")).mark_line().encode(x=x, y=y, color=color, tooltip=tooltip),
+        alt.Chart(alt.Data(name="labels")).mark_text(align="left", dx=4, dy=-8, fontWeight="bold").encode(
+            x=x, y=y, color=color, text="statistic:N"),
         alt.Chart(alt.Data(name="simulated")).mark_point(filled=True, size=70).encode(
             x=x, y=y, color=color, tooltip=tooltip),
         alt.Chart(alt.Data(name="current")).mark_rule(strokeDash=[4, 3], color="gray").encode(x=x),
@@ -138,7 +158,9 @@ def timeline_data(result, bins=40):
     table = result.timeline(bins)
     latency = table.melt("t_s", ["p50_ms", "p95_ms", "p99_ms"], var_name="percentile", value_name="latency_ms")
     latency["percentile"] = latency["percentile"].str.removesuffix("_ms")
-    return {"latency": latency, "windows": table[["t_s", "error_share"]], "outages": _outages(result)}
+    last = latency.dropna().groupby("percentile", sort=False).tail(1)
+    return {"latency": latency, "latency_labels": last, "windows": table[["t_s", "error_share"]],
+            "outages": _outages(result)}
 
 
 @functools.lru_cache(maxsize=1)
@@ -146,11 +168,15 @@ def _timeline_chart():
     x = alt.X("t_s:Q", title="simulated time (s)")
     bands = alt.Chart(alt.Data(name="outages")).mark_rect(color="#d62728", opacity=0.12).encode(
         x="start:Q", x2="end:Q", tooltip=["component:N", "start:Q", "end:Q"])
+    y = alt.Y("latency_ms:Q", title="latency (ms)")
+    color = alt.Color("percentile:N", scale=PERCENTILE_COLORS, legend=None)
     top = alt.layer(bands, alt.Chart(alt.Data(name="latency")).mark_line(
         invalid="break-paths-show-domains").encode(
-        x=x, y=alt.Y("latency_ms:Q", title="latency (ms)"), color=alt.Color("percentile:N", scale=PERCENTILE_COLORS),
+        x=x, y=y, color=color,
         tooltip=[alt.Tooltip("t_s:Q", format=",.1f"), "percentile:N", alt.Tooltip("latency_ms:Q", format=",.0f")],
-    )).properties(width=WIDTH, height=int(HEIGHT * 0.6))
+    ), alt.Chart(alt.Data(name="latency_labels")).mark_text(align="left", dx=5, fontWeight="bold").encode(
+        x=x, y=y, color=color, text="percentile:N"),
+    ).properties(width=WIDTH, height=int(HEIGHT * 0.6))
     bottom = alt.layer(bands, alt.Chart(alt.Data(name="windows")).mark_area(color="#d62728", opacity=0.7).encode(
         x=x, y=alt.Y("error_share:Q", title="failed", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
     )).properties(width=WIDTH, height=int(HEIGHT * 0.25))
