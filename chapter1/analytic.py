@@ -109,11 +109,16 @@ def response_time_percentile(percent, arrival_rate, service_rate, servers=1, del
         delayed = response_time_survival(t - delay_s, arrival_rate, service_rate, servers) if t > delay_s else 1.0
         return (1 - delay_share) * direct + delay_share * delayed
 
+    return _quantile(survival, percent, guess=delay_s + 1 / service_rate)
+
+
+def _quantile(survival, percent, guess):
+    """The t at which ``survival(t)`` falls to 1 - percent/100: bracket by doubling from ``guess``, then bisect."""
     target = 1 - percent / 100
-    low, high = 0.0, delay_s + 1 / service_rate
+    low, high = 0.0, guess
     while survival(high) > target:
         high *= 2
-    for _ in range(100):
+    for _ in range(60):
         mid = (low + high) / 2
         low, high = (mid, high) if survival(mid) > target else (low, mid)
     return (low + high) / 2
@@ -244,14 +249,7 @@ def tandem_response_percentile(percent, arrival_rate, service_rates, delay_s=0.0
         later = _chain_survival(t - delay_s, rates) if t > delay_s else 1.0
         return (1 - delay_share) * _chain_survival(t, rates) + delay_share * later
 
-    target = 1 - percent / 100
-    low, high = 0.0, delay_s + sum(1 / r for r in rates)
-    while survival(high) > target:
-        high *= 2
-    for _ in range(50):
-        mid = (low + high) / 2
-        low, high = (mid, high) if survival(mid) > target else (low, mid)
-    return (low + high) / 2
+    return _quantile(survival, percent, guess=delay_s + sum(1 / r for r in rates))
 
 
 def _chain_survival(t, rates):
