@@ -15,6 +15,7 @@ from .simulation import simulate, sweep
 from .workload import Workload
 from . import database_tier, datastores  # chapter 02
 from .architectures import web_and_database
+from . import balancing  # chapter 04
 
 __all__ = [
     "Architecture", "DNS", "DNSRoundRobin", "Database", "Join", "LoadBalancer", "Outage", "Result", "Server",
@@ -22,6 +23,7 @@ __all__ = [
     "loadbalancer", "simulate", "single_server", "sweep", "widgets",
 ]
 __all__ += ["database_tier", "datastores", "web_and_database"]
+__all__ += ["balancing"]
 
 # Charts render as SVG inside the kernel: no internet needed, and they show when a notebook is viewed as a file.
 charts.use_offline_renderer()
