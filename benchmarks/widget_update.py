@@ -8,6 +8,7 @@ CPU time is the fairer figure on a shared machine; wall time is what a learner w
 import statistics
 import time
 
+from chapter1.balancing import balancer_view, failover_view
 from chapter1.database_tier import tiers_view
 from chapter1.widgets import DEFAULT_REQUESTS, single_server_view
 
@@ -19,6 +20,15 @@ PANELS = [
     ("01 single server", 10_000_000, lambda users, k: single_server_view(users, 8 + k % 2, 50)),
     ("02 web + database tiers", 100_000, lambda users, k: tiers_view(users, 8, 2 + k, 30, 20)),
     ("02 web + database tiers", 10_000_000, lambda users, k: tiers_view(users, 8, 2 + k, 30, 20)),
+]
+
+# Panels with no users slider: (panel, update(None, k)), cycling through settings as a learner would.
+_POLICIES = ("round_robin", "power_of_two", "least_connections", "random", "weighted", "ip_hash")
+OTHER_PANELS = [
+    ("04 policies, 8 servers", lambda _, k: balancer_view(_POLICIES[k % 6], 8, 50 + 5 * (k % 10), 1 + k % 4 // 3)),
+    ("04 policies, 16 servers", lambda _, k: balancer_view(_POLICIES[k % 6], 16, 90 - 5 * (k % 3), 1 + k % 3)),
+    ("04 failover", lambda _, k: failover_view(("load balancer", "DNS round robin")[k % 2], 2 + k % 7,
+                                               1 + 2 * (k % 15), 5 * (k % 13))),
 ]
 
 
@@ -38,6 +48,9 @@ def main():
     for name, users, update in PANELS:
         wall, cpu, worst = measure(update, users)
         print(f"{name:<26} users = {users:>10,}: median {wall:6.1f} ms wall, {cpu:6.1f} ms CPU, worst {worst:6.1f} ms")
+    for name, update in OTHER_PANELS:
+        wall, cpu, worst = measure(update, None)
+        print(f"{name:<45}: median {wall:6.1f} ms wall, {cpu:6.1f} ms CPU, worst {worst:6.1f} ms")
 
 
 if __name__ == "__main__":
