@@ -21,6 +21,7 @@ STATISTICS = {"mean_ms": "mean", "p95_ms": "p95"}
 COLORS = alt.Scale(domain=list(STATISTICS.values()), range=["#1f77b4", "#d62728"])
 PERCENTILE_COLORS = alt.Scale(domain=["p50", "p95", "p99"], range=["#74a9cf", "#fd8d3c", "#bd0026"])
 WIDTH, HEIGHT = 340, 230
+TIME = alt.X("t_s:Q", title="simulated time (s)")
 
 
 def use_offline_renderer():
@@ -34,15 +35,14 @@ class Template:
     Building and validating an altair chart costs more than drawing it, so a live panel pays that once.
     """
 
-    def __init__(self, chart):
+    def __init__(self, chart, titles=True):
         self.spec = chart.to_dict()  # validated once, here
+        if not titles:  # a panel can caption its charts in HTML instead: titles are a costly part of a redraw
+            self.spec = _without_titles(self.spec)
         self.names = sorted(_dataset_names(self.spec))
 
     def svg(self, datasets):
-        """Render with ``datasets`` (name -> DataFrame or records) as an SVG that displays in Jupyter."""
-        unknown = set(datasets) - set(self.names)
-        if unknown:
-            raise ValueError(f"datasets has names this chart does not draw: {sorted(unknown)}; it draws {self.names}")
+        """Render with ``datasets`` (name -> DataFrame or records; others are ignored) as an SVG for Jupyter."""
         data = {name: _records(datasets.get(name, [])) for name in self.names}
         return Picture(vl_convert.vegalite_to_svg({**self.spec, "datasets": data}))
 
@@ -59,6 +59,16 @@ class Picture:
 
     def _repr_svg_(self):
         return self.data
+
+
+def _without_titles(spec):
+    """The spec with chart titles removed (axis and legend titles stay)."""
+    if isinstance(spec, list):
+        return [_without_titles(v) for v in spec]
+    if not isinstance(spec, dict):
+        return spec
+    is_view = any(k in spec for k in ("mark", "layer", "hconcat", "vconcat", "concat"))
+    return {k: _without_titles(v) for k, v in spec.items() if not (is_view and k == "title")}
 
 
 def _dataset_names(spec):
@@ -164,23 +174,32 @@ def timeline_data(result, bins=40):
 
 
 @functools.lru_cache(maxsize=1)
-def _timeline_chart():
-    x = alt.X("t_s:Q", title="simulated time (s)")
-    bands = alt.Chart(alt.Data(name="outages")).mark_rect(color="#d62728", opacity=0.12).encode(
-        x="start:Q", x2="end:Q", tooltip=["component:N", "start:Q", "end:Q"])
+def _latency_chart():
+    x, bands = TIME, _outage_bands()
     y = alt.Y("latency_ms:Q", title="latency (ms)")
     color = alt.Color("percentile:N", scale=PERCENTILE_COLORS, legend=None)
-    top = alt.layer(bands, alt.Chart(alt.Data(name="latency")).mark_line(
+    return alt.layer(bands, alt.Chart(alt.Data(name="latency")).mark_line(
         invalid="break-paths-show-domains").encode(
         x=x, y=y, color=color,
         tooltip=[alt.Tooltip("t_s:Q", format=",.1f"), "percentile:N", alt.Tooltip("latency_ms:Q", format=",.0f")],
     ), alt.Chart(alt.Data(name="latency_labels")).mark_text(align="left", dx=5, fontWeight="bold").encode(
         x=x, y=y, color=color, text="percentile:N"),
     ).properties(width=WIDTH, height=int(HEIGHT * 0.6))
+
+
+@functools.lru_cache(maxsize=1)
+def _timeline_chart():
+    x, bands = TIME, _outage_bands()
     bottom = alt.layer(bands, alt.Chart(alt.Data(name="windows")).mark_area(color="#d62728", opacity=0.7).encode(
         x=x, y=alt.Y("error_share:Q", title="failed", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
     )).properties(width=WIDTH, height=int(HEIGHT * 0.25))
-    return alt.vconcat(top, bottom, spacing=5)
+    return alt.vconcat(_latency_chart(), bottom, spacing=5)
+
+
+def _outage_bands():
+    """Red bands over the stretches of simulated time when a component was down."""
+    return alt.Chart(alt.Data(name="outages")).mark_rect(color="#d62728", opacity=0.12).encode(
+        x="start:Q", x2="end:Q", tooltip=["component:N", "start:Q", "end:Q"])
 
 
 def utilization(result, bins=40):
@@ -189,11 +208,10 @@ def utilization(result, bins=40):
     columns = [c for c in table.columns if c.endswith("_utilization")]
     long = table.melt("t_s", columns, var_name="component", value_name="utilization")
     long["component"] = long["component"].str.removesuffix("_utilization")
-    bands = alt.Chart(alt.Data(name="outages")).mark_rect(color="#d62728", opacity=0.12).encode(x="start:Q", x2="end:Q")
     lines = alt.Chart(alt.Data(name="utilization")).mark_line().encode(
-        x=alt.X("t_s:Q", title="simulated time (s)"),
+        x=TIME,
         y=alt.Y("utilization:Q", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])), color="component:N")
-    return alt.layer(bands, lines).properties(
+    return alt.layer(_outage_bands(), lines).properties(
         width=WIDTH, height=int(HEIGHT * 0.6), title="Worker utilisation",
         datasets={"outages": _records(_outages(result)), "utilization": _records(long)})
 
@@ -219,7 +237,13 @@ def _long(table, by):
 
 
 def _records(data):
-    """JSON-ready rows: NaN becomes null (a gap in a line), numpy scalars become floats."""
+    """JSON-ready rows: NaN becomes null (a gap in a line), numpy scalars become plain numbers."""
     if isinstance(data, pd.DataFrame):
-        data = data.astype(object).where(data.notna(), None).to_dict("records")
-    return [{k: (float(v) if isinstance(v, np.floating) else v) for k, v in row.items()} for row in data]
+        data = data.to_dict("records")
+    return [{k: _plain(v) for k, v in row.items()} for row in data]
+
+
+def _plain(value):
+    if isinstance(value, (float, np.floating)):
+        return None if value != value else float(value)
+    return value.item() if isinstance(value, np.generic) else value

@@ -176,13 +176,25 @@ def compare(designs, simulated=None, *, current=None, users_range=USERS_RANGE):
 
 def compare_data(designs, simulated=None, *, current=None, users_range=USERS_RANGE):
     """The datasets :func:`compare` draws."""
+    theory, tiers = latency_data(designs, users_range), utilization_data(designs, users_range)
     return {
-        "theory": latency_data(designs, users_range),
+        "theory": theory,
+        "labels": theory.groupby("statistic", sort=False).head(1),
         "simulated": simulated_latency(simulated) if simulated is not None else [],
-        "tier_theory": utilization_data(designs, users_range),
+        "tier_theory": tiers,
+        "tier_labels": _staggered_labels(tiers),
         "tier_simulated": simulated_utilization(simulated) if simulated is not None else [],
         "current": [{"users": current}] if current is not None else [],
     }
+
+
+def _staggered_labels(tiers):
+    """One label per tier, where its line crosses 30 %, 50 %, 70 %, ... busy, so that labels never overlap."""
+    rows = []
+    for k, (name, line) in enumerate(tiers.groupby("tier", sort=False)):
+        level = min(0.3 + 0.2 * k, 0.9)
+        rows.append(line[line.utilization >= level].head(1))
+    return pd.concat(rows) if rows else tiers.head(0)
 
 
 @functools.lru_cache(maxsize=4)
@@ -192,7 +204,8 @@ def _compare_chart(users_range):
               axis=alt.Axis(format="~s", values=_log_ticks(users_range)))
     y = alt.Y("latency_ms:Q", title="latency (ms)", scale=alt.Scale(type="log", domain=list(LATENCY_RANGE_MS)),
               axis=alt.Axis(values=_log_ticks(LATENCY_RANGE_MS)))
-    color = alt.Color("statistic:N", scale=charts.COLORS, title="latency")
+    # Direct labels instead of legends: each legend costs a noticeable share of a live redraw.
+    color = alt.Color("statistic:N", scale=charts.COLORS, legend=None)
     tooltip = ["design:N", "statistic:N", alt.Tooltip("users:Q", format=",.0f"), alt.Tooltip("latency_ms:Q", format=",.0f")]
     current = alt.Chart(alt.Data(name="current")).mark_rule(strokeDash=[4, 3], color="gray").encode(x=x)
     latency = alt.layer(
@@ -200,19 +213,23 @@ def _compare_chart(users_range):
             x=x, y=y, color=color, strokeDash=alt.StrokeDash("design:N", scale=DESIGNS, legend=None),
             detail="design:N", tooltip=tooltip),
         alt.Chart(alt.Data(name="simulated")).mark_point(filled=True, size=60, opacity=0.9, clip=True).encode(
-            x=x, y=y, color=color, shape=alt.Shape("design:N", scale=SHAPES, title="design"), tooltip=tooltip),
+            x=x, y=y, color=color, shape=alt.Shape("design:N", scale=SHAPES, legend=None), tooltip=tooltip),
+        alt.Chart(alt.Data(name="labels")).mark_text(align="left", dx=4, dy=-8, fontWeight="bold").encode(
+            x=x, y=y, color=color, text="statistic:N"),
         current,
     ).properties(width=charts.WIDTH, height=charts.HEIGHT, title=alt.Title(
         "Latency as users grow", subtitle="lines: queueing theory · dots: simulation · dashed, squares: one box"))
     u = alt.Y("utilization:Q", title="busy share of the tier's workers", axis=alt.Axis(format="%"),
               scale=alt.Scale(domain=[0, 1.05]))
-    tier = alt.Color("tier:N", scale=TIER_COLORS, title="tier")
+    tier = alt.Color("tier:N", scale=TIER_COLORS, legend=None)
     tier_tooltip = ["tier:N", alt.Tooltip("users:Q", format=",.0f"), alt.Tooltip("utilization:Q", format=".0%")]
     tiers = alt.layer(
         alt.Chart(alt.Data(values=[{"full": 1.0}])).mark_rule(color="#d62728", strokeDash=[2, 2]).encode(y="full:Q"),
         alt.Chart(alt.Data(name="tier_theory")).mark_line().encode(x=x, y=u, color=tier, tooltip=tier_tooltip),
         alt.Chart(alt.Data(name="tier_simulated")).mark_point(filled=True, size=60, opacity=0.9).encode(
             x=x, y=u, color=tier, tooltip=tier_tooltip),
+        alt.Chart(alt.Data(name="tier_labels")).mark_text(align="right", dx=-6, fontWeight="bold").encode(
+            x=x, y=u, color=tier, text="tier:N"),
         current,
     ).properties(width=charts.WIDTH, height=charts.HEIGHT, title=alt.Title(
         "Which tier saturates first", subtitle="lines: load / capacity · dots: simulation · red: 100 % busy"))
@@ -228,6 +245,13 @@ def _log_ticks(bounds):
 
 
 # -- the live panel ----------------------------------------------------------------------------
+
+# Each request visits two tiers: half chapter 01's budget keeps the same number of server visits per redraw.
+PANEL_REQUESTS = 2_500
+PANEL_CAPTION = ("<small><b>Left:</b> latency as users grow; lines are queueing theory, dots the simulation, dashed "
+                 "lines and squares the one box. <b>Right:</b> which tier saturates first (load / capacity; red: "
+                 "100 % busy).</small>")
+
 
 def tiers_panel(users=300_000, web_workers=8, db_workers=4, web_service_ms=30, db_service_ms=20, *,
                 box_workers=8, requests=None, seed=0):
@@ -245,7 +269,7 @@ def tiers_panel(users=300_000, web_workers=8, db_workers=4, web_service_ms=30, d
         "web_service_ms": widgets.int_slider(web_service_ms, 5, 200, "web work (ms)", step=5),
         "db_service_ms": widgets.int_slider(db_service_ms, 5, 200, "database work (ms)", step=5),
     }
-    requests = widgets.DEFAULT_REQUESTS if requests is None else requests
+    requests = PANEL_REQUESTS if requests is None else requests
     return widgets.panel(controls, functools.partial(tiers_view, box_workers=box_workers, requests=requests, seed=seed))
 
 
@@ -257,8 +281,8 @@ def _users_slider(users):
     return slider
 
 
-def tiers_view(users, web_workers, db_workers, web_service_ms, db_service_ms, *, box_workers=8, requests=5_000,
-               seed=0):
+def tiers_view(users, web_workers, db_workers, web_service_ms, db_service_ms, *, box_workers=8,
+               requests=PANEL_REQUESTS, seed=0):
     """What the chapter 02 panel shows for one setting: (chart as SVG, headline HTML).
 
     Simulates the split design only (``requests`` requests); the one box is drawn from theory.
@@ -274,7 +298,7 @@ def tiers_view(users, web_workers, db_workers, web_service_ms, db_service_ms, *,
 
 @functools.lru_cache(maxsize=1)
 def _panel_template():
-    return charts.Template(_compare_chart(USERS_RANGE))
+    return charts.Template(_compare_chart(USERS_RANGE), titles=False)
 
 
 def headline(result, box=None):
@@ -289,7 +313,7 @@ def headline(result, box=None):
     if box is not None:
         text += f"; the one box would saturate at {saturation_users(box):,.0f} users"
     text += f" · p95 <b>{s['p95_ms']:,.0f} ms</b> · failed <b>{failed:.1%}</b>"
-    return f"<div>{text}<br><small>{charts.budget_note(result)}</small></div>"
+    return f"<div>{text}<br><small>{charts.budget_note(result)}</small><br>{PANEL_CAPTION}</div>"
 
 
 # -- public and private subnets ----------------------------------------------------------------

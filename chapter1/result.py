@@ -168,8 +168,7 @@ class Result:
         bounds = np.searchsorted(ok_window[order], np.arange(bins + 1))
         sorted_latency = ok_latency[order]
         for q in PERCENTILES:
-            table[f"p{q}_ms"] = [np.percentile(sorted_latency[a:b], q) if b > a else np.nan
-                                 for a, b in zip(bounds[:-1], bounds[1:])]
+            table[f"p{q}_ms"] = _window_percentile(sorted_latency, bounds, q)
         for tier in self._servers:
             table[f"{tier.spec.name}_utilization"] = _busy_seconds(tier, edges) / (tier.spec.workers * width)
         return table
@@ -180,6 +179,17 @@ class Result:
                 return tier
         names = ", ".join(repr(t.spec.name) for t in self._servers)
         raise KeyError(f"no simulated tier named {name!r}; tiers: {names}")
+
+
+def _window_percentile(values, bounds, q):
+    """Percentile ``q`` of each window values[bounds[k]:bounds[k+1]] (each sorted), as numpy's 'linear' method."""
+    counts = np.diff(bounds)
+    position = bounds[:-1] + q / 100 * np.maximum(counts - 1, 0)
+    low = np.floor(position).astype(int)
+    high = np.minimum(low + 1, np.maximum(bounds[1:] - 1, 0))
+    padded = np.append(values, np.nan)  # an empty window indexes past the end
+    low_value, high_value = padded[np.minimum(low, len(values))], padded[np.minimum(high, len(values))]
+    return np.where(counts > 0, low_value + (position - low) * (high_value - low_value), np.nan)
 
 
 def _busy_seconds(tier, edges):

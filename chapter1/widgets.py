@@ -15,6 +15,9 @@ from .simulation import simulate
 from .workload import Workload
 
 DEFAULT_REQUESTS = 5_000
+SINGLE_SERVER_CAPTION = ("<small><b>Left:</b> latency as users grow; lines are queueing theory, dots the simulation, "
+                         "grey is overload, the dashed line your setting. <b>Right:</b> latency percentiles over the "
+                         "simulated time.</small>")
 
 
 def users_slider(value=100_000, description="users"):
@@ -75,16 +78,18 @@ def single_server_view(users, workers, service_time_ms, requests=DEFAULT_REQUEST
     result = simulate(arch, Workload(users=users), requests=requests, seed=seed)
     point = result.summary().to_frame().T.assign(users=users)
     datasets = {**charts.knee_data(arch, point, current=users), **charts.timeline_data(result, bins=30)}
-    return _single_server_template().svg(datasets), headline(result)
+    return _single_server_template().svg(datasets), headline(result, SINGLE_SERVER_CAPTION)
 
 
 @functools.lru_cache(maxsize=1)
 def _single_server_template():
-    return charts.Template((charts._knee_chart(charts.USERS_RANGE) | charts._timeline_chart()).resolve_scale(color="independent"))
+    # Latency over time without the failed-share strip: the headline gives that figure, and each view costs render time.
+    chart = (charts._knee_chart(charts.USERS_RANGE) | charts._latency_chart()).resolve_scale(color="independent")
+    return charts.Template(chart, titles=False)
 
 
-def headline(result):
-    """One line of figures a learner reads under the sliders."""
+def headline(result, caption=""):
+    """The figures a learner reads under the sliders, the sample the charts stand on, and a caption."""
     s = result.summary()
     capacity = sum(getattr(t, "capacity", 0) for t in result.architecture.tiers[:1])
     failed = s["error_rate"] + s["timeout_rate"] + s["rejected_rate"]
@@ -92,4 +97,4 @@ def headline(result):
             f"the box serves up to <b>{capacity:,.0f}</b> req/s · utilisation <b>{s['server_utilization']:.0%}</b>"
             if "server_utilization" in s else f"<b>{s['offered_rps']:,.1f}</b> req/s at peak")
     text += f" · p95 <b>{s['p95_ms']:,.0f} ms</b> · failed <b>{failed:.1%}</b>"
-    return f"<div>{text}<br><small>{charts.budget_note(result)}</small></div>"
+    return f"<div>{text}<br><small>{charts.budget_note(result)}</small><br>{caption}</div>"

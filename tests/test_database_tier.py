@@ -213,7 +213,8 @@ def test_bad_input_names_the_parameter_and_its_range(call, words):
 
 def test_panel_view_draws_both_charts_and_names_the_bottleneck():
     svg, text = dbt.tiers_view(300_000, 8, 4, 30, 20, requests=1_000)
-    assert svg.data.startswith("<svg") and "Which tier saturates first" in svg.data
+    assert svg.data.startswith("<svg") and "latency (ms)" in svg.data and "busy share of the tier" in svg.data
+    assert "which tier saturates first" in text  # the panel captions its charts in HTML
     assert "bottleneck: <b>database</b>" in text and "345,600" in text
     _, text = dbt.tiers_view(600_000, 8, 12, 30, 20, requests=1_000)
     assert "bottleneck: <b>web</b>" in text

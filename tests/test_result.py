@@ -158,3 +158,16 @@ def test_result_tables_are_pandas(mixed):
     assert isinstance(mixed.components, pd.DataFrame)
     assert isinstance(mixed.timeline(), pd.DataFrame)
     assert isinstance(mixed.summary(), pd.Series)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(st.floats(0, 1e4, allow_nan=False), max_size=6), min_size=1, max_size=12),
+       st.sampled_from([0, 50, 95, 99, 100]))
+def test_window_percentiles_match_numpy_per_window(groups, q):
+    from chapter1.result import _window_percentile
+
+    groups = [np.sort(g) for g in groups]
+    values = np.concatenate(groups)
+    bounds = np.concatenate([[0], np.cumsum([len(g) for g in groups])])
+    expected = [np.percentile(g, q) if len(g) else np.nan for g in groups]
+    np.testing.assert_allclose(_window_percentile(values, bounds, q), expected, equal_nan=True)
