@@ -1,0 +1,164 @@
+"""Chapter 03's library: the cost model, the two designs against theory, random failures against the
+availability formulas, the panel, bad input.
+
+Tolerances come from measured noise: the comment above each check gives the mean and standard
+deviation of one run over several seeds; a check allows about 4 standard deviations of what it
+averages, plus any known bias.
+"""
+
+import math
+
+import numpy as np
+import pytest
+
+from chapter1 import Server, Workload, analytic, scaling as s, simulate
+
+
+# -- the cost model ------------------------------------------------------------------------------
+
+def test_prices_grow_faster_than_cores_up_to_a_ceiling():
+    table = s.price_table()
+    assert table["cores"].tolist() == [2, 4, 8, 16, 32, 64, 128]
+    assert table["price"].tolist()[:3] == [50.0, 125.0, 312.5]                # x2.5 per doubling
+    assert (np.diff(table["per_core"]) > 0).all()                             # a core costs more in a bigger box
+    assert table["per_core"].iloc[-1] / table["per_core"].iloc[0] == pytest.approx(1.25 ** 6, rel=1e-3)
+    assert s.biggest_box(10 ** 9) == s.MAX_CORES == 128                      # money cannot buy past the ceiling
+    with pytest.raises(ValueError, match=r"cores must be a number in the range \[1, 128\]; got 256"):
+        s.box_price(256)
+
+
+def test_the_same_budget_buys_more_cores_as_small_boxes():
+    for budget in (500, 800, 2_000, 8_000, 15_000):
+        designs = s.designs_for(budget, box_cores=8)
+        assert all(s.monthly_cost(arch) <= budget for arch in designs.values())
+        assert s.cores(designs[s.OUT]) >= s.cores(designs[s.UP])
+        assert s.cores(designs[s.OUT]) > s.cores(designs[s.UP]) or budget < 1_000  # small budgets: a tie
+    assert s.boxes_for(25 + 3 * 125, cores=4) == 3                            # exactly three, after the balancer
+    assert s.monthly_cost(s.scale_up(32)) == 1953.12
+
+
+def test_availability_of_the_designs():
+    assert s.availability(s.scale_up(128)) == 0.995
+    two = s.availability(s.scale_out(2, 8))
+    assert two == pytest.approx(0.9999 * (1 - 0.005 ** 2))
+    assert analytic.downtime_per_year(s.availability(s.scale_out(3, 8))) < 1 < analytic.downtime_per_year(two)
+
+
+# -- latency: theory against simulation ------------------------------------------------------------
+
+def test_fast_percentile_matches_the_analytic_one():
+    for arch in (s.scale_up(32), s.scale_out(40, 4), s.scale_out(3, 8)):
+        for users in (1e5, 8e5):
+            w = Workload(users=users)
+            boxes = s.cores(arch)
+            miss = 1 - arch.dns.hit_ratio(w.per_user_rate)
+            expected = analytic.response_time_percentile(95, w.rate, 20, boxes, delay_s=0.03, delay_share=miss)
+            assert s.theory(arch, w)["p95_ms"] == pytest.approx(expected * 1_000, rel=1e-9)
+    assert math.isinf(s.theory(s.scale_up(2), Workload(users=1e6))["p95_ms"])
+
+
+def test_small_boxes_behind_least_connections_behave_like_one_shared_queue():
+    # 6 boxes x 8 cores at 70 % load (2.07M users x 0.7), 10,000 requests, first 10 % left out:
+    # mean within -1.5 % .. +0.7 % and p95 within 2 % of M/M/48 over 3 seeds (sd ~1 % per run).
+    # Mean of 2 seeds against theory: bound 4 %.
+    arch = s.scale_out(6, 8)
+    workload = Workload(users=0.7 * s.saturation_users(arch))
+    means = []
+    for seed in (0, 1):
+        table = simulate(arch, workload, requests=10_000, seed=seed).requests.iloc[1_000:]
+        means.append(table["latency_ms"].mean())
+    assert np.mean(means) == pytest.approx(s.theory(arch, workload)["mean_ms"], rel=0.04)
+
+
+def test_design_table_and_sweep():
+    designs = s.designs_for(2_000, 8)
+    table = s.design_table(designs, Workload(users=1_000_000)).set_index("design")
+    assert table.loc[s.UP, "saturates_at_users"] == pytest.approx(1_382_400)
+    assert table.loc[s.OUT, "capacity_rps"] == 960
+    assert table.loc[s.UP, "hours_down_a_year"] > 40 > 1 > table.loc[s.OUT, "hours_down_a_year"]
+    sweep = s.sweep_designs(designs, [200_000], requests=500)
+    assert sorted(sweep["design"]) == [s.UP, s.OUT]
+    assert {"statistic", "latency_ms"} <= set(s.simulated_latency(sweep).columns)
+
+
+def test_scaling_view_draws_and_flags_overload_and_overspending():
+    svg, text = s.scaling_view(1_000_000, 2_000, 8, requests=1_000)
+    assert "<svg" in svg.data and "Bigger boxes cost more per core" in svg.data
+    assert "1 x 32 cores" in text and "6 x 8 cores" in text and "43.8 h" in text
+    _, text = s.scaling_view(3_000_000, 2_000, 8, requests=1_000)
+    assert text.count("overloaded") == 2                       # 1,389 req/s against 640 and 960
+    _, text = s.scaling_view(200_000, 400, 32, requests=1_000)  # one 32-core box costs far more than $400
+    assert "over budget" in text
+
+
+# -- availability: random failures against the formulas ---------------------------------------------
+
+def test_random_outages_give_the_intended_availability():
+    # mtbf 90 s, mttr 10 s: up 90 %.  Over 100,000 s (1,000 cycles) the down share has sd ~0.3 %.
+    rng = np.random.default_rng(3)
+    server = s.random_outages(Server(), 90, 10, 100_000, rng)
+    assert s.down_share([server], 100_000) == pytest.approx(0.1, abs=0.012)
+    starts = np.array([o.start_s for o in server.outages])
+    ends = np.array([o.end_s for o in server.outages])
+    assert (ends > starts).all() and (starts[1:] > ends[:-1]).all()  # no overlap
+    again = s.random_outages(Server(), 90, 10, 100_000, np.random.default_rng(3))
+    assert again.outages == server.outages
+
+
+def test_down_share_and_site_down_share_on_known_schedules():
+    a, b = Server(name="a").fail(0, 10), Server(name="b").fail(5, 20)
+    assert s.down_share([a, b], 100) == 0.05 and s.down_share([a, b], 100, need="any") == 0.2
+    assert s.down_share([Server()], 100) == 0.0
+    site = s.scale_out(2, 4).fail("web-1", 0, 10).fail("web-2", 5, 20).fail("load balancer", 50, 60)
+    assert s.site_down_share(site, 100) == pytest.approx(0.15)      # 5-10 (both boxes) and 50-60 (balancer)
+    assert s.site_down_share(s.scale_up(8).fail("server", 10, 30), 100) == pytest.approx(0.2)
+
+
+def test_failure_schedules_match_parallel_and_series_availability():
+    # Boxes up 90 %, balancer up 99 %; one 200,000 s schedule per seed: site down share sd 3 % (n=1),
+    # 2.3 % (n=2), 4.5 % (n=3) of its value; the mean of 2 seeds over 100,000 s has sd ~4-6 %: bound 15 %.
+    table = s.schedule_downtime(servers=(1, 2, 3), seeds=(0, 1), horizon_s=100_000).groupby("servers").mean()
+    for n in (1, 2, 3):
+        assert table.loc[n, "down_share"] == pytest.approx(s.expected_failed_share(n, 0.9, 0.99), rel=0.15)
+    assert table.loc[2, "boxes_down_share"] == pytest.approx(0.01, rel=0.2)  # (1 - 0.9)^2
+
+
+def test_failed_requests_add_the_losses_around_each_failure():
+    # Simulated requests: failed share - down share (same schedule) measured 0.27-0.58 %, mean 0.39 %,
+    # over 8 runs; the formula's extra: (0.5 s / 2 + 0.05 s) / 100 s x 0.99 + 0.05 s / 100 s = 0.35 %.
+    runs = s.availability_runs(servers=(2,), seeds=(0, 1), requests=20_000)
+    extra = (runs["failed_share"] - runs["down_share"]).mean()
+    expected = runs["expected_failed"].iloc[0] - runs["theory"].iloc[0]
+    assert expected == pytest.approx(0.00347, abs=1e-5)
+    assert 0.5 * expected < extra < 2 * expected
+    assert s.availability_chart(runs, s.schedule_downtime([2], [0], horizon_s=5_000)).to_dict()["layer"]
+
+
+# -- bad input -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("make, match", [
+    (lambda: s.biggest_box(20), r"budget must be a number >= 50.0; got 20"),
+    (lambda: s.scale_up(0), r"cores must be a whole number in the range \[1, 128\]; got 0"),
+    (lambda: s.scale_out(2, 200), r"cores must be a whole number in the range \[1, 128\]; got 200"),
+    (lambda: s.designs_for(2_000, box_cores=0), r"box_cores must be a whole number in the range \[1, 128\]"),
+    (lambda: s.scaling_panel(box_cores=5), "box_cores must be one of 4, 8, 16, 32; got 5"),
+    (lambda: s.scaling_panel(users=10), r"users must be a number in the range \[100,000, 10,000,000\]; got 10"),
+    (lambda: s.random_outages(Server(), 0, 10, 100, np.random.default_rng(0)), "mtbf_s must be a number > 0; got 0"),
+    (lambda: s.with_random_failures(s.scale_up(4), 90, 10, 100, balancer=(99, 1)),
+     "balancer failures need a design with a load balancer"),
+    (lambda: s.down_share([], 100), "components must hold at least one component"),
+    (lambda: s.down_share([Server()], 100, need="most"), "need must be one of 'all', 'any'; got 'most'"),
+    (lambda: s.expected_failed_share(2, 0.9, interval_s=1), "mtbf_s and mttr_s are needed"),
+    (lambda: s.availability_runs([1], [0], mtbf=5), r"unknown failure settings \['mtbf'\]"),
+])
+def test_bad_input_names_the_parameter_and_the_range(make, match):
+    with pytest.raises(ValueError, match=match):
+        make()
+
+
+def test_theory_refuses_mixed_boxes():
+    from chapter1 import load_balanced
+
+    mixed = load_balanced(servers=[Server(name="a", workers=4), Server(name="b", workers=8)])
+    with pytest.raises(ValueError, match="boxes are all alike"):
+        s.theory(mixed, Workload())
