@@ -438,9 +438,10 @@ def _failover_chart():
             align="right", dx=-4, angle=270, baseline="bottom" if side == "left" else "top", fontSize=10,
             color="#555").encode(x="t_s:Q", y=alt.datum(0.6), text="event:N")
 
-    return alt.layer(bars, line, events, labels("left"), labels("right")).properties(width=int(charts.WIDTH * 1.6), height=charts.HEIGHT,
-                                                            title=alt.Title(
-        "Requests failing after web-2 dies", subtitle="bars: simulation (2-second windows) · line: expected share"))
+    title = alt.Title("Requests failing after web-2 dies",
+                      subtitle="bars: simulation (2-second windows) · line: expected share")
+    return alt.layer(bars, line, events, labels("left"), labels("right")).properties(
+        width=int(charts.WIDTH * 1.6), height=charts.HEIGHT, title=title)
 
 
 def failover_chart(result, kind, interval_s, ttl_s=0.0, fail_at_s=FAIL_AT_S, bins=50):
