@@ -16,6 +16,7 @@ from .workload import Workload
 from . import database_tier, datastores  # chapter 02
 from .architectures import web_and_database
 from . import balancing  # chapter 04
+from . import scaling  # chapter 03
 
 __all__ = [
     "Architecture", "DNS", "DNSRoundRobin", "Database", "Join", "LoadBalancer", "Outage", "Result", "Server",
@@ -24,6 +25,7 @@ __all__ = [
 ]
 __all__ += ["database_tier", "datastores", "web_and_database"]
 __all__ += ["balancing"]
+__all__ += ["scaling"]
 
 # Charts render as SVG inside the kernel: no internet needed, and they show when a notebook is viewed as a file.
 charts.use_offline_renderer()
