@@ -10,6 +10,7 @@ import time
 
 from chapter1.balancing import balancer_view, failover_view
 from chapter1.database_tier import tiers_view
+from chapter1.scaling import scaling_view
 from chapter1.widgets import DEFAULT_REQUESTS, single_server_view
 
 REPEATS = 15
@@ -20,6 +21,11 @@ PANELS = [
     ("01 single server", 10_000_000, lambda users, k: single_server_view(users, 8 + k % 2, 50)),
     ("02 web + database tiers", 100_000, lambda users, k: tiers_view(users, 8, 2 + k, 30, 20)),
     ("02 web + database tiers", 10_000_000, lambda users, k: tiers_view(users, 8, 2 + k, 30, 20)),
+    # chapter 03: a new budget (and small-box size) each time, so the theory curves are not cached
+    ("03 big box vs small boxes", 1_000_000,
+     lambda users, k: scaling_view(users, 10 ** (2.5 + 0.05 * (7 * k % 34)), (4, 8, 16, 32)[k % 4])),
+    ("03 big box vs small boxes", 8_000_000,
+     lambda users, k: scaling_view(users, 10 ** (2.5 + 0.05 * (7 * k % 34)), (4, 8, 16, 32)[k % 4])),
 ]
 
 # Panels with no users slider: (panel, update(None, k)), cycling through settings as a learner would.
