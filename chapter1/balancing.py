@@ -239,6 +239,17 @@ def _pool(architecture):
     return pools[0]
 
 
+BALANCER_CAPTION = (
+    "<small><b>Left:</b> mean time at the servers as load grows; lines are theory for identical servers (for least "
+    "connections, its floor: one shared queue), the dot is this run, the dashed line your load. <b>Right:</b> how "
+    "busy each server was; orange is the slower server, the dashed line each server's load if the traffic were "
+    "shared out by speed.</small>")
+FAILOVER_CAPTION = (
+    "<small>Share of requests failing after web-2 dies: bars are the simulation (2-second windows), the line is the "
+    "expected share; dashed lines mark the death, the health check that notices it and, with DNS, the expiry of "
+    "the last cached answer.</small>")
+
+
 # -- the policies panel --------------------------------------------------------------------------
 
 def balancer_panel(policy="round_robin", servers=8, load_percent=70, slow=1, *, requests=None, seed=0):
@@ -278,14 +289,16 @@ def balancer_view(policy, servers, load_percent, slow=1, *, requests=5_000, seed
     point = [] if not math.isfinite(measured) else [{"policy": LABELS[policy], "load": load, "mean_ms": measured}]
     datasets = {**policies_data(servers, current=load), "simulated": point,
                 "servers": loads, "target": [{"load": min(even, 1.0)}]}
-    return _balancer_template().svg(datasets), balancer_headline(result, policy, load, measured, loads)
+    headline = balancer_headline(result, policy, load, measured, loads) + BALANCER_CAPTION
+    return _balancer_template().svg(datasets), headline
 
 
 @functools.lru_cache(maxsize=1)
 def _balancer_template():
     left = _policies_chart("Time at the servers as load grows",
                            "lines: theory, identical servers · dot: this run")
-    return charts.Template(alt.hconcat(left, _loads_chart()).resolve_scale(color="independent"))
+    # Titles are captioned in HTML under the sliders (BALANCER_CAPTION): they are a costly part of a redraw.
+    return charts.Template(alt.hconcat(left, _loads_chart()).resolve_scale(color="independent"), titles=False)
 
 
 def balancer_headline(result, policy, load, measured_ms, loads):
@@ -480,12 +493,12 @@ def failover_view(kind, servers, interval_s, ttl_s, *, requests=5_000, seed=0):
     result = simulate(arch, Workload.from_rate(FAILOVER_RATE), requests=requests, seed=seed)
     ttl = ttl_s if kind != "load balancer" else 0.0
     datasets = failover_data(result, kind, interval_s, ttl)
-    return _failover_template().svg(datasets), failover_headline(result, kind, interval_s, ttl)
+    return _failover_template().svg(datasets), failover_headline(result, kind, interval_s, ttl) + FAILOVER_CAPTION
 
 
 @functools.lru_cache(maxsize=1)
 def _failover_template():
-    return charts.Template(_failover_chart())
+    return charts.Template(_failover_chart(), titles=False)  # captioned in HTML: FAILOVER_CAPTION
 
 
 def failover_headline(result, kind, interval_s, ttl_s=0.0, fail_at_s=FAIL_AT_S):

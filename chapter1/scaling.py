@@ -431,7 +431,14 @@ def scaling_view(users, budget, box_cores, *, requests=5_000, seed=0):
 
 @functools.lru_cache(maxsize=1)
 def _panel_template():
-    return charts.Template(_compare_chart(USERS_RANGE))
+    return charts.Template(_compare_chart(USERS_RANGE), titles=False)  # captioned in HTML: PANEL_CAPTION
+
+
+PANEL_CAPTION = (
+    "<small><b>Left:</b> latency as users grow; solid lines are theory's mean, dashed its p95, dots this run; "
+    "purple is the one big box, green the small boxes; a shaded band marks where a design is full, the dashed "
+    "grey line your users. <b>Right:</b> the price of a core in each box of the catalogue (x2.5 per doubling of "
+    "the cores); red: no box this big.</small>")
 
 
 def headline(designs, result, budget):
@@ -457,7 +464,7 @@ def headline(designs, result, budget):
     head = (f"<b>{workload.users:,.0f}</b> users send <b>{workload.rate:,.0f}</b> req/s at peak; "
             f"<b>${budget:,.0f}</b> a month buys:")
     return (f"<div>{head}<br>· {parts[0]}<br>· {parts[1]}<br><small>{charts.budget_note(result)}"
-            f" (small boxes); the big box is drawn from theory</small></div>")
+            f" (small boxes); the big box is drawn from theory</small><br>{PANEL_CAPTION}</div>")
 
 
 # -- availability: servers that fail and recover --------------------------------------------------

@@ -64,7 +64,7 @@ def test_a_slow_server_is_swamped_by_round_robin_but_not_by_weighted():
 
 def test_balancer_view_draws_one_chart_and_states_the_theory():
     svg, text = b.balancer_view("power_of_two", 8, 70, requests=2_000)
-    assert "<svg" in svg.data and "How busy each server is" in svg.data
+    assert "<svg" in svg.data and "busy share of the server" in svg.data and "<b>Right:</b>" in text
     assert "power of two" in text and "theory" in text and "ms" in text
     _, slow = b.balancer_view("round_robin", 4, 50, slow=3, requests=1_000)
     assert "theory assumes identical servers" in slow
@@ -125,7 +125,7 @@ def test_failover_view_and_chart():
     assert "<svg" in svg.data and "last cached answer expires" in svg.data
     assert "notices at <b>30 s</b>" in text and "expected" in text and "expires at <b>60 s</b>" in text
     _, text = b.failover_view("load balancer", 2, 5, 30, requests=2_000)
-    assert "notices at <b>25 s</b>" in text and "cached" not in text
+    assert "notices at <b>25 s</b>" in text and "from a cached answer" not in text
     result = simulate(b.failover_pool(), Workload.from_rate(50), requests=2_000, seed=0)
     data = b.failover_data(result, "load balancer", 10)
     assert [e["event"] for e in data["events"]] == ["server dies", "check notices"]

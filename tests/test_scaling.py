@@ -83,7 +83,7 @@ def test_design_table_and_sweep():
 
 def test_scaling_view_draws_and_flags_overload_and_overspending():
     svg, text = s.scaling_view(1_000_000, 2_000, 8, requests=1_000)
-    assert "<svg" in svg.data and "Bigger boxes cost more per core" in svg.data
+    assert "<svg" in svg.data and "price per core" in svg.data and "price of a core" in text  # axis, caption
     assert "1 x 32 cores" in text and "6 x 8 cores" in text and "43.8 h" in text
     _, text = s.scaling_view(3_000_000, 2_000, 8, requests=1_000)
     assert text.count("overloaded") == 2                       # 1,389 req/s against 640 and 960
