@@ -168,9 +168,20 @@ def timeline_data(result, bins=40):
     table = result.timeline(bins)
     latency = table.melt("t_s", ["p50_ms", "p95_ms", "p99_ms"], var_name="percentile", value_name="latency_ms")
     latency["percentile"] = latency["percentile"].str.removesuffix("_ms")
-    last = latency.dropna().groupby("percentile", sort=False).tail(1)
-    return {"latency": latency, "latency_labels": last, "windows": table[["t_s", "error_share"]],
+    labels = _spread_labels(latency.dropna().groupby("percentile").tail(1))
+    return {"latency": latency, "latency_labels": labels, "windows": table[["t_s", "error_share"]],
             "outages": _outages(result)}
+
+
+def _spread_labels(labels, gap=0.1):
+    """Move line-end labels apart (in ``label_ms``) so that close values do not print on top of each other."""
+    labels = labels.sort_values("latency_ms").copy()
+    values = labels["latency_ms"].to_numpy(dtype=float, copy=True)
+    span = max(values.max() - values.min(), values.max()) if len(values) else 0.0
+    for k in range(1, len(values)):
+        values[k] = max(values[k], values[k - 1] + gap * span)
+    labels["label_ms"] = values
+    return labels
 
 
 @functools.lru_cache(maxsize=1)
@@ -183,7 +194,7 @@ def _latency_chart():
         x=x, y=y, color=color,
         tooltip=[alt.Tooltip("t_s:Q", format=",.1f"), "percentile:N", alt.Tooltip("latency_ms:Q", format=",.0f")],
     ), alt.Chart(alt.Data(name="latency_labels")).mark_text(align="left", dx=5, fontWeight="bold").encode(
-        x=x, y=y, color=color, text="percentile:N"),
+        x=x, y="label_ms:Q", color=color, text="percentile:N"),
     ).properties(width=WIDTH, height=int(HEIGHT * 0.6))
 
 

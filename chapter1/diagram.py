@@ -73,7 +73,7 @@ def _fan_out(pool, x, source_right, label):
         y += height + SERVER_GAP
     if len(shown) < len(members):
         boxes.append(f'<text x="{x + BOX_W / 2}" y="{y + 8}" font-size="11" text-anchor="middle" fill="#333">'
-                     f'+ {len(members) - len(shown)} more servers like these</text>')
+                     f'+ {_more_servers(len(members) - len(shown))} like these</text>')
         y += 20
     return boxes, arrows, y
 
@@ -117,3 +117,8 @@ def _arrow(x1, y1, x2, y2, label):
                f'fill="#444">{html.escape(label)}</text>') if label else ""
     return (f'<line x1="{x1}" y1="{y1}" x2="{x2 - 2}" y2="{y2 - 2 if y2 > y1 else y2}" stroke="#444" '
             f'stroke-width="1.5" marker-end="url(#arrow)"/>{caption}')
+
+
+def _more_servers(count):
+    """'1 more server', '3 more servers'."""
+    return f"{count} more server{'' if count == 1 else 's'}"
