@@ -259,6 +259,7 @@ def _strip_cell(cell, where: str):
     cell.source = stripped
     cell.outputs = []
     cell.execution_count = None
+    cell.metadata.pop("execution", None)  # timestamps of the solution's run: noise in a blank exercise
     return cell
 
 
