@@ -59,9 +59,7 @@ def mmc(arrival_rate, service_rate, servers=1):
     >>> mmc(30, 10, servers=2).mean_response_s          # overloaded: never settles
     inf
     """
-    check.number("arrival_rate", arrival_rate, low=0)
-    check.number("service_rate", service_rate, low=0, low_open=True)
-    check.number("servers", servers, low=1, integer=True)
+    _check_queue(arrival_rate, service_rate, servers)
     load = arrival_rate / service_rate
     rho = load / servers
     if rho >= 1:
@@ -363,9 +361,7 @@ def round_robin(arrival_rate, service_rate, servers):
     >>> round(round_robin(80, 10, servers=10).mean_response_s, 4)   # vs 0.5 for random routing
     0.2922
     """
-    check.number("arrival_rate", arrival_rate, low=0)
-    check.number("service_rate", service_rate, low=0, low_open=True)
-    check.number("servers", servers, low=1, integer=True)
+    _check_queue(arrival_rate, service_rate, servers)
     rho = arrival_rate / (servers * service_rate)
     if rho >= 1:
         return QueueStats(rho, 1.0, math.inf, math.inf, math.inf)
@@ -400,9 +396,7 @@ def power_of_two(arrival_rate, service_rate, servers, d=2):
     >>> round(power_of_two(80, 10, servers=10).mean_response_s, 4)      # vs 0.5 for random routing
     0.1947
     """
-    check.number("arrival_rate", arrival_rate, low=0)
-    check.number("service_rate", service_rate, low=0, low_open=True)
-    check.number("servers", servers, low=1, integer=True)
+    _check_queue(arrival_rate, service_rate, servers)
     check.number("d", d, low=1, high=servers, integer=True)
     rho = arrival_rate / (servers * service_rate)
     if rho >= 1:
@@ -452,3 +446,10 @@ def load_balancing(policy, arrival_rate, service_rate, servers):
     check.choice("policy", policy, tuple(POLICIES))
     theory = LOAD_BALANCING.get(policy)
     return None if theory is None else theory(arrival_rate, service_rate, servers)
+
+
+def _check_queue(arrival_rate, service_rate, servers):
+    """Validate the three figures every queueing formula here takes."""
+    check.number("arrival_rate", arrival_rate, low=0)
+    check.number("service_rate", service_rate, low=0, low_open=True)
+    check.number("servers", servers, low=1, integer=True)

@@ -27,6 +27,7 @@ from . import _validate as check
 from . import analytic, charts
 from .architectures import load_balanced, single_server
 from .components import Outage
+from .database_tier import simulated_latency  # the same long form serves both chapters
 from .simulation import simulate
 from .workload import Workload
 
@@ -279,15 +280,6 @@ def sweep_designs(designs, users, *, requests=4_000, seed=0):
             summary = simulate(arch, Workload(users=u), requests=requests, seed=seed).summary()
             rows.append({"design": label, "users": u, **summary.to_dict()})
     return pd.DataFrame(rows)
-
-
-def simulated_latency(table):
-    """Long form of a :func:`sweep_designs` table for the latency chart: users, design, statistic, latency_ms."""
-    present = {k: v for k, v in charts.STATISTICS.items() if k in table}
-    long = table[["users", "design", *present]].melt(["users", "design"], list(present), var_name="statistic",
-                                                    value_name="latency_ms")
-    long["statistic"] = long["statistic"].map(present)
-    return long.dropna()
 
 
 def compare_data(designs, simulated=None, *, current=None, users_range=USERS_RANGE):
