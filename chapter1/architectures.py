@@ -7,9 +7,9 @@ Each function here returns an :class:`Architecture`, the object that both
 import dataclasses
 from dataclasses import dataclass, replace
 
-from . import _validate as check
-from .components import DNS, Component, Database, Server, WebServer
-from .loadbalancer import DNSRoundRobin, LoadBalancer, Pool
+from .core import validation as check
+from .components.server import DNS, Component, Database, Server, WebServer
+from .components.pool import DNSRoundRobin, LoadBalancer, Pool
 
 
 @dataclass(frozen=True)
@@ -96,7 +96,7 @@ class Architecture:
         return replace(self, tiers=tuple(_swapped(c, name, new) for c in self.tiers))
 
     def _repr_svg_(self):
-        from .diagram import draw
+        from .present.diagram import draw
 
         return draw(self).data
 

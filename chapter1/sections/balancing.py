@@ -24,13 +24,14 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from . import _validate as check
-from . import analytic, charts
-from .architectures import dns_round_robin, load_balanced
-from .components import DNS
-from .loadbalancer import POLICIES
-from .simulation import MAX_CLIENTS, simulate
-from .workload import Workload
+from ..core import validation as check
+from ..theory import queues as analytic
+from ..present import charts as charts
+from ..architectures import dns_round_robin, load_balanced
+from ..components.server import DNS
+from ..components.pool import POLICIES
+from ..core.simulation import MAX_CLIENTS, simulate
+from ..core.workload import Workload
 
 SERVICE_MS = 50.0  # one request's work at a server (mean, exponential): 20 requests/s per worker
 LABELS = {"random": "random", "round_robin": "round robin", "power_of_two": "power of two",
@@ -259,7 +260,7 @@ def balancer_panel(policy="round_robin", servers=8, load_percent=70, slow=1, *, 
     """
     import ipywidgets as w
 
-    from . import widgets
+    from ..present import panels as widgets
 
     check.choice("policy", policy, tuple(POLICIES))
     controls = {
@@ -474,7 +475,7 @@ def failover_panel(kind="load balancer", servers=4, interval_s=10, ttl_s=30, *, 
     """
     import ipywidgets as w
 
-    from . import widgets
+    from ..present import panels as widgets
 
     check.choice("kind", kind, KINDS)
     controls = {

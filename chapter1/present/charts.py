@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 import vl_convert
 
-from . import analytic
-from .workload import Workload
+from ..theory import queues as analytic
+from ..core.workload import Workload
 
 USERS_RANGE = (10, 10_000_000)
 STATISTICS = {"mean_ms": "mean", "p95_ms": "p95"}
@@ -258,3 +258,6 @@ def _plain(value):
     if isinstance(value, (float, np.floating)):
         return None if value != value else float(value)
     return value.item() if isinstance(value, np.generic) else value
+
+# Charts render as SVG in the kernel: no internet needed, and they show when a notebook is viewed as a file.
+use_offline_renderer()

@@ -37,7 +37,7 @@ from typing import Callable, Iterable
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_raw_cell
 
-from chapter1.exercises import (
+from chapter1.grading.exercises import (
     METADATA_KEY,
     Check,
     checks,
@@ -46,7 +46,7 @@ from chapter1.exercises import (
     read_notebook,
     strip_solutions,
 )
-from chapter1.nbcheck import NotebookRun, run_notebook
+from chapter1.grading.nbcheck import NotebookRun, run_notebook
 
 __all__ = [
     "Settings", "Submission", "Chapter", "Course", "GradingError", "Result",
@@ -55,7 +55,7 @@ __all__ = [
     "note_text", "notes_summary", "main",
 ]
 
-DEFAULT_SOLUTIONS = Path(__file__).resolve().parent.parent / "solutions"
+DEFAULT_SOLUTIONS = Path(__file__).resolve().parents[2] / "solutions"
 MAX_NOTEBOOK_MB = 100
 MESSAGE_LIMIT = 300
 FIXED_COLUMNS = ("student", "chapter", "submission")

@@ -24,9 +24,9 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from . import _validate as check
-from .components import Component, Server
-from .result import ERROR, OK
+from ..core import validation as check
+from ..components.server import Component, Server
+from ..core.result import ERROR, OK
 
 MAX_SERVERS = 1_000
 MAX_SERVER_REQUESTS = 20_000_000  # servers x requests: each server keeps a few figures per request (~640 MB here)

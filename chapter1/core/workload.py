@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import _validate as check
+from ..core import validation as check
 
 SECONDS_PER_DAY = 86_400
 

@@ -10,12 +10,12 @@ import math
 import numpy as np
 import simpy
 
-from . import _validate as check
-from .architectures import Architecture
-from .components import Server
-from .loadbalancer import DNSRoundRobin, DNSRoundRobinRun, LoadBalancer, LoadBalancerRun
-from .result import ERROR, OK, REJECTED, TIMEOUT, Result
-from .workload import Workload
+from ..core import validation as check
+from ..architectures import Architecture
+from ..components.server import Server
+from ..components.pool import DNSRoundRobin, DNSRoundRobinRun, LoadBalancer, LoadBalancerRun
+from ..core.result import ERROR, OK, REJECTED, TIMEOUT, Result
+from ..core.workload import Workload
 
 MAX_REQUESTS = 2_000_000
 MAX_CLIENTS = 1_000

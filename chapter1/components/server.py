@@ -8,7 +8,7 @@ turns it into a running simpy process.  Change one with ``dataclasses.replace`` 
 import math
 from dataclasses import dataclass, field, replace
 
-from . import _validate as check
+from ..core import validation as check
 
 DISTRIBUTIONS = ("exponential", "constant")
 

@@ -22,11 +22,13 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from . import analytic, charts
-from . import _validate as check
-from .architectures import single_server, web_and_database
-from .simulation import simulate, sweep
-from .workload import Workload
+from ..theory import queues as analytic
+
+from ..present import charts as charts
+from ..core import validation as check
+from ..architectures import single_server, web_and_database
+from ..core.simulation import simulate, sweep
+from ..core.workload import Workload
 
 BOX, SPLIT = "one box", "separate tiers"
 DESIGNS = alt.Scale(domain=[BOX, SPLIT], range=[[5, 3], [1, 0]])
@@ -259,7 +261,7 @@ def tiers_panel(users=300_000, web_workers=8, db_workers=4, web_service_ms=30, d
 
     The one box (``box_workers`` workers doing both jobs) stays on the chart for comparison.
     """
-    from . import widgets
+    from ..present import panels as widgets
 
     check.number("users", users, low=USERS_RANGE[0], high=USERS_RANGE[1])
     controls = {
@@ -274,7 +276,7 @@ def tiers_panel(users=300_000, web_workers=8, db_workers=4, web_service_ms=30, d
 
 
 def _users_slider(users):
-    from . import widgets
+    from ..present import panels as widgets
 
     slider = widgets.users_slider(users)
     slider.min, slider.max, slider.step = math.log10(USERS_RANGE[0]), math.log10(USERS_RANGE[1]), 1 / 16

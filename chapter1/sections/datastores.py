@@ -18,8 +18,8 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from . import _validate as check
-from .charts import WIDTH, _records
+from ..core import validation as check
+from ..present.charts import WIDTH, _records
 
 FIRST_NAMES = ("Minji", "Jisoo", "Alex", "Sam", "Yuna", "Chris", "Hyun", "Dana", "Jun", "Mia", "Leo", "Sora")
 CITIES = ("Seoul", "Busan", "Incheon", "Daegu", "Daejeon", "Gwangju")

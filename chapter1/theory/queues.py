@@ -6,8 +6,8 @@ Rates are per second, times in seconds unless a name says ``_ms``.
 import math
 from dataclasses import dataclass
 
-from . import _validate as check
-from .loadbalancer import POLICIES
+from ..core import validation as check
+from ..components.pool import POLICIES
 
 HOURS_PER_YEAR = 365.25 * 24
 

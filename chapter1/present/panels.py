@@ -9,10 +9,10 @@ import functools
 import ipywidgets as w
 from IPython.display import display
 
-from . import charts
-from .architectures import single_server
-from .simulation import simulate
-from .workload import Workload
+from ..present import charts as charts
+from ..architectures import single_server
+from ..core.simulation import simulate
+from ..core.workload import Workload
 
 DEFAULT_REQUESTS = 5_000
 SINGLE_SERVER_CAPTION = ("<small><b>Left:</b> latency as users grow; lines are queueing theory, dots the simulation, "

@@ -23,13 +23,14 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from . import _validate as check
-from . import analytic, charts
-from .architectures import load_balanced, single_server
-from .components import Outage
-from .database_tier import simulated_latency  # the same long form serves both chapters
-from .simulation import simulate
-from .workload import Workload
+from ..core import validation as check
+from ..theory import queues as analytic
+from ..present import charts as charts
+from ..architectures import load_balanced, single_server
+from ..components.server import Outage
+from ..sections.database_tier import simulated_latency  # the same long form serves both chapters
+from ..core.simulation import simulate
+from ..core.workload import Workload
 
 CATALOGUE = (2, 4, 8, 16, 32, 64, 128)  # cores of the boxes on sale
 MAX_CORES = CATALOGUE[-1]
@@ -388,7 +389,7 @@ def scaling_panel(users=1_000_000, budget=2_000, box_cores=8, *, requests=None, 
     """
     import ipywidgets as w
 
-    from . import widgets
+    from ..present import panels as widgets
 
     check.number("users", users, low=USERS_RANGE[0], high=USERS_RANGE[1])
     check.number("budget", budget, low=10 ** 2.5, high=10 ** 4.2)

@@ -43,7 +43,7 @@ from queue import Empty
 from typing import TYPE_CHECKING, Iterable
 
 if TYPE_CHECKING:
-    from chapter1.exercises import Check
+    from chapter1.grading.exercises import Check
 
 __all__ = ["CellOutcome", "NotebookRun", "run_notebook", "describe_error", "clip_content", "apply_limits",
            "OUTCOMES", "main"]
@@ -402,7 +402,7 @@ def _launch_kernel(kernel_args: list[str]) -> None:
 
 
 def _environment(scratch: Path, results: Path) -> dict[str, str]:
-    package_root = str(Path(__file__).resolve().parent.parent)
+    package_root = str(Path(__file__).resolve().parents[2])
     ipython = scratch / "ipython" / "profile_default"
     ipython.mkdir(parents=True)
     (ipython / "ipython_kernel_config.py").write_text(IPYTHON_CONFIG, encoding="utf-8")
@@ -528,7 +528,7 @@ def run_notebook(
 
 
 def _cell_outcome(entry: dict) -> CellOutcome:
-    from chapter1.exercises import parse_check
+    from chapter1.grading.exercises import parse_check
 
     try:
         check = parse_check(entry["first_line"])

@@ -5,7 +5,7 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from . import _validate as check
+from ..core import validation as check
 
 OK, ERROR, TIMEOUT, REJECTED = range(4)
 STATUSES = ("ok", "error", "timeout", "rejected")

@@ -1,0 +1,1 @@
+"""Component kinds, one module each (the simulation core never names them)."""

@@ -1,0 +1,1 @@
+"""The simulation core: workload, components protocol, architecture, engines, result."""

@@ -1,0 +1,1 @@
+"""Exercises and grading: generate exercises from solutions, run notebooks, grade a class."""

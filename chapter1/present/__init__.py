@@ -1,0 +1,1 @@
+"""Presentation kit: charts, scales, diagrams and live panels."""
