@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import chapter1 as c
+from chapter1.present import subnets
 from chapter1 import analytic, database_tier as dbt, datastores as ds
 from chapter1.architectures import web_and_database
 
@@ -134,13 +135,13 @@ def test_subnet_diagram_puts_web_in_public_and_database_in_private():
     texts = _texts(dbt.subnet_diagram(web_and_database(**SPLIT)).data)
     for label in ("public subnet", "private subnet", "NAT gateway", "clients", "DNS", "SQL query", "HTTP request"):
         assert label in texts, label
-    assert texts["web"] == dbt.PUBLIC and texts["database"] == dbt.PRIVATE and texts["NAT gateway"] == dbt.PUBLIC
+    assert texts["web"] == subnets.PUBLIC and texts["database"] == subnets.PRIVATE and texts["NAT gateway"] == subnets.PUBLIC
     assert "4 workers x 20 ms" in texts
 
 
 def test_subnet_diagram_of_one_box_leaves_the_private_subnet_empty_and_marks_outages():
     texts = _texts(dbt.subnet_diagram(c.single_server()).data)
-    assert texts["server"] == dbt.PUBLIC and "database" not in texts and "(empty: the database" in texts
+    assert texts["server"] == subnets.PUBLIC and "database" not in texts and "(empty: the database" in texts
     failed = _texts(dbt.subnet_diagram(web_and_database().fail("database", at_s=30, recover_s=50)).data)
     assert failed["database"] == "#d62728" and "down 30-50 s" in failed
     assert "NAT gateway" not in _texts(dbt.subnet_diagram(web_and_database(), nat_gateway=False).data)
