@@ -18,10 +18,10 @@ import sys
 
 # Public name -> the module that defines it.
 NAMES = {
-    "Workload": "core.workload", "Outage": "components.server", "Component": "components.server",
-    "Architecture": "architectures", "simulate": "core.simulation", "sweep": "core.simulation",
-    "Result": "core.result",
-    "DNS": "components.server", "Server": "components.server", "WebServer": "components.server",
+    "Workload": "core.workload", "Outage": "core.component", "Component": "core.component",
+    "Architecture": "core.architecture", "simulate": "core.simulation", "sweep": "core.simulation",
+    "Result": "core.result", "Runtime": "core.component", "register": "core.component",
+    "DNS": "components.dns", "Server": "components.server", "WebServer": "components.server",
     "Database": "components.server", "LoadBalancer": "components.pool", "DNSRoundRobin": "components.pool",
     "Join": "components.pool",
     "single_server": "architectures", "web_and_database": "architectures", "load_balanced": "architectures",

@@ -1,104 +1,12 @@
-"""Architectures: components wired the way the chapter draws them.
+"""The architectures of the chapters: each function returns an :class:`~chapter1.core.architecture.Architecture`.
 
-Each function here returns an :class:`Architecture`, the object that both
-:func:`chapter1.simulate` runs and :func:`chapter1.diagram.draw` pictures.
+The object both :func:`chapter1.simulate` runs and :func:`chapter1.present.diagram.draw` pictures.
 """
 
-import dataclasses
-from dataclasses import dataclass, replace
-
+from .components.pool import DNSRoundRobin, LoadBalancer
+from .components.server import Database, Server, WebServer
 from .core import validation as check
-from .components.server import DNS, Component, Database, Server, WebServer
-from .components.pool import DNSRoundRobin, LoadBalancer, Pool
-
-
-@dataclass(frozen=True)
-class Architecture:
-    """A request path: clients resolve the name with ``dns``, then visit each tier in ``tiers``.
-
-    >>> arch = single_server(workers=4)
-    >>> [t.name for t in arch.tiers]
-    ['server']
-    >>> arch.with_changes("server", workers=8)["server"].workers
-    8
-    """
-
-    name: str
-    tiers: tuple
-    dns: DNS | None = DNS()
-
-    def __post_init__(self):
-        if not self.tiers:
-            raise ValueError("tiers must hold at least one component; got an empty tuple")
-        for c in self.tiers:
-            if not isinstance(c, Component):
-                raise ValueError(f"tiers must hold components (Server, WebServer, ...); got {c!r}")
-        if self.dns is not None and not isinstance(self.dns, DNS):
-            raise ValueError(f"dns must be a DNS component or None; got {self.dns!r}")
-        names = [c.name for c in self.components]
-        duplicates = sorted({n for n in names if names.count(n) > 1})
-        if duplicates:
-            raise ValueError(f"component names must be unique; repeated: {', '.join(duplicates)}")
-
-    @property
-    def components(self):
-        """Every component, DNS first, in the order a request meets them; a load balancer's servers follow it."""
-        return tuple(p for c in ((self.dns,) if self.dns is not None else ()) + tuple(self.tiers) for p in _flatten(c))
-
-    def __getitem__(self, name):
-        for c in self.components:
-            if c.name == name:
-                return c
-        names = ", ".join(repr(c.name) for c in self.components)
-        raise KeyError(f"no component named {name!r}; this architecture has {names}")
-
-    def with_changes(self, name, **changes):
-        """A copy in which component ``name`` has the given fields changed."""
-        component = self[name]
-        fields = [f.name for f in dataclasses.fields(component)]
-        unknown = sorted(set(changes) - set(fields))
-        if unknown:
-            raise ValueError(f"{component.kind} {name!r} has no field {', '.join(unknown)}; "
-                             f"its fields are {', '.join(fields)}")
-        return self._swap(name, replace(component, **changes))
-
-    def fail(self, name, at_s, recover_s=float("inf")):
-        """A copy in which component ``name`` goes down at ``at_s`` and recovers at ``recover_s``.
-
-        >>> single_server().fail("server", at_s=20, recover_s=40)["server"].outages[0].end_s
-        40
-        """
-        return self._swap(name, self[name].fail(at_s, recover_s))
-
-    def add_server(self, at_s, server=None, to=None, **options):
-        """A copy in which a server joins load balancer ``to`` (default: the only one) at ``at_s``.
-
-        ``server`` defaults to a copy of the pool's last server.  The pool starts sending it
-        requests at its first health check after ``at_s``.  ``options`` go to the pool's
-        ``add_server`` (a ``weight`` when the balancer has explicit weights).
-
-        >>> [s.name for s in load_balanced(servers=2).add_server(at_s=30)["load balancer"].members]
-        ['web-1', 'web-2', 'web-3']
-        """
-        pools = [c for c in self.components if isinstance(c, Pool)]
-        if to is None and len(pools) != 1:
-            raise ValueError(f"to must name the pool that gains a server; this architecture has {len(pools)} pools")
-        pool = pools[0] if to is None else self[to]
-        if not isinstance(pool, Pool):
-            names = ", ".join(repr(p.name) for p in pools) or "none"
-            raise ValueError(f"to must name a load balancer or DNS round robin; got {to!r} (pools: {names})")
-        return self._swap(pool.name, pool.add_server(at_s, server, **options))
-
-    def _swap(self, name, new):
-        if self.dns is not None and self.dns.name == name:
-            return replace(self, dns=new)
-        self[name]  # raises a KeyError listing the valid names
-        return replace(self, tiers=tuple(_swapped(c, name, new) for c in self.tiers))
-
-    def _repr_svg_(self):
-        from .present.diagram import draw
-
-        return draw(self).data
+from .core.architecture import Architecture
 
 
 def single_server(workers=8, service_time_ms=50.0, **server_options):
@@ -185,17 +93,3 @@ def _servers(servers, service_time_ms, workers, server_options):
     check.number("servers", servers, low=1, high=1_000, integer=True)
     return tuple(WebServer(name=f"web-{k + 1}", workers=workers, service_time_ms=service_time_ms, **server_options)
                  for k in range(servers))
-
-
-def _flatten(component):
-    yield component
-    for part in getattr(component, "parts", ()):
-        yield from _flatten(part)
-
-
-def _swapped(component, name, new):
-    if component.name == name:
-        return new
-    if any(p.name == name for p in _flatten(component)):
-        return component.with_part(name, new)
-    return component

@@ -131,12 +131,12 @@ def test_empty_architecture_is_rejected():
 
 @pytest.mark.parametrize("tiers", [("web",), (WebServer(), 42)])
 def test_tiers_must_be_components(tiers):
-    with pytest.raises(ValueError, match="tiers must hold components"):
+    with pytest.raises(TypeError, match="tiers must hold Component objects"):
         Architecture("bad", tiers)
 
 
 def test_dns_must_be_a_dns_or_none():
-    with pytest.raises(ValueError, match="dns"):
+    with pytest.raises(TypeError, match="dns"):
         Architecture("bad", (Server(),), dns="8.8.8.8")
 
 

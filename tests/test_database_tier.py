@@ -204,8 +204,9 @@ def test_decision_key_follows_the_seeds_reasons():
     (lambda: ds.time_operations(ds.sample_shop(users=5), lookups=0), ("lookups",)),
 ])
 def test_bad_input_names_the_parameter_and_its_range(call, words):
-    with pytest.raises(ValueError) as error:
+    with pytest.raises((TypeError, ValueError)) as error:  # TypeError for a wrong type (2.5 workers)
         call()
+    assert (error.type is TypeError) == ("2.5" in str(error.value)), str(error.value)
     for word in words:
         assert word in str(error.value), (word, str(error.value))
 

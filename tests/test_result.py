@@ -83,8 +83,9 @@ def test_requests_table_shape_and_columns(mixed):
 
 def test_components_table(mixed):
     table = mixed.components
-    assert list(table.component) == ["server"]
-    row = table.iloc[0]
+    assert list(table.component) == ["dns", "server"]  # a DNS is a component too (it has no workers)
+    assert pd.isna(table.iloc[0].workers) and table.iloc[0].served == (mixed.requests.dns_ms > 0).sum()
+    row = table.iloc[1]
     frame = mixed.requests
     for status in ("error", "timeout", "rejected"):
         assert row[status] == (frame.status == status).sum()
@@ -96,12 +97,12 @@ def test_components_table(mixed):
 def test_components_table_lists_tiers_in_order():
     arch = Architecture("two tiers", (WebServer(workers=4), Database(workers=2)))
     result = simulate(arch, Workload.from_rate(40), requests=1_000, seed=1)
-    assert list(result.components.component) == ["web", "database"]
-    assert list(result.components.workers) == [4, 2]
+    assert list(result.components.component) == ["dns", "web", "database"]
+    assert list(result.components.workers[1:]) == [4, 2]
     assert {"web_utilization", "database_utilization"} <= set(result.summary().index)
     assert {"web_wait_ms", "database_wait_ms"} <= set(result.requests.columns)
     # every request passed both tiers, so both served all of them
-    assert list(result.components.served) == [1_000, 1_000]
+    assert list(result.components.served[1:]) == [1_000, 1_000]
 
 
 @pytest.mark.parametrize("bins", [1, 10, 40, 200])

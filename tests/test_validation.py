@@ -1,11 +1,14 @@
-"""Bad input: every invalid parameter raises ValueError naming the parameter, its value and the valid range."""
+"""Bad input: every invalid parameter raises an error naming the parameter, its value and the valid range.
+
+A value of the wrong type raises TypeError; a value of the right type out of range, ValueError.
+"""
 
 import math
 
 import numpy as np
 import pytest
 
-from chapter1 import DNS, Architecture, Database, Outage, Server, WebServer, Workload, analytic, simulate, single_server
+from chapter1 import DNS, Architecture, Component, Database, Outage, Server, WebServer, Workload, analytic, simulate, single_server
 
 OK_ARCH = single_server(workers=2)
 OK_LOAD = Workload(users=1_000)
@@ -83,9 +86,16 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("call, name, value, valid", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
-def test_bad_parameter_raises_a_helpful_value_error(call, name, value, valid):
-    with pytest.raises(ValueError) as info:
+# The cases above whose value has the wrong type (TypeError); every other one is out of range (ValueError).
+WRONG_TYPE = {"users=str", "keys=2.5", "workers=2.5", "workers=True", "queue_limit=1.5", "requests=1.5",
+              "requests=str", "seed=1.5", "seed=None", "architecture", "workload", "erlang_c servers float"}
+
+
+@pytest.mark.parametrize("call, name, value, valid, error",
+                         [(*c[1:], TypeError if c[0] in WRONG_TYPE else ValueError) for c in CASES],
+                         ids=[c[0] for c in CASES])
+def test_bad_parameter_raises_a_helpful_error(call, name, value, valid, error):
+    with pytest.raises(error) as info:
         call()
     message = str(info.value)
     assert message.startswith(name) or f" {name} " in message or name in message.split()[0], message
@@ -99,22 +109,22 @@ def test_availability_needs_at_least_one_part():
             f()
 
 
-@pytest.mark.parametrize("name", ["", None, 3])
-def test_component_name_must_be_a_non_empty_string(name):
-    with pytest.raises(ValueError, match="name") as info:
+@pytest.mark.parametrize("name, error", [("", ValueError), (None, TypeError), (3, TypeError)])
+def test_component_name_must_be_a_non_empty_string(name, error):
+    with pytest.raises(error, match="name") as info:
         Server(name=name)
     assert repr(name) in str(info.value)
 
 
 def test_outages_must_be_outage_objects():
-    with pytest.raises(ValueError, match="outages") as info:
+    with pytest.raises(TypeError, match="outages") as info:
         Server(outages=((30, 60),))
     assert "(30, 60)" in str(info.value)
 
 
-def test_dns_in_the_tiers_cannot_be_simulated():
-    arch = Architecture("odd", (DNS(name="resolver"), Server()))
-    with pytest.raises(ValueError, match="DNS"):
+def test_a_component_without_run_time_behaviour_cannot_be_simulated():
+    arch = Architecture("odd", (Component(name="sketch"), Server()))
+    with pytest.raises(TypeError, match="Component cannot be simulated"):
         simulate(arch, OK_LOAD, requests=10)
 
 

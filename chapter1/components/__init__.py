@@ -1,1 +1,11 @@
-"""Component kinds, one module each (the simulation core never names them)."""
+"""Component kinds, one module each; importing this package registers them all.
+
+The simulation core never names a kind: it talks to the protocol in :mod:`chapter1.core.component`.
+"""
+
+from . import dns, pool, server  # noqa: F401  (each module registers its kinds)
+from .dns import DNS
+from .pool import DNSRoundRobin, Join, LoadBalancer
+from .server import Database, Server, WebServer
+
+__all__ = ["DNS", "DNSRoundRobin", "Database", "Join", "LoadBalancer", "Server", "WebServer"]

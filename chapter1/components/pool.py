@@ -12,7 +12,7 @@ health check.  Between a server's death and the next check, requests sent to it 
 
 Who is a client?  :func:`chapter1.simulate` gives every request a client id (the ``client``
 column of ``Result.requests``), drawn uniformly from ``min(users, MAX_CLIENTS)`` clients (see
-:func:`chapter1.simulation.client_population`).  Beyond 1,000 users, one simulated client stands
+:func:`chapter1.core.simulation.client_population`).  Beyond 1,000 users, one simulated client stands
 for a group of users sharing an address and a DNS cache, as users behind one NAT gateway or one
 ISP resolver do.  That keeps repeat visits (stickiness, cached DNS answers) visible within a
 budget of a few thousand requests.
@@ -25,8 +25,10 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from ..core import validation as check
-from ..components.server import Component, Server
-from ..core.result import ERROR, OK
+from ..core.architecture import Architecture
+from ..core.component import ERROR, OK, Component, Runtime, register
+from .policies import POLICIES
+from .server import Server, WebServer
 
 MAX_SERVERS = 1_000
 MAX_SERVER_REQUESTS = 20_000_000  # servers x requests: each server keeps a few figures per request (~640 MB here)
@@ -44,8 +46,7 @@ class Join:
     at_s: float
 
     def __post_init__(self):
-        if not isinstance(self.server, Server):
-            raise ValueError(f"server must be a Server (e.g. WebServer(name='web-5')); got {self.server!r}")
+        check.instance("server", self.server, Server, "WebServer(name='web-5')")
         check.number("at_s", self.at_s, low=0)
 
 
@@ -64,16 +65,10 @@ class Pool(Component):
 
     def __post_init__(self):
         super().__post_init__()
-        object.__setattr__(self, "servers", _tuple("servers", self.servers))
-        object.__setattr__(self, "joins", _tuple("joins", self.joins))
+        object.__setattr__(self, "servers", check.sequence("servers", self.servers, Server, "WebServer()"))
+        object.__setattr__(self, "joins", check.sequence("joins", self.joins, Join, "Join(WebServer(), at_s=30)"))
         if not self.servers:
             raise ValueError(f"servers must hold at least one Server; got {self.servers!r}")
-        for server in self.servers:
-            if not isinstance(server, Server):
-                raise ValueError(f"servers must hold Server objects (Server, WebServer, ...); got {server!r}")
-        for join in self.joins:
-            if not isinstance(join, Join):
-                raise ValueError(f"joins must hold Join objects (see add_server); got {join!r}")
         if len(self.members) > MAX_SERVERS:
             raise ValueError(f"a pool holds at most {MAX_SERVERS:,} servers; got {len(self.members):,}")
         if self.health_check_interval_s is not None:
@@ -118,6 +113,15 @@ class Pool(Component):
             server = replace(last, name=f"{prefix}-{len(self.members) + 1}", outages=())
         return Join(server, at_s)
 
+    def describe(self):
+        checks = (f"health check every {self.health_check_interval_s:g} s" if self.health_check_interval_s
+                  else "no health checks")
+        return [*self._route(), checks]
+
+    def part_note(self, part):
+        at = dict(zip((s.name for s in self.members), self.joins_at()))[part.name]
+        return [f"joins at {at:g} s"] if at > 0 else []
+
     def with_part(self, name, new):
         """A copy in which member ``name`` is replaced by ``new`` (used by ``Architecture.fail``)."""
         servers = tuple(new if s.name == name else s for s in self.servers)
@@ -125,6 +129,11 @@ class Pool(Component):
         return replace(self, servers=servers, joins=joins)
 
 
+def _servers(count):
+    return tuple(WebServer(name=f"web-{k + 1}", workers=2) for k in range(count))
+
+
+@register(example=lambda: Architecture("balanced", (LoadBalancer(servers=_servers(3), policy="least_connections"),)))
 @dataclass(frozen=True)
 class LoadBalancer(Pool):
     """A load balancer (로드밸런서): clients reach it by one address; it forwards each request to a server.
@@ -151,12 +160,18 @@ class LoadBalancer(Pool):
         if self.weights is not None:
             if self.policy != "weighted":
                 raise ValueError(f"weights are used only by policy 'weighted'; got policy {self.policy!r}")
-            object.__setattr__(self, "weights", _tuple("weights", self.weights))
+            object.__setattr__(self, "weights", check.sequence("weights", self.weights, object, "(1, 2)"))
             if len(self.weights) != len(self.members):
                 raise ValueError(f"weights must give one number per server ({len(self.members)}: "
                                  f"{', '.join(s.name for s in self.members)}); got {len(self.weights)}")
             for w in self.weights:
                 check.number("weights", w, low=0, low_open=True)
+
+    def runtime(self, sim, index):
+        return LoadBalancerRun(self, sim, index)
+
+    def _route(self):
+        return [self.policy.replace("_", " "), f"{len(self.members)} servers"]
 
     def add_server(self, at_s, server=None, weight=None):
         """A copy in which a server joins at ``at_s``; give its ``weight`` if this balancer has explicit weights."""
@@ -174,6 +189,7 @@ class LoadBalancer(Pool):
         return tuple(w / sum(weights) for w in weights)
 
 
+@register(example=lambda: Architecture("dns round robin", (DNSRoundRobin(servers=_servers(2), ttl_s=5),), dns=None))
 @dataclass(frozen=True)
 class DNSRoundRobin(Pool):
     """DNS-based load balancing: the name resolves to each server's address in turn.
@@ -192,96 +208,32 @@ class DNSRoundRobin(Pool):
     ttl_s: float = 60.0
     lookup_ms: float = 30.0
 
+    place = "resolver"
+
     def __post_init__(self):
         super().__post_init__()
         check.number("ttl_s", self.ttl_s, low=0, high=86_400)
         check.number("lookup_ms", self.lookup_ms, low=0)
 
+    def runtime(self, sim, index):
+        return DNSRoundRobinRun(self, sim, index)
 
-def _tuple(name, value):
-    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
-        raise ValueError(f"{name} must be a sequence (a tuple or list); got {value!r}")
-    return tuple(value)
-
-
-# -- policies: how a load balancer picks a server ------------------------------------------
-#
-# Each chooser gets the balancer at run time, the members its health view holds (indices into
-# ``members``, never empty) and the request index; it returns one of those members.
-
-def _round_robin(run, healthy, i):
-    """Next server in turn: each gets every n-th request (theory: E_n/M/1 per server)."""
-    run.turn += 1
-    return healthy[run.turn % len(healthy)]
-
-
-def _random(run, healthy, i):
-    """A server drawn uniformly at random (theory: n independent M/M/1 queues)."""
-    return healthy[int(run.u[i] * len(healthy))]
-
-
-def _least_connections(run, healthy, i):
-    """The server with the fewest requests in flight, ties taken in turn (approaches M/M/c, one shared queue)."""
-    run.turn += 1
-    start = run.turn % len(healthy)
-    return min(healthy[start:] + healthy[:start], key=run.connections.__getitem__)
-
-
-def _power_of_two(run, healthy, i):
-    """Of two distinct servers drawn at random, the one with fewer requests in flight (supermarket model)."""
-    m = len(healthy)
-    if m == 1:
-        return healthy[0]
-    a, b = int(run.u[i] * m), int(run.v[i] * (m - 1))
-    a, b = healthy[a], healthy[b + (b >= a)]
-    return b if run.connections[b] < run.connections[a] else a
-
-
-def _weighted(run, healthy, i):
-    """Smooth weighted round robin (as nginx): server k gets a share weight_k / sum of weights, evenly spread."""
-    current, weights, total, best = run.current, run.weights, 0.0, healthy[0]
-    for k in healthy:
-        current[k] += weights[k]
-        total += weights[k]
-        if current[k] > current[best]:
-            best = k
-    current[best] -= total
-    return best
-
-
-def _ip_hash(run, healthy, i):
-    """Sticky: a client's hash picks its server among those configured; if that one is out, another by hash."""
-    h, joined = run.client_hash[run.client[i]], run.joined
-    home = joined[h % len(joined)]
-    if home in run.healthy_set:
-        return home
-    return healthy[(h // len(joined)) % len(healthy)]
-
-
-POLICIES = {
-    "round_robin": _round_robin,
-    "random": _random,
-    "least_connections": _least_connections,
-    "power_of_two": _power_of_two,
-    "weighted": _weighted,
-    "ip_hash": _ip_hash,
-}
+    def _route(self):
+        return [f"round robin over {len(self.members)} IPs", f"TTL {self.ttl_s:g} s"]
 
 
 # -- at run time -----------------------------------------------------------------------------
 
-class PoolRun:
+class PoolRun(Runtime):
     """A :class:`Pool` at run time: its servers' runtimes, a health view, and request forwarding."""
 
-    def __init__(self, spec, sim, rng, index):
-        self.spec, self.sim, self.env, self.index = spec, sim, sim.env, index
+    def __init__(self, spec, sim, index):
         members = spec.members
         if len(members) * sim.n > MAX_SERVER_REQUESTS:
             raise ValueError(f"requests must be at most {MAX_SERVER_REQUESTS // len(members):,} with {len(members)} "
                              f"servers (servers x requests <= {MAX_SERVER_REQUESTS:,}); got {sim.n:,}")
-        streams = rng.spawn(len(members) + 1)
-        self.rng = streams[0]
-        self.parts = [sim.build(s, r, index + 1 + k) for k, (s, r) in enumerate(zip(members, streams[1:]))]
+        super().__init__(spec, sim, index)
+        self.rng = sim.stream(spec.name)
         self.routed = [-1] * sim.n  # member each request was sent to (-1: none)
         self.connections = [0] * len(members)
         self.joins = spec.joins_at()
@@ -311,21 +263,21 @@ class PoolRun:
             self.sim.failed_at[i] = backend.index
         return status
 
-    def server_names(self):
-        """Name of the server each request was sent to ('' if none)."""
+    def columns(self):
+        """``server``: the server each request was sent to ('' if none)."""
         names = np.array([s.name for s in self.spec.members] + [""], dtype=object)
-        return names[np.array(self.routed)]
+        return {"server": names[np.array(self.routed)]}
 
-    def forwarded(self):
-        """How many requests the pool sent to a server."""
-        return sum(k >= 0 for k in self.routed)
+    def row(self):
+        """A pool has no workers; ``served`` counts the requests it forwarded to a server."""
+        return {"workers": None, "served": sum(k >= 0 for k in self.routed), "mean_wait_ms": float("nan")}
 
 
 class LoadBalancerRun(PoolRun):
     """A :class:`LoadBalancer` at run time: picks a server per request with its policy."""
 
-    def __init__(self, spec, sim, rng, index):
-        super().__init__(spec, sim, rng, index)
+    def __init__(self, spec, sim, index):
+        super().__init__(spec, sim, index)
         self.choose = POLICIES[spec.policy]
         self.turn = -1
         self.u, self.v = (self.rng.random(sim.n).tolist() for _ in range(2))
@@ -364,8 +316,8 @@ class DNSRoundRobinRun(PoolRun):
     remaining lifetime uniform over [0, ttl] and an address handed out in turn.
     """
 
-    def __init__(self, spec, sim, rng, index):
-        super().__init__(spec, sim, rng, index)
+    def __init__(self, spec, sim, index):
+        super().__init__(spec, sim, index)
         clients, ttl = sim.clients, spec.ttl_s
         per_client = sim.workload.rate / clients
         warm = self.rng.random(clients) < per_client * ttl / (1 + per_client * ttl)
@@ -373,7 +325,7 @@ class DNSRoundRobinRun(PoolRun):
         first = self._view(0.0) or (0,)
         self.address = [first[c % len(first)] for c in range(clients)]
         self.turn = -1
-        self.lookup_s = spec.lookup_ms / 1_000.0
+        self.lookup_s = np.zeros(sim.n)  # the lookup each request paid
 
     def serve(self, i):
         env, c = self.env, self.client[i]
@@ -385,8 +337,14 @@ class DNSRoundRobinRun(PoolRun):
                 return ERROR
             self.turn += 1
             self.address[c], self.expiry[c] = healthy[self.turn % len(healthy)], env.now + self.spec.ttl_s
-            self.sim.dns_s[i] = self.lookup_s
-            if self.lookup_s > 0:
-                yield env.timeout(self.lookup_s)
+            lookup_s = self.lookup_s[i] = self.spec.lookup_ms / 1_000.0
+            if lookup_s > 0:
+                yield env.timeout(lookup_s)
         status = yield from self._forward(i, self.address[c])
         return status
+
+    def columns(self):
+        return {**super().columns(), "dns_ms": self.lookup_s * 1_000.0}
+
+    def figures(self):
+        return {"dns_hit_ratio": float(np.mean(self.lookup_s == 0))}

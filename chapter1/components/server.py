@@ -1,98 +1,29 @@
-"""The chapter's building blocks, described as plain immutable objects.
+"""Servers: a box with workers and a bounded queue (the web tier, the database, the single server).
 
-A component says *what* it is (workers, service time, failures); :mod:`chapter1.simulation`
-turns it into a running simpy process.  Change one with ``dataclasses.replace`` or
-:meth:`Component.fail`; the original is never modified, so a slider can rebuild freely.
+>>> from chapter1 import Workload, simulate, single_server
+>>> result = simulate(single_server(workers=2, service_time_ms=100), Workload.from_rate(10), requests=5_000)
+>>> abs(result.utilization("server") - 0.5) < 0.05  # 10 req/s on 2 workers x 10 req/s: half busy
+True
 """
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
+
+import numpy as np
+import simpy
 
 from ..core import validation as check
+from ..core.architecture import Architecture
+from ..core.component import ERROR, OK, REJECTED, TIMEOUT, Component, Runtime, register
 
 DISTRIBUTIONS = ("exponential", "constant")
 
 
-@dataclass(frozen=True)
-class Outage:
-    """A component is down from ``start_s`` until ``end_s`` (simulated seconds; inf = never recovers).
-
-    >>> Outage(30, 45).covers(40)
-    True
-    """
-
-    start_s: float
-    end_s: float = math.inf
-
-    def __post_init__(self):
-        check.number("start_s", self.start_s, low=0)
-        check.number("end_s", self.end_s, low=self.start_s, low_open=True, allow_inf=True)
-
-    def covers(self, t):
-        return self.start_s <= t < self.end_s
+def _example():
+    return Architecture("one server", (Server(workers=2),))
 
 
-@dataclass(frozen=True)
-class Component:
-    """Anything in the request path that can fail and recover."""
-
-    name: str = "component"
-    outages: tuple = field(default=(), kw_only=True)
-
-    def __post_init__(self):
-        if not isinstance(self.name, str) or not self.name:
-            raise ValueError(f"name must be a non-empty string; got {self.name!r}")
-        for outage in self.outages:
-            if not isinstance(outage, Outage):
-                raise ValueError(f"outages must hold Outage objects; got {outage!r}")
-
-    def fail(self, at_s, recover_s=math.inf):
-        """A copy of this component that goes down at ``at_s`` and comes back at ``recover_s``.
-
-        >>> WebServer().fail(at_s=30, recover_s=60).outages
-        (Outage(start_s=30, end_s=60),)
-        """
-        return replace(self, outages=self.outages + (Outage(at_s, recover_s),))
-
-    def is_up(self, t):
-        """True when no outage covers simulated time ``t``."""
-        return not any(o.covers(t) for o in self.outages)
-
-    @property
-    def kind(self):
-        return type(self).__name__
-
-
-@dataclass(frozen=True)
-class DNS(Component):
-    """Domain Name System: turns a domain name into an IP address.
-
-    Clients cache the answer for ``ttl_s`` seconds, so only some requests pay ``lookup_ms``.
-    While DNS is down, a client whose cached answer has expired cannot reach the site.
-
-    >>> DNS(lookup_ms=30, ttl_s=300).hit_ratio(per_user_rate=1 / 60)
-    0.8333333333333334
-    """
-
-    name: str = "dns"
-    lookup_ms: float = 30.0
-    ttl_s: float = 300.0
-
-    def __post_init__(self):
-        super().__post_init__()
-        check.number("lookup_ms", self.lookup_ms, low=0)
-        check.number("ttl_s", self.ttl_s, low=0)
-
-    def hit_ratio(self, per_user_rate):
-        """Share of requests answered from the client's cache, for one client's request rate (per s).
-
-        After each lookup the answer serves every request in the next ``ttl_s`` seconds, on average
-        ``per_user_rate * ttl_s`` of them, so hits / all = r*ttl / (1 + r*ttl).
-        """
-        served = check.number("per_user_rate", per_user_rate, low=0) * self.ttl_s
-        return served / (1 + served)
-
-
+@register(example=_example)
 @dataclass(frozen=True)
 class Server(Component):
     """A box with ``workers`` that each serve one request at a time, and a bounded queue in front.
@@ -122,6 +53,7 @@ class Server(Component):
             check.number("queue_limit", self.queue_limit, low=0, integer=True)
         if self.timeout_ms is not None:
             check.number("timeout_ms", self.timeout_ms, low=0, low_open=True)
+        object.__setattr__(self, "roles", check.sequence("roles", self.roles, str, "'web'"))
 
     @property
     def service_rate(self):
@@ -133,7 +65,22 @@ class Server(Component):
         """Requests per second the whole box completes when every worker is busy."""
         return self.workers * self.service_rate
 
+    def runtime(self, sim, index):
+        return ServerRun(self, sim, index)
 
+    def station(self):
+        """An M/M/c queue when service is exponential (no closed form here for constant service)."""
+        return (self.service_rate, self.workers) if self.distribution == "exponential" else None
+
+    def describe(self):
+        return [", ".join(self.roles) or self.kind, self.label(), f"up to {self.capacity:,.0f} req/s"]
+
+    def label(self):
+        """'8 workers x 50 ms': the box in one line."""
+        return f"{self.workers} workers x {self.service_time_ms:g} ms"
+
+
+@register(example=lambda: Architecture("web + database", (WebServer(workers=2), Database(workers=2))))
 @dataclass(frozen=True)
 class WebServer(Server):
     """A server in the web tier: runs the application and answers HTTP requests."""
@@ -142,6 +89,7 @@ class WebServer(Server):
     roles: tuple = ("web",)
 
 
+@register(example=lambda: Architecture("database", (Database(workers=2),)))
 @dataclass(frozen=True)
 class Database(Server):
     """A database server: every request that needs data queries it."""
@@ -149,3 +97,84 @@ class Database(Server):
     name: str = "database"
     service_time_ms: float = 10.0
     roles: tuple = ("database",)
+
+
+class ServerRun(Runtime):
+    """A :class:`Server` at run time: simpy workers, a bounded queue, outages that kill requests in service."""
+
+    def __init__(self, server, sim, index):
+        super().__init__(server, sim, index)
+        self.workers = simpy.Resource(self.env, capacity=server.workers)
+        mean_s, n = server.service_time_ms / 1_000.0, sim.n
+        rng = sim.stream(server.name)
+        self.service = rng.exponential(mean_s, n) if server.distribution == "exponential" else np.full(n, mean_s)
+        self.timeout = math.inf if server.timeout_ms is None else server.timeout_ms / 1_000.0
+        self.queue_limit = math.inf if server.queue_limit is None else server.queue_limit
+        self.wait = np.full(n, np.nan)
+        self.busy_from = np.full(n, np.nan)
+        self.busy_to = np.full(n, np.nan)
+        self.up, self.epoch, self.in_service, self.served = True, 0, set(), 0
+        self.tracks_service = bool(server.outages)
+        for outage in server.outages:
+            self.env.process(self._outage(outage))
+
+    def serve(self, i):
+        env = self.env
+        if not self.up:
+            return ERROR
+        if self.workers.count >= self.workers.capacity and len(self.workers.queue) >= self.queue_limit:
+            return REJECTED
+        arrived, epoch = env.now, self.epoch
+        with self.workers.request() as slot:
+            yield slot
+            self.wait[i] = env.now - arrived
+            if env.now - arrived > self.timeout:  # the client gave up while queued (maybe before a failure)
+                return self._gave_up(i, arrived)
+            if self.epoch != epoch:  # the server died while this request queued
+                return ERROR
+            self.busy_from[i] = env.now
+            if self.tracks_service:
+                status = yield from self._tracked_service(i)
+                if status != OK:
+                    return self._gave_up(i, arrived) if env.now - arrived > self.timeout else status
+            else:
+                yield env.timeout(self.service[i])
+                self.busy_to[i] = env.now
+            self.served += 1
+        return self._gave_up(i, arrived) if env.now - arrived > self.timeout else OK
+
+    def _gave_up(self, i, arrived):
+        self.sim.end[i] = arrived + self.timeout
+        return TIMEOUT
+
+    def _tracked_service(self, i):
+        process = self.env.active_process
+        self.in_service.add(process)
+        try:
+            yield self.env.timeout(self.service[i])
+        except simpy.Interrupt:
+            return ERROR
+        finally:
+            self.busy_to[i] = self.env.now
+            self.in_service.discard(process)
+        return OK
+
+    def _outage(self, outage):
+        yield self.env.timeout(outage.start_s)
+        self.up, self.epoch = False, self.epoch + 1
+        for process in list(self.in_service):
+            process.interrupt("server failed")
+        if math.isfinite(outage.end_s):
+            yield self.env.timeout(outage.end_s - outage.start_s)
+            self.up = self.spec.is_up(outage.end_s)  # another outage may still cover this moment
+
+    def columns(self):
+        return {f"{self.spec.name}_wait_ms": self.wait * 1_000.0}
+
+    def row(self):
+        waited = ~np.isnan(self.wait)
+        return {"workers": self.spec.workers, "served": self.served,
+                "mean_wait_ms": float(np.mean(self.wait[waited]) * 1_000.0) if waited.any() else 0.0}
+
+    def busy(self):
+        return self.busy_from, self.busy_to, self.spec.workers

@@ -1,14 +1,18 @@
-"""Result: what a simulation measured, as tidy pandas DataFrames and a one-line summary."""
+"""Result: what a simulation measured, as tidy pandas DataFrames and a one-line summary.
+
+Everything a component reports reaches the Result through the runtime protocol
+(:class:`chapter1.core.component.Runtime`): per-request ``columns()``, headline ``figures()``, its
+``row()`` in the components table and its ``busy()`` periods for utilisation.
+"""
 
 from functools import cached_property
 
 import numpy as np
 import pandas as pd
 
-from ..core import validation as check
+from . import validation as check
+from .component import ERROR, OK, REJECTED, STATUSES, TIMEOUT  # noqa: F401  (status codes live with the protocol)
 
-OK, ERROR, TIMEOUT, REJECTED = range(4)
-STATUSES = ("ok", "error", "timeout", "rejected")
 PERCENTILES = (50, 95, 99)
 
 
@@ -16,8 +20,8 @@ class Result:
     """The outcome of :func:`chapter1.simulate`.
 
     ``requests`` has one row per request; ``components`` one row per component;
-    ``timeline()`` per-component utilisation and per-window latency; ``summary()`` the headline figures.
-    Servers inside a load balancer (or DNS round robin) count as components of their own.
+    ``timeline()`` per-window latency, errors and utilisation; ``summary()`` the headline figures.
+    Parts (a load balancer's servers, a cache's database) count as components of their own.
     """
 
     def __init__(self, sim):
@@ -26,10 +30,8 @@ class Result:
         self.latency_ms = (sim.end - sim.arrival) * 1_000.0
         self.status_code = sim.status
         self.failed_at = sim.failed_at
-        self.dns_ms = sim.dns_s * 1_000.0
-        self.tiers = sim.tiers
-        self.runtimes = getattr(sim, "runtimes", sim.tiers)  # every component's runtime, nested ones too
-        self.client = getattr(sim, "client", None)
+        self.client = sim.client
+        self.runtimes = sim.runtimes  # one per component, in architecture.components order
         self.duration_s = float(sim.arrival[-1])
 
     def __repr__(self):
@@ -38,38 +40,32 @@ class Result:
                 f"p95 {s['p95_ms']:,.1f} ms, errors {s['error_rate']:.1%}>")
 
     @cached_property
-    def requests(self):
-        """One row per request: arrival time, latency, status, where it failed, wait per server, client.
-
-        With a load balancer or DNS round robin, ``server`` names the server each request was sent to
-        (with several pools, one ``<pool name>_server`` column each).
-        """
+    def _requests(self):
         names = np.array([""] + [c.name for c in self.architecture.components], dtype=object)
         columns = {
             "arrival_s": self.arrival_s,
             "latency_ms": self.latency_ms,
             "status": pd.Categorical.from_codes(self.status_code, categories=list(STATUSES)),
             "failed_at": names[self.failed_at + 1],
-            "dns_ms": self.dns_ms,
+            **_merged([(r.spec.name, r.columns()) for r in self.runtimes]),
+            "client": self.client,
         }
-        for tier in self._servers:
-            columns[f"{tier.spec.name}_wait_ms"] = tier.wait * 1_000.0
-        if self.client is not None:
-            columns["client"] = self.client
-        pools = [r for r in self.runtimes if hasattr(r, "server_names")]
-        for pool in pools:
-            columns["server" if len(pools) == 1 else f"{pool.spec.name}_server"] = pool.server_names()
         return pd.DataFrame(columns)
 
     @property
-    def _resolves(self):
-        """True when clients look the name up (a DNS, or DNS round robin: anything with a TTL)."""
-        return any(hasattr(c, "ttl_s") for c in self.architecture.components)
+    def requests(self):
+        """One row per request: arrival, latency, status, where it failed, what each component recorded, client.
+
+        Component columns come from each component (``<server>_wait_ms``, ``dns_ms``, ``server`` for
+        the server a balancer chose); a name two components both report gets their names as prefix.
+        A fresh copy each time: changing it changes nothing here.
+        """
+        return self._requests.copy()
 
     @property
-    def _servers(self):
-        """Runtimes that have workers (servers), nested ones included, in component order."""
-        return [r for r in self.runtimes if hasattr(r, "busy_from")]
+    def _measured(self):
+        """Runtimes that have workers (their service periods give utilisation), in component order."""
+        return [r for r in self.runtimes if r.busy() is not None]
 
     @cached_property
     def _ok_latency(self):
@@ -77,6 +73,7 @@ class Result:
 
     def percentile(self, q):
         """Latency (ms) below which ``q`` percent of successful requests finished; NaN if none succeeded."""
+        check.number("q", q, low=0, high=100)
         return float(np.percentile(self._ok_latency, q)) if self._ok_latency.size else float("nan")
 
     def completed_within_window(self):
@@ -86,8 +83,8 @@ class Result:
 
     def utilization(self, name):
         """Share of worker time component ``name`` spent serving, over the simulated window."""
-        tier = self._tier(name)
-        return _busy_seconds(tier, np.array([0.0, self.duration_s]))[0] / (tier.spec.workers * self.duration_s)
+        starts, ends, workers = self._runtime(name).busy()
+        return _busy_seconds(starts, ends, np.array([0.0, self.duration_s]))[0] / (workers * self.duration_s)
 
     def summary(self):
         """Headline figures (see :meth:`_summary`); a fresh copy each call."""
@@ -112,38 +109,36 @@ class Result:
             "mean_ms": float(self._ok_latency.mean()) if self._ok_latency.size else float("nan"),
             **{f"p{q}_ms": self.percentile(q) for q in PERCENTILES},
             **{f"{name}_rate": counts[code] / n for code, name in enumerate(STATUSES) if code != OK},
-            "dns_hit_ratio": float(np.mean(self.dns_ms == 0)) if self._resolves else float("nan"),
-            **{f"{t.spec.name}_utilization": self.utilization(t.spec.name) for t in self._servers},
+            **{k: v for r in self.runtimes for k, v in r.figures().items()},
+            **{f"{r.spec.name}_utilization": self.utilization(r.spec.name) for r in self._measured},
         }
         return pd.Series({k: v if k == "requests" else float(v) for k, v in figures.items()}, dtype=object)
 
     @cached_property
-    def components(self):
-        """One row per component: kind, workers, utilisation, requests served and requests failed there.
-
-        A load balancer's row counts the requests it forwarded as ``served`` and has no workers.
-        """
+    def _components(self):
         rows = []
-        for tier in self.runtimes:
-            failed = np.bincount(self.status_code[self.failed_at == tier.index], minlength=len(STATUSES))
-            if not hasattr(tier, "busy_from"):
-                rows.append({
-                    "component": tier.spec.name, "kind": tier.spec.kind, "workers": None,
-                    "utilization": float("nan"), "served": tier.forwarded(), "mean_wait_ms": float("nan"),
-                    **{name: int(failed[code]) for code, name in enumerate(STATUSES) if code != OK},
-                })
-                continue
+        for runtime in self.runtimes:
+            failed = np.bincount(self.status_code[self.failed_at == runtime.index], minlength=len(STATUSES))
+            measured = runtime.busy() is not None
             rows.append({
-                "component": tier.spec.name, "kind": tier.spec.kind, "workers": tier.spec.workers,
-                "utilization": self.utilization(tier.spec.name),
-                "served": int(np.sum(~np.isnan(tier.busy_to))),
-                "mean_wait_ms": float(np.nanmean(tier.wait) * 1_000.0) if np.any(~np.isnan(tier.wait)) else 0.0,
+                "component": runtime.spec.name, "kind": runtime.spec.kind, **runtime.row(),
+                "utilization": self.utilization(runtime.spec.name) if measured else float("nan"),
                 **{name: int(failed[code]) for code, name in enumerate(STATUSES) if code != OK},
             })
         table = pd.DataFrame(rows)
-        if table["workers"].isna().any():  # a balancer has no workers: keep the servers' counts whole
-            table["workers"] = table["workers"].astype("Int64")
+        table = table[["component", "kind", "workers", "utilization", "served", "mean_wait_ms",
+                       *[c for c in table.columns if c not in _ROW_ORDER]]]
+        table["workers"] = table["workers"].astype("Int64")
         return table
+
+    @property
+    def components(self):
+        """One row per component: kind, workers, utilisation, requests served and failed there (a fresh copy).
+
+        A component without workers (a DNS, a load balancer) has no utilisation; a balancer counts
+        the requests it forwarded as ``served``.
+        """
+        return self._components.copy()
 
     def timeline(self, bins=40):
         """Per time window: offered rate, throughput, latency percentiles, error share, utilisation per tier.
@@ -169,16 +164,30 @@ class Result:
         sorted_latency = ok_latency[order]
         for q in PERCENTILES:
             table[f"p{q}_ms"] = _window_percentile(sorted_latency, bounds, q)
-        for tier in self._servers:
-            table[f"{tier.spec.name}_utilization"] = _busy_seconds(tier, edges) / (tier.spec.workers * width)
+        for runtime in self._measured:
+            starts, ends, workers = runtime.busy()
+            table[f"{runtime.spec.name}_utilization"] = _busy_seconds(starts, ends, edges) / (workers * width)
         return table
 
-    def _tier(self, name):
-        for tier in self._servers:
-            if tier.spec.name == name:
-                return tier
-        names = ", ".join(repr(t.spec.name) for t in self._servers)
-        raise KeyError(f"no simulated tier named {name!r}; tiers: {names}")
+    def _runtime(self, name):
+        for runtime in self._measured:
+            if runtime.spec.name == name:
+                return runtime
+        names = ", ".join(repr(r.spec.name) for r in self._measured)
+        raise KeyError(f"no component with workers named {name!r}; these have workers: {names}")
+
+
+_ROW_ORDER = ("component", "kind", "workers", "utilization", "served", "mean_wait_ms")
+
+
+def _merged(named_columns):
+    """Every runtime's columns in one dict; a name reported by several gets each reporter's name as prefix."""
+    counts = {}
+    for _, columns in named_columns:
+        for key in columns:
+            counts[key] = counts.get(key, 0) + 1
+    return {(key if counts[key] == 1 else f"{owner}_{key}"): value
+            for owner, columns in named_columns for key, value in columns.items()}
 
 
 def _window_percentile(values, bounds, q):
@@ -192,10 +201,10 @@ def _window_percentile(values, bounds, q):
     return np.where(counts > 0, low_value + (position - low) * (high_value - low_value), np.nan)
 
 
-def _busy_seconds(tier, edges):
-    """Worker-seconds of service inside each window [edges[k], edges[k+1])."""
-    served = ~np.isnan(tier.busy_from)
-    starts, ends = np.sort(tier.busy_from[served]), np.sort(tier.busy_to[served])
+def _busy_seconds(starts, ends, edges):
+    """Worker-seconds of service inside each window [edges[k], edges[k+1]), given every service period."""
+    served = ~np.isnan(starts)
+    starts, ends = np.sort(starts[served]), np.sort(ends[served])
     busy = np.diff(_integral(starts, edges) - _integral(ends, edges))
     return np.maximum(busy, 0.0)  # prefix sums leave +-1e-12 where nothing ran
 

@@ -1,32 +1,82 @@
-"""Argument checks that name the parameter, its value and the valid range."""
+"""Argument checks that name the parameter, its value and what would have worked.
+
+A value of the wrong type raises TypeError; a value of the right type out of range raises
+ValueError.  Both messages name the parameter and the valid range or choices.
+"""
 
 import math
 import numbers
 
 
 def number(name, value, *, low=None, high=None, low_open=False, integer=False, allow_inf=False):
-    """Return ``value`` if it is a number in range, else raise ValueError naming ``name``.
+    """Return ``value`` if it is a number in range; TypeError if it is not a number, else ValueError.
 
     >>> number("users", 10, low=0, low_open=True)
     10
+    >>> number("users", "10", low=0)
+    Traceback (most recent call last):
+    TypeError: users must be a number >= 0; got '10'
     """
     kind = "a whole number" if integer else "a number"
-    ok_type = isinstance(value, numbers.Integral if integer else numbers.Real) and not isinstance(value, bool)
-    if not ok_type or (isinstance(value, float) and math.isnan(value)):
-        raise ValueError(f"{name} must be {kind} {_range(low, high, low_open)}; got {value!r}")
+    wanted = f"{name} must be {kind} {_range(low, high, low_open)}".rstrip()
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral if integer else numbers.Real):
+        raise TypeError(f"{wanted}; got {value!r}")
+    if math.isnan(value):
+        raise ValueError(f"{wanted}; got {value!r}")
     too_low = low is not None and (value <= low if low_open else value < low)
     too_high = high is not None and value > high
     if too_low or too_high or (math.isinf(value) and not allow_inf):
-        raise ValueError(f"{name} must be {kind} {_range(low, high, low_open)}; got {value!r}")
+        raise ValueError(f"{wanted}; got {value!r}")
     return value
 
 
 def choice(name, value, options):
-    """Return ``value`` if it is one of ``options``, else raise ValueError listing them."""
+    """Return ``value`` if it is one of ``options``, else raise ValueError listing them.
+
+    >>> choice("policy", "fastest", ("random", "round_robin"))
+    Traceback (most recent call last):
+    ValueError: policy must be one of 'random', 'round_robin'; got 'fastest'
+    """
+    if not isinstance(value, str) and any(isinstance(o, str) for o in options):
+        raise TypeError(f"{name} must be one of {_listed(options)}; got {value!r}")
     if value not in options:
-        listed = ", ".join(repr(o) for o in options)
-        raise ValueError(f"{name} must be one of {listed}; got {value!r}")
+        raise ValueError(f"{name} must be one of {_listed(options)}; got {value!r}")
     return value
+
+
+def text(name, value):
+    """Return ``value`` if it is a non-empty string (TypeError if not a string, ValueError if empty)."""
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a non-empty string; got {value!r}")
+    if not value:
+        raise ValueError(f"{name} must be a non-empty string; got {value!r}")
+    return value
+
+
+def sequence(name, value, cls, example):
+    """``value`` as a tuple of ``cls`` objects (a list or tuple); TypeError naming an ``example`` otherwise.
+
+    >>> sequence("outages", [], object, "Outage(30, 60)")
+    ()
+    """
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+        raise TypeError(f"{name} must be a sequence (a tuple or list) of {cls.__name__} objects; got {value!r}")
+    value = tuple(value)
+    for item in value:
+        if not isinstance(item, cls):
+            raise TypeError(f"{name} must hold {cls.__name__} objects (e.g. {example}); got {item!r}")
+    return value
+
+
+def instance(name, value, cls, example):
+    """Return ``value`` if it is a ``cls``, else raise TypeError naming an ``example`` that would work."""
+    if not isinstance(value, cls):
+        raise TypeError(f"{name} must be a {cls.__name__} (e.g. {example}); got {value!r}")
+    return value
+
+
+def _listed(options):
+    return ", ".join(repr(o) for o in options)
 
 
 def _range(low, high, low_open):

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import vl_convert
 
-from ..theory import queues as analytic
+from .. import theory as analytic
 from ..core.workload import Workload
 
 USERS_RANGE = (10, 10_000_000)

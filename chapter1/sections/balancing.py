@@ -25,10 +25,10 @@ import numpy as np
 import pandas as pd
 
 from ..core import validation as check
-from ..theory import queues as analytic
+from .. import theory as analytic
 from ..present import charts as charts
 from ..architectures import dns_round_robin, load_balanced
-from ..components.server import DNS
+from ..components.dns import DNS
 from ..components.pool import POLICIES
 from ..core.simulation import MAX_CLIENTS, simulate
 from ..core.workload import Workload

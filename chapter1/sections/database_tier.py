@@ -21,7 +21,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from ..theory import queues as analytic
+from .. import theory as analytic
 
 from ..present import charts as charts
 from ..core import validation as check

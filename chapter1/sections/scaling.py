@@ -24,10 +24,10 @@ import numpy as np
 import pandas as pd
 
 from ..core import validation as check
-from ..theory import queues as analytic
+from .. import theory as analytic
 from ..present import charts as charts
 from ..architectures import load_balanced, single_server
-from ..components.server import Outage
+from ..core.component import Outage
 from ..sections.database_tier import simulated_latency  # the same long form serves both chapters
 from ..core.simulation import simulate
 from ..core.workload import Workload

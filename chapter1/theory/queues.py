@@ -7,7 +7,7 @@ import math
 from dataclasses import dataclass
 
 from ..core import validation as check
-from ..components.pool import POLICIES
+from ..components.policies import POLICIES
 
 HOURS_PER_YEAR = 365.25 * 24
 
@@ -281,54 +281,6 @@ def _identity(n):
 
 def _matmul(a, b):
     return [[sum(x * y for x, y in zip(row, col)) for col in zip(*b)] for row in a]
-
-
-def _predict_tandem(architecture, workload, percents):
-    """:func:`predict` for several exponential tiers in a row (a tandem); None if any tier is not one."""
-    tiers = architecture.tiers
-    if any(getattr(t, "distribution", None) != "exponential" for t in tiers):
-        return None
-    dns = architecture.dns
-    miss = 0.0 if dns is None else 1 - dns.hit_ratio(workload.per_user_rate)
-    lookup_s = 0.0 if dns is None else dns.lookup_ms / 1_000.0
-    chain = tandem(workload.rate, [(t.service_rate, t.workers) for t in tiers])
-    theory = {"utilization": chain.utilization, "mean_ms": (miss * lookup_s + chain.mean_response_s) * 1_000.0,
-              "bottleneck": tiers[chain.bottleneck].name,
-              **{f"{t.name}_utilization": s.utilization for t, s in zip(tiers, chain.stages)}}
-    single_workers = all(t.workers == 1 for t in tiers)
-    for q in percents:
-        theory[f"p{q}_ms"] = (tandem_response_percentile(q, workload.rate, [t.service_rate for t in tiers],
-                                                         delay_s=lookup_s, delay_share=miss) * 1_000.0
-                              if single_workers else math.nan)
-    return theory
-
-
-def predict(architecture, workload, percents=(50, 95, 99)):
-    """Theory for exponential tiers (and optional DNS): latency in ms, utilisation.
-
-    Returns a dict with ``mean_ms``, ``p50_ms``, ... and ``utilization``; ``None`` where no closed
-    form applies (constant service, a load balancer).  Latencies are inf when a tier is overloaded.
-    Several tiers in a row are a tandem (:func:`tandem`): the mean is exact, ``utilization`` is the
-    busiest tier's, ``bottleneck`` names it, and ``<tier>_utilization`` gives each; percentiles are
-    NaN unless every tier has one worker (:func:`tandem_response_percentile`).
-
-    >>> from chapter1 import Workload, single_server
-    >>> round(predict(single_server(workers=1, service_time_ms=100), Workload.from_rate(5))["utilization"], 2)
-    0.5
-    """
-    if len(architecture.tiers) > 1:
-        return _predict_tandem(architecture, workload, percents)
-    if getattr(architecture.tiers[0], "distribution", None) != "exponential":
-        return None
-    server, dns = architecture.tiers[0], architecture.dns
-    miss = 0.0 if dns is None else 1 - dns.hit_ratio(workload.per_user_rate)
-    lookup_s = 0.0 if dns is None else dns.lookup_ms / 1_000.0
-    args = (workload.rate, server.service_rate, server.workers)
-    queue = mmc(*args)
-    theory = {"utilization": queue.utilization, "mean_ms": (miss * lookup_s + queue.mean_response_s) * 1_000.0}
-    for q in percents:
-        theory[f"p{q}_ms"] = response_time_percentile(q, *args, delay_s=lookup_s, delay_share=miss) * 1_000.0
-    return theory
 
 
 # -- load balancing: n servers, one worker each, exponential service ---------------------------

@@ -1,0 +1,67 @@
+"""Load-balancing policies: how a load balancer picks a server for each request.
+
+Each chooser gets the balancer at run time, the members its health view holds (indices into
+``members``, never empty) and the request index; it returns one of those members.  A new
+policy is one function added to :data:`POLICIES`.
+"""
+
+
+def _round_robin(run, healthy, i):
+    """Next server in turn: each gets every n-th request (theory: E_n/M/1 per server)."""
+    run.turn += 1
+    return healthy[run.turn % len(healthy)]
+
+
+def _random(run, healthy, i):
+    """A server drawn uniformly at random (theory: n independent M/M/1 queues)."""
+    return healthy[int(run.u[i] * len(healthy))]
+
+
+def _least_connections(run, healthy, i):
+    """The server with the fewest requests in flight, ties taken in turn (approaches M/M/c, one shared queue)."""
+    run.turn += 1
+    start = run.turn % len(healthy)
+    return min(healthy[start:] + healthy[:start], key=run.connections.__getitem__)
+
+
+def _power_of_two(run, healthy, i):
+    """Of two distinct servers drawn at random, the one with fewer requests in flight (supermarket model)."""
+    m = len(healthy)
+    if m == 1:
+        return healthy[0]
+    a, b = int(run.u[i] * m), int(run.v[i] * (m - 1))
+    a, b = healthy[a], healthy[b + (b >= a)]
+    return b if run.connections[b] < run.connections[a] else a
+
+
+def _weighted(run, healthy, i):
+    """Smooth weighted round robin (as nginx): server k gets a share weight_k / sum of weights, evenly spread."""
+    current, weights, total, best = run.current, run.weights, 0.0, healthy[0]
+    for k in healthy:
+        current[k] += weights[k]
+        total += weights[k]
+        if current[k] > current[best]:
+            best = k
+    current[best] -= total
+    return best
+
+
+def _ip_hash(run, healthy, i):
+    """Sticky: a client's hash picks its server among those configured; if that one is out, another by hash."""
+    h, joined = run.client_hash[run.client[i]], run.joined
+    home = joined[h % len(joined)]
+    if home in run.healthy_set:
+        return home
+    return healthy[(h // len(joined)) % len(healthy)]
+
+
+POLICIES = {
+    "round_robin": _round_robin,
+    "random": _random,
+    "least_connections": _least_connections,
+    "power_of_two": _power_of_two,
+    "weighted": _weighted,
+    "ip_hash": _ip_hash,
+}
+
+

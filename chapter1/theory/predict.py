@@ -1,0 +1,48 @@
+"""predict(): theory for a whole architecture, read from its components through the protocol.
+
+Each tier that is a queue in theory says so with ``station()`` (service rate, workers); a
+resolver in front says how many requests it delays and by how much with ``entry_delay()``.
+One station is an M/M/c queue; several in a row are a tandem.
+"""
+
+import math
+
+from .queues import mmc, response_time_percentile, tandem, tandem_response_percentile
+
+
+def predict(architecture, workload, percents=(50, 95, 99)):
+    """Theory for exponential tiers (and optional DNS): latency in ms, utilisation.
+
+    Returns a dict with ``mean_ms``, ``p50_ms``, ... and ``utilization``; ``None`` where no closed
+    form applies (constant service, a load balancer).  Latencies are inf when a tier is overloaded.
+    Several tiers in a row are a tandem (:func:`tandem`): the mean is exact, ``utilization`` is the
+    busiest tier's, ``bottleneck`` names it, and ``<tier>_utilization`` gives each; percentiles are
+    NaN unless every tier has one worker (:func:`tandem_response_percentile`).
+
+    >>> from chapter1 import Workload, single_server
+    >>> round(predict(single_server(workers=1, service_time_ms=100), Workload.from_rate(5))["utilization"], 2)
+    0.5
+    """
+    stations = [tier.station() for tier in architecture.tiers]
+    if any(s is None for s in stations):
+        return None
+    share, delay_s = (0.0, 0.0) if architecture.dns is None else architecture.dns.entry_delay(workload)
+    if len(stations) == 1:
+        (service_rate, workers), = stations
+        args = (workload.rate, service_rate, workers)
+        queue = mmc(*args)
+        theory = {"utilization": queue.utilization, "mean_ms": (share * delay_s + queue.mean_response_s) * 1_000.0}
+        for q in percents:
+            theory[f"p{q}_ms"] = response_time_percentile(q, *args, delay_s=delay_s, delay_share=share) * 1_000.0
+        return theory
+    tiers = architecture.tiers
+    chain = tandem(workload.rate, [(rate, workers) for rate, workers in stations])
+    theory = {"utilization": chain.utilization, "mean_ms": (share * delay_s + chain.mean_response_s) * 1_000.0,
+              "bottleneck": tiers[chain.bottleneck].name,
+              **{f"{t.name}_utilization": s.utilization for t, s in zip(tiers, chain.stages)}}
+    single_workers = all(workers == 1 for _, workers in stations)
+    for q in percents:
+        theory[f"p{q}_ms"] = (tandem_response_percentile(q, workload.rate, [rate for rate, _ in stations],
+                                                         delay_s=delay_s, delay_share=share) * 1_000.0
+                              if single_workers else math.nan)
+    return theory
