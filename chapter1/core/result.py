@@ -84,7 +84,7 @@ class Result:
     def utilization(self, name):
         """Share of worker time component ``name`` spent serving, over the simulated window."""
         starts, ends, workers = self._runtime(name).busy()
-        return _busy_seconds(starts, ends, np.array([0.0, self.duration_s]))[0] / (workers * self.duration_s)
+        return float(_busy_seconds(starts, ends, np.array([0.0, self.duration_s]))[0] / (workers * self.duration_s))
 
     def summary(self):
         """Headline figures (see :meth:`_summary`); a fresh copy each call."""
