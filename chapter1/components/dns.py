@@ -19,7 +19,7 @@ from ..core.simulation import down
 def _example():
     from .server import Server
 
-    return Architecture("dns + server", (Server(workers=2),), dns=DNS(ttl_s=60))
+    return Architecture("dns + server", (Server(workers=4),), dns=DNS(ttl_s=60))
 
 
 @register(example=_example, default_for="dns")

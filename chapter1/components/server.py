@@ -20,7 +20,7 @@ DISTRIBUTIONS = ("exponential", "constant")
 
 
 def _example():
-    return Architecture("one server", (Server(workers=2),))
+    return Architecture("one server", (Server(workers=4),))
 
 
 @register(example=_example)
@@ -80,7 +80,7 @@ class Server(Component):
         return f"{self.workers} workers x {self.service_time_ms:g} ms"
 
 
-@register(example=lambda: Architecture("web + database", (WebServer(workers=2), Database(workers=2))))
+@register(example=lambda: Architecture("web + database", (WebServer(workers=4), Database(workers=2))))
 @dataclass(frozen=True)
 class WebServer(Server):
     """A server in the web tier: runs the application and answers HTTP requests."""
