@@ -15,13 +15,16 @@ import vl_convert
 
 from .. import theory as analytic
 from ..core.workload import Workload
+from . import scales
+from .scales import HEIGHT, STATISTICS, WIDTH
+from .svg import Picture  # noqa: F401  (charts.Picture: SVG text Jupyter shows as an image)
 
 USERS_RANGE = (10, 10_000_000)
-STATISTICS = {"mean_ms": "mean", "p95_ms": "p95"}
-COLORS = alt.Scale(domain=list(STATISTICS.values()), range=["#1f77b4", "#d62728"])
-PERCENTILE_COLORS = alt.Scale(domain=["p50", "p95", "p99"], range=["#74a9cf", "#fd8d3c", "#bd0026"])
-WIDTH, HEIGHT = 340, 230
+COLORS = scales.palette(scales.STATISTIC_COLORS)
+PERCENTILE_COLORS = scales.palette(scales.PERCENTILE_COLORS)
 TIME = alt.X("t_s:Q", title="simulated time (s)")
+DOTS = {"filled": True, "size": 70}
+LABELS = {"align": "left", "dx": 4, "dy": -8, "fontWeight": "bold"}
 
 
 def use_offline_renderer():
@@ -43,22 +46,8 @@ class Template:
 
     def svg(self, datasets):
         """Render with ``datasets`` (name -> DataFrame or records; others are ignored) as an SVG for Jupyter."""
-        data = {name: _records(datasets.get(name, [])) for name in self.names}
+        data = {name: records(datasets.get(name, [])) for name in self.names}
         return Picture(vl_convert.vegalite_to_svg({**self.spec, "datasets": data}))
-
-
-class Picture:
-    """SVG text that Jupyter displays as an image (without re-parsing it, unlike IPython's SVG).
-
-    >>> Picture("<svg/>")._repr_svg_()
-    '<svg/>'
-    """
-
-    def __init__(self, data):
-        self.data = data
-
-    def _repr_svg_(self):
-        return self.data
 
 
 def _without_titles(spec):
@@ -81,7 +70,102 @@ def _dataset_names(spec):
     return set()
 
 
-# -- latency as users grow -----------------------------------------------------------------
+def with_data(chart, datasets):
+    """``chart`` carrying ``datasets`` (name -> DataFrame or records), ready to display on its own.
+
+    >>> with_data(alt.Chart(alt.Data(name="a")).mark_point(), {"a": [{"x": 1}]}).to_dict()["datasets"]
+    {'a': [{'x': 1}]}
+    """
+    return chart.properties(datasets={k: records(v) for k, v in datasets.items()})
+
+
+def beside(*charts, spacing=None, independent=("color",)):
+    """Charts side by side, each with its own colours (and the other ``independent`` channels)."""
+    options = {} if spacing is None else {"spacing": spacing}
+    return alt.hconcat(*charts, **options).resolve_scale(**{channel: "independent" for channel in independent})
+
+
+def title(text, subtitle=None):
+    """A chart title with an optional subtitle (a string or a list of lines)."""
+    return alt.Title(text, subtitle=subtitle) if subtitle is not None else alt.Title(text)
+
+
+def tooltips(*fields):
+    """Tooltip channels: a field (``"users:Q"``) or a (field, format) pair each.
+
+    >>> tooltips("a:N", ("b:Q", ".0%"))[1].to_dict()
+    {'field': 'b', 'format': '.0%', 'type': 'quantitative'}
+    """
+    return [alt.Tooltip(f[0], format=f[1]) if isinstance(f, tuple) else f for f in fields]
+
+
+def dash(field, patterns):
+    """A stroke-dash channel from {label: dash pattern}; no legend."""
+    return alt.StrokeDash(field, scale=alt.Scale(domain=list(patterns), range=list(patterns.values())), legend=None)
+
+
+def shape(field, shapes, legend=None, **options):
+    """A point-shape channel from {label: shape} (or a list of shapes); no legend unless asked."""
+    scale = (alt.Scale(range=list(shapes)) if isinstance(shapes, (list, tuple))
+             else alt.Scale(domain=list(shapes), range=list(shapes.values())))
+    return alt.Shape(field, scale=scale, legend=legend, **options)
+
+
+# -- measured against theory ---------------------------------------------------------------
+
+def curves(x, y, color, *, tooltip=(), label=None, label_style=LABELS, line=None, dots=DOTS, current=None,
+           prefix="", before=(), after=(), line_channels=None, dot_channels=None, heading=None,
+           width=WIDTH, height=HEIGHT):
+    """Theory lines, their direct labels, simulated dots and a dashed "your setting" rule, layered.
+
+    Reads the named datasets ``<prefix>theory``, ``<prefix>labels`` (when ``label`` names the text
+    field), ``<prefix>simulated`` and ``current`` (when ``current`` names the rule's field); ``before``
+    and ``after`` are extra layers drawn under and over them.
+
+    >>> x, y = scales.log_axis("x", "users:Q", "users", (10, 1_000)), alt.Y("latency_ms:Q")
+    >>> len(curves(x, y, scales.color("statistic:N", scales.STATISTIC_COLORS), current="users:Q").layer)
+    3
+    """
+    tips = tooltips(*tooltip)
+    layers = [*before, alt.Chart(alt.Data(name=f"{prefix}theory")).mark_line(**(line or {})).encode(
+        x=x, y=y, color=color, tooltip=tips, **(line_channels or {}))]
+    if label is not None:
+        layers.append(alt.Chart(alt.Data(name=f"{prefix}labels")).mark_text(**label_style).encode(
+            x=x, y=y, color=color, text=label))
+    layers.append(alt.Chart(alt.Data(name=f"{prefix}simulated")).mark_point(**dots).encode(
+        x=x, y=y, color=color, tooltip=tips, **(dot_channels or {})))
+    if current is not None:
+        layers.append(alt.Chart(alt.Data(name="current")).mark_rule(strokeDash=[4, 3], color="gray").encode(x=current))
+    chart = alt.layer(*layers, *after).properties(width=width, height=height)
+    return chart.properties(title=heading) if heading is not None else chart
+
+
+def latency_axes(users_range, latency_range=None, users_ticks=(1,), y_format="~s", **scale):
+    """The users (log, x) and latency (log, y, ms) channels of the "latency as users grow" charts."""
+    x = scales.log_axis("x", "users:Q", "daily active users", users_range,
+                        ticks=scales.log_ticks(users_range, users_ticks))
+    ticks = scales.log_ticks(latency_range or (1, 50_000))
+    y = scales.log_axis("y", "latency_ms:Q", "latency (ms)", latency_range, ticks=ticks, format=y_format, **scale)
+    return x, y
+
+
+def walls(x_field, y_range, color):
+    """A wide translucent rule where each design is full, labelled near the top on the side given in ``side``.
+
+    Reads the dataset ``walls``: users, design, label, label_ms and side ("left" or "right").
+    """
+    y = alt.Y("label_ms:Q", scale=alt.Scale(type="log", domain=list(y_range)))
+    rule = alt.Chart(alt.Data(name="walls")).mark_rule(strokeWidth=6, opacity=0.25).encode(x=x_field, color=color)
+    return [rule] + [alt.Chart(alt.Data(name="walls")).transform_filter(alt.datum.side == side).mark_text(
+        align=side, dx=5 if side == "left" else -5, fontWeight="bold").encode(
+        x="users:Q", y=y, text="label:N", color=color) for side in ("left", "right")]
+
+
+def full_line():
+    """A red dashed rule at 100 % busy."""
+    return alt.Chart(alt.Data(values=[{"full": 1.0}])).mark_rule(color=scales.RED, strokeDash=[2, 2]).encode(
+        y="full:Q")
+
 
 def knee(architecture, simulated=None, *, current=None, users_range=USERS_RANGE, **workload_options):
     """Latency against daily active users: theory lines, simulated dots, and where the box saturates.
@@ -92,7 +176,7 @@ def knee(architecture, simulated=None, *, current=None, users_range=USERS_RANGE,
     >>> chart = knee(single_server())
     """
     data = knee_data(architecture, simulated, current=current, users_range=users_range, **workload_options)
-    return _knee_chart(tuple(users_range)).properties(datasets={k: _records(v) for k, v in data.items()})
+    return with_data(_knee_chart(tuple(users_range)), data)
 
 
 def knee_data(architecture, simulated=None, *, current=None, users_range=USERS_RANGE, **workload_options):
@@ -104,7 +188,7 @@ def knee_data(architecture, simulated=None, *, current=None, users_range=USERS_R
     return {
         "theory": theory,
         "labels": theory.groupby("statistic", sort=False).head(1),
-        "simulated": _long(simulated, "users") if simulated is not None else [],
+        "simulated": long_latency(simulated, "users") if simulated is not None else [],
         "saturation": [{"start": start, "end": users_range[1]}] if start < users_range[1] else [],
         "current": [{"users": current}] if current is not None else [],
     }
@@ -112,47 +196,64 @@ def knee_data(architecture, simulated=None, *, current=None, users_range=USERS_R
 
 @functools.lru_cache(maxsize=8)
 def _knee_chart(users_range):
-    # Explicit ticks and direct labels instead of a legend: each costs a noticeable share of a redraw.
-    decades = [10.0 ** k for k in range(8)]
-    x = alt.X("users:Q", title="daily active users", scale=alt.Scale(type="log", domain=list(users_range)),
-              axis=alt.Axis(format="~s", values=decades))
-    y = alt.Y("latency_ms:Q", title="latency (ms)", scale=alt.Scale(type="log"),
-              axis=alt.Axis(values=[m * d for d in decades[:5] for m in (1, 2, 5)], format="~s"))
-    color = alt.Color("statistic:N", scale=COLORS, legend=None)
-    tooltip = ["users:Q", "statistic:N", alt.Tooltip("latency_ms:Q", format=",.0f")]
-    return alt.layer(
-        alt.Chart(alt.Data(name="saturation")).mark_rect(color="gray", opacity=0.15).encode(
-            x=alt.X("start:Q", scale=alt.Scale(type="log", domain=list(users_range))), x2="end:Q"),
-        alt.Chart(alt.Data(name="theory")).mark_line().encode(x=x, y=y, color=color, tooltip=tooltip),
-        alt.Chart(alt.Data(name="labels")).mark_text(align="left", dx=4, dy=-8, fontWeight="bold").encode(
-            x=x, y=y, color=color, text="statistic:N"),
-        alt.Chart(alt.Data(name="simulated")).mark_point(filled=True, size=70).encode(
-            x=x, y=y, color=color, tooltip=tooltip),
-        alt.Chart(alt.Data(name="current")).mark_rule(strokeDash=[4, 3], color="gray").encode(x=x),
-    ).properties(width=WIDTH, height=HEIGHT, title=alt.Title(
-        "Latency as users grow", subtitle="lines: queueing theory · dots: simulation · grey: overloaded"))
+    x, y = latency_axes(users_range)
+    saturation = alt.Chart(alt.Data(name="saturation")).mark_rect(color="gray", opacity=0.15).encode(
+        x=alt.X("start:Q", scale=alt.Scale(type="log", domain=list(users_range))), x2="end:Q")
+    return curves(x, y, alt.Color("statistic:N", scale=COLORS, legend=None), label="statistic:N",
+                  tooltip=("users:Q", "statistic:N", ("latency_ms:Q", ",.0f")), current="users:Q",
+                  before=[saturation], heading=title(
+                      "Latency as users grow", "lines: queueing theory · dots: simulation · grey: overloaded"))
 
 
-def theory_curve(architecture, users_range=USERS_RANGE, points=80, **workload_options):
+def theory_curve(architecture, users_range=USERS_RANGE, points=80, *, model=None, ceiling=None, near=(),
+                 **workload_options):
     """Theory's mean and p95 latency (ms) over a log grid of users, leaving out the overloaded part.
+
+    ``model(architecture, workload, percents=(95,))`` gives the figures (default: :func:`chapter1.analytic.predict`);
+    ``ceiling(architecture)``, users at saturation, adds points at the ``near`` shares of it, so that a
+    line climbs its wall instead of stopping short.
 
     >>> from chapter1 import single_server
     >>> sorted(set(theory_curve(single_server())["statistic"]))
     ['mean', 'p95']
     """
-    return _theory_curve(architecture, tuple(users_range), points, tuple(sorted(workload_options.items()))).copy()
+    return _theory_curve(architecture, tuple(users_range), points, model or analytic.predict, ceiling, tuple(near),
+                         tuple(sorted(workload_options.items()))).copy()
 
 
-@functools.lru_cache(maxsize=64)
-def _theory_curve(architecture, users_range, points, workload_items):
+@functools.lru_cache(maxsize=256)
+def _theory_curve(architecture, users_range, points, model, ceiling, near, workload_items):
+    grid = np.geomspace(*users_range, points)
+    if ceiling is not None and near:
+        extra = ceiling(architecture) * np.array(near)
+        grid = np.sort(np.concatenate([grid, extra[(extra > users_range[0]) & (extra < users_range[1])]]))
     rows = []
-    for users in np.geomspace(*users_range, points):
-        theory = analytic.predict(architecture, Workload(users=float(users), **dict(workload_items)), percents=(95,))
-        if theory is None or not np.isfinite(theory["mean_ms"]):
+    for users in grid:
+        theory = model(architecture, Workload(users=float(users), **dict(workload_items)), percents=(95,))
+        if theory is None:
             continue
         rows += [{"users": users, "statistic": label, "latency_ms": theory[key]}
                  for key, label in STATISTICS.items() if np.isfinite(theory[key])]  # NaN: no closed form (tandems)
     return pd.DataFrame(rows, columns=["users", "statistic", "latency_ms"])
+
+
+def design_curves(designs, users_range, points, **options):
+    """:func:`theory_curve` for each design (label -> architecture), with a ``design`` column."""
+    frames = [theory_curve(arch, users_range, points, **options).assign(design=label)
+              for label, arch in designs.items()]
+    return pd.concat(frames, ignore_index=True)[["users", "design", "statistic", "latency_ms"]]
+
+
+def long_latency(table, *by):
+    """Long form of a sweep table's mean and p95 columns: ``by`` columns, statistic, latency_ms.
+
+    >>> long_latency(pd.DataFrame({"users": [1], "mean_ms": [2.0]}), "users").values.tolist()
+    [[1, 'mean', 2.0]]
+    """
+    present = {k: v for k, v in STATISTICS.items() if k in table}
+    long = table[[*by, *present]].melt(list(by), list(present), var_name="statistic", value_name="latency_ms")
+    long["statistic"] = long["statistic"].map(present)
+    return long.dropna()
 
 
 # -- what happens over simulated time ------------------------------------------------------
@@ -160,7 +261,7 @@ def _theory_curve(architecture, users_range, points, workload_items):
 def timeline(result, bins=40):
     """Latency percentiles and the share of failed requests over simulated time; outages shaded red."""
     chart = _timeline_chart().properties(title=alt.Title("Over simulated time", subtitle=budget_note(result)))
-    return chart.properties(datasets={k: _records(v) for k, v in timeline_data(result, bins).items()})
+    return with_data(chart, timeline_data(result, bins))
 
 
 def timeline_data(result, bins=40):
@@ -168,20 +269,10 @@ def timeline_data(result, bins=40):
     table = result.timeline(bins)
     latency = table.melt("t_s", ["p50_ms", "p95_ms", "p99_ms"], var_name="percentile", value_name="latency_ms")
     latency["percentile"] = latency["percentile"].str.removesuffix("_ms")
-    labels = _spread_labels(latency.dropna().groupby("percentile").tail(1))
+    labels = scales.spread_labels(latency.dropna().groupby("percentile").tail(1), "latency_ms", 0.1, span=True,
+                                  into="label_ms")
     return {"latency": latency, "latency_labels": labels, "windows": table[["t_s", "error_share"]],
             "outages": _outages(result)}
-
-
-def _spread_labels(labels, gap=0.1):
-    """Move line-end labels apart (in ``label_ms``) so that close values do not print on top of each other."""
-    labels = labels.sort_values("latency_ms").copy()
-    values = labels["latency_ms"].to_numpy(dtype=float, copy=True)
-    span = max(values.max() - values.min(), values.max()) if len(values) else 0.0
-    for k in range(1, len(values)):
-        values[k] = max(values[k], values[k - 1] + gap * span)
-    labels["label_ms"] = values
-    return labels
 
 
 @functools.lru_cache(maxsize=1)
@@ -191,8 +282,7 @@ def _latency_chart():
     color = alt.Color("percentile:N", scale=PERCENTILE_COLORS, legend=None)
     return alt.layer(bands, alt.Chart(alt.Data(name="latency")).mark_line(
         invalid="break-paths-show-domains").encode(
-        x=x, y=y, color=color,
-        tooltip=[alt.Tooltip("t_s:Q", format=",.1f"), "percentile:N", alt.Tooltip("latency_ms:Q", format=",.0f")],
+        x=x, y=y, color=color, tooltip=tooltips(("t_s:Q", ",.1f"), "percentile:N", ("latency_ms:Q", ",.0f")),
     ), alt.Chart(alt.Data(name="latency_labels")).mark_text(align="left", dx=5, fontWeight="bold").encode(
         x=x, y="label_ms:Q", color=color, text="percentile:N"),
     ).properties(width=WIDTH, height=int(HEIGHT * 0.6))
@@ -201,15 +291,73 @@ def _latency_chart():
 @functools.lru_cache(maxsize=1)
 def _timeline_chart():
     x, bands = TIME, _outage_bands()
-    bottom = alt.layer(bands, alt.Chart(alt.Data(name="windows")).mark_area(color="#d62728", opacity=0.7).encode(
-        x=x, y=alt.Y("error_share:Q", title="failed", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
+    bottom = alt.layer(bands, alt.Chart(alt.Data(name="windows")).mark_area(color=scales.RED, opacity=0.7).encode(
+        x=x, y=scales.share_axis("y", "error_share:Q", "failed"),
     )).properties(width=WIDTH, height=int(HEIGHT * 0.25))
     return alt.vconcat(_latency_chart(), bottom, spacing=5)
 
 
+def lines_and_dots(lines, dots, x, y, *, color=None, dash=None, dot_y=None, dot_channels=None, dots_style=DOTS,
+                   tooltip=(), heading=None, width=WIDTH, height=HEIGHT):
+    """Theory lines from the table ``lines`` and measured dots from ``dots`` (the same table will do), for a
+    chart drawn once (legends allowed); ``dot_y`` plots the dots' own column.
+
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"n": [1, 2], "expected": [1.0, 2.0], "measured": [1.1, 1.9]})
+    >>> len(lines_and_dots(t, t, alt.X("n:Q"), alt.Y("expected:Q"), dot_y="measured:Q").layer)
+    2
+    """
+    tips = tooltips(*tooltip)
+    line_channels = {k: v for k, v in (("color", color), ("strokeDash", dash)) if v is not None}
+    dot_channels = dot_channels if dot_channels is not None else ({"color": color} if color is not None else {})
+    chart = alt.layer(
+        alt.Chart(lines).mark_line().encode(x=x, y=y, tooltip=tips, **line_channels),
+        alt.Chart(dots).mark_point(**dots_style).encode(x=x, y=dot_y or y, tooltip=tips, **dot_channels),
+    ).properties(width=width, height=height)
+    return chart.properties(title=heading) if heading is not None else chart
+
+
+def constant(value):
+    """A channel holding one value for every mark (a colour, say)."""
+    return alt.value(value)
+
+
+def price_per_core(catalogue, color, shape, places, limit_label=("no box", "this big")):
+    """The catalogue's price per core against cores (log 2), past the biggest box shaded red, and the
+    designs' picks as large labelled points (``places``: design -> text placement).
+
+    Reads the datasets ``catalogue`` (cores, per_core) and ``picks`` (design, cores, per_core, label).
+    """
+    top = catalogue[-1] * 2
+    cx = alt.X("cores:Q", title="cores in the box", scale=alt.Scale(type="log", base=2, domain=[catalogue[0], top]),
+               axis=alt.Axis(values=list(catalogue) + [top], format="d"))
+    cy = scales.linear_axis("y", "per_core:Q", "price per core ($ a month)", (0, 110), ticks=[0, 25, 50, 75, 100])
+    middle = (catalogue[-1] * top) ** 0.5
+    return alt.layer(
+        alt.Chart(alt.Data(values=[{"cores": catalogue[-1], "end": top}])).mark_rect(
+            color=scales.RED, opacity=0.1).encode(x="cores:Q", x2="end:Q"),
+        alt.Chart(alt.Data(values=[{"cores": round(middle), "per_core": 55, "text": limit_label[0]},
+                                   {"cores": round(middle), "per_core": 47, "text": limit_label[1]}])).mark_text(
+            color=scales.RED, fontSize=11).encode(x="cores:Q", y="per_core:Q", text="text:N"),
+        alt.Chart(alt.Data(name="catalogue")).mark_line(point=True, color=scales.COLORS["light grey"]).encode(
+            x=cx, y=cy, tooltip=tooltips("cores:Q", ("per_core:Q", "$.1f"))),
+        alt.Chart(alt.Data(name="picks")).mark_point(filled=True, size=160, opacity=1).encode(
+            x=cx, y=cy, color=color, shape=shape),
+        *[alt.Chart(alt.Data(name="picks")).transform_filter(alt.datum.design == design).mark_text(
+            fontWeight="bold", **place).encode(x=cx, y=cy, text="label:N", color=color)
+          for design, place in places.items()],
+    ).properties(width=int(WIDTH * 0.75), height=HEIGHT, title=title(
+        "Bigger boxes cost more per core", "price x 2.5 for each doubling of the cores"))
+
+
+def latency_and_knee():
+    """Chapter 01's panel chart: latency as users grow beside latency over time (datasets of both)."""
+    return beside(_knee_chart(USERS_RANGE), _latency_chart())
+
+
 def _outage_bands():
     """Red bands over the stretches of simulated time when a component was down."""
-    return alt.Chart(alt.Data(name="outages")).mark_rect(color="#d62728", opacity=0.12).encode(
+    return alt.Chart(alt.Data(name="outages")).mark_rect(color=scales.RED, opacity=0.12).encode(
         x="start:Q", x2="end:Q", tooltip=["component:N", "start:Q", "end:Q"])
 
 
@@ -222,9 +370,72 @@ def utilization(result, bins=40):
     lines = alt.Chart(alt.Data(name="utilization")).mark_line().encode(
         x=TIME,
         y=alt.Y("utilization:Q", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])), color="component:N")
-    return alt.layer(_outage_bands(), lines).properties(
-        width=WIDTH, height=int(HEIGHT * 0.6), title="Worker utilisation",
-        datasets={"outages": _records(_outages(result)), "utilization": _records(long)})
+    return with_data(alt.layer(_outage_bands(), lines).properties(
+        width=WIDTH, height=int(HEIGHT * 0.6), title="Worker utilisation"),
+        {"outages": _outages(result), "utilization": long})
+
+
+def failures_over_time(top, heading, first_event, width=int(WIDTH * 1.6)):
+    """Share of requests failing over time: simulated windows as bars, the expected share as a line, events.
+
+    Reads ``windows`` (start, end, t_s, error_share), ``failover_theory`` (t_s, share) and ``events``
+    (t_s, event); ``first_event`` is labelled left of its rule, the later events right of theirs.
+    """
+    x = alt.X("t_s:Q", title="simulated time (s)")
+    y = scales.share_axis("y", "share:Q", "share of requests failing", top=top)
+    bars = alt.Chart(alt.Data(name="windows")).mark_rect(color=scales.RED, opacity=0.45).encode(
+        x="start:Q", x2="end:Q", y=alt.Y("error_share:Q"), y2=alt.datum(0),
+        tooltip=tooltips(("t_s:Q", ",.1f"), ("error_share:Q", ".1%")))
+    line = alt.Chart(alt.Data(name="failover_theory")).mark_line(color=scales.DARK, strokeWidth=2).encode(x=x, y=y)
+    events = alt.Chart(alt.Data(name="events")).mark_rule(strokeDash=[4, 3], color=scales.COLORS["mid grey"]).encode(
+        x="t_s:Q", tooltip=["event:N", "t_s:Q"])
+
+    def labels(side):
+        return alt.Chart(alt.Data(name="events")).transform_filter(
+            alt.datum.event == first_event if side == "left" else alt.datum.event != first_event).mark_text(
+            align="right", dx=-4, angle=270, baseline="bottom" if side == "left" else "top", fontSize=10,
+            color="#555").encode(x="t_s:Q", y=alt.datum(top), text="event:N")
+
+    return alt.layer(bars, line, events, labels("left"), labels("right")).properties(
+        width=width, height=HEIGHT, title=heading)
+
+
+# -- per component ----------------------------------------------------------------------------
+
+def bars(name, x, y, color, *, tooltip=(), rule=None, text=None, width=WIDTH, height=HEIGHT, heading=None):
+    """Horizontal bars, one per component (dataset ``name``), not stacked, with an optional dashed rule at
+    the field ``rule`` (dataset ``target``) and value labels (``text`` = (field, format))."""
+    x = x.copy()
+    x.stack = None
+    base = alt.Chart()
+    layers = [base.mark_bar().encode(x=x, y=y, color=color, tooltip=tooltips(*tooltip))]
+    if text is not None:
+        layers.append(base.mark_text(align="left", dx=4, fontSize=11).encode(
+            x=x, y=y, text=alt.Text(text[0], format=text[1])))
+    if rule is not None:
+        layers.append(alt.Chart(alt.Data(name="target")).mark_rule(color=scales.DARK, strokeDash=[4, 3]).encode(
+            x=rule))
+    chart = alt.layer(*layers, data=alt.Data(name=name)).properties(
+        width=width, **({"height": height} if height is not None else {}))
+    return chart.properties(title=heading) if heading is not None else chart
+
+
+def by_row(chart, field, sort, heading=None):
+    """``chart`` repeated in one row per value of ``field`` (in ``sort`` order), each with its own y axis."""
+    faceted = chart.facet(row=alt.Row(field, title=None, sort=list(sort), header=alt.Header(
+        labelAngle=0, labelAlign="left", labelFontWeight="bold"))).resolve_scale(y="independent")
+    return faceted.properties(title=heading) if heading is not None else faceted
+
+
+def nominal(field, title=None, label_limit=None):
+    """A y channel listing categories in data order (no sorting)."""
+    axis = alt.Axis(labelLimit=label_limit) if label_limit else alt.Undefined
+    return alt.Y(field, title=title, sort=None, axis=axis)
+
+
+def legend(title=None, **options):
+    """A legend (for static charts; live panels label directly)."""
+    return alt.Legend(title=title, **options) if options or title else alt.Legend(title=title)
 
 
 def budget_note(result):
@@ -240,15 +451,12 @@ def _outages(result):
                          if o.start_s < result.duration_s], columns=["start", "end", "component"])
 
 
-def _long(table, by):
-    present = {k: v for k, v in STATISTICS.items() if k in table}
-    long = table[[by, *present]].melt(by, list(present), var_name="statistic", value_name="latency_ms")
-    long["statistic"] = long["statistic"].map(present)
-    return long.dropna()
+def records(data):
+    """JSON-ready rows: NaN becomes null (a gap in a line), numpy scalars become plain numbers.
 
-
-def _records(data):
-    """JSON-ready rows: NaN becomes null (a gap in a line), numpy scalars become plain numbers."""
+    >>> records(pd.DataFrame({"a": [1.0, float("nan")]}))
+    [{'a': 1.0}, {'a': None}]
+    """
     if isinstance(data, pd.DataFrame):
         data = data.to_dict("records")
     return [{k: _plain(v) for k, v in row.items()} for row in data]

@@ -1,35 +1,161 @@
-"""Live panels: sliders bound to simulate() and a chart, redrawn whenever a slider moves.
+"""Live panels: sliders bound to a view (simulate + chart), redrawn whenever a slider moves.
 
-A panel is one table of controls plus one draw function, so every chapter builds its
-panel the same way (see :func:`panel`).
+A chapter describes its panel once as a :class:`Panel` (controls, view, caption, request budget)
+and registers it (:func:`register_panel`), so the benchmark and the browser tests can loop over
+every panel (:func:`all_panels`).  :func:`headline` builds the figures printed under the sliders.
+
+>>> p = Panel("demo", "00", lambda n, requests, seed: (None, f"n is {n}"), {"n": integer(1, 5, "n")}, {"n": 2})
+>>> p.draw()
+(None, 'n is 2')
 """
 
+import dataclasses
 import functools
+import importlib
+import pkgutil
+from typing import Callable
 
-import ipywidgets as w
-from IPython.display import display
-
-from ..present import charts as charts
-from ..architectures import single_server
-from ..core.simulation import simulate
-from ..core.workload import Workload
+from . import charts
 
 DEFAULT_REQUESTS = 5_000
-SINGLE_SERVER_CAPTION = ("<small><b>Left:</b> latency as users grow; lines are queueing theory, dots the simulation, "
-                         "grey is overload, the dashed line your setting. <b>Right:</b> latency percentiles over the "
-                         "simulated time.</small>")
+STYLE = {"description_width": "initial"}
+PANELS = {}  # name -> Panel, filled as the chapter modules are imported
+
+
+@dataclasses.dataclass(frozen=True)
+class Control:
+    """One slider, dropdown or toggle: its kind, label, range or options; ``widget(value)`` builds it."""
+
+    kind: str  # "int", "log", "select" (a slider over options), "dropdown", "toggle"
+    description: str
+    low: float = 0
+    high: float = 0
+    step: float = 1
+    options: tuple = ()
+    readout: str = ".2s"
+
+    def values(self):
+        """Every value the control offers (log sliders: at each step).
+
+        >>> integer(1, 9, "n", step=4).values()
+        [1, 5, 9]
+        """
+        if self.kind == "int":
+            return list(range(self.low, self.high + 1, self.step))
+        if self.kind == "log":
+            steps = round((self.high - self.low) / self.step)
+            return [10 ** (self.low + k * self.step) for k in range(steps + 1)]
+        return [o[1] if isinstance(o, tuple) else o for o in self.options]
+
+    def widget(self, value):
+        """The ipywidget for this control, set to ``value``; it reports a change when released."""
+        import ipywidgets as w
+
+        common = {"value": value, "description": self.description, "style": STYLE}
+        if self.kind == "int":
+            return w.IntSlider(min=self.low, max=self.high, step=self.step, continuous_update=False, **common)
+        if self.kind == "log":
+            return w.FloatLogSlider(base=10, min=self.low, max=self.high, step=self.step, continuous_update=False,
+                                    readout_format=self.readout, **common)
+        if self.kind == "select":
+            return w.SelectionSlider(options=list(self.options), continuous_update=False, **common)
+        kind = w.Dropdown if self.kind == "dropdown" else w.ToggleButtons
+        return kind(options=list(self.options), value=value, description=self.description)
+
+
+def integer(low, high, description, step=1):
+    """A whole-number slider from ``low`` to ``high``."""
+    return Control("int", description, low, high, step)
+
+
+def log_slider(low, high, description, step=0.125, readout=".2s"):
+    """A log slider from 10**low to 10**high."""
+    return Control("log", description, low, high, step, readout=readout)
+
+
+def users(low=1, high=7, step=0.125, description="users"):
+    """A log slider of daily active users, from 10**low to 10**high."""
+    return log_slider(low, high, description, step)
+
+
+def choice(options, description, kind="dropdown"):
+    """A choice among ``options`` (values, or (label, value) pairs): "dropdown", "toggle" or "select"."""
+    return Control(kind, description, options=tuple(options))
+
+
+@dataclasses.dataclass(frozen=True)
+class Panel:
+    """A chapter's live panel: ``view(**values, requests=, seed=, **options)`` returns (chart, headline HTML).
+
+    ``controls`` maps each view argument to a :class:`Control`, ``defaults`` gives their starting
+    values, ``requests`` is the request budget of one redraw, ``options`` fixed keyword arguments,
+    and ``examples`` a few other settings worth trying (the benchmark starts from each).
+    """
+
+    name: str
+    chapter: str
+    view: Callable
+    controls: dict
+    defaults: dict
+    caption: str = ""
+    requests: int = DEFAULT_REQUESTS
+    options: dict = dataclasses.field(default_factory=dict)
+    examples: tuple = ()
+
+    def draw(self, *, requests=None, seed=0, **values):
+        """What the panel shows for a setting (defaults for whatever is not given): (chart, HTML)."""
+        return self.view(**{**self.defaults, **values}, requests=requests or self.requests, seed=seed,
+                         **self.options)
+
+    def show(self, *, requests=None, seed=0, **values):
+        """The live panel: one control per view argument, starting at ``values`` (else the defaults)."""
+        values = {**self.defaults, **values}
+        controls = {name: control.widget(values[name]) for name, control in self.controls.items()}
+        draw = functools.partial(self.view, requests=requests or self.requests, seed=seed, **self.options)
+        return panel(controls, draw)
+
+    def moves(self, count, start=None):
+        """``count`` settings, each one control moved from the last, as a learner would move them.
+
+        Controls fixed by ``start`` stay where it puts them.
+
+        >>> p = Panel("demo", "00", None, {"n": integer(1, 5, "n"), "m": integer(1, 3, "m")}, {"n": 2, "m": 1})
+        >>> p.moves(3, start={"m": 3})
+        [{'n': 4, 'm': 3}, {'n': 1, 'm': 3}, {'n': 3, 'm': 3}]
+        """
+        setting, movable = {**self.defaults, **(start or {})}, [n for n in self.controls if n not in (start or {})]
+        settings = []
+        for k in range(count):
+            name = movable[k % len(movable)]
+            values = self.controls[name].values()
+            setting = {**setting, name: values[(7 * k + 3) % len(values)]}
+            settings.append(setting)
+        return settings
+
+
+def register_panel(panel_):
+    """Add ``panel_`` to :data:`PANELS` under its name; returns it."""
+    PANELS[panel_.name] = panel_
+    return panel_
+
+
+def all_panels():
+    """Every registered panel, chapter by chapter (imports every chapter module first)."""
+    from .. import sections
+
+    for module in pkgutil.iter_modules(sections.__path__):
+        importlib.import_module(f"{sections.__name__}.{module.name}")
+    return sorted(PANELS.values(), key=lambda p: (p.chapter, p.name))
 
 
 def users_slider(value=100_000, description="users"):
     """A log slider from 10 to 10,000,000 daily active users."""
-    return w.FloatLogSlider(value=value, base=10, min=1, max=7, step=0.125, description=description,
-                            readout_format=".2s", continuous_update=False, style={"description_width": "initial"})
+    return users(description=description).widget(value)
 
 
 def int_slider(value, low, high, description, step=1):
     """A whole-number slider that redraws when released (so one drag is one simulation)."""
-    return w.IntSlider(value=value, min=low, max=high, step=step, description=description,
-                       continuous_update=False, style={"description_width": "initial"})
+    return integer(low, high, description, step).widget(value)
 
 
 def panel(controls, draw):
@@ -41,6 +167,9 @@ def panel(controls, draw):
     >>> p.children[1].value
     'n is 2'
     """
+    import ipywidgets as w
+    from IPython.display import display
+
     output, figures = w.Output(), w.HTML()
 
     def redraw(_change=None):
@@ -59,42 +188,47 @@ def panel(controls, draw):
     return box
 
 
-def single_server_panel(users=100_000, workers=8, service_time_ms=50, requests=DEFAULT_REQUESTS, seed=0):
-    """Chapter 01's panel: users, workers and service time of the one box; latency against theory.
+# -- the figures under the sliders -----------------------------------------------------------------
 
-    >>> box = single_server_panel(users=1_000)  # doctest: +SKIP
+def failed(summary):
+    """Share of requests that failed in any way (errors, time-outs, rejections).
+
+    >>> failed({"error_rate": 0.01, "timeout_rate": 0.02, "rejected_rate": 0.0})
+    0.03
     """
-    controls = {
-        "users": users_slider(users),
-        "workers": int_slider(workers, 1, 64, "workers"),
-        "service_time_ms": int_slider(service_time_ms, 10, 500, "service time (ms)", step=10),
-    }
-    return panel(controls, functools.partial(single_server_view, requests=requests, seed=seed))
+    return summary["error_rate"] + summary["timeout_rate"] + summary["rejected_rate"]
 
 
-def single_server_view(users, workers, service_time_ms, requests=DEFAULT_REQUESTS, seed=0):
-    """What the chapter 01 panel shows for one slider setting: (chart as SVG, headline HTML)."""
-    arch = single_server(workers=workers, service_time_ms=service_time_ms)
-    result = simulate(arch, Workload(users=users), requests=requests, seed=seed)
-    point = result.summary().to_frame().T.assign(users=users)
-    datasets = {**charts.knee_data(arch, point, current=users), **charts.timeline_data(result, bins=30)}
-    return _single_server_template().svg(datasets), headline(result, SINGLE_SERVER_CAPTION)
+def outcome(summary, failures="always"):
+    """'p95 <b>120 ms</b> · failed <b>0.0%</b>': the latency and failure figures of a run.
+
+    ``failures="if any"`` leaves the failed share out when nothing failed.
+
+    >>> outcome({"p95_ms": 120.4, "error_rate": 0.0, "timeout_rate": 0.0, "rejected_rate": 0.0})
+    'p95 <b>120 ms</b> · failed <b>0.0%</b>'
+    """
+    share = failed(summary)
+    text = f"p95 <b>{summary['p95_ms']:,.0f} ms</b>"
+    return text + (f" · failed <b>{share:.1%}</b>" if share or failures == "always" else "")
 
 
-@functools.lru_cache(maxsize=1)
-def _single_server_template():
-    # Latency over time without the failed-share strip: the headline gives that figure, and each view costs render time.
-    chart = (charts._knee_chart(charts.USERS_RANGE) | charts._latency_chart()).resolve_scale(color="independent")
-    return charts.Template(chart, titles=False)
+def headline(*lines, result=None, note="", caption=""):
+    """The HTML under a panel's sliders: figure ``lines``, the sample the charts stand on, a caption.
+
+    >>> headline("a", "b", caption="<small>c</small>")
+    '<div>a<br>b<br><small>c</small></div>'
+    """
+    parts = list(lines)
+    if result is not None:
+        parts.append(f"<small>{charts.budget_note(result)}{note}</small>")
+    if caption:
+        parts.append(caption)
+    return f"<div>{'<br>'.join(parts)}</div>"
 
 
-def headline(result, caption=""):
-    """The figures a learner reads under the sliders, the sample the charts stand on, and a caption."""
-    s = result.summary()
-    capacity = sum(getattr(t, "capacity", 0) for t in result.architecture.tiers[:1])
-    failed = s["error_rate"] + s["timeout_rate"] + s["rejected_rate"]
-    text = (f"<b>{result.workload.users:,.0f}</b> users send <b>{s['offered_rps']:,.1f}</b> req/s at peak; "
-            f"the box serves up to <b>{capacity:,.0f}</b> req/s · utilisation <b>{s['server_utilization']:.0%}</b>"
-            if "server_utilization" in s else f"<b>{s['offered_rps']:,.1f}</b> req/s at peak")
-    text += f" · p95 <b>{s['p95_ms']:,.0f} ms</b> · failed <b>{failed:.1%}</b>"
-    return f"<div>{text}<br><small>{charts.budget_note(result)}</small><br>{caption}</div>"
+def __getattr__(name):  # chapter 01's panel now lives in its chapter module
+    if name in ("single_server_panel", "single_server_view"):
+        from ..sections import single_server
+
+        return getattr(single_server, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -14,26 +14,21 @@ latency is exact, and each tier's utilisation shows which one saturates first.
 """
 
 import functools
-import math
 from dataclasses import replace
 
-import altair as alt
 import numpy as np
 import pandas as pd
 
 from .. import theory as analytic
-
-from ..present import charts as charts
-from ..core import validation as check
 from ..architectures import single_server, web_and_database
+from ..core import validation as check
 from ..core.simulation import simulate, sweep
 from ..core.workload import Workload
+from ..present import charts, panels, scales
 from ..present.subnets import subnet_diagram  # noqa: F401  (the notebook calls dbt.subnet_diagram)
 
 BOX, SPLIT = "one box", "separate tiers"
-DESIGNS = alt.Scale(domain=[BOX, SPLIT], range=[[5, 3], [1, 0]])
-SHAPES = alt.Scale(domain=[BOX, SPLIT], range=["square", "circle"])
-TIER_COLORS = alt.Scale(domain=[BOX, "web", "database"], range=["#9e9e9e", "#2ca02c", "#9467bd"])
+TIER_COLORS = {BOX: "grey", "web": "green", "database": "purple"}
 USERS_RANGE = (10_000, 10_000_000)  # the interesting part: where one box and the tiers saturate
 LATENCY_RANGE_MS = (20, 20_000)
 
@@ -113,21 +108,12 @@ def latency_data(designs, users_range=USERS_RANGE, points=60):
     """Theory's mean and p95 latency (ms) per design over a log grid of users; NaN/inf points left out.
 
     The split design's p95 exists only when each tier has one worker (see :func:`chapter1.analytic.predict`).
+
+    >>> sorted(latency_data({BOX: one_box()}, points=5)["statistic"].unique())
+    ['mean', 'p95']
     """
-    frames = [_latency_curve(arch, tuple(users_range), points).assign(design=label) for label, arch in designs.items()]
-    return pd.concat(frames, ignore_index=True)[["users", "design", "statistic", "latency_ms"]]
-
-
-@functools.lru_cache(maxsize=128)
-def _latency_curve(architecture, users_range, points):
-    rows, ceiling = [], saturation_users(architecture)
-    near = ceiling * np.array([0.9, 0.95, 0.98, 0.99, 0.995])  # so the line climbs the wall instead of stopping short
-    grid = np.geomspace(*users_range, points)
-    for users in np.sort(np.concatenate([grid, near[(near > users_range[0]) & (near < users_range[1])]])):
-        theory = analytic.predict(architecture, Workload(users=float(users)), percents=(95,))
-        rows += [{"users": users, "statistic": label, "latency_ms": theory[key]}
-                 for key, label in charts.STATISTICS.items() if np.isfinite(theory[key])]
-    return pd.DataFrame(rows, columns=["users", "statistic", "latency_ms"])
+    return charts.design_curves(designs, users_range, points, ceiling=saturation_users,
+                                near=(0.9, 0.95, 0.98, 0.99, 0.995))
 
 
 def utilization_data(designs, users_range=USERS_RANGE, points=40):
@@ -147,11 +133,7 @@ def utilization_data(designs, users_range=USERS_RANGE, points=40):
 
 def simulated_latency(table):
     """Long form of :func:`sweep_designs` output for the latency chart: users, design, statistic, latency_ms."""
-    present = {k: v for k, v in charts.STATISTICS.items() if k in table}
-    long = table[["users", "design", *present]].melt(["users", "design"], list(present), var_name="statistic",
-                                                    value_name="latency_ms")
-    long["statistic"] = long["statistic"].map(present)
-    return long.dropna()
+    return charts.long_latency(table, "users", "design")
 
 
 def simulated_utilization(table):
@@ -173,7 +155,7 @@ def compare(designs, simulated=None, *, current=None, users_range=USERS_RANGE):
     >>> chart = compare({BOX: one_box(), SPLIT: web_and_database()})
     """
     data = compare_data(designs, simulated, current=current, users_range=users_range)
-    return _compare_chart(tuple(users_range)).properties(datasets={k: charts._records(v) for k, v in data.items()})
+    return charts.with_data(_compare_chart(tuple(users_range)), data)
 
 
 def compare_data(designs, simulated=None, *, current=None, users_range=USERS_RANGE):
@@ -184,66 +166,33 @@ def compare_data(designs, simulated=None, *, current=None, users_range=USERS_RAN
         "labels": theory.groupby("statistic", sort=False).head(1),
         "simulated": simulated_latency(simulated) if simulated is not None else [],
         "tier_theory": tiers,
-        "tier_labels": _staggered_labels(tiers),
+        "tier_labels": scales.at_levels(tiers, "tier", "utilization"),  # 30 %, 50 %, ... busy: never overlapping
         "tier_simulated": simulated_utilization(simulated) if simulated is not None else [],
         "current": [{"users": current}] if current is not None else [],
     }
 
 
-def _staggered_labels(tiers):
-    """One label per tier, where its line crosses 30 %, 50 %, 70 %, ... busy, so that labels never overlap."""
-    rows = []
-    for k, (name, line) in enumerate(tiers.groupby("tier", sort=False)):
-        level = min(0.3 + 0.2 * k, 0.9)
-        rows.append(line[line.utilization >= level].head(1))
-    return pd.concat(rows) if rows else tiers.head(0)
-
-
 @functools.lru_cache(maxsize=4)
 def _compare_chart(users_range):
-    # Log axes labelled and gridded at 1-2-5 values only: easier to read than a line at every minor tick.
-    x = alt.X("users:Q", title="daily active users", scale=alt.Scale(type="log", domain=list(users_range)),
-              axis=alt.Axis(format="~s", values=_log_ticks(users_range)))
-    y = alt.Y("latency_ms:Q", title="latency (ms)", scale=alt.Scale(type="log", domain=list(LATENCY_RANGE_MS)),
-              axis=alt.Axis(values=_log_ticks(LATENCY_RANGE_MS)))
-    # Direct labels instead of legends: each legend costs a noticeable share of a live redraw.
-    color = alt.Color("statistic:N", scale=charts.COLORS, legend=None)
-    tooltip = ["design:N", "statistic:N", alt.Tooltip("users:Q", format=",.0f"), alt.Tooltip("latency_ms:Q", format=",.0f")]
-    current = alt.Chart(alt.Data(name="current")).mark_rule(strokeDash=[4, 3], color="gray").encode(x=x)
-    latency = alt.layer(
-        alt.Chart(alt.Data(name="theory")).mark_line(clip=True).encode(
-            x=x, y=y, color=color, strokeDash=alt.StrokeDash("design:N", scale=DESIGNS, legend=None),
-            detail="design:N", tooltip=tooltip),
-        alt.Chart(alt.Data(name="simulated")).mark_point(filled=True, size=60, opacity=0.9, clip=True).encode(
-            x=x, y=y, color=color, shape=alt.Shape("design:N", scale=SHAPES, legend=None), tooltip=tooltip),
-        alt.Chart(alt.Data(name="labels")).mark_text(align="left", dx=4, dy=-8, fontWeight="bold").encode(
-            x=x, y=y, color=color, text="statistic:N"),
-        current,
-    ).properties(width=charts.WIDTH, height=charts.HEIGHT, title=alt.Title(
-        "Latency as users grow", subtitle="lines: queueing theory · dots: simulation · dashed, squares: one box"))
-    u = alt.Y("utilization:Q", title="busy share of the tier's workers", axis=alt.Axis(format="%"),
-              scale=alt.Scale(domain=[0, 1.05]))
-    tier = alt.Color("tier:N", scale=TIER_COLORS, legend=None)
-    tier_tooltip = ["tier:N", alt.Tooltip("users:Q", format=",.0f"), alt.Tooltip("utilization:Q", format=".0%")]
-    tiers = alt.layer(
-        alt.Chart(alt.Data(values=[{"full": 1.0}])).mark_rule(color="#d62728", strokeDash=[2, 2]).encode(y="full:Q"),
-        alt.Chart(alt.Data(name="tier_theory")).mark_line().encode(x=x, y=u, color=tier, tooltip=tier_tooltip),
-        alt.Chart(alt.Data(name="tier_simulated")).mark_point(filled=True, size=60, opacity=0.9).encode(
-            x=x, y=u, color=tier, tooltip=tier_tooltip),
-        alt.Chart(alt.Data(name="tier_labels")).mark_text(align="right", dx=-6, fontWeight="bold").encode(
-            x=x, y=u, color=tier, text="tier:N"),
-        current,
-    ).properties(width=charts.WIDTH, height=charts.HEIGHT, title=alt.Title(
-        "Which tier saturates first", subtitle="lines: load / capacity · dots: simulation · red: 100 % busy"))
-    return alt.hconcat(latency, tiers).resolve_scale(color="independent", strokeDash="independent",
-                                                     shape="independent")
-
-
-def _log_ticks(bounds):
-    """1, 2, 5 x powers of ten within ``bounds``."""
-    low, high = bounds
-    return [m * 10 ** e for e in range(int(math.floor(math.log10(low))), int(math.ceil(math.log10(high))) + 1)
-            for m in (1, 2, 5) if low <= m * 10 ** e <= high]
+    # Log axes labelled and gridded at 1-2-5 values only; direct labels instead of legends (cheaper redraws).
+    x, y = charts.latency_axes(users_range, LATENCY_RANGE_MS, users_ticks=(1, 2, 5), y_format=None)
+    tooltip = ("design:N", "statistic:N", ("users:Q", ",.0f"), ("latency_ms:Q", ",.0f"))
+    dots = {"filled": True, "size": 60, "opacity": 0.9, "clip": True}
+    latency = charts.curves(
+        x, y, scales.color("statistic:N", scales.STATISTIC_COLORS), tooltip=tooltip, label="statistic:N",
+        line={"clip": True}, dots=dots, current="users:Q",
+        line_channels={"strokeDash": charts.dash("design:N", {BOX: [5, 3], SPLIT: [1, 0]}), "detail": "design:N"},
+        dot_channels={"shape": charts.shape("design:N", {BOX: "square", SPLIT: "circle"})},
+        heading=charts.title("Latency as users grow",
+                             "lines: queueing theory · dots: simulation · dashed, squares: one box"))
+    busy = scales.share_axis("y", "utilization:Q", "busy share of the tier's workers", top=1.05)
+    tiers = charts.curves(
+        x, busy, scales.color("tier:N", TIER_COLORS), prefix="tier_", label="tier:N",
+        label_style={"align": "right", "dx": -6, "fontWeight": "bold"}, dots={**dots, "clip": False},
+        tooltip=("tier:N", ("users:Q", ",.0f"), ("utilization:Q", ".0%")), current="users:Q",
+        before=[charts.full_line()], heading=charts.title(
+            "Which tier saturates first", "lines: load / capacity · dots: simulation · red: 100 % busy"))
+    return charts.beside(latency, tiers, independent=("color", "strokeDash", "shape"))
 
 
 # -- the live panel ----------------------------------------------------------------------------
@@ -260,27 +209,13 @@ def tiers_panel(users=300_000, web_workers=8, db_workers=4, web_service_ms=30, d
     """Chapter 02's panel: users, and the workers and work per request of each tier, scaled separately.
 
     The one box (``box_workers`` workers doing both jobs) stays on the chart for comparison.
+
+    >>> box = tiers_panel()  # doctest: +SKIP
     """
-    from ..present import panels as widgets
-
     check.number("users", users, low=USERS_RANGE[0], high=USERS_RANGE[1])
-    controls = {
-        "users": _users_slider(users),
-        "web_workers": widgets.int_slider(web_workers, 1, 64, "web workers"),
-        "db_workers": widgets.int_slider(db_workers, 1, 64, "database workers"),
-        "web_service_ms": widgets.int_slider(web_service_ms, 5, 200, "web work (ms)", step=5),
-        "db_service_ms": widgets.int_slider(db_service_ms, 5, 200, "database work (ms)", step=5),
-    }
-    requests = PANEL_REQUESTS if requests is None else requests
-    return widgets.panel(controls, functools.partial(tiers_view, box_workers=box_workers, requests=requests, seed=seed))
-
-
-def _users_slider(users):
-    from ..present import panels as widgets
-
-    slider = widgets.users_slider(users)
-    slider.min, slider.max, slider.step = math.log10(USERS_RANGE[0]), math.log10(USERS_RANGE[1]), 1 / 16
-    return slider
+    panel = PANEL if box_workers == PANEL.options["box_workers"] else replace(PANEL, options={"box_workers": box_workers})
+    return panel.show(users=users, web_workers=web_workers, db_workers=db_workers, web_service_ms=web_service_ms,
+                      db_service_ms=db_service_ms, requests=requests, seed=seed)
 
 
 def tiers_view(users, web_workers, db_workers, web_service_ms, db_service_ms, *, box_workers=8,
@@ -306,13 +241,20 @@ def _panel_template():
 def headline(result, box=None):
     """The figures a learner reads under the sliders: load, each tier's capacity and use, the bottleneck."""
     s, arch = result.summary(), result.architecture
-    caps = capacities(arch)
     tiers = " · ".join(f"{name} tier up to <b>{cap:,.0f}</b> req/s, busy <b>{s[f'{name}_utilization']:.0%}</b>"
-                       for name, cap in caps.items())
-    failed = s["error_rate"] + s["timeout_rate"] + s["rejected_rate"]
-    text = (f"<b>{result.workload.users:,.0f}</b> users send <b>{s['offered_rps']:,.1f}</b> req/s at peak · {tiers}"
-            f"<br>bottleneck: <b>{bottleneck(arch)}</b> (saturates at {saturation_users(arch):,.0f} users)")
+                       for name, cap in capacities(arch).items())
+    last = f"bottleneck: <b>{bottleneck(arch)}</b> (saturates at {saturation_users(arch):,.0f} users)"
     if box is not None:
-        text += f"; the one box would saturate at {saturation_users(box):,.0f} users"
-    text += f" · p95 <b>{s['p95_ms']:,.0f} ms</b> · failed <b>{failed:.1%}</b>"
-    return f"<div>{text}<br><small>{charts.budget_note(result)}</small><br>{PANEL_CAPTION}</div>"
+        last += f"; the one box would saturate at {saturation_users(box):,.0f} users"
+    return panels.headline(f"<b>{result.workload.users:,.0f}</b> users send <b>{s['offered_rps']:,.1f}</b> req/s "
+                           f"at peak · {tiers}", f"{last} · {panels.outcome(s)}", result=result, caption=PANEL_CAPTION)
+
+
+PANEL = panels.register_panel(panels.Panel(
+    "web and database tiers", "02", tiers_view, caption=PANEL_CAPTION, requests=PANEL_REQUESTS,
+    controls={"users": panels.users(4, 7, 1 / 16), "web_workers": panels.integer(1, 64, "web workers"),
+              "db_workers": panels.integer(1, 64, "database workers"),
+              "web_service_ms": panels.integer(5, 200, "web work (ms)", step=5),
+              "db_service_ms": panels.integer(5, 200, "database work (ms)", step=5)},
+    defaults={"users": 300_000, "web_workers": 8, "db_workers": 4, "web_service_ms": 30, "db_service_ms": 20},
+    options={"box_workers": 8}, examples=({"users": 100_000}, {"users": 10_000_000})))

@@ -14,12 +14,11 @@ import json
 import sqlite3
 import time
 
-import altair as alt
 import numpy as np
 import pandas as pd
 
 from ..core import validation as check
-from ..present.charts import WIDTH, _records
+from ..present import charts, scales
 
 FIRST_NAMES = ("Minji", "Jisoo", "Alex", "Sam", "Yuna", "Chris", "Hyun", "Dana", "Jun", "Mia", "Leo", "Sora")
 CITIES = ("Seoul", "Busan", "Incheon", "Daegu", "Daejeon", "Gwangju")
@@ -171,27 +170,23 @@ def _round(value, digits=2):
 
 
 def timing_chart(table):
-    """Bars of :func:`time_operations` output: time per answer (log scale), one panel per question."""
-    return _timing_chart().properties(datasets={"timings": _records(table)})
+    """Bars of :func:`time_operations` output: time per answer (log scale), one panel per question.
+
+    >>> chart = timing_chart(pd.DataFrame([{"question": "q", "way": "relational: x", "microseconds": 3.0}]))
+    """
+    return charts.with_data(_timing_chart(), {"timings": table.assign(kind=table["way"].str.split(":").str[0])})
 
 
 @functools.lru_cache(maxsize=1)
 def _timing_chart():
-    kind = alt.Scale(domain=["relational", "key-value"], range=["#1f77b4", "#ff7f0e"])
-    x = alt.X("microseconds:Q", title="time per answer (µs, log scale)", stack=None,
-              scale=alt.Scale(type="log", domain=[1, 1_000_000]))
-    y = alt.Y("way:N", title=None, sort=None, axis=alt.Axis(labelLimit=260))
-    base = alt.Chart().transform_calculate(kind="split(datum.way, ':')[0]")
-    bars = base.mark_bar().encode(x=x, y=y, color=alt.Color("kind:N", scale=kind, title="store"),
-                                  tooltip=["question:N", "way:N", "microseconds:Q"])
-    labels = base.mark_text(align="left", dx=4, fontSize=11).encode(
-        x=x, y=y, text=alt.Text("microseconds:Q", format=",.2~r"))
-    return alt.layer(bars, labels, data=alt.Data(name="timings")).properties(width=WIDTH).facet(
-        row=alt.Row("question:N", title=None, sort=[o[0] for o in OPERATIONS[::3]],
-                    header=alt.Header(labelAngle=0, labelAlign="left", labelFontWeight="bold")),
-    ).resolve_scale(y="independent").properties(title=alt.Title(
+    x = scales.log_axis("x", "microseconds:Q", "time per answer (µs, log scale)", (1, 1_000_000), ticks="auto",
+                        format=None)
+    bars = charts.bars("timings", x, charts.nominal("way:N", label_limit=260),
+                       scales.color("kind:N", {"relational": "blue", "key-value": "orange"}, legend=charts.legend("store")),
+                       tooltip=("question:N", "way:N", "microseconds:Q"), text=("microseconds:Q", ",.2~r"), height=None)
+    return charts.by_row(bars, "question:N", [o[0] for o in OPERATIONS[::3]], charts.title(
         "The same questions, two ways of storing the data",
-        subtitle="in-memory SQLite and a Python dict; fastest of several runs"))
+        "in-memory SQLite and a Python dict; fastest of several runs"))
 
 
 # -- which kind of database? -------------------------------------------------------------------

@@ -1,0 +1,42 @@
+"""The presentation kit: panel registry, headline builder, scales and label placement."""
+
+import pandas as pd
+import pytest
+
+from chapter1.present import charts, panels, scales
+
+
+def test_every_chapter_registers_its_panels():
+    names = {(p.chapter, p.name) for p in panels.all_panels()}
+    assert {"01", "02", "03", "04"} <= {chapter for chapter, _ in names}
+    assert len(names) == 5
+
+
+@pytest.mark.parametrize("panel", panels.all_panels(), ids=lambda p: p.name)
+def test_every_panel_draws_its_defaults_and_offers_them(panel):
+    assert set(panel.defaults) == set(panel.controls)
+    for name, control in panel.controls.items():
+        assert panel.defaults[name] in control.values() or control.kind == "log", name
+    chart, text = panel.draw(requests=300)
+    assert isinstance(chart, charts.Picture) and chart.data.startswith("<svg")
+    assert text.startswith("<div>") and "simulated requests" in text
+
+
+def test_moves_change_one_control_at_a_time():
+    panel = panels.all_panels()[0]
+    settings = [panel.defaults, *panel.moves(6)]
+    for before, after in zip(settings, settings[1:]):
+        assert sum(before[k] != after[k] for k in before) <= 1
+
+
+def test_headline_and_outcome():
+    summary = {"p95_ms": 80.0, "error_rate": 0.0, "timeout_rate": 0.01, "rejected_rate": 0.0}
+    assert panels.outcome(summary) == "p95 <b>80 ms</b> · failed <b>1.0%</b>"
+    assert panels.headline("a", caption="c") == "<div>a<br>c</div>"
+
+
+def test_log_ticks_and_label_spreading():
+    assert scales.log_ticks((40, 5_000)) == [50, 100, 200, 500, 1_000, 2_000, 5_000]
+    labels = scales.spread_labels(pd.DataFrame({"y": [100.0, 105.0, 1_000.0]}), "y", 0.1, log=True)
+    assert labels["y"].iloc[1] == pytest.approx(100 * 10 ** 0.1)
+    assert labels["y"].iloc[2] == 1_000.0
