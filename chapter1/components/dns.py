@@ -14,6 +14,7 @@ from ..core import validation as check
 from ..core.architecture import Architecture
 from ..core.component import ERROR, Component, Runtime, register
 from ..core.simulation import down
+from ..theory.caching import ttl_hit_ratio
 
 
 def _example():
@@ -42,17 +43,17 @@ class DNS(Component):
 
     def __post_init__(self):
         super().__post_init__()
-        check.number("lookup_ms", self.lookup_ms, low=0)
-        check.number("ttl_s", self.ttl_s, low=0)
+        check_cache(self)
 
     def hit_ratio(self, per_user_rate):
         """Share of requests answered from the client's cache, for one client's request rate (per s).
 
         After each lookup the answer serves every request in the next ``ttl_s`` seconds, on average
-        ``per_user_rate * ttl_s`` of them, so hits / all = r*ttl / (1 + r*ttl).
+        ``per_user_rate * ttl_s`` of them, so hits / all = r*ttl / (1 + r*ttl)
+        (:func:`chapter1.analytic.ttl_hit_ratio`).
         """
-        served = check.number("per_user_rate", per_user_rate, low=0) * self.ttl_s
-        return served / (1 + served)
+        check.number("per_user_rate", per_user_rate, low=0)
+        return ttl_hit_ratio(per_user_rate, self.ttl_s)
 
     def runtime(self, sim, index):
         return DNSRun(self, sim, index)
@@ -62,6 +63,12 @@ class DNS(Component):
 
     def describe(self):
         return [f"lookup {self.lookup_ms:g} ms", f"TTL {self.ttl_s:g} s"]
+
+
+def check_cache(resolver, max_ttl_s=None):
+    """Validate a resolver's ``lookup_ms`` and ``ttl_s`` (DNS, DNS round robin)."""
+    check.number("lookup_ms", resolver.lookup_ms, low=0)
+    check.number("ttl_s", resolver.ttl_s, low=0, high=max_ttl_s)
 
 
 class DNSRun(Runtime):

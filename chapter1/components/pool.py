@@ -27,6 +27,8 @@ import numpy as np
 from ..core import validation as check
 from ..core.architecture import Architecture
 from ..core.component import ERROR, OK, Component, Runtime, register
+from ..theory.caching import ttl_hit_ratio
+from .dns import check_cache
 from .policies import POLICIES
 from .server import Server, WebServer
 
@@ -212,8 +214,7 @@ class DNSRoundRobin(Pool):
 
     def __post_init__(self):
         super().__post_init__()
-        check.number("ttl_s", self.ttl_s, low=0, high=86_400)
-        check.number("lookup_ms", self.lookup_ms, low=0)
+        check_cache(self, max_ttl_s=86_400)
 
     def runtime(self, sim, index):
         return DNSRoundRobinRun(self, sim, index)
@@ -320,7 +321,7 @@ class DNSRoundRobinRun(PoolRun):
         super().__init__(spec, sim, index)
         clients, ttl = sim.clients, spec.ttl_s
         per_client = sim.workload.rate / clients
-        warm = self.rng.random(clients) < per_client * ttl / (1 + per_client * ttl)
+        warm = self.rng.random(clients) < ttl_hit_ratio(per_client, ttl)
         self.expiry = np.where(warm, self.rng.uniform(0.0, ttl, clients), -1.0).tolist()
         first = self._view(0.0) or (0,)
         self.address = [first[c % len(first)] for c in range(clients)]
