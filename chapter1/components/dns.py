@@ -23,27 +23,20 @@ def _example():
     return Architecture("dns + server", (Server(workers=4),), dns=DNS(ttl_s=60))
 
 
-@register(example=_example, default_for="dns")
 @dataclass(frozen=True)
-class DNS(Component):
-    """Domain Name System (도메인 이름 시스템): turns a domain name into an IP address.
+class Resolver(Component):
+    """What every name resolver shares: a lookup that costs ``lookup_ms``, an answer clients cache for ``ttl_s``."""
 
-    Clients cache the answer for ``ttl_s`` seconds, so only some requests pay ``lookup_ms``.
-    While DNS is down, a client whose cached answer has expired cannot reach the site.
-
-    >>> DNS(lookup_ms=30, ttl_s=300).hit_ratio(per_user_rate=1 / 60)
-    0.8333333333333334
-    """
-
-    name: str = "dns"
     lookup_ms: float = 30.0
     ttl_s: float = 300.0
 
     place = "resolver"
+    max_ttl_s = None
 
     def __post_init__(self):
         super().__post_init__()
-        check_cache(self)
+        check.number("lookup_ms", self.lookup_ms, low=0)
+        check.number("ttl_s", self.ttl_s, low=0, high=self.max_ttl_s)
 
     def hit_ratio(self, per_user_rate):
         """Share of requests answered from the client's cache, for one client's request rate (per s).
@@ -55,6 +48,21 @@ class DNS(Component):
         check.number("per_user_rate", per_user_rate, low=0)
         return ttl_hit_ratio(per_user_rate, self.ttl_s)
 
+
+@register(example=_example, default_for="dns")
+@dataclass(frozen=True)
+class DNS(Resolver):
+    """Domain Name System (도메인 이름 시스템): turns a domain name into an IP address.
+
+    Clients cache the answer for ``ttl_s`` seconds, so only some requests pay ``lookup_ms``.
+    While DNS is down, a client whose cached answer has expired cannot reach the site.
+
+    >>> DNS(lookup_ms=30, ttl_s=300).hit_ratio(per_user_rate=1 / 60)
+    0.8333333333333334
+    """
+
+    name: str = "dns"
+
     def runtime(self, sim, index):
         return DNSRun(self, sim, index)
 
@@ -63,12 +71,6 @@ class DNS(Component):
 
     def describe(self):
         return [f"lookup {self.lookup_ms:g} ms", f"TTL {self.ttl_s:g} s"]
-
-
-def check_cache(resolver, max_ttl_s=None):
-    """Validate a resolver's ``lookup_ms`` and ``ttl_s`` (DNS, DNS round robin)."""
-    check.number("lookup_ms", resolver.lookup_ms, low=0)
-    check.number("ttl_s", resolver.ttl_s, low=0, high=max_ttl_s)
 
 
 class DNSRun(Runtime):

@@ -28,7 +28,7 @@ from ..core import validation as check
 from ..core.architecture import Architecture
 from ..core.component import ERROR, OK, Component, Runtime, register
 from ..theory.caching import ttl_hit_ratio
-from .dns import check_cache
+from .dns import Resolver
 from .policies import POLICIES
 from .server import Server, WebServer
 
@@ -193,7 +193,7 @@ class LoadBalancer(Pool):
 
 @register(example=lambda: Architecture("dns round robin", (DNSRoundRobin(servers=_servers(2), ttl_s=5),), dns=None))
 @dataclass(frozen=True)
-class DNSRoundRobin(Pool):
+class DNSRoundRobin(Pool, Resolver):
     """DNS-based load balancing: the name resolves to each server's address in turn.
 
     A client that resolves gets the next live address (as DNS's own health view knows it) and
@@ -208,13 +208,8 @@ class DNSRoundRobin(Pool):
 
     name: str = "dns"
     ttl_s: float = 60.0
-    lookup_ms: float = 30.0
 
-    place = "resolver"
-
-    def __post_init__(self):
-        super().__post_init__()
-        check_cache(self, max_ttl_s=86_400)
+    max_ttl_s = 86_400
 
     def runtime(self, sim, index):
         return DNSRoundRobinRun(self, sim, index)
