@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: lab test browser exercises bench clean
+.PHONY: lab test browser exercises notebooks bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed; found " + sys.version.split()[0])'
@@ -21,6 +21,10 @@ test: $(STAMP)  ## the whole suite: library, notebooks, exercises, browser
 
 browser: $(STAMP)  ## only the real-browser tests of every notebook
 	$(BIN)/python -m pytest tests/browser -s
+
+notebooks: $(STAMP)  ## re-execute every notebook and solution in place, then regenerate exercises/
+	$(BIN)/python -m chapter1.grading.execute notebooks/*.ipynb solutions/*.ipynb
+	$(BIN)/python -m chapter1.exercises solutions exercises
 
 exercises: $(STAMP)  ## regenerate exercises/ from solutions/
 	$(BIN)/python -m chapter1.exercises solutions exercises
