@@ -20,6 +20,7 @@ budget of a few thousand requests.
 
 import math
 from bisect import bisect_right
+from heapq import heappop, heappush
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -282,6 +283,7 @@ class LoadBalancerRun(PoolRun):
         # A fixed pseudo-random hash per client (Knuth's multiplicative hash), for ip_hash.
         self.client_hash = ((np.arange(sim.clients, dtype=np.uint64) * np.uint64(2654435761)) % np.uint64(2**32)).tolist()
         self.outages = spec.outages
+        self.leaving = []  # event-free path: (when a request leaves its server, that server), a heap
 
     def serve(self, i):
         now = self.env.now
@@ -302,6 +304,28 @@ class LoadBalancerRun(PoolRun):
             self.sim.failed_at[i] = self.index  # the balancer died while the request was inside: answer lost
             return ERROR
         return status
+
+
+    def batchable(self):
+        return not self.spec.outages and not self.spec.joins and all(p.batchable() for p in self.parts)
+
+    def exact_times(self):
+        return any(p.exact_times() for p in self.parts)
+
+    def admit(self, i, t):
+        """Route without events: the connections each server holds at ``t`` come from when requests leave it."""
+        leaving, connections = self.leaving, self.connections
+        while leaving and leaving[0][0] <= t:
+            connections[heappop(leaving)[1]] -= 1
+        k = self.routed[i] = self.choose(self, self._view(t), i)
+        backend = self.parts[k]
+        status, leave = backend.admit(i, t)
+        if status != OK:
+            self.sim.failed_at[i] = backend.index
+        if leave > t:
+            connections[k] += 1
+            heappush(leaving, (leave, k))
+        return status, leave
 
 
 class DNSRoundRobinRun(PoolRun):

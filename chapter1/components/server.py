@@ -7,7 +7,9 @@ True
 """
 
 import math
+from collections import deque
 from dataclasses import dataclass
+from heapq import heapreplace
 
 import numpy as np
 import simpy
@@ -117,6 +119,8 @@ class ServerRun(Runtime):
         self.tracks_service = bool(server.outages)
         for outage in server.outages:
             self.env.process(self._outage(outage))
+        self.free = [0.0] * server.workers   # event-free path: when each worker is next free (a heap)
+        self.waiting = deque()                # and when each queued request will start (in order)
 
     def serve(self, i):
         env = self.env
@@ -142,6 +146,32 @@ class ServerRun(Runtime):
                 self.busy_to[i] = env.now
             self.served += 1
         return self._gave_up(i, arrived) if env.now - arrived > self.timeout else OK
+
+    def batchable(self):
+        return not self.spec.outages
+
+    def exact_times(self):
+        return self.spec.distribution == "constant"
+
+    def admit(self, i, t):
+        """FCFS without events: start when the earliest worker is free; the same rules as :meth:`serve`."""
+        free, waiting = self.free, self.waiting
+        while waiting and waiting[0] <= t:
+            waiting.popleft()
+        if free[0] > t and len(waiting) >= self.queue_limit:
+            return REJECTED, t
+        start = t if free[0] <= t else free[0]
+        self.wait[i] = start - t
+        if start > t:
+            waiting.append(start)
+        if start - t > self.timeout:  # gave up in the queue: the worker it finally got is released at once
+            heapreplace(free, start)
+            return self._gave_up(i, t), start
+        finish = start + self.service[i]
+        heapreplace(free, finish)
+        self.busy_from[i], self.busy_to[i] = start, finish
+        self.served += 1
+        return (self._gave_up(i, t) if finish - t > self.timeout else OK), finish
 
     def _gave_up(self, i, arrived):
         self.sim.end[i] = arrived + self.timeout

@@ -159,6 +159,26 @@ class Runtime:
         return OK
         yield  # a generator that answers at once
 
+    # -- the event-free path (optional) ---------------------------------------------------------
+
+    def batchable(self):
+        """True when this runtime (and its parts) can serve without events: :meth:`admit` then stands in for
+        :meth:`serve`.  A kind with scheduled behaviour (outages, joins, timers) answers False."""
+        return False
+
+    def exact_times(self):
+        """True when its service times are constants: then two such tiers in a row can make events tie exactly,
+        and only the event loop knows which of two simultaneous events comes first."""
+        return False
+
+    def admit(self, i, t):
+        """Serve request ``i`` arriving at ``t`` without an event loop; return ``(status, leave_s)``.
+
+        Requests come in order of arrival at this component.  ``leave_s`` is when the request leaves
+        (the same moment :meth:`serve` would return); it must give exactly what :meth:`serve` gives.
+        """
+        raise NotImplementedError(f"{self.spec.kind} offers no event-free path")
+
     # -- what it reports ------------------------------------------------------------------------
 
     def columns(self):

@@ -24,12 +24,17 @@ from .workload import Workload
 
 MAX_REQUESTS = 2_000_000
 MAX_CLIENTS = 1_000
+ENGINES = ("auto", "fast", "simpy")
 
 
-def simulate(architecture, workload, *, requests=20_000, seed=0):
+def simulate(architecture, workload, *, requests=20_000, seed=0, engine="auto"):
     """Send ``requests`` requests from ``workload`` through ``architecture``; return a :class:`Result`.
 
     Arrivals are Poisson at ``workload.rate``.  Same arguments and seed give an identical Result.
+
+    ``engine``: "simpy" runs the event loop (the reference); "fast" computes each request's times
+    without events, which every component on the path must offer (no outages, joins or timers);
+    "auto" takes the fast engine whenever it can.  Both give the same Result.
 
     >>> from chapter1 import Workload, simulate, single_server
     >>> result = simulate(single_server(workers=4), Workload.from_rate(40), requests=2_000, seed=1)
@@ -40,7 +45,8 @@ def simulate(architecture, workload, *, requests=20_000, seed=0):
     check.instance("workload", workload, Workload, "Workload(users=1000)")
     check.number("requests", requests, low=1, high=MAX_REQUESTS, integer=True)
     check.number("seed", seed, low=0, integer=True)
-    return Simulation(architecture, workload, requests, seed).run()
+    check.choice("engine", engine, ENGINES)
+    return Simulation(architecture, workload, requests, seed).run(engine)
 
 
 class Simulation:
@@ -90,15 +96,42 @@ class Simulation:
             self._built[component.name] = runtime
         return self._built[component.name]
 
-    def run(self):
+    def run(self, engine="simpy"):
         for runtime in self.runtimes:
             runtime.prepare()
         enter = self.arrival + self.entry_s
         order = np.argsort(enter, kind="stable")
         order = order[self.status[order] == OK]
-        self.env.process(self._source(order, enter))
-        self.env.run()
+        events = [repr(t.spec.name) for t in self.tiers if not t.batchable()]
+        exact = [repr(t.spec.name) for t in self.tiers if t.exact_times()]
+        fast = not events and len(exact) < 2
+        if engine == "fast" and not fast:
+            why = (f"{', '.join(events)} needs events (an outage, a server joining, or a kind without an event-free "
+                   "path)" if events else f"{', '.join(exact)} have constant service times, so events can tie")
+            raise ValueError(f"engine='fast' needs every tier to run without events; {why}: use engine='auto'")
+        if fast and engine != "simpy":
+            self._run_fast(order, _clock(enter[order].tolist()))
+        else:
+            self.env.process(self._source(order, enter))
+            self.env.run()
         return Result(self)
+
+    def _run_fast(self, order, times):
+        """Each tier in turn admits its requests in order of arrival there (a feed-forward path of FCFS stations)."""
+        for tier in self.tiers:
+            admit = tier.admit
+            outcome = [admit(i, t) for i, t in zip(order.tolist(), times)]
+            status = np.array([s for s, _ in outcome], dtype=np.int8)
+            leave = np.array([t for _, t in outcome])
+            failed = status != OK
+            lost = order[failed]
+            self.status[lost] = status[failed]
+            self.failed_at[lost] = np.where(self.failed_at[lost] < 0, tier.index, self.failed_at[lost])
+            self.end[lost] = np.where(np.isnan(self.end[lost]), leave[failed], self.end[lost])
+            order, leave = order[~failed], leave[~failed]
+            by_time = np.argsort(leave, kind="stable")
+            order, times = order[by_time], leave[by_time].tolist()
+        self.end[order] = np.where(np.isnan(self.end[order]), times, self.end[order])
 
     def _source(self, order, enter):
         env, request = self.env, self._request
@@ -117,6 +150,16 @@ class Simulation:
                 break
         if math.isnan(self.end[i]):
             self.end[i] = self.env.now
+
+
+def _clock(times):
+    """The times at which simpy's source starts each request: it advances its clock by now + (t - now)."""
+    now, clock = 0.0, []
+    for t in times:
+        if t > now:
+            now = now + (t - now)
+        clock.append(now)
+    return clock
 
 
 def client_population(workload):
@@ -141,7 +184,7 @@ def down(component, times):
     return result
 
 
-def sweep(architecture, users, *, requests=2_000, seed=0, **workload_options):
+def sweep(architecture, users, *, requests=2_000, seed=0, engine="auto", **workload_options):
     """Simulate once per number of users; return one summary row per value (a tidy DataFrame).
 
     >>> from chapter1 import single_server
@@ -155,6 +198,7 @@ def sweep(architecture, users, *, requests=2_000, seed=0, **workload_options):
         raise TypeError(f"users must be a list of user counts (e.g. [1_000, 100_000]); got {users!r}")
     rows = []
     for u in users:
-        summary = simulate(architecture, Workload(users=u, **workload_options), requests=requests, seed=seed).summary()
+        workload = Workload(users=u, **workload_options)
+        summary = simulate(architecture, workload, requests=requests, seed=seed, engine=engine).summary()
         rows.append({"users": u, **summary.to_dict()})
     return pd.DataFrame(rows)
