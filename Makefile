@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: lab test browser exercises notebooks bench clean
+.PHONY: lab test lint browser exercises notebooks bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed; found " + sys.version.split()[0])'
@@ -16,8 +16,12 @@ $(STAMP): pyproject.toml
 lab: $(STAMP)  ## open the course in JupyterLab
 	$(BIN)/jupyter lab notebooks/00_start_here.ipynb
 
-test: $(STAMP)  ## the whole suite: library, notebooks, exercises, browser
+test: $(STAMP)  ## the whole suite: lint, library, notebooks, exercises, browser
+	$(BIN)/ruff check chapter1 tests benchmarks
 	$(BIN)/python -m pytest tests notebooks chapter1 --nbval-lax --doctest-modules
+
+lint: $(STAMP)  ## ruff over the library, tests and benchmarks
+	$(BIN)/ruff check chapter1 tests benchmarks
 
 browser: $(STAMP)  ## only the real-browser tests of every notebook
 	$(BIN)/python -m pytest tests/browser -s

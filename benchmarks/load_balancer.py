@@ -52,7 +52,8 @@ def main():
     # CPU time as well as wall time: on a shared machine the wall clock also counts other processes' turns.
     wall = statistics.median(timed(course_lb, WIDGET_REQUESTS) for _ in range(3 * ROUNDS))
     cpu = statistics.median(timed(course_lb, WIDGET_REQUESTS, clock=time.process_time) for _ in range(3 * ROUNDS))
-    print(f"widget case             {wall * 1e3:5.1f} ms wall, {cpu * 1e3:5.1f} ms CPU for {WIDGET_REQUESTS:,} requests "
+    print(f"widget case             {wall * 1e3:5.1f} ms wall, {cpu * 1e3:5.1f} ms CPU "
+          f"for {WIDGET_REQUESTS:,} requests "
           "(target well under 100 ms)")
 
 

@@ -61,7 +61,8 @@ def load_balanced(servers=4, policy="round_robin", service_time_ms=50.0, workers
     120.0
     """
     pool = _servers(servers, service_time_ms, workers, server_options)
-    balancer = LoadBalancer(servers=pool, policy=policy, weights=weights, health_check_interval_s=health_check_interval_s)
+    balancer = LoadBalancer(servers=pool, policy=policy, weights=weights,
+                            health_check_interval_s=health_check_interval_s)
     return Architecture(name=f"load balancer ({policy.replace('_', ' ')}), {len(pool)} servers", tiers=(balancer,))
 
 

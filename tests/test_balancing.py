@@ -10,8 +10,8 @@ import math
 import numpy as np
 import pytest
 
-from chapter1 import Workload, analytic, balancing as b, simulate, single_server
-
+from chapter1 import Workload, analytic, simulate, single_server
+from chapter1 import balancing as b
 
 # -- policies ------------------------------------------------------------------------------------
 

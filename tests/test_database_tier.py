@@ -7,9 +7,11 @@ import numpy as np
 import pytest
 
 import chapter1 as c
-from chapter1.present import subnets
-from chapter1 import analytic, database_tier as dbt, datastores as ds
+from chapter1 import analytic
+from chapter1 import database_tier as dbt
+from chapter1 import datastores as ds
 from chapter1.architectures import web_and_database
+from chapter1.present import subnets
 
 SPLIT = dict(web_workers=8, db_workers=4, web_service_ms=30, db_service_ms=20)  # web 266.7 req/s, database 200
 
@@ -135,7 +137,8 @@ def test_subnet_diagram_puts_web_in_public_and_database_in_private():
     texts = _texts(dbt.subnet_diagram(web_and_database(**SPLIT)).data)
     for label in ("public subnet", "private subnet", "NAT gateway", "clients", "DNS", "SQL query", "HTTP request"):
         assert label in texts, label
-    assert texts["web"] == subnets.PUBLIC and texts["database"] == subnets.PRIVATE and texts["NAT gateway"] == subnets.PUBLIC
+    assert texts["web"] == subnets.PUBLIC and texts["database"] == subnets.PRIVATE
+    assert texts["NAT gateway"] == subnets.PUBLIC
     assert "4 workers x 20 ms" in texts
 
 
@@ -152,7 +155,8 @@ def test_subnet_diagram_of_one_box_leaves_the_private_subnet_empty_and_marks_out
 def test_sql_join_returns_the_users_orders():
     shop = ds.Shop(users=[(1, "Ann", "Seoul"), (2, "Bo", "Busan")],
                    orders=[(1, 1, "mouse", 20.0), (2, 2, "monitor", 180.0), (3, 1, "keyboard", 45.0)])
-    assert shop.table(ds.ORDERS_OF_USER, (1,)).values.tolist() == [["Ann", 1, "mouse", 20.0], ["Ann", 3, "keyboard", 45.0]]
+    orders = shop.table(ds.ORDERS_OF_USER, (1,)).values.tolist()
+    assert orders == [["Ann", 1, "mouse", 20.0], ["Ann", 3, "keyboard", 45.0]]
     assert shop.orders_of(2) == [{"order_id": 2, "item": "monitor", "amount": 180.0}]
     assert shop.document(1) == {"id": 1, "name": "Ann", "city": "Seoul", "orders": [
         {"order_id": 1, "item": "mouse", "amount": 20.0}, {"order_id": 3, "item": "keyboard", "amount": 45.0}]}

@@ -43,7 +43,9 @@ def architectures(draw):
 
 
 def constant_tiers(arch):
-    return sum(any(getattr(p, "distribution", "") == "constant" for p in c.core.component.flatten(t)) for t in arch.tiers)
+    def constant(tier):
+        return any(getattr(p, "distribution", "") == "constant" for p in c.core.component.flatten(tier))
+    return sum(constant(t) for t in arch.tiers)
 
 
 def assert_same(arch, workload, requests, seed):

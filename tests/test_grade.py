@@ -19,8 +19,18 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from chapter1 import grade as grader
 from chapter1.exercises import generate
 from chapter1.grade import (
-    Course, GradingError, Result, Settings, Submission, feedback_markdown, find_submissions,
-    identify_chapter, read_gradebook, restore_checks, score_table, write_gradebook,
+    Course,
+    GradingError,
+    Result,
+    Settings,
+    Submission,
+    feedback_markdown,
+    find_submissions,
+    identify_chapter,
+    read_gradebook,
+    restore_checks,
+    score_table,
+    write_gradebook,
 )
 
 CHAPTER = "01_toy"

@@ -11,8 +11,18 @@ import numpy as np
 import pytest
 
 from chapter1 import (
-    Architecture, DNSRoundRobin, Join, LoadBalancer, Server, WebServer, Workload, analytic, dns_round_robin,
-    load_balanced, simulate, single_server,
+    Architecture,
+    DNSRoundRobin,
+    Join,
+    LoadBalancer,
+    Server,
+    WebServer,
+    Workload,
+    analytic,
+    dns_round_robin,
+    load_balanced,
+    simulate,
+    single_server,
 )
 from chapter1.diagram import draw
 from chapter1.loadbalancer import POLICIES

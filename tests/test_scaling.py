@@ -11,8 +11,8 @@ import math
 import numpy as np
 import pytest
 
-from chapter1 import Server, Workload, analytic, scaling as s, simulate
-
+from chapter1 import Server, Workload, analytic, simulate
+from chapter1 import scaling as s
 
 # -- the cost model ------------------------------------------------------------------------------
 

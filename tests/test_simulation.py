@@ -33,7 +33,10 @@ def mmc_arch(workers, service_time_ms=SERVICE_MS, **options):
                         dns=None)
 
 
-def tolerance(sd_percent, runs=len(SEEDS)):
+RUNS = len(SEEDS)
+
+
+def tolerance(sd_percent, runs=RUNS):
     return K_SD * sd_percent / 100 / math.sqrt(runs)
 
 

@@ -8,7 +8,19 @@ import math
 import numpy as np
 import pytest
 
-from chapter1 import DNS, Architecture, Component, Database, Outage, Server, WebServer, Workload, analytic, simulate, single_server
+from chapter1 import (
+    DNS,
+    Architecture,
+    Component,
+    Database,
+    Outage,
+    Server,
+    WebServer,
+    Workload,
+    analytic,
+    simulate,
+    single_server,
+)
 
 OK_ARCH = single_server(workers=2)
 OK_LOAD = Workload(users=1_000)

@@ -20,8 +20,8 @@ budget of a few thousand requests.
 
 import math
 from bisect import bisect_right
+from dataclasses import dataclass, replace
 from heapq import heappop, heappush
-from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -239,7 +239,7 @@ class PoolRun(Runtime):
         self.client = sim.client.tolist()
 
     def _view(self, now):
-        """Members the pool believes alive at ``now``: as seen at the last health check (or, with no checks, all joined)."""
+        """Members the pool believes alive at ``now``: as seen at its last health check (with no checks: all joined)."""
         interval = self.spec.health_check_interval_s
         key = bisect_right(self.join_order, now) if interval is None else math.floor(now / interval)
         if key != self.view_key:
@@ -281,7 +281,8 @@ class LoadBalancerRun(PoolRun):
         self.weights = list(spec.weights or (s.capacity for s in spec.members))
         self.current = [0.0] * len(spec.members)
         # A fixed pseudo-random hash per client (Knuth's multiplicative hash), for ip_hash.
-        self.client_hash = ((np.arange(sim.clients, dtype=np.uint64) * np.uint64(2654435761)) % np.uint64(2**32)).tolist()
+        clients = np.arange(sim.clients, dtype=np.uint64)
+        self.client_hash = ((clients * np.uint64(2654435761)) % np.uint64(2**32)).tolist()
         self.outages = spec.outages
         self.leaving = []  # event-free path: (when a request leaves its server, that server), a heap
 

@@ -9,7 +9,7 @@ import importlib
 from dataclasses import dataclass, field, replace
 
 from . import validation as check
-from .component import DEFAULTS, Component, swapped, flatten
+from .component import DEFAULTS, Component, flatten, swapped
 
 _DEFAULT = object()  # "the default resolver" (a DNS), chosen at construction
 

@@ -41,7 +41,8 @@ def subnet_diagram(architecture, nat_gateway=True):
         parts.append(svg.text(PAD + 16 + W / 2, top + H + 15, "look up", 10, fill="#444"))
     parts.append(_box(PAD + 8, bottom, "outside services", ["software updates", "external APIs"], NET))
     # the cloud network with its two subnets
-    parts += [svg.region(pub_x - 16, 40, priv_x + priv_w - pub_x + 32, height - 52, ["virtual private cloud (VPC)"], "#888"),
+    vpc_w = priv_x + priv_w - pub_x + 32
+    parts += [svg.region(pub_x - 16, 40, vpc_w, height - 52, ["virtual private cloud (VPC)"], "#888"),
               svg.region(pub_x, 60, pub_w, height - 84, ["public subnet", "reachable from the internet"], PUBLIC),
               svg.region(priv_x, 60, priv_w, height - 84, ["private subnet", "no route in from the internet"], PRIVATE)]
     xs = {}
@@ -64,7 +65,8 @@ def subnet_diagram(architecture, nat_gateway=True):
         for tier in private:
             parts.append(svg.arrow(xs[tier.name] + W / 2, top + H, nat_x + W - 24, nat_y, "", dashed=True))
     if not private:
-        parts.append(svg.text(priv_x + priv_w / 2, top + H / 2, "(empty: the database", 11, anchor="middle", fill="#777"))
+        middle_x = priv_x + priv_w / 2
+        parts.append(svg.text(middle_x, top + H / 2, "(empty: the database", 11, anchor="middle", fill="#777"))
         parts.append(svg.text(priv_x + priv_w / 2, top + H / 2 + 15, "shares the public box)", 11, anchor="middle",
                            fill="#777"))
     return svg.document(width, height, parts)

@@ -13,7 +13,8 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from .. import Outage, theory as analytic
+from .. import Outage
+from .. import theory as analytic
 from ..architectures import load_balanced
 from ..core import validation as check
 from ..core.simulation import simulate
@@ -274,7 +275,8 @@ def availability_chart(runs, schedules=None, max_servers=5, **failures):
     dots = dots[dots["share"] >= 1e-5]  # below the axis: nothing (or next to nothing) was down
     x = scales.linear_axis("x", "servers:Q", "boxes behind the balancer", (0.8, max_servers + 0.2), ticks=n,
                            format="d")
-    y = scales.log_axis("y", "share:Q", "share down (log scale)", (1e-5, 0.3), ticks=scales.log_ticks((1e-5, 0.3), (1,)),
+    shares = (1e-5, 0.3)
+    y = scales.log_axis("y", "share:Q", "share down (log scale)", shares, ticks=scales.log_ticks(shares, (1,)),
                         format=".3~%")
     return charts.lines_and_dots(
         lines, dots, x, y, color=scales.color("what:N", dict(zip(THEORY_LINES, ("light grey", "blue", "red"))),

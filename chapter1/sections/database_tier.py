@@ -213,7 +213,8 @@ def tiers_panel(users=300_000, web_workers=8, db_workers=4, web_service_ms=30, d
     >>> box = tiers_panel()  # doctest: +SKIP
     """
     check.number("users", users, low=USERS_RANGE[0], high=USERS_RANGE[1])
-    panel = PANEL if box_workers == PANEL.options["box_workers"] else replace(PANEL, options={"box_workers": box_workers})
+    same = box_workers == PANEL.options["box_workers"]
+    panel = PANEL if same else replace(PANEL, options={"box_workers": box_workers})
     return panel.show(users=users, web_workers=web_workers, db_workers=db_workers, web_service_ms=web_service_ms,
                       db_service_ms=db_service_ms, requests=requests, seed=seed)
 

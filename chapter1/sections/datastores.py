@@ -181,8 +181,8 @@ def timing_chart(table):
 def _timing_chart():
     x = scales.log_axis("x", "microseconds:Q", "time per answer (µs, log scale)", (1, 1_000_000), ticks="auto",
                         format=None)
-    bars = charts.bars("timings", x, charts.nominal("way:N", label_limit=260),
-                       scales.color("kind:N", {"relational": "blue", "key-value": "orange"}, legend=charts.legend("store")),
+    kinds = scales.color("kind:N", {"relational": "blue", "key-value": "orange"}, legend=charts.legend("store"))
+    bars = charts.bars("timings", x, charts.nominal("way:N", label_limit=260), kinds,
                        tooltip=("question:N", "way:N", "microseconds:Q"), text=("microseconds:Q", ",.2~r"), height=None)
     return charts.by_row(bars, "question:N", [o[0] for o in OPERATIONS[::3]], charts.title(
         "The same questions, two ways of storing the data",

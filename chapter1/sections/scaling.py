@@ -25,7 +25,6 @@ import pandas as pd
 from .. import theory as analytic
 from ..architectures import load_balanced, single_server
 from ..core import validation as check
-from ..core.simulation import simulate
 from ..core.workload import Workload
 from ..present import charts, scales
 from .database_tier import simulated_latency, sweep_designs  # noqa: F401  (the same sweep serves both chapters)

@@ -9,8 +9,21 @@ from .. import theory as analytic
 from ..core.simulation import simulate
 from ..core.workload import Workload
 from ..present import charts, panels
-from .scaling import (OUT, SERVICE_MS, SMALL_BOXES, USERS_RANGE, _compare_chart, _short, availability, check,
-                      compare_data, cores, designs_for, monthly_cost, theory)
+from .scaling import (
+    OUT,
+    SERVICE_MS,
+    SMALL_BOXES,
+    USERS_RANGE,
+    _compare_chart,
+    _short,
+    availability,
+    check,
+    compare_data,
+    cores,
+    designs_for,
+    monthly_cost,
+    theory,
+)
 
 __all__ = ["scaling_panel", "scaling_view", "headline", "PANEL", "PANEL_CAPTION"]
 
@@ -66,7 +79,8 @@ def headline(designs, result, budget):
             latency = "<b style='color:#d62728'>overloaded</b>: its queue grows for as long as the peak lasts"
         elif label == OUT:
             failed = panels.failed(s)
-            latency = f"p95 <b>{s['p95_ms']:,.0f} ms</b> simulated" + (f", failed <b>{failed:.1%}</b>" if failed else "")
+            latency = f"p95 <b>{s['p95_ms']:,.0f} ms</b> simulated"
+            latency += f", failed <b>{failed:.1%}</b>" if failed else ""
         else:
             latency = f"p95 <b>{figures['p95_ms']:,.0f} ms</b> in theory"
         parts.append(f"· <b>{label}</b> ({_short(label, arch)}, ${cost:,.0f}{over}): up to "

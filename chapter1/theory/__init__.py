@@ -9,8 +9,17 @@ from .availability import HOURS_PER_YEAR, availability_parallel, availability_se
 from .balancing import LOAD_BALANCING, load_balancing, pooled, power_of_two, random_routing, round_robin
 from .caching import ttl_hit_ratio
 from .predict import predict
-from .queues import (QueueStats, TandemStats, erlang_c, littles_law, mmc, response_time_percentile,
-                     response_time_survival, tandem, tandem_response_percentile)
+from .queues import (
+                     QueueStats,
+                     TandemStats,
+                     erlang_c,
+                     littles_law,
+                     mmc,
+                     response_time_percentile,
+                     response_time_survival,
+                     tandem,
+                     tandem_response_percentile,
+)
 
 __all__ = [
     "HOURS_PER_YEAR", "LOAD_BALANCING", "QueueStats", "TandemStats", "availability_parallel", "availability_series",

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from ..core import validation as check
 
+
 def erlang_c(servers, offered_load):
     """Probability that an arriving request has to wait in an M/M/c queue (Erlang C).
 

@@ -164,7 +164,7 @@ class LabServer:
             self.python, "-m", "jupyter", "lab",
             "--no-browser",
             "--allow-root",
-            f"--ServerApp.ip=127.0.0.1",
+            "--ServerApp.ip=127.0.0.1",
             f"--ServerApp.port={self.port}",
             "--ServerApp.port_retries=0",
             "--ServerApp.token=",

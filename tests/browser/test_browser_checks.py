@@ -7,10 +7,9 @@ suite stays green while showing each detector finding its fault.
 
 from __future__ import annotations
 
+import labdriver
 import pytest
 from labdriver import FIXTURE_DIR
-
-import labdriver
 
 GOOD = f"{FIXTURE_DIR}/good.ipynb"
 BROKEN = f"{FIXTURE_DIR}/broken.ipynb"
