@@ -40,3 +40,23 @@ def test_log_ticks_and_label_spreading():
     labels = scales.spread_labels(pd.DataFrame({"y": [100.0, 105.0, 1_000.0]}), "y", 0.1, log=True)
     assert labels["y"].iloc[1] == pytest.approx(100 * 10 ** 0.1)
     assert labels["y"].iloc[2] == 1_000.0
+
+
+def test_cached_tables_are_handed_out_as_copies():
+    """Theory curves and labels are computed once and cached; a caller changing its copy changes nothing else."""
+    from chapter1 import single_server
+    from chapter1.present import charts
+    from chapter1.sections import balancing, scaling
+
+    tables = [
+        lambda: charts.theory_curve(single_server()),
+        lambda: balancing.theory_data(8),
+        lambda: balancing.policies_data(8)["labels"],
+        lambda: scaling.compare_data(scaling.designs_for(2_000))["catalogue"],
+    ]
+    for table in tables:
+        first = table()
+        before = first.copy()
+        first.iloc[0, 0] = first.iloc[1, 0]  # any change to the first row
+        again = table()
+        assert again.equals(before), "a cached table was handed out and changed"

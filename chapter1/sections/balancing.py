@@ -161,7 +161,7 @@ def policies_chart(servers=8, simulated=None, *, current=None):
 
 def policies_data(servers, simulated=None, *, current=None):
     """The datasets :func:`policies_chart` draws: theory, labels, simulated, current."""
-    return {"theory": theory_data(servers), "labels": _labels(servers),
+    return {"theory": theory_data(servers), "labels": _labels(servers).copy(),
             "simulated": simulated[["policy", "load", "mean_ms"]] if simulated is not None else [],
             "current": [{"load": current}] if current is not None else []}
 

@@ -239,7 +239,7 @@ def compare_data(designs, simulated=None, *, current=None, users_range=USERS_RAN
     return {"theory": latency_data(designs, users_range),
             "simulated": simulated_latency(simulated) if simulated is not None else [],
             "walls": walls, "current": [{"users": current}] if current is not None else [],
-            "catalogue": _catalogue(), "picks": picks}
+            "catalogue": _catalogue().copy(), "picks": picks}
 
 
 def _short(label, arch):
