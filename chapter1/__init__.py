@@ -23,9 +23,10 @@ NAMES = {
     "Result": "core.result", "Runtime": "core.component", "register": "core.component",
     "DNS": "components.dns", "Server": "components.server", "WebServer": "components.server",
     "Database": "components.server", "LoadBalancer": "components.pool", "DNSRoundRobin": "components.pool",
-    "Join": "components.pool",
+    "Join": "components.pool", "Cache": "components.cache", "hit_ratio_curve": "components.cache",
     "single_server": "architectures", "web_and_database": "architectures", "load_balanced": "architectures",
     "dns_round_robin": "architectures",
+    "cached": "architectures",
 }
 
 # Module names the notebooks and earlier versions use -> where that module lives now.

@@ -3,6 +3,7 @@
 The object both :func:`chapter1.simulate` runs and :func:`chapter1.present.diagram.draw` pictures.
 """
 
+from .components.cache import Cache
 from .components.pool import DNSRoundRobin, LoadBalancer
 from .components.server import Database, Server, WebServer
 from .core import validation as check
@@ -94,3 +95,27 @@ def _servers(servers, service_time_ms, workers, server_options):
     check.number("servers", servers, low=1, high=1_000, integer=True)
     return tuple(WebServer(name=f"web-{k + 1}", workers=workers, service_time_ms=service_time_ms, **server_options)
                  for k in range(servers))
+
+
+def cached(cache_size=1_000, policy="lru", ttl_s=None, *, web_workers=8, web_service_ms=30.0, db_workers=4,
+           db_service_ms=20.0, hit_ms=1.0, on_write="invalidate", warm=True, **server_options):
+    """DNS -> web -> read-through cache -> database: chapter 06's cache tier in front of chapter 02's design.
+
+    ``cache_size`` keys (at most the workload's key space), evicted by ``policy`` (one of
+    :data:`chapter1.components.eviction.EVICTION`), each kept at most ``ttl_s`` seconds (None: until
+    evicted).  A miss and every write reach the database; the other options go to both servers.
+
+    >>> arch = cached(cache_size=500, policy="sieve")
+    >>> [c.name for c in arch.components]
+    ['dns', 'web', 'cache', 'database']
+    >>> arch["cache"].capacity, arch["database"].capacity
+    (500, 200.0)
+    """
+    check.number("db_workers", db_workers, low=1, high=10_000, integer=True)
+    check.number("db_service_ms", db_service_ms, low=0, low_open=True, high=3_600_000)
+    web = WebServer(name="web", workers=web_workers, service_time_ms=web_service_ms, **server_options)
+    database = Database(name="database", workers=db_workers, service_time_ms=db_service_ms, **server_options)
+    cache = Cache(name="cache", backend=database, capacity=cache_size, policy=policy, ttl_s=ttl_s, hit_ms=hit_ms,
+                  on_write=on_write, warm=warm)
+    ttl = f", TTL {ttl_s:g} s" if ttl_s is not None else ""
+    return Architecture(name=f"web + {policy} cache ({cache_size:,} keys{ttl}) + database", tiers=(web, cache))

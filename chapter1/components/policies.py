@@ -64,4 +64,6 @@ POLICIES = {
     "ip_hash": _ip_hash,
 }
 
-
+# Policies whose choice reads the connections each server holds: the event-free path must then route
+# one request at a time; the others can route a whole run first.
+READS_CONNECTIONS = frozenset({"least_connections", "power_of_two"})

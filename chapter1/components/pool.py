@@ -30,7 +30,7 @@ from ..core.architecture import Architecture
 from ..core.component import ERROR, OK, Component, Runtime, register
 from ..theory.caching import ttl_hit_ratio
 from .dns import Resolver
-from .policies import POLICIES
+from .policies import POLICIES, READS_CONNECTIONS
 from .server import Server, WebServer
 
 MAX_SERVERS = 1_000
@@ -327,6 +327,26 @@ class LoadBalancerRun(PoolRun):
             connections[k] += 1
             heappush(leaving, (leave, k))
         return status, leave
+
+    def admit_all(self, requests, times):
+        """A policy that ignores connections routes the whole run first; then each server admits its share."""
+        if self.spec.policy in READS_CONNECTIONS or not requests:
+            return super().admit_all(requests, times)
+        healthy = self._view(times[0])  # no outages and no joins on this path: the view never changes
+        routes = [self.choose(self, healthy, i) for i in requests]
+        shares = {}
+        for position, k in enumerate(routes):
+            shares.setdefault(k, []).append(position)
+        statuses, leaves = [OK] * len(requests), [0.0] * len(requests)
+        for k, positions in shares.items():
+            backend = self.parts[k]
+            share = [requests[p] for p in positions]
+            status, leave = backend.admit_all(share, [times[p] for p in positions])
+            for p, i, s, t in zip(positions, share, status, leave):
+                self.routed[i], statuses[p], leaves[p] = k, s, t
+                if s != OK:
+                    self.sim.failed_at[i] = backend.index
+        return statuses, leaves
 
 
 class DNSRoundRobinRun(PoolRun):

@@ -102,25 +102,36 @@ class Database(Server):
 
 
 class ServerRun(Runtime):
-    """A :class:`Server` at run time: simpy workers, a bounded queue, outages that kill requests in service."""
+    """A :class:`Server` at run time: simpy workers, a bounded queue, outages that kill requests in service.
+
+    It records only the requests it admitted (their indices, waits and service periods), so a pool of
+    many servers holds about one record per request, not one per server and request.
+    """
 
     def __init__(self, server, sim, index):
         super().__init__(server, sim, index)
         self.workers = simpy.Resource(self.env, capacity=server.workers)
         mean_s, n = server.service_time_ms / 1_000.0, sim.n
         rng = sim.stream(server.name)
-        self.service = rng.exponential(mean_s, n) if server.distribution == "exponential" else np.full(n, mean_s)
+        draws = rng.exponential(mean_s, n) if server.distribution == "exponential" else np.full(n, mean_s)
+        self.service = draws.tolist()  # request i's service time, drawn whether or not it comes here
         self.timeout = math.inf if server.timeout_ms is None else server.timeout_ms / 1_000.0
         self.queue_limit = math.inf if server.queue_limit is None else server.queue_limit
-        self.wait = np.full(n, np.nan)
-        self.busy_from = np.full(n, np.nan)
-        self.busy_to = np.full(n, np.nan)
+        self.admitted, self.waits, self.starts, self.finishes = [], [], [], []
         self.up, self.epoch, self.in_service, self.served = True, 0, set(), 0
         self.tracks_service = bool(server.outages)
         for outage in server.outages:
             self.env.process(self._outage(outage))
         self.free = [0.0] * server.workers   # event-free path: when each worker is next free (a heap)
         self.waiting = deque()                # and when each queued request will start (in order)
+
+    def _admit(self, i, wait, start=math.nan, finish=math.nan):
+        """Record request ``i`` as admitted; returns its position in the records."""
+        self.admitted.append(i)
+        self.waits.append(wait)
+        self.starts.append(start)
+        self.finishes.append(finish)
+        return len(self.admitted) - 1
 
     def serve(self, i):
         env = self.env
@@ -131,19 +142,20 @@ class ServerRun(Runtime):
         arrived, epoch = env.now, self.epoch
         with self.workers.request() as slot:
             yield slot
-            self.wait[i] = env.now - arrived
             if env.now - arrived > self.timeout:  # the client gave up while queued (maybe before a failure)
+                self._admit(i, env.now - arrived)
                 return self._gave_up(i, arrived)
             if self.epoch != epoch:  # the server died while this request queued
+                self._admit(i, env.now - arrived)
                 return ERROR
-            self.busy_from[i] = env.now
+            at = self._admit(i, env.now - arrived, env.now)
             if self.tracks_service:
-                status = yield from self._tracked_service(i)
+                status = yield from self._tracked_service(i, at)
                 if status != OK:
                     return self._gave_up(i, arrived) if env.now - arrived > self.timeout else status
             else:
                 yield env.timeout(self.service[i])
-                self.busy_to[i] = env.now
+                self.finishes[at] = env.now
             self.served += 1
         return self._gave_up(i, arrived) if env.now - arrived > self.timeout else OK
 
@@ -154,30 +166,46 @@ class ServerRun(Runtime):
         return self.spec.distribution == "constant"
 
     def admit(self, i, t):
-        """FCFS without events: start when the earliest worker is free; the same rules as :meth:`serve`."""
-        free, waiting = self.free, self.waiting
-        while waiting and waiting[0] <= t:
-            waiting.popleft()
-        if free[0] > t and len(waiting) >= self.queue_limit:
-            return REJECTED, t
-        start = t if free[0] <= t else free[0]
-        self.wait[i] = start - t
-        if start > t:
-            waiting.append(start)
-        if start - t > self.timeout:  # gave up in the queue: the worker it finally got is released at once
-            heapreplace(free, start)
-            return self._gave_up(i, t), start
-        finish = start + self.service[i]
-        heapreplace(free, finish)
-        self.busy_from[i], self.busy_to[i] = start, finish
-        self.served += 1
-        return (self._gave_up(i, t) if finish - t > self.timeout else OK), finish
+        (status,), (leave,) = self.admit_all((i,), (t,))
+        return status, leave
+
+    def admit_all(self, requests, times):
+        """FCFS without events: each starts when the earliest worker is free; the same rules as :meth:`serve`."""
+        free, waiting, service, record = self.free, self.waiting, self.service, self._admit
+        timeout, limit, bounded = self.timeout, self.queue_limit, self.queue_limit != math.inf
+        statuses, leaves = [], []
+        for i, t in zip(requests, times):
+            if bounded:
+                while waiting and waiting[0] <= t:
+                    waiting.popleft()
+                if free[0] > t and len(waiting) >= limit:
+                    statuses.append(REJECTED)
+                    leaves.append(t)
+                    continue
+            start = free[0]
+            if start <= t:
+                start = t
+            elif bounded:
+                waiting.append(start)
+            if start - t > timeout:  # gave up in the queue: the worker it finally got is released at once
+                heapreplace(free, start)
+                record(i, start - t)
+                statuses.append(self._gave_up(i, t))
+                leaves.append(start)
+                continue
+            finish = start + service[i]
+            heapreplace(free, finish)
+            record(i, start - t, start, finish)
+            self.served += 1
+            statuses.append(self._gave_up(i, t) if finish - t > timeout else OK)
+            leaves.append(finish)
+        return statuses, leaves
 
     def _gave_up(self, i, arrived):
-        self.sim.end[i] = arrived + self.timeout
+        self.sim.end[i] = arrived + self.timeout  # the client's view: it stopped waiting then
         return TIMEOUT
 
-    def _tracked_service(self, i):
+    def _tracked_service(self, i, at):
         process = self.env.active_process
         self.in_service.add(process)
         try:
@@ -185,7 +213,7 @@ class ServerRun(Runtime):
         except simpy.Interrupt:
             return ERROR
         finally:
-            self.busy_to[i] = self.env.now
+            self.finishes[at] = self.env.now
             self.in_service.discard(process)
         return OK
 
@@ -199,12 +227,14 @@ class ServerRun(Runtime):
             self.up = self.spec.is_up(outage.end_s)  # another outage may still cover this moment
 
     def columns(self):
-        return {f"{self.spec.name}_wait_ms": self.wait * 1_000.0}
+        wait = np.full(self.sim.n, np.nan)
+        wait[np.asarray(self.admitted, dtype=np.int64)] = self.waits
+        return {f"{self.spec.name}_wait_ms": wait * 1_000.0}
 
     def row(self):
-        waited = ~np.isnan(self.wait)
+        waits = np.asarray(self.waits, dtype=float)
         return {"workers": self.spec.workers, "served": self.served,
-                "mean_wait_ms": float(np.mean(self.wait[waited]) * 1_000.0) if waited.any() else 0.0}
+                "mean_wait_ms": float(waits.mean() * 1_000.0) if waits.size else 0.0}
 
     def busy(self):
-        return self.busy_from, self.busy_to, self.spec.workers
+        return np.asarray(self.starts, dtype=float), np.asarray(self.finishes, dtype=float), self.spec.workers

@@ -179,6 +179,14 @@ class Runtime:
         """
         raise NotImplementedError(f"{self.spec.kind} offers no event-free path")
 
+    def admit_all(self, requests, times):
+        """:meth:`admit` for many requests in order of arrival; returns (statuses, leave times) as lists.
+
+        A kind may override it with one tight loop; by default it admits one request at a time.
+        """
+        outcome = [self.admit(i, t) for i, t in zip(requests, times)]
+        return [status for status, _ in outcome], [leave for _, leave in outcome]
+
     # -- what it reports ------------------------------------------------------------------------
 
     def columns(self):

@@ -119,10 +119,8 @@ class Simulation:
     def _run_fast(self, order, times):
         """Each tier in turn admits its requests in order of arrival there (a feed-forward path of FCFS stations)."""
         for tier in self.tiers:
-            admit = tier.admit
-            outcome = [admit(i, t) for i, t in zip(order.tolist(), times)]
-            status = np.array([s for s, _ in outcome], dtype=np.int8)
-            leave = np.array([t for _, t in outcome])
+            status, leave = tier.admit_all(order.tolist(), times)
+            status, leave = np.array(status, dtype=np.int8), np.array(leave)
             failed = status != OK
             lost = order[failed]
             self.status[lost] = status[failed]

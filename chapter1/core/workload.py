@@ -60,7 +60,8 @@ class Workload:
 
     def key_popularity(self):
         """Probability of each key 0..keys-1 under Zipf(s): key k is asked for in proportion to 1/(k+1)^s."""
-        weights = 1.0 / np.arange(1, self.keys + 1) ** self.zipf_s
+        # Float powers: with an integer zipf_s, integer powers overflow int64 (10,000 ** 5) and give NaN.
+        weights = 1.0 / np.arange(1, self.keys + 1, dtype=float) ** self.zipf_s
         return weights / weights.sum()
 
     def sample_keys(self, rng, n):

@@ -2,12 +2,21 @@
 
 One module per idea: :mod:`.queues` (Erlang C, M/M/c, tandems, Little's law), :mod:`.balancing`
 (one model per load-balancing policy), :mod:`.availability` (series, parallel, downtime),
-:mod:`.caching` (the TTL hit ratio) and :mod:`.predict` (theory for a whole architecture).
+:mod:`.caching` (TTL hit ratio, Che's approximation, eviction policies) and :mod:`.predict` (theory for a
+whole architecture).
 """
 
 from .availability import HOURS_PER_YEAR, availability_parallel, availability_series, downtime_per_year
 from .balancing import LOAD_BALANCING, load_balancing, pooled, power_of_two, random_routing, round_robin
-from .caching import ttl_hit_ratio
+from .caching import (
+    cache_hit_ratio,
+    che_time,
+    database_load,
+    hit_ratio_from_popularity,
+    ttl_hit_ratio,
+    ttl_stale_ratio,
+    zipf_popularity,
+)
 from .predict import predict
 from .queues import (
                      QueueStats,
@@ -26,4 +35,6 @@ __all__ = [
     "downtime_per_year", "erlang_c", "littles_law", "load_balancing", "mmc", "pooled", "power_of_two", "predict",
     "random_routing", "response_time_percentile", "response_time_survival", "round_robin", "tandem",
     "tandem_response_percentile", "ttl_hit_ratio",
+    # caching
+    "cache_hit_ratio", "che_time", "database_load", "hit_ratio_from_popularity", "ttl_stale_ratio", "zipf_popularity",
 ]

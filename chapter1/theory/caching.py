@@ -1,10 +1,22 @@
-"""Caching with a time to live: the share of requests a cached answer serves.
+"""Caching: the share of requests a cache answers, in closed form.
 
-The same formula serves a client's DNS cache (chapter 01), a TTL cache (chapter 06) and a CDN
-edge (chapter 07).
+* :func:`ttl_hit_ratio` — a cache whose entries live a fixed time: the same formula serves a
+  client's DNS cache (chapter 01), a TTL cache in front of a database (chapter 06) and a CDN edge
+  (chapter 07).
+* :func:`che_time` and :func:`cache_hit_ratio` — a cache holding ``cache_size`` of ``keys`` keys
+  requested independently with Zipf popularity: Che's approximation for LRU, its cousin for FIFO
+  and random eviction, and the top-C bound that a static LFU reaches.
+* :func:`ttl_stale_ratio` — with updates the cache is not told about, how many reads see old data.
+* :func:`database_load` — what still reaches the database: rate x (1 - hit ratio).
 """
 
+import math
+
+import numpy as np
+
 from ..core import validation as check
+
+POLICIES_WITH_THEORY = ("lru", "fifo", "random", "lfu")
 
 
 def ttl_hit_ratio(rate, ttl_s):
@@ -18,3 +30,129 @@ def ttl_hit_ratio(rate, ttl_s):
     """
     served = check.number("rate", rate, low=0) * check.number("ttl_s", ttl_s, low=0)
     return served / (1 + served)
+
+
+def ttl_stale_ratio(read_rate, write_rate, ttl_s):
+    """Share of one key's reads that get data older than the database's, when updates do not touch the cache.
+
+    A miss fetches the key; the copy serves every read for ``ttl_s`` seconds.  Reads are Poisson, so a
+    hit's copy has an age uniform over [0, T]; it is stale when at least one write (Poisson, rate w) came
+    after the fetch: 1 - (1 - e^(-wT)) / (wT).  Times the hit ratio r*T / (1 + r*T).
+
+    >>> round(ttl_stale_ratio(read_rate=1.0, write_rate=0.01, ttl_s=60), 3)  # a write every 100 s, kept 60 s
+    0.244
+    """
+    check.number("write_rate", write_rate, low=0)
+    hit = ttl_hit_ratio(read_rate, ttl_s)
+    x = write_rate * ttl_s
+    stale_given_hit = 0.0 if x == 0 else 1 - (-math.expm1(-x)) / x
+    return hit * stale_given_hit
+
+
+def zipf_popularity(keys, zipf_s):
+    """Probability of each key 0..keys-1 when key k is asked for in proportion to 1/(k+1)^s (as the Workload).
+
+    >>> zipf_popularity(3, 0).tolist()
+    [0.3333333333333333, 0.3333333333333333, 0.3333333333333333]
+    """
+    check.number("keys", keys, low=1, integer=True)
+    check.number("zipf_s", zipf_s, low=0)
+    weights = 1.0 / np.arange(1, keys + 1, dtype=float) ** zipf_s  # as Workload.key_popularity, bit for bit
+    return weights / weights.sum()
+
+
+def che_time(popularity, cache_size, policy="lru"):
+    """Che's characteristic time T (in requests): the C keys an LRU cache holds are those asked for in the last T.
+
+    Solves sum_i (1 - e^(-p_i T)) = C for LRU; for FIFO and random eviction the occupancy of key i is
+    p_i T / (1 + p_i T) instead, and sum_i p_i T / (1 + p_i T) = C.  Bisection on log T.
+
+    >>> round(che_time(np.full(100, 0.01), 50))   # 100 equally popular keys, half of them cached
+    69
+    """
+    p = np.asarray(popularity, dtype=float)
+    check.number("cache_size", cache_size, low=0, high=len(p), low_open=True)
+    if cache_size >= len(p):
+        return math.inf
+    occupancy = _occupancy(policy)
+    low, high = 0.0, 1.0
+    while occupancy(p, high).sum() < cache_size:
+        low, high = high, high * 2
+    for _ in range(100):
+        middle = (low + high) / 2
+        if occupancy(p, middle).sum() < cache_size:
+            low = middle
+        else:
+            high = middle
+    return (low + high) / 2
+
+
+def _occupancy(policy):
+    if policy == "lru":
+        return lambda p, t: -np.expm1(-p * t)
+    if policy in ("fifo", "random"):
+        return lambda p, t: p * t / (1 + p * t)
+    raise ValueError(f"policy must be one of {', '.join(repr(p) for p in POLICIES_WITH_THEORY)}; got {policy!r}")
+
+
+def hit_ratio_from_popularity(popularity, cache_size, policy="lru", write_share=0.0):
+    """Hit ratio of a cache of ``cache_size`` keys for independent requests with the given key popularity.
+
+    LRU: Che's approximation, sum_i p_i (1 - e^(-p_i T)).  FIFO and random: sum_i p_i * p_i T / (1 + p_i T)
+    with its own T.  LFU (counting every request, a static cache): the top-C popularity, the best any
+    policy can do without knowing the future.
+
+    ``write_share`` w: a share of the requests are writes that drop their key from the cache.  A read
+    then hits only if the key's previous request was a read, so each key's occupancy and hit chance
+    are multiplied by (1 - w), and T solves sum_i (1 - w)(1 - e^(-p_i T)) = C.
+    """
+    p = np.asarray(popularity, dtype=float)
+    check.number("cache_size", cache_size, low=1, high=len(p), integer=True)
+    check.choice("policy", policy, POLICIES_WITH_THEORY)
+    read = 1 - check.number("write_share", write_share, low=0, high=1)
+    if policy == "lfu":
+        return float(read * np.sort(p)[::-1][:cache_size].sum())
+    if read == 0:
+        return 0.0
+    effective = cache_size / read
+    if effective >= len(p):
+        return float(read)
+    t = che_time(p, effective, policy)
+    return float(read * (p * _occupancy(policy)(p, t)).sum())
+
+
+def cache_hit_ratio(policy, cache_size, keys, zipf_s, write_share=0.0):
+    """Theory's hit ratio for a cache of ``cache_size`` of ``keys`` Zipf(``zipf_s``) keys under ``policy``.
+
+    ``policy``: "lru" (Che's approximation), "fifo" or "random" (their approximation), "lfu" (the top-C
+    bound).  Independent requests, a warm cache, no expiry; ``write_share`` of the requests are writes
+    that invalidate their key (the ratio is hits / reads).
+
+    >>> round(cache_hit_ratio("lru", 1_000, 10_000, 0.8), 3)
+    0.437
+    >>> round(cache_hit_ratio("lfu", 1_000, 10_000, 0.8), 3)
+    0.571
+    >>> round(cache_hit_ratio("lru", 1_000, 10_000, 1.0, write_share=0.1), 3)
+    0.62
+    """
+    check.choice("policy", policy, POLICIES_WITH_THEORY)
+    check.number("keys", keys, low=1, integer=True)
+    check.number("cache_size", cache_size, low=1, high=keys, integer=True)
+    check.number("write_share", write_share, low=0, high=1)
+    return hit_ratio_from_popularity(zipf_popularity(keys, zipf_s), cache_size, policy, write_share)
+
+
+def database_load(rate, hit_ratio, write_share=0.0):
+    """Requests per second that still reach the database: read misses plus every write.
+
+    rate x (1 - w) x (1 - hit) + rate x w.
+
+    >>> round(database_load(1_000, 0.8), 6)
+    200.0
+    >>> round(database_load(1_000, 0.8, write_share=0.1), 6)
+    280.0
+    """
+    check.number("rate", rate, low=0)
+    check.number("hit_ratio", hit_ratio, low=0, high=1)
+    check.number("write_share", write_share, low=0, high=1)
+    return rate * (1 - write_share) * (1 - hit_ratio) + rate * write_share

@@ -1,0 +1,333 @@
+"""Database replication: one primary takes every write, replicas copy it and serve the reads.
+
+A :class:`ReplicaSet` holds a primary :class:`~chapter1.components.server.Database` and ``k``
+:class:`Replica` databases as parts, and routes each request by its kind (``Simulation.write``,
+drawn from the workload's ``read_ratio``):
+
+* a **write** goes to the primary.  Once the primary has committed it, the write travels to every
+  replica; it reaches each one after its own replication lag (exponential, mean
+  ``replication_lag_ms``, drawn from the set's named stream) and costs that replica a replay
+  (``replay_cost`` times its service time), so every replica does the work of every write;
+* a **read** goes to a live replica (in turn, or at random), or to the primary when no replica is
+  left.  It is **stale** when some write to its key (``Simulation.key``) that the primary has
+  acknowledged has not yet reached that replica when the read is answered.  The set keeps, per key
+  and per member, the moment the last write to that key arrives there, so staleness is simulated,
+  never drawn from a formula.
+
+Faults.  A dead member keeps receiving its share until the set notices, ``failover_s`` after the
+death (those requests fail).  A dead replica's reads then move to the others.  A dead primary's
+writes fail until the set promotes the first live replica; every write the old primary had
+acknowledged that had not reached that replica when the primary died is **lost**.  The other
+replicas re-synchronise from the new primary (instantly, in this model) and the old primary does
+not come back as a member.
+
+``mode="sync"``: the primary acknowledges a write only once every live replica has it.  Writes then
+wait for the slowest replica's lag, but no acknowledged write can be lost and no read is stale.
+"""
+
+import math
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from ..core import validation as check
+from ..core.architecture import Architecture
+from ..core.component import ERROR, OK, Component, Runtime, register
+from .server import Database, ServerRun, WebServer
+
+MODES = ("async", "sync")
+ROUTINGS = ("round_robin", "random")
+MAX_REPLICAS = 32
+
+
+def _example(replicas=2):
+    primary = Database(name="primary", workers=4)
+    copies = tuple(Replica(name=f"replica-{k + 1}", workers=4) for k in range(replicas))
+    return Architecture("replicated", (WebServer(workers=8, service_time_ms=20),
+                                       ReplicaSet(primary=primary, replicas=copies, failover_s=3.0)))
+
+
+@register(example=_example)
+@dataclass(frozen=True)
+class Replica(Database):
+    """A read replica (부 데이터베이스): a database that serves reads and replays every write it receives.
+
+    >>> Replica(name="replica-1").roles
+    ('database', 'replica')
+    """
+
+    name: str = "replica"
+    roles: tuple = ("database", "replica")
+
+    def runtime(self, sim, index):
+        return ReplicaRun(self, sim, index)
+
+
+@register(example=_example)
+@dataclass(frozen=True)
+class ReplicaSet(Component):
+    """A primary database (주 데이터베이스) and its read ``replicas``, reached as one data tier.
+
+    ``replicas`` are :class:`Replica` objects (a plain Database becomes one).  ``replication_lag_ms``
+    is the mean time for a committed write to reach a replica; ``failover_s`` how long the set takes
+    to notice a dead member (and, for the primary, to promote a replica); ``mode`` "async" or
+    "sync"; ``routing`` of reads "round_robin" or "random"; ``replay_cost`` what replaying one write
+    costs a replica, as a share of its mean service time.
+
+    >>> rs = ReplicaSet(primary=Database(name="primary"), replicas=(Replica(name="r1"), Replica(name="r2")))
+    >>> [p.name for p in rs.parts], rs.describe()[0]
+    (['primary', 'r1', 'r2'], 'primary + 2 replicas')
+    """
+
+    name: str = "database"
+    primary: Database = field(default_factory=lambda: Database(name="primary"))
+    replicas: tuple = ()
+    replication_lag_ms: float = 100.0
+    failover_s: float = 10.0
+    mode: str = "async"
+    routing: str = "round_robin"
+    replay_cost: float = 1.0
+
+    def __post_init__(self):
+        super().__post_init__()
+        check.instance("primary", self.primary, Database, "Database(name='primary')")
+        replicas = check.sequence("replicas", self.replicas, Database, "Replica(name='replica-1')")
+        if len(replicas) > MAX_REPLICAS:
+            raise ValueError(f"replicas must hold 0 to {MAX_REPLICAS} databases; got {len(replicas)}")
+        object.__setattr__(self, "replicas", tuple(r if isinstance(r, Replica) else _as_replica(r) for r in replicas))
+        check.number("replication_lag_ms", self.replication_lag_ms, low=0, high=3_600_000)
+        check.number("failover_s", self.failover_s, low=0, high=86_400)
+        check.choice("mode", self.mode, MODES)
+        check.choice("routing", self.routing, ROUTINGS)
+        check.number("replay_cost", self.replay_cost, low=0, high=100)
+
+    @property
+    def parts(self):
+        return (self.primary, *self.replicas)
+
+    def runtime(self, sim, index):
+        return ReplicaSetRun(self, sim, index)
+
+    def describe(self):
+        k = len(self.replicas)
+        how = "sync" if self.mode == "sync" else f"async, lag {self.replication_lag_ms:g} ms"
+        return [f"primary + {k} replica{'' if k == 1 else 's'}", how, f"failover {self.failover_s:g} s"]
+
+    def label(self):
+        return f"primary + {len(self.replicas)} replicas"
+
+    def part_note(self, part):
+        return ["primary: writes"] if part.name == self.primary.name else ["replica: reads"]
+
+
+def _as_replica(database):
+    fields = {name: getattr(database, name) for name in database.__dataclass_fields__ if name != "roles"}
+    return Replica(**fields)
+
+
+# -- at run time -----------------------------------------------------------------------------
+
+class ReplicaRun(ServerRun):
+    """A :class:`Replica` at run time: a server that also replays writes (its busy time counts them)."""
+
+    def __init__(self, spec, sim, index):
+        super().__init__(spec, sim, index)
+        self.replay_work = sim.stream(f"{spec.name} replay").exponential(spec.service_time_ms / 1_000.0, sim.n)
+        self.replay_from, self.replay_to = [], []
+
+    def replay(self, i, delay_s, cost):
+        """Apply write ``i`` after ``delay_s``: wait for a worker, then work ``cost`` x a draw of its service time."""
+        env = self.env
+        if delay_s > 0:
+            yield env.timeout(delay_s)
+        if not self.up or cost <= 0:
+            return
+        with self.workers.request() as slot:
+            yield slot
+            if not self.up:
+                return
+            start = env.now
+            yield env.timeout(self.replay_work[i] * cost)
+            self.replay_from.append(start)
+            self.replay_to.append(env.now)
+
+    def row(self):
+        return {**super().row(), "replayed": len(self.replay_from)}
+
+    def busy(self):
+        starts, ends, workers = super().busy()
+        return np.concatenate([starts, self.replay_from]), np.concatenate([ends, self.replay_to]), workers
+
+
+class ReplicaSetRun(Runtime):
+    """A :class:`ReplicaSet` at run time: routing by kind, per-key replication state, promotion."""
+
+    def __init__(self, spec, sim, index):
+        super().__init__(spec, sim, index)  # self.parts: the primary's runtime, then each replica's
+        n, members = sim.n, len(spec.parts)
+        rng = sim.stream(spec.name)
+        lag_s = spec.replication_lag_ms / 1_000.0
+        self.lag = rng.exponential(lag_s, (n, members)) if lag_s > 0 else np.zeros((n, members))
+        self.pick = rng.random(n).tolist()
+        self.is_write, self.key = sim.write.tolist(), sim.key.tolist()
+        self.member = np.full(n, -1, dtype=np.int16)     # which member served the request
+        self.as_replica = np.zeros(n, dtype=bool)         # sent there as a replica (a read)
+        self.stale, self.lost = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
+        self.time_s = np.full(n, np.nan)
+        self.commit = np.full(n, np.nan)                  # when the primary committed each write
+        self.primary, self.retired, self.turn = 0, set(), -1
+        self.fresh = {}     # key -> [time the last acknowledged write to it reaches member m, for each m]
+        self.since = []     # writes acknowledged by the current primary (a promotion checks them)
+        self.promoted_at = math.nan
+        self.changing = any(p.outages for p in spec.parts)
+        self.static = list(range(1, members))
+        for m, part in enumerate(spec.parts):
+            for outage in part.outages:
+                self.env.process(self._notice(m, outage))
+
+    # -- routing -----------------------------------------------------------------------------------
+
+    def _seen_down(self, m, t):
+        wait = self.spec.failover_s
+        return any(o.start_s + wait <= t < o.end_s for o in self.spec.parts[m].outages)
+
+    def readers(self, t):
+        """Replicas the set sends reads to at ``t``: not the primary, not retired, not known to be down."""
+        if not self.changing:
+            return self.static
+        return [m for m in range(1, len(self.parts)) if m != self.primary and m not in self.retired
+                and not self._seen_down(m, t)]
+
+    def serve(self, i):
+        env, start = self.env, self.env.now
+        if self.spec.outages and not self.spec.is_up(start):
+            return ERROR
+        if self.is_write[i]:
+            status = yield from self._write(i)
+        else:
+            status = yield from self._read(i)
+        self.time_s[i] = env.now - start
+        return status
+
+    def _forward(self, i, m):
+        self.member[i] = m
+        backend = self.parts[m]
+        status = yield from backend.serve(i)
+        if status != OK:
+            self.sim.failed_at[i] = backend.index
+        return status
+
+    def _read(self, i):
+        readers = self.readers(self.env.now)
+        if readers:
+            if self.spec.routing == "random":
+                m = readers[int(self.pick[i] * len(readers))]
+            else:
+                self.turn += 1
+                m = readers[self.turn % len(readers)]
+            self.as_replica[i] = True
+        else:
+            m = self.primary
+        status = yield from self._forward(i, m)
+        if status == OK and self.as_replica[i]:
+            fresh = self.fresh.get(self.key[i])
+            self.stale[i] = fresh is not None and fresh[m] > self.env.now
+        return status
+
+    def _write(self, i):
+        env, p = self.env, self.primary
+        status = yield from self._forward(i, p)
+        if status != OK:
+            return status
+        self.commit[i] = committed = env.now
+        if self.spec.mode == "sync":
+            up = [m for m in self.readers(committed) if self.spec.parts[m].is_up(committed)]
+            wait = max((self.lag[i, m] for m in up), default=0.0)
+            if wait > 0:
+                yield env.timeout(wait)
+            if self.primary != p or not self.spec.parts[p].is_up(env.now) or self._died_between(p, committed):
+                self.sim.failed_at[i] = self.parts[p].index  # the primary died before the replicas confirmed
+                return ERROR
+        self._replicate(i, p, committed)
+        return OK
+
+    def _died_between(self, m, start):
+        return any(start < o.start_s <= self.env.now for o in self.spec.parts[m].outages)
+
+    def _replicate(self, i, p, committed):
+        """Write ``i`` (acknowledged now) travels from primary ``p`` to every other current member."""
+        now, parts = self.env.now, self.spec.parts
+        fresh = self.fresh.setdefault(self.key[i], [0.0] * len(parts))
+        for m in range(1, len(parts)):
+            if m == p or m in self.retired:
+                continue
+            arrive = _back_up(parts[m], committed + self.lag[i, m])
+            if arrive > fresh[m]:
+                fresh[m] = arrive
+            if math.isfinite(arrive):
+                self.env.process(self.parts[m].replay(i, arrive - now, self.spec.replay_cost))
+        self.since.append(i)
+
+    # -- failover ----------------------------------------------------------------------------------
+
+    def _notice(self, m, outage):
+        """``failover_s`` after member ``m`` dies the set notices; a dead primary is replaced then."""
+        yield self.env.timeout(outage.start_s + self.spec.failover_s)
+        now, parts = self.env.now, self.spec.parts
+        if m != self.primary or parts[m].is_up(now):
+            return
+        alive = [r for r in range(1, len(parts)) if r != m and r not in self.retired and parts[r].is_up(now)]
+        if not alive:
+            return  # nothing to promote: writes wait for the primary to come back
+        new = alive[0]
+        since = np.array(self.since, dtype=int)
+        if since.size:
+            arrive = np.array([_back_up(parts[new], t) for t in self.commit[since] + self.lag[since, new]])
+            self.lost[since[(self.commit[since] <= outage.start_s) & (arrive > outage.start_s)]] = True
+        self.retired.add(m)
+        self.primary, self.since, self.fresh, self.promoted_at = new, [], {}, now
+
+    # -- what it reports ---------------------------------------------------------------------------
+
+    def _reads_ok(self):
+        return (self.member >= 0) & ~self.sim.write & (self.sim.status == OK)
+
+    def columns(self):
+        """``member`` that served each request, its ``role``, ``stale`` reads, ``lost`` writes, time in the set."""
+        names = np.array([p.name for p in self.spec.parts] + [""], dtype=object)
+        role = np.where(self.member < 0, "", np.where(self.as_replica, "replica", "primary"))
+        return {"member": names[self.member], "role": role, "stale": self.stale.copy(), "lost": self.lost.copy(),
+                f"{self.spec.name}_ms": self.time_s * 1_000.0}
+
+    def figures(self):
+        """``stale_read_ratio`` (stale among successful reads) and ``lost_writes`` (acknowledged, then lost)."""
+        reads = self._reads_ok()
+        return {"stale_read_ratio": float(self.stale[reads].mean()) if reads.any() else 0.0,
+                "lost_writes": int(self.lost.sum())}
+
+    def row(self):
+        return {"workers": None, "served": int(np.sum(self.member >= 0)), "mean_wait_ms": float("nan")}
+
+
+def _back_up(component, t):
+    """``t``, or the end of the outage of ``component`` that covers ``t`` (inf if it never recovers)."""
+    for outage in component.outages:
+        if outage.covers(t):
+            return _back_up(component, outage.end_s) if math.isfinite(outage.end_s) else math.inf
+    return t
+
+
+def replica_names(count):
+    """``replica-1``, ``replica-2``, ...
+
+    >>> replica_names(2)
+    ('replica-1', 'replica-2')
+    """
+    return tuple(f"replica-{k + 1}" for k in range(count))
+
+
+def with_replicas(replica_set, count):
+    """A copy of ``replica_set`` with ``count`` replicas like its first (or like its primary when it has none)."""
+    check.number("replicas", count, low=0, high=MAX_REPLICAS, integer=True)
+    model = replica_set.replicas[0] if replica_set.replicas else _as_replica(replica_set.primary)
+    return replace(replica_set, replicas=tuple(replace(model, name=n, outages=()) for n in replica_names(count)))
