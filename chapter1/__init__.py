@@ -27,6 +27,8 @@ NAMES = {
     "single_server": "architectures", "web_and_database": "architectures", "load_balanced": "architectures",
     "dns_round_robin": "architectures",
     "cached": "architectures",
+    "replicated": "architectures",
+    "ReplicaSet": "components.replicas", "Replica": "components.replicas",
 }
 
 # Module names the notebooks and earlier versions use -> where that module lives now.
@@ -36,6 +38,7 @@ MODULES = {
     "simulation": "core.simulation", "result": "core.result", "workload": "core.workload",
     "database_tier": "sections.database_tier", "datastores": "sections.datastores",
     "scaling": "sections.scaling", "balancing": "sections.balancing",
+    "replication": "sections.replication",
     "grade": "grading.grade", "exercises": "grading.exercises", "nbcheck": "grading.nbcheck",
 }
 

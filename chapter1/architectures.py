@@ -97,6 +97,38 @@ def _servers(servers, service_time_ms, workers, server_options):
                  for k in range(servers))
 
 
+def replicated(replicas=2, replication_lag_ms=100.0, *, failover_s=10.0, mode="async", routing="round_robin",
+               replay_cost=1.0, web_workers=16, web_service_ms=30.0, db_workers=4, db_service_ms=10.0,
+               **server_options):
+    """DNS -> web -> a primary database and ``replicas`` read replicas: the seed chapter's replication picture.
+
+    Writes (a ``1 - read_ratio`` share of the workload) go to the primary; reads to the replicas,
+    or to the primary when there are none.  Every database has ``db_workers`` workers and
+    ``db_service_ms`` of exponential work per query; each replica also replays every write (at
+    ``replay_cost`` times that work).  ``replication_lag_ms`` is the mean time a write takes to reach
+    a replica, ``failover_s`` how long the set takes to notice a dead member and promote a replica
+    in place of a dead primary; ``mode`` is "async" or "sync" (see
+    :class:`chapter1.components.replicas.ReplicaSet`).  The other options go to every server.
+
+    >>> arch = replicated(replicas=2)
+    >>> [c.name for c in arch.components]
+    ['dns', 'web', 'database', 'primary', 'replica-1', 'replica-2']
+    """
+    from .components.replicas import MAX_REPLICAS, Replica, ReplicaSet, replica_names
+
+    check.number("replicas", replicas, low=0, high=MAX_REPLICAS, integer=True)
+    check.number("db_workers", db_workers, low=1, high=10_000, integer=True)
+    check.number("web_workers", web_workers, low=1, high=10_000, integer=True)
+    web = WebServer(name="web", workers=web_workers, service_time_ms=web_service_ms, **server_options)
+    primary = Database(name="primary", workers=db_workers, service_time_ms=db_service_ms, **server_options)
+    copies = tuple(Replica(name=name, workers=db_workers, service_time_ms=db_service_ms, **server_options)
+                   for name in replica_names(replicas))
+    data = ReplicaSet(primary=primary, replicas=copies, replication_lag_ms=replication_lag_ms, failover_s=failover_s,
+                      mode=mode, routing=routing, replay_cost=replay_cost)
+    plural = "" if replicas == 1 else "s"
+    return Architecture(name=f"primary + {replicas} replica{plural} ({mode})", tiers=(web, data))
+
+
 def cached(cache_size=1_000, policy="lru", ttl_s=None, *, web_workers=8, web_service_ms=30.0, db_workers=4,
            db_service_ms=20.0, hit_ms=1.0, on_write="invalidate", warm=True, **server_options):
     """DNS -> web -> read-through cache -> database: chapter 06's cache tier in front of chapter 02's design.
