@@ -309,3 +309,36 @@ def test_policies_agree_with_libcachesim(policy):
             assert ours == pytest.approx(hits / len(keys), abs=0.01)
         else:
             assert ours == hits / len(keys), f"{policy} at {size} keys"
+
+
+# -- the chapter's section module and panel ------------------------------------------------------------
+
+def test_panel_draws_theory_and_seeds():
+    from chapter1.present.panels import PANELS
+    from chapter1.sections import cache as sec
+
+    svg, text = sec.hit_view(100, "sieve", 1.0, 20, requests=1_000)
+    assert "<svg" in svg.data and "hit ratio" in svg.data
+    assert "SIEVE" in text and "no closed form" in text and "database gets" in text and "3 seeds" in text
+    _, lru = sec.hit_view(1_000, "lru", 0.8, requests=1_000)
+    assert "theory: <b>43.7%</b>" in lru
+    assert PANELS["cache hit ratio"].controls["cache_size"].values()[0] == 1
+    assert PANELS["cache hit ratio"].controls["cache_size"].values()[-1] == pytest.approx(10_000)
+
+
+def test_warm_keys_give_lru_its_steady_state():
+    from chapter1.sections import cache as sec
+
+    # A warm LRU cache hits at Che's rate from its first request (4 seeds of 4,000 requests, sd ~0.008 each).
+    measured = np.mean([sec.measured_hit("lru", 1_000, 0.8, requests=4_000, seed=s) for s in range(4)])
+    assert measured == pytest.approx(analytic.cache_hit_ratio("lru", 1_000, 10_000, 0.8), abs=0.015)
+    assert len(set(sec.warm_keys(c.Workload(keys=50), 50, np.random.default_rng(0)).tolist())) == 50
+
+
+def test_exact_curve_and_ttl_table():
+    from chapter1.sections import cache as sec
+
+    table = sec.exact_curve(1.0, requests=50_000, points=(10, 1_000))
+    assert (table["error"].abs() < 0.03).all()
+    ttl = sec.ttl_table(ttls=(1, 60), requests=4_000)
+    assert ttl["hit_ratio"].is_monotonic_increasing and ttl["stale_reads"].is_monotonic_increasing

@@ -65,7 +65,8 @@ def che_time(popularity, cache_size, policy="lru"):
     """Che's characteristic time T (in requests): the C keys an LRU cache holds are those asked for in the last T.
 
     Solves sum_i (1 - e^(-p_i T)) = C for LRU; for FIFO and random eviction the occupancy of key i is
-    p_i T / (1 + p_i T) instead, and sum_i p_i T / (1 + p_i T) = C.  Bisection on log T.
+    p_i T / (1 + p_i T) instead, and sum_i p_i T / (1 + p_i T) = C.  Newton's method from below (the
+    sum is concave in T, so each step stays below the root), checked by a bracket.
 
     >>> round(che_time(np.full(100, 0.01), 50))   # 100 equally popular keys, half of them cached
     69
@@ -75,16 +76,20 @@ def che_time(popularity, cache_size, policy="lru"):
     if cache_size >= len(p):
         return math.inf
     occupancy = _occupancy(policy)
-    low, high = 0.0, 1.0
-    while occupancy(p, high).sum() < cache_size:
-        low, high = high, high * 2
-    for _ in range(100):
-        middle = (low + high) / 2
-        if occupancy(p, middle).sum() < cache_size:
-            low = middle
-        else:
-            high = middle
-    return (low + high) / 2
+    slope = _slope(policy)
+    t = cache_size  # sum of occupancies <= p_i t summed = t: the root is at least C
+    for _ in range(200):
+        gap = cache_size - occupancy(p, t).sum()
+        if gap <= 1e-9 * cache_size:
+            break
+        t += gap / (p * slope(p, t)).sum()
+    return t
+
+
+def _slope(policy):
+    if policy == "lru":
+        return lambda p, t: np.exp(-p * t)
+    return lambda p, t: 1 / (1 + p * t) ** 2
 
 
 def _occupancy(policy):
