@@ -179,8 +179,8 @@ def hit_headline(dots, policy, size, zipf_s, write_share, rate, requests=4_000):
             f"{f', {write_share:.0%} writes' if write_share else ''}: hit ratio <b>{hit:.1%}</b> "
             f"(seeds {mine.min():.1%}-{mine.max():.1%}){against} · at {rate:,} req/s the database gets "
             f"<b>{db:,.0f} req/s</b>")
-    return panels.headline(text, f"<small>{len(mine)} seeds, each a warm cache and {requests:,} requests</small>",
-                           caption=CAPTION)
+    note = f"<small>{len(mine)} seeds x {requests:,} simulated requests, each on a warm cache</small>"
+    return panels.headline(text, note, caption=CAPTION)
 
 
 HIT_RATIO = panels.register_panel(panels.Panel(
