@@ -11,6 +11,8 @@ True
 
 import math
 
+from ..core import validation as check
+from ..core.architecture import Architecture
 from . import svg
 
 BOX_W, BOX_H, GAP, MARGIN = 150, 92, 96, 16
@@ -27,6 +29,7 @@ def draw(architecture):
     the clients, who then reach its parts directly.  Parts that the holder notes (servers joining
     mid-run) are drawn green.
     """
+    check.instance("architecture", architecture, Architecture, "single_server()")
     parts = [svg.box(MARGIN, TOP, "clients", ["web browser", "mobile app"], "#555", BOX_W, BOX_H)]
     x, previous_right, label = MARGIN + BOX_W + GAP, MARGIN + BOX_W, "2. HTTP request"
     bottom = MARGIN * 2 + BOX_H * 2 + 80

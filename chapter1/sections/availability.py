@@ -8,6 +8,7 @@ re-exports every name here.
 0.0199
 """
 
+import math
 from dataclasses import replace
 
 import numpy as np
@@ -28,6 +29,9 @@ __all__ = ["random_outages", "with_random_failures", "down_share", "site_down_sh
 
 # -- availability: servers that fail and recover --------------------------------------------------
 
+MAX_CYCLES = 1_000_000  # failures and repairs one schedule may hold
+
+
 def random_outages(component, mtbf_s, mttr_s, horizon_s, rng):
     """A copy of ``component`` that fails and recovers at random until ``horizon_s``.
 
@@ -44,6 +48,11 @@ def random_outages(component, mtbf_s, mttr_s, horizon_s, rng):
     check.number("mtbf_s", mtbf_s, low=0, low_open=True)
     check.number("mttr_s", mttr_s, low=0, low_open=True)
     check.number("horizon_s", horizon_s, low=0, low_open=True)
+    cycles = horizon_s / (mtbf_s + mttr_s)
+    if cycles > MAX_CYCLES:
+        longest = MAX_CYCLES * (mtbf_s + mttr_s)
+        raise ValueError(f"horizon_s must cover at most {MAX_CYCLES:,} failure cycles of mtbf_s + mttr_s = "
+                         f"{mtbf_s + mttr_s:g} s, i.e. horizon_s <= {longest:g}; got {horizon_s!r}")
     outages = []
     t = 0.0 if rng.random() < mttr_s / (mtbf_s + mttr_s) else rng.exponential(mtbf_s)
     while t < horizon_s:
@@ -80,27 +89,55 @@ def with_random_failures(architecture, mtbf_s, mttr_s, horizon_s, seed=0, *, bal
 def down_share(components, horizon_s, need="all"):
     """Share of [0, horizon_s) during which all (``need="all"``) or any (``"any"``) of ``components`` are down.
 
+    A component's overlapping outages count once: it is either down or up.
+
     >>> from chapter1 import Server
     >>> a, b = Server(name="a").fail(0, 10), Server(name="b").fail(5, 20)
     >>> down_share([a, b], 100), down_share([a, b], 100, need="any")
     (0.05, 0.2)
+    >>> down_share([Server(name="a").fail(0, 10).fail(5, 20), Server(name="b")], 100)   # b never fails
+    0.0
     """
     check.choice("need", need, ("all", "any"))
     check.number("horizon_s", horizon_s, low=0, low_open=True)
     if not components:
         raise ValueError("components must hold at least one component; got none")
+    threshold = len(components) if need == "all" else 1
+    spans = [(min(start, horizon_s), min(end, horizon_s)) for start, end in _down_spans(components, threshold)]
+    return float(sum(end - start for start, end in spans) / horizon_s)
+
+
+def _down_spans(components, threshold):
+    """The stretches of time during which at least ``threshold`` of ``components`` are down (start, end)."""
     times, steps = [], []
     for c in components:
-        for o in c.outages:
-            times += [min(o.start_s, horizon_s), min(o.end_s, horizon_s)]
+        for start, end in _merged(c.outages):
+            times += [start, end]
             steps += [1, -1]
     if not times:
-        return 0.0
+        return []
     order = np.lexsort((steps, times))  # at equal times, recoveries (-1) before failures
     t, down = np.array(times)[order], np.cumsum(np.array(steps)[order])
-    threshold = len(components) if need == "all" else 1
-    spans = np.diff(np.append(t, horizon_s))
-    return float(spans[down >= threshold].sum() / horizon_s)
+    spans, start = [], None
+    for k in range(len(t)):
+        if down[k] >= threshold and start is None:
+            start = float(t[k])
+        elif down[k] < threshold and start is not None:
+            if t[k] > start:
+                spans.append((start, float(t[k])))
+            start = None
+    return spans + ([(start, math.inf)] if start is not None else [])
+
+
+def _merged(outages):
+    """One component's outages as disjoint (start, end) stretches: overlapping ones merged."""
+    merged = []
+    for o in sorted(outages, key=lambda o: o.start_s):
+        if merged and o.start_s <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], o.end_s))
+        else:
+            merged.append((o.start_s, o.end_s))
+    return merged
 
 
 def site_down_share(architecture, horizon_s):
@@ -117,26 +154,8 @@ def site_down_share(architecture, horizon_s):
 
 def _all_down(boxes):
     """A stand-in component whose outages are the stretches when every one of ``boxes`` is down."""
-    times, steps = [], []
-    for c in boxes:
-        for o in c.outages:
-            times += [o.start_s, o.end_s]
-            steps += [1, -1]
-    outages = []
-    if times:
-        order = np.lexsort((steps, times))
-        t, down = np.array(times)[order], np.cumsum(np.array(steps)[order])
-        start = None
-        for k in range(len(t)):
-            if down[k] >= len(boxes) and start is None:
-                start = t[k]
-            elif down[k] < len(boxes) and start is not None:
-                if t[k] > start:
-                    outages.append(Outage(float(start), float(t[k])))
-                start = None
-        if start is not None:
-            outages.append(Outage(float(start)))
-    return replace(boxes[0], name="all boxes", outages=tuple(outages))
+    outages = tuple(Outage(start, end) for start, end in _down_spans(boxes, len(boxes)))
+    return replace(boxes[0], name="all boxes", outages=outages)
 
 
 def expected_failed_share(servers, server_up, balancer_up=1.0, *, interval_s=0.0, service_s=0.0, mtbf_s=None,
@@ -164,6 +183,8 @@ def expected_failed_share(servers, server_up, balancer_up=1.0, *, interval_s=0.0
     if interval_s or service_s:
         if mtbf_s is None or mttr_s is None:
             raise ValueError("mtbf_s and mttr_s are needed with interval_s or service_s; got None")
+        check.number("mtbf_s", mtbf_s, low=0, low_open=True)
+        check.number("mttr_s", mttr_s, low=0, low_open=True)
         lost = balancer_up * (interval_s / 2 + service_s) / (mtbf_s + mttr_s)
         if balancer_cycle_s is not None:
             lost += service_s / check.number("balancer_cycle_s", balancer_cycle_s, low=0, low_open=True)

@@ -22,6 +22,7 @@ import pandas as pd
 from .. import theory as analytic
 from ..architectures import single_server, web_and_database
 from ..core import validation as check
+from ..core.architecture import Architecture
 from ..core.simulation import simulate, sweep
 from ..core.workload import Workload
 from ..present import charts, panels, scales
@@ -82,6 +83,8 @@ def tier_table(architecture, workload):
     >>> tier_table(web_and_database(), Workload(users=300_000))["utilization"].round(2).tolist()
     [0.52, 0.69]
     """
+    check.instance("architecture", architecture, Architecture, "web_and_database()")
+    check.instance("workload", workload, Workload, "Workload(users=300_000)")
     rows = []
     for tier in architecture.tiers:
         queue = analytic.mmc(workload.rate, tier.service_rate, tier.workers)

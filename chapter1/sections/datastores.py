@@ -105,6 +105,9 @@ class Shop:
         return sorted(rows, key=lambda row: (-row[2], row[0]))
 
 
+MAX_ORDERS = 5_000_000
+
+
 def sample_shop(users=1_000, orders_per_user=5, seed=0):
     """A small online shop with made-up, seeded data: ``users`` users, about ``orders_per_user`` orders each.
 
@@ -114,6 +117,9 @@ def sample_shop(users=1_000, orders_per_user=5, seed=0):
     """
     check.number("users", users, low=1, high=1_000_000, integer=True)
     check.number("orders_per_user", orders_per_user, low=0, high=1_000)
+    if users * orders_per_user > MAX_ORDERS:
+        raise ValueError(f"users x orders_per_user must be at most {MAX_ORDERS:,} (an in-memory example shop); "
+                         f"got {users:,} x {orders_per_user:,}")
     check.number("seed", seed, low=0, integer=True)
     rng = np.random.default_rng(seed)
     people = [(k + 1, f"{FIRST_NAMES[rng.integers(len(FIRST_NAMES))]} {k + 1}", CITIES[rng.integers(len(CITIES))])

@@ -57,6 +57,7 @@ def failover_pool(kind="load balancer", servers=4, interval_s=10.0, ttl_s=30.0, 
     """
     check.choice("kind", kind, KINDS)
     check.number("interval_s", interval_s, low=0, low_open=True, high=86_400)
+    check.number("servers", servers, low=2, high=1_000, integer=True)  # one dies: at least one must be left
     if kind == "load balancer":
         arch = load_balanced(servers=servers, health_check_interval_s=interval_s)
     else:
@@ -126,6 +127,9 @@ def expected_failed(rate, servers, fail_at_s, interval_s, kind="load balancer", 
     750
     """
     check.number("rate", rate, low=0)
+    check.number("servers", servers, low=1, integer=True)
+    check.number("ttl_s", ttl_s, low=0)
+    check.number("hit_ratio", hit_ratio, low=0, high=1)
     seen = detected_at(fail_at_s, interval_s)
     check.choice("kind", kind, KINDS)
     tail = 0.0 if kind == "load balancer" else hit_ratio * ttl_s / 2

@@ -71,18 +71,18 @@ def power_of_two(arrival_rate, service_rate, servers, d=2):
     0.1947
     """
     check_queue(arrival_rate, service_rate, servers)
-    check.number("d", d, low=1, high=servers, integer=True)
+    check.number("d", d, low=1, integer=True)
+    d = min(d, servers)  # one cannot sample more distinct servers than there are
     rho = arrival_rate / (servers * service_rate)
     if rho >= 1:
         return QueueStats(rho, 1.0, math.inf, math.inf, math.inf)
-    total, i = 0.0, 1
-    while True:
-        exponent = i - 1 if d == 1 else (d ** i - d) // (d - 1)
-        term = rho ** exponent
-        total += term
-        if term < 1e-15 or i > 10_000:
-            break
-        i += 1
+    if d == 1:  # random routing: the series is geometric, sum rho^(i-1) = 1 / (1 - rho)
+        total = 1 / (1 - rho)
+    else:  # doubly exponential tail: a few dozen terms at the most
+        total, i, term = 0.0, 1, 1.0
+        while term >= 1e-17:
+            term = rho ** ((d ** i - d) // (d - 1))
+            total, i = total + term, i + 1
     response = total / service_rate
     return QueueStats(rho, rho ** d, response - 1 / service_rate, response, arrival_rate * response)
 

@@ -7,6 +7,9 @@ One station is an M/M/c queue; several in a row are a tandem.
 
 import math
 
+from ..core import validation as check
+from ..core.architecture import Architecture
+from ..core.workload import Workload
 from .queues import mmc, response_time_percentile, tandem, tandem_response_percentile
 
 
@@ -23,6 +26,8 @@ def predict(architecture, workload, percents=(50, 95, 99)):
     >>> round(predict(single_server(workers=1, service_time_ms=100), Workload.from_rate(5))["utilization"], 2)
     0.5
     """
+    check.instance("architecture", architecture, Architecture, "single_server()")
+    check.instance("workload", workload, Workload, "Workload(users=1000)")
     stations = [tier.station() for tier in architecture.tiers]
     if any(s is None for s in stations):
         return None

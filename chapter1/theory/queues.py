@@ -6,7 +6,12 @@ Rates are per second, times in seconds unless a name says ``_ms``.
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 from ..core import validation as check
+
+MAX_SERVERS = 10_000_000  # workers in one queue: far beyond any pool the course builds
+MAX_STAGES = 1_000        # queues in a row
 
 
 def erlang_c(servers, offered_load):
@@ -20,14 +25,16 @@ def erlang_c(servers, offered_load):
     >>> round(erlang_c(2, 1.0), 6)
     0.333333
     """
-    check.number("servers", servers, low=1, integer=True)
+    check.number("servers", servers, low=1, high=MAX_SERVERS, integer=True)
     check.number("offered_load", offered_load, low=0)
     if offered_load >= servers:
         return 1.0
-    # Erlang B by its stable recurrence, then C from B.
+    # Erlang B by its stable recurrence, then C from B.  Once B underflows it stays 0: nobody waits.
     b = 1.0
     for k in range(1, servers + 1):
         b = offered_load * b / (k + offered_load * b)
+        if b < 1e-300:
+            return 0.0
     rho = offered_load / servers
     return b / (1 - rho + rho * b)
 
@@ -76,6 +83,7 @@ def response_time_survival(t, arrival_rate, service_rate, servers=1):
     >>> round(response_time_survival(0.5, 8, 10), 4)   # M/M/1: exp(-(mu - lambda) t)
     0.3679
     """
+    check.number("t", t, low=0)
     q = mmc(arrival_rate, service_rate, servers)
     return _survival(t, arrival_rate, service_rate, servers, q.p_wait) if q.stable else 1.0
 
@@ -206,9 +214,11 @@ def tandem_response_percentile(percent, arrival_rate, service_rates, delay_s=0.0
     """
     check.number("percent", percent, low=0, high=100, low_open=True)
     check.number("arrival_rate", arrival_rate, low=0)
+    check.number("delay_s", delay_s, low=0)
+    check.number("delay_share", delay_share, low=0, high=1)
     rates = [check.number("service_rate", mu, low=0, low_open=True) - arrival_rate for mu in service_rates]
-    if not rates:
-        raise ValueError("service_rates must list at least one stage's service rate; got none")
+    if not 1 <= len(rates) <= MAX_STAGES:
+        raise ValueError(f"service_rates must list 1 to {MAX_STAGES:,} stages' service rates; got {len(rates):,}")
     if percent == 100 or min(rates) <= 0:
         return math.inf
 
@@ -222,34 +232,26 @@ def tandem_response_percentile(percent, arrival_rate, service_rates, delay_s=0.0
 def _chain_survival(t, rates):
     """P(sum of independent exponentials with these rates > t): the chance a request is still in the chain.
 
-    The chain is a Markov process that leaves stage i at rate ``rates[i]`` for the next; the answer
-    is the first row of exp(Q t) summed, Q its generator among the stages (scaling and squaring).
+    By uniformization: the chain of stages, watched at the ticks of a Poisson clock of rate
+    L = max(rates), moves on from stage i at a tick with probability rates[i] / L.  So the answer is
+    the sum over k of P(k ticks by t) x P(still in the chain after k moves); each move costs O(stages).
     """
     if t <= 0:
         return 1.0
-    n = len(rates)
-    q = [[0.0] * n for _ in range(n)]
-    for i, r in enumerate(rates):
-        q[i][i] = -r * t
-        if i + 1 < n:
-            q[i][i + 1] = r * t
-    squarings = max(0, math.ceil(math.log2(max(rates) * t / 0.25)))
-    scaled = [[v / 2 ** squarings for v in row] for row in q]
-    result, term = _identity(n), _identity(n)
-    for k in range(1, 18):  # Taylor series of exp for a matrix of norm <= 0.5: error < 1e-20
-        term = [[v / k for v in row] for row in _matmul(term, scaled)]
-        result = [[a + b for a, b in zip(r1, r2)] for r1, r2 in zip(result, term)]
-    for _ in range(squarings):
-        result = _matmul(result, result)
-    return min(1.0, max(0.0, sum(result[0])))
-
-
-def _identity(n):
-    return [[1.0 if i == j else 0.0 for j in range(n)] for i in range(n)]
-
-
-def _matmul(a, b):
-    return [[sum(x * y for x, y in zip(row, col)) for col in zip(*b)] for row in a]
+    rates = np.asarray(rates, dtype=float)
+    top = rates.max()
+    moves, stay = rates / top, 1 - rates / top
+    mean = top * t
+    last = int(mean + 12 * math.sqrt(mean) + 30)  # the Poisson tail beyond it is below 1e-30
+    ticks = np.arange(last + 1)
+    log_weights = -mean + ticks * math.log(mean) - np.array([math.lgamma(k + 1) for k in ticks])
+    where = np.zeros(len(rates))
+    where[0] = 1.0
+    total = 0.0
+    for k in range(last + 1):
+        total += math.exp(log_weights[k]) * where.sum()
+        where[1:], where[0] = where[1:] * stay[1:] + where[:-1] * moves[:-1], where[0] * stay[0]
+    return min(1.0, max(0.0, total))
 
 
 # -- load balancing: n servers, one worker each, exponential service ---------------------------
@@ -259,4 +261,4 @@ def check_queue(arrival_rate, service_rate, servers):
     """Validate the three figures every queueing formula here takes."""
     check.number("arrival_rate", arrival_rate, low=0)
     check.number("service_rate", service_rate, low=0, low_open=True)
-    check.number("servers", servers, low=1, integer=True)
+    check.number("servers", servers, low=1, high=MAX_SERVERS, integer=True)
