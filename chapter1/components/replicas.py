@@ -293,10 +293,12 @@ class ReplicaSetRun(Runtime):
         return (self.member >= 0) & ~self.sim.write & (self.sim.status == OK)
 
     def columns(self):
-        """``member`` that served each request, its ``role``, ``stale`` reads, ``lost`` writes, time in the set."""
+        """``write`` or read, the ``member`` that served it and its ``role``, ``stale`` reads, ``lost`` writes, and
+        the time spent in the set."""
         names = np.array([p.name for p in self.spec.parts] + [""], dtype=object)
         role = np.where(self.member < 0, "", np.where(self.as_replica, "replica", "primary"))
-        return {"member": names[self.member], "role": role, "stale": self.stale.copy(), "lost": self.lost.copy(),
+        return {"write": self.sim.write.copy(), "member": names[self.member], "role": role,
+                "stale": self.stale.copy(), "lost": self.lost.copy(),
                 f"{self.spec.name}_ms": self.time_s * 1_000.0}
 
     def figures(self):
