@@ -5,6 +5,7 @@ Each policy is one small class holding the keys of one cache (at most ``capacity
 * ``lookup(key)`` -> True on a hit (and updates what the policy remembers about the key);
 * ``insert(key)`` -> the key evicted to make room, or None (called after a miss; the key is absent);
 * ``remove(key)`` drops a key (a write invalidated it, or it expired); ``clear()`` empties the cache;
+* ``fill(keys)`` loads distinct absent keys, oldest first, into a cache with room for them (a warm start);
 * ``key in policy`` and ``len(policy)``.
 
 A new policy is one class added to :data:`EVICTION`.
@@ -38,6 +39,9 @@ class LRU:
     def remove(self, key):
         self.keys.pop(key, None)
 
+    def fill(self, keys):
+        self.keys.update(dict.fromkeys(keys))
+
     def clear(self):
         self.keys.clear()
 
@@ -55,6 +59,11 @@ class FIFO(LRU):
         return key in self.keys
 
 
+def _fill_one_by_one(cache, keys):
+    for key in keys:
+        cache.insert(key)
+
+
 class LFU(LRU):
     """Least frequently used: the key with the fewest hits since it came in goes (ties: the least recently used).
 
@@ -65,6 +74,8 @@ class LFU(LRU):
     def __init__(self, capacity, seed=0):
         super().__init__(capacity)
         self.count, self.buckets, self.lowest = {}, {}, 0
+
+    fill = _fill_one_by_one
 
     def lookup(self, key):
         n = self.count.get(key)
@@ -120,6 +131,8 @@ class Random(LRU):
         super().__init__(capacity)
         self.slots, self.where, self.rng = [], {}, _random.Random(seed)
 
+    fill = _fill_one_by_one
+
     def lookup(self, key):
         return key in self.where
 
@@ -162,6 +175,8 @@ class SIEVE(LRU):
         super().__init__(capacity)
         self.newer, self.older, self.visited = {}, {}, {}
         self.newest = self.oldest = self.hand = None
+
+    fill = _fill_one_by_one
 
     def lookup(self, key):
         if key in self.visited:
@@ -235,6 +250,8 @@ class S3FIFO(LRU):
         self.small, self.main, self.ghost, self.freq = OrderedDict(), OrderedDict(), OrderedDict(), {}
         self.evicted_once = False
 
+    fill = _fill_one_by_one
+
     def lookup(self, key):
         n = self.freq.get(key)
         if n is None:
@@ -302,10 +319,10 @@ class S3FIFO(LRU):
 EVICTION = {"lru": LRU, "lfu": LFU, "fifo": FIFO, "random": Random, "sieve": SIEVE, "s3fifo": S3FIFO}
 
 
-def run_policy(policy, capacity, keys, writes=None, seed=0, warmup=0):
+def run_policy(policy, capacity, keys, writes=None, seed=0, warmup=0, warm=()):
     """Hits of a cache of ``capacity`` keys under ``policy`` over the key sequence ``keys`` (a read-only
     trace unless ``writes`` marks the writes, which remove their key); the share of the reads after
-    the first ``warmup`` requests that hit.
+    the first ``warmup`` requests that hit.  ``warm``: distinct keys loaded first, oldest first.
 
     >>> run_policy("lru", 2, [0, 1, 0, 2, 1, 0])   # hits: the second 0 only
     0.16666666666666666
@@ -313,6 +330,7 @@ def run_policy(policy, capacity, keys, writes=None, seed=0, warmup=0):
     if policy not in EVICTION:
         raise ValueError(f"policy must be one of {', '.join(repr(p) for p in EVICTION)}; got {policy!r}")
     cache = EVICTION[policy](capacity, seed)
+    cache.fill(list(warm)[-capacity:] if len(warm) else [])
     lookup, insert, remove = cache.lookup, cache.insert, cache.remove
     hits = reads = 0
     keys = keys.tolist() if hasattr(keys, "tolist") else list(keys)

@@ -62,20 +62,19 @@ def theory_lines(zipf_s, write_share=0.0, keys=KEYS):
     return _theory_lines(float(zipf_s), float(write_share), keys).copy()
 
 
-def warm_keys(workload, cache_size, rng, limit=200_000):
+def warm_keys(workload, cache_size, rng, limit=50_000):
     """Keys that fill a cache as a long stream of requests would leave an LRU cache: draw requests backwards
     in time until ``cache_size`` distinct keys are seen, oldest first (exactly LRU's steady state; beyond
-    ``limit`` draws, the most popular keys not yet seen fill the rest).
+    ``limit`` draws, the most popular keys not yet seen fill the rest, as the oldest).
 
     >>> warm_keys(Workload(keys=5, zipf_s=0.0), 5, np.random.default_rng(0)).size
     5
     """
     draws = workload.sample_keys(rng, min(limit, max(4 * cache_size, 1_000)))
-    while True:
+    unique, first = np.unique(draws, return_index=True)
+    if len(unique) < cache_size and len(draws) < limit:
+        draws = np.concatenate([draws, workload.sample_keys(rng, limit - len(draws))])
         unique, first = np.unique(draws, return_index=True)
-        if len(unique) >= cache_size or len(draws) >= limit:
-            break
-        draws = np.concatenate([draws, workload.sample_keys(rng, len(draws))])
     recent = unique[np.argsort(first)][:cache_size]  # most recent first
     if len(recent) < cache_size:
         missing = np.setdiff1d(np.arange(workload.keys), recent)[:cache_size - len(recent)]
@@ -93,10 +92,9 @@ def measured_hit(policy, cache_size, zipf_s, *, requests=4_000, seed=0, keys=KEY
     check.number("cache_size", cache_size, low=1, high=keys, integer=True)
     workload = Workload(keys=keys, zipf_s=zipf_s, read_ratio=1 - write_share)
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(6,)))
-    warm = warm_keys(workload, cache_size, rng)
-    trace = np.concatenate([warm, workload_keys(workload, requests, seed)])
-    writes = np.concatenate([np.zeros(len(warm), bool), workload.sample_writes(rng, requests)])
-    return run_policy(policy, cache_size, trace, writes, seed=seed, warmup=len(warm))
+    warm = warm_keys(workload, cache_size, rng).tolist()
+    trace, writes = workload_keys(workload, requests, seed), workload.sample_writes(rng, requests)
+    return run_policy(policy, cache_size, trace, writes, seed=seed, warm=warm)
 
 
 def exact_curve(zipf_s, requests=1_000_000, seed=0, keys=KEYS, points=SIZES):
