@@ -368,10 +368,12 @@ def test_servers_times_requests_is_bounded_before_anything_is_allocated():
 
 
 def test_analytic_bad_input():
-    with pytest.raises(ValueError, match=r"d must be a whole number in the range \[1, 4\]; got 5"):
-        analytic.power_of_two(10, MU, servers=4, d=5)
-    with pytest.raises(ValueError, match="servers must be a whole number >= 1; got 0"):
+    with pytest.raises(ValueError, match="d must be a whole number >= 1; got 0"):
+        analytic.power_of_two(10, MU, servers=4, d=0)
+    with pytest.raises(ValueError, match=r"servers must be a whole number in the range \[1, 10,000,000\]; got 0"):
         analytic.random_routing(10, MU, servers=0)
+    # Sampling more servers than there are samples them all: d is capped at the servers.
+    assert analytic.power_of_two(10, MU, servers=4, d=5) == analytic.power_of_two(10, MU, servers=4, d=4)
 
 
 def test_architecture_lists_nested_components_in_order():

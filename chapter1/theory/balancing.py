@@ -6,6 +6,8 @@ from ..components.policies import POLICIES
 from ..core import validation as check
 from .queues import QueueStats, check_queue, mmc
 
+__all__ = ["LOAD_BALANCING", "load_balancing", "pooled", "power_of_two", "random_routing", "round_robin"]
+
 
 def random_routing(arrival_rate, service_rate, servers, workers=1):
     """Random routing: each of ``servers`` servers gets an independent Poisson share lambda/n (n M/M/c queues).

@@ -12,6 +12,8 @@ from ..core.architecture import Architecture
 from ..core.workload import Workload
 from .queues import mmc, response_time_percentile, tandem, tandem_response_percentile
 
+__all__ = ["predict"]
+
 
 def predict(architecture, workload, percents=(50, 95, 99)):
     """Theory for exponential tiers (and optional DNS): latency in ms, utilisation.

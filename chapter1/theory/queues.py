@@ -10,6 +10,11 @@ import numpy as np
 
 from ..core import validation as check
 
+__all__ = [
+    "MAX_SERVERS", "MAX_STAGES", "QueueStats", "TandemStats", "erlang_c", "littles_law", "mmc",
+    "response_time_percentile", "response_time_survival", "tandem", "tandem_response_percentile",
+]
+
 MAX_SERVERS = 10_000_000  # workers in one queue: far beyond any pool the course builds
 MAX_STAGES = 1_000        # queues in a row
 
