@@ -156,3 +156,17 @@ def test_downtime_per_year():
     assert analytic.downtime_per_year(0.999) == pytest.approx(0.001 * 365.25 * 24)  # "three nines": ~8.77 h
     assert analytic.downtime_per_year(0.99999) * 60 == pytest.approx(5.26, abs=0.01)  # "five nines": ~5 min
     assert analytic.downtime_per_year(1) == 0
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 5])
+@pytest.mark.parametrize("a", [0.5, 0.9, 0.995])
+def test_k_of_n_availability_counts_every_up_down_pattern(n, a):
+    """Against brute force over all 2^n patterns of up and down boxes."""
+    import itertools
+
+    for k in range(n + 1):
+        brute = sum(math.prod(a if up else 1 - a for up in pattern)
+                    for pattern in itertools.product([True, False], repeat=n) if sum(pattern) >= k)
+        assert analytic.k_of_n_availability(k, n, a) == pytest.approx(brute, rel=1e-12)
+    assert analytic.k_of_n_availability(1, n, a) == pytest.approx(analytic.availability_parallel(*[a] * n))
+    assert analytic.k_of_n_availability(n, n, a) == pytest.approx(analytic.availability_series(*[a] * n))
