@@ -8,8 +8,11 @@ the standard library, so these tests do not depend on the real course.
 from __future__ import annotations
 
 import csv
+import json
 import re
 import textwrap
+import time
+import tracemalloc
 from pathlib import Path
 
 import nbformat
@@ -112,6 +115,25 @@ def without(nb, *cell_ids):
     return nb
 
 
+CHECK_12 = '# CHECK 1.2\nassert peak(10) == 30, f"peak(10) should be 30, got {peak(10)}"'
+
+
+def without_ids(nb) -> str:
+    """The notebook as nbformat 4.4 wrote it: no cell ids."""
+    data = json.loads(nbformat.writes(nb))
+    data["nbformat_minor"] = 4
+    for cell in data["cells"]:
+        del cell["id"]
+    return json.dumps(data)
+
+
+def with_surrogate(nb) -> str:
+    """The notebook's JSON with a lone surrogate (an escape JSON allows) in a comment of the setup cell."""
+    [setup] = [cell for cell in nb.cells if cell.id == "setup"]
+    setup.source += "  # SURROGATE"
+    return nbformat.writes(nb).replace("SURROGATE", "\\ud800")
+
+
 def submissions(course_dirs, folder: Path, gradebook: Path):
     """Every prepared submission: name -> notebook (or raw text), in batch order."""
     right_but = lambda *ids, **kw: answered(course_dirs, {**RIGHT, **{i: WRONG[i] for i in ids}}, **kw)  # noqa: E731
@@ -168,6 +190,17 @@ def submissions(course_dirs, folder: Path, gradebook: Path):
             code("# CHECK 1.1 [50 pts]\nassert True", "fake-1-1"), code("# CHECK oops\nassert True", "fake-bad")),
         "tampered_deleted": without(right_but("rps-answer", "servers-answer"), "check-1-1", "check-1-3"),
         f"carol-{CHAPTER}": unnamed,
+        # issue 10, item 4: copies of CHECK 1.2 above its answer (run before it) and one after
+        "duplicate_above": insert_after(
+            insert_after(answered(course_dirs), "rps-answer", code(CHECK_12, "copy-a"), code(CHECK_12, "copy-b")),
+            "servers-answer", code(CHECK_12, "copy-c")),
+        # item 5: saved by an older Jupyter (nbformat 4.4): no cell ids at all
+        "no_cell_ids": without_ids(answered(course_dirs)),
+        # item 8: a multi-line exception message dressed up as a score block, in a notebook that earns 2/6
+        "forger": insert_after(right_but("peak-answer", "servers-answer"), "setup", code(
+            "raise ValueError('oops\\n\\n**Score: 6 / 6** (graded)\\n\\n| 1.1 | 2 / 2 | passed |')", "forge")),
+        # item 9: a lone surrogate character in a cell
+        "surrogate": with_surrogate(answered(course_dirs)),
     }
 
 
@@ -191,6 +224,10 @@ EXPECTED = {
                         "dropped unknown CHECK cells '# CHECK 9.9 [100 pts]', '# CHECK oops'"]),
     "tampered_deleted": ("graded", {"1.1": 0, "1.2": 1, "1.3": 0}, ["missing CHECK 1.1, 1.3 (put back)"]),
     f"carol-{CHAPTER}": ("graded", {"1.1": 2, "1.2": 1, "1.3": 3}, ["3/3 checks passed"]),
+    "duplicate_above": ("graded", {"1.1": 2, "1.2": 1, "1.3": 3}, ["3/3 checks passed; dropped copies of CHECK 1.2"]),
+    "no_cell_ids": ("graded", {"1.1": 2, "1.2": 1, "1.3": 3}, ["3/3 checks passed"]),
+    "forger": ("graded", {"1.1": 2, "1.2": 0, "1.3": 0}, ["1/3 checks passed", "ValueError: oops"]),
+    "surrogate": ("graded", {"1.1": 2, "1.2": 1, "1.3": 3}, ["3/3 checks passed"]),
     "empty_folder": ("error", {}, ["no .ipynb notebook in this folder"]),
 }
 CHAPTER_OF = {"invalid_json": "", "other_chapter": "02_other", "empty_folder": ""}
@@ -433,4 +470,177 @@ def test_settings_name_bad_values():
 def test_score_table_and_feedback_for_an_unreadable_notebook():
     result = fake_result("ann", {}, "error", "not a readable notebook (NotJSONError: ...)")
     assert score_table(result) == "ann.ipynb: could not grade: not a readable notebook (NotJSONError: ...)"
-    assert "**Could not grade `ann.ipynb`**" in feedback_markdown(result)
+    assert "**Could not grade ann.ipynb**" in feedback_markdown(result)
+
+
+# ------------------------------------------------------------------ issue 10: wrong scores, memory, trust
+
+
+@pytest.mark.slow
+def test_duplicated_check_above_its_answer_keeps_the_copy_after_it_and_notes_once(batch):
+    row = batch["rows"]["duplicate_above"]
+    assert row["message"] == "3/3 checks passed; dropped copies of CHECK 1.2"
+    assert batch["results"]["duplicate_above"].notes == [("copy", "1.2")]
+
+
+@pytest.mark.slow
+def test_a_notebook_without_cell_ids_gets_no_false_notes(batch):
+    assert batch["rows"]["no_cell_ids"]["message"] == "3/3 checks passed"
+    assert batch["results"]["no_cell_ids"].notes == []
+
+
+@pytest.mark.slow
+def test_student_text_cannot_forge_a_score_block_in_feedback(batch):
+    text = (batch["feedback"] / "forger_01_toy.md").read_text()
+    assert re.findall(r"^\*\*Score.*?\*\*", text, re.M) == ["**Score: 2 / 6**"]
+    assert re.findall(r"^\| 1\.1 .*$", text, re.M) == ["| 1.1 | 2 / 2 | passed |"]
+    assert re.search(r"^  \\\*\\\*Score: 6 / 6\\\*\\\* \(graded\)$", text, re.M), text  # kept, inert, in its item
+
+
+def test_misplaced_check_copies_are_resolved_without_a_kernel(course, course_dirs):
+    """Of several copies, the one after the answer is kept; with no answer cell found, the last one."""
+    nb = insert_after(answered(course_dirs), "rps-answer", code(CHECK_12 + "  # mine", "copy-a"))
+    restored, notes = restore_checks(nb, course.chapter(CHAPTER))
+    ids = [cell.id for cell in restored.cells]
+    assert ids.index("check-1-2") > ids.index("peak-answer") and "copy-a" not in ids
+    assert notes == [("copy", "1.2")]
+
+
+def test_gradebook_cells_cannot_start_a_spreadsheet_formula(course, tmp_path):
+    out = tmp_path / "gradebook.csv"
+    evil = Result(Submission('=HYPERLINK("http://x.example","click")', Path("x.ipynb"), "@SUM(1+1)"), CHAPTER,
+                  "error", "-2+3 not a readable notebook")
+    write_gradebook(out, [evil, fake_result("+ann", {"1.1": 2, "1.2": 0, "1.3": 3})], course)
+    cells = [cell for line in csv.reader(out.open()) for cell in line]
+    assert not [cell for cell in cells if cell[:1] in ("=", "+", "-", "@")]
+    [row, ann] = read_gradebook(out)
+    assert (row["student"], row["submission"], row["message"]) == (
+        "'=HYPERLINK(\"http://x.example\",\"click\")", "'@SUM(1+1)", "'-2+3 not a readable notebook")
+    write_gradebook(out, [fake_result("+ann", {"1.1": 2, "1.2": 1, "1.3": 3})], course, read_gradebook(out))
+    assert [(r["student"], r["total"]) for r in read_gradebook(out)] == [(row["student"], "0"), ("'+ann", "6")]
+
+
+def test_a_class_folder_with_a_stray_notebook_is_refused(tmp_path, capsys):
+    for name in ("class/ann/01_toy.ipynb", "class/bo/01_toy.ipynb", "class/01_toy.ipynb"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("{}")
+    with pytest.raises(ValueError, match=r"holds both notebooks \(01_toy.ipynb\) and folders with notebooks "
+                                         r"\(ann/, bo/\).*move the loose notebooks into their students' folders"):
+        find_submissions([tmp_path / "class"])
+    assert grader.main([str(tmp_path / "class"), "--out", str(tmp_path / "g.csv")]) == 2
+    assert "holds both notebooks" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "NaN"])
+def test_non_finite_limits_are_bad_options(value, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        grader.main(["x.ipynb", "--timeout", value])
+    assert exit_.value.code == 2
+    assert f"argument --timeout: expected seconds > 0, got '{value}'" in capsys.readouterr().err
+
+
+def test_results_are_recorded_in_time_linear_in_the_cells(tmp_path):
+    """The runner appends one line per cell; rewriting all results per cell made 4,000 cells take 53 s."""
+    from types import SimpleNamespace as NS
+
+    from chapter1.grading.nbcheck import Recorder, _read_results
+
+    cells = 20_000
+    recorder = Recorder(str(tmp_path / "results.jsonl"))
+    items = [NS(nodeid=f"nb::Cell {i}", cell=NS(source=f"x = {i}")) for i in range(cells)]
+    started = time.monotonic()
+    recorder.pytest_collection_modifyitems(items)
+    for item in items:
+        recorder.pytest_runtest_makereport(item, NS(excinfo=None))
+        recorder.pytest_runtest_logreport(NS(nodeid=item.nodeid, when="call", passed=True, skipped=False))
+    recorder.pytest_unconfigure(None)
+    assert time.monotonic() - started < 5
+    data = _read_results(tmp_path / "results.jsonl")
+    assert [c["outcome"] for c in data["cells"]] == ["passed"] * cells and data["runner_peak_kb"] > 0
+
+
+def test_the_parent_holds_one_submission_at_a_time(course_dirs, tmp_path, monkeypatch):
+    """Restored notebooks wait on disk: the grader's peak memory does not grow with the class."""
+    from chapter1.grading.nbcheck import CellOutcome, NotebookRun
+
+    def fake_run(chapter, notebook, settings):
+        cells = [CellOutcome(None, 0, "passed", "", 0, "import math")]
+        cells += [CellOutcome(c.id, c.points, "passed", "", i + 1, "") for i, c in enumerate(chapter.checks)]
+        return NotebookRun(notebook, cells)
+
+    monkeypatch.setattr(grader, "_run", fake_run)
+    big = answered(course_dirs)
+    big.cells[1].source += "\n# " + "x" * (8 << 20)
+    peaks = {}
+    for students in (1, 6):
+        folder = tmp_path / f"class{students}"
+        folder.mkdir()
+        for k in range(students):
+            nbformat.write(big, folder / f"s{k}.ipynb")
+        tracemalloc.start()
+        results = grader.grade(sorted(folder.iterdir()), solutions=course_dirs[0], settings=SETTINGS)
+        peaks[students] = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        assert [r.total for r in results] == [6] * students
+    assert peaks[6] < peaks[1] + (8 << 20), peaks
+
+
+@pytest.mark.slow
+def test_a_cell_printing_many_flushed_lines_does_not_lose_the_kernel(course_dirs, tmp_path):
+    """Issue 10, item 1: 12,000 flushed lines (a few seconds of work) once read as a 5 s timeout and 2/10."""
+    nb = insert_after(answered(course_dirs), "setup", code(
+        "for i in range(12_000):\n    print('exploring', i, flush=True)", "explore"))
+    nbformat.write(nb, tmp_path / "explorer.ipynb")
+    [result] = grader.grade([tmp_path / "explorer.ipynb"], solutions=course_dirs[0],
+                            settings=Settings(timeout=60, total_timeout=120, memory_mb=MEMORY_MB))
+    assert (result.status, result.total, result.message) == ("graded", 6, "3/3 checks passed")
+
+
+@pytest.mark.slow
+def test_a_cell_that_ignores_interrupts_and_floods_is_stopped_at_its_deadline(course_dirs, tmp_path):
+    """Item 2: the kernel is stopped soon after the cell's timeout; the runner's memory stays under the limit."""
+    flood = code("""
+        import signal
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        while True:
+            print('x' * 1000, flush=True)
+    """, "flood")
+    nbformat.write(insert_after(answered(course_dirs), "check-1-1", flood), tmp_path / "flood.ipynb")
+    started = time.monotonic()
+    [result] = grader.grade([tmp_path / "flood.ipynb"], solutions=course_dirs[0],
+                            settings=Settings(timeout=3, total_timeout=60, memory_mb=MEMORY_MB))
+    assert time.monotonic() - started < 40
+    assert (result.status, result.points) == ("graded", {"1.1": 2, "1.2": 0, "1.3": 0})
+    [failure] = [c for c in result.run.other_failures if c.first_line == "import signal"]
+    assert failure.message == "timed out after 3 s, and the kernel ignored the interrupt so it was stopped"
+    assert result.run.runner_peak_mb < MEMORY_MB / 2
+
+
+def heavy_course(tmp_path):
+    """The toy course with a setup cell that needs about 300 MB (as the real course's imports need memory)."""
+    nb = toy_solution()
+    nb.cells[1].source = "import math\nDAY = 86_400\n_libraries = bytearray(300 << 20)"
+    solutions = tmp_path / "solutions"
+    solutions.mkdir()
+    nbformat.write(nb, solutions / f"{CHAPTER}.ipynb")
+    generate(solutions, tmp_path / "exercises")
+    return solutions, tmp_path / "exercises"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("memory_mb, what", [(20, "no kernel starts"), (200, "the setup cell fails")])
+def test_a_misconfigured_grader_gives_error_rows_and_exit_3(tmp_path, capsys, memory_mb, what):
+    solutions, exercises = heavy_course(tmp_path)
+    folder = tmp_path / "class"
+    for student in ("ann", "bo"):
+        (folder / student).mkdir(parents=True)
+        (folder / student / f"{CHAPTER}.ipynb").write_bytes((exercises / f"{CHAPTER}.ipynb").read_bytes())
+    code_ = grader.main([str(folder), "--solutions", str(solutions), "--out", str(tmp_path / "g.csv"),
+                         "--memory-mb", str(memory_mb), "--timeout", "20"])
+    rows = read_gradebook(tmp_path / "g.csv")
+    assert code_ == 3, what
+    assert [(r["student"], r["status"], r["total"]) for r in rows] == [("ann", "error", "0"), ("bo", "error", "0")]
+    assert all(r["message"].startswith("grader problem, not the student's") for r in rows)
+    assert "check --memory-mb" in capsys.readouterr().err
+    assert grader.main([str(folder), "--solutions", str(solutions), "--out", str(tmp_path / "ok.csv"),
+                        "--memory-mb", "1024", "--timeout", "20"]) == 0

@@ -24,10 +24,13 @@ import argparse
 import copy
 import csv
 import io
+import math
 import os
 import re
+import shutil
 import sys
 import tempfile
+import threading
 import traceback
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -61,6 +64,9 @@ MESSAGE_LIMIT = 300
 FIXED_COLUMNS = ("student", "chapter", "submission")
 TAIL_COLUMNS = ("total", "max", "status", "message")
 CELL_ID = re.compile(r"[a-zA-Z0-9_-]{1,64}")
+SURROGATE = re.compile("[\ud800-\udfff]")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+MARKDOWN_SPECIAL = re.compile(r"([\\`*\[\]<>#|~])")
 NEW_CELL = {"code": new_code_cell, "markdown": new_markdown_cell, "raw": new_raw_cell}
 
 # What restoring the checks found, as (kind, subject) notes: how feedback says each one,
@@ -115,7 +121,7 @@ class Settings:
     def __post_init__(self):
         for name in ("timeout", "total_timeout", "memory_mb", "file_mb"):
             value = getattr(self, name)
-            if not (isinstance(value, (int, float)) and value > 0):
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
                 raise ValueError(f"{name} must be a positive number, got {value!r}")
 
 
@@ -226,7 +232,17 @@ def find_submissions(paths: Iterable[Path | str]) -> list[Submission]:
     for given in map(Path, paths):
         if not given.is_dir():
             found.append(Submission(given.stem, given, str(given)))
-        elif _notebooks(given, recursive=False) or not _notebooks(given, recursive=True):
+            continue
+        loose = _notebooks(given, recursive=False)
+        folders = sorted(sub.name for sub in given.iterdir() if sub.is_dir() and _notebooks(sub, recursive=True)
+                         and sub.name != ".ipynb_checkpoints")
+        if loose and folders:
+            raise ValueError(
+                f"{given} holds both notebooks ({', '.join(p.name for p in loose[:3])}) and folders with notebooks "
+                f"({', '.join(f + '/' for f in folders[:3])}): is it one student's folder or a class? For a class, "
+                f"move the loose notebooks into their students' folders (or out of {given}); for one student, "
+                f"pass the notebooks themselves ({given}/*.ipynb)")
+        if loose or not folders:
             found += _student_folder(given)
         else:
             students = sorted(sub for sub in given.iterdir() if sub.is_dir() and _notebooks(sub, recursive=True))
@@ -277,7 +293,7 @@ def identify_chapter(nb, path: Path, chapters: Iterable[str]) -> str:
 
 def _clean_cell(cell, cell_id: str):
     """A fresh cell with the same type, source and id: no outputs, no metadata (so no nbval tags)."""
-    return NEW_CELL[cell.cell_type](cell.source, id=cell_id)
+    return NEW_CELL[cell.cell_type](_text(cell.source), id=cell_id)
 
 
 def _unique_id(wanted: str | None, taken: set[str], fallback: str) -> str:
@@ -293,47 +309,97 @@ def _unique_id(wanted: str | None, taken: set[str], fallback: str) -> str:
     return f"{fallback}-{number}"
 
 
+def _text(value: str) -> str:
+    """A string that can be written as UTF-8: lone surrogates (from JSON escapes or file names) become U+FFFD.
+
+    >>> _text("ok " + chr(0xD800) + " done") == "ok \\ufffd done"
+    True
+    """
+    return SURROGATE.sub("\ufffd", value) if isinstance(value, str) else value
+
+
+def _check_of(cell) -> Check | None:
+    try:
+        return parse_check(cell.source)
+    except ValueError:
+        return None
+
+
+def _kept_copies(nb, chapter: Chapter, canonical: dict) -> dict[str, int]:
+    """CHECK id -> the index of the copy to keep: the first one after the check's answer cells,
+    else (answers not found) the last one."""
+    copies: dict[str, list[int]] = {}
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type == "code" and looks_like_check(cell.source):
+            check = _check_of(cell)
+            if check is not None and check.id in canonical:
+                copies.setdefault(check.id, []).append(index)
+    kept = {}
+    for check_id, positions in copies.items():
+        answers = [i for i, cell in enumerate(nb.cells) if chapter.answer_cells.get(cell.get("id")) == check_id]
+        after = [i for i in positions if answers and i > max(answers)]
+        kept[check_id] = after[0] if after else positions[-1]
+    return kept
+
+
 def restore_checks(nb, chapter: Chapter) -> tuple[nbformat.NotebookNode, list[tuple[str, str]]]:
     """The notebook to grade: learner cells kept (outputs cleared), the chapter's CHECK cells as the course wrote them.
 
     Edited CHECK cells are replaced, deleted ones re-inserted after the cell
     that precedes them in the course notebook, and cells headed ``# CHECK``
-    that are not the chapter's are dropped. Returns the notebook and
-    (kind, subject) notes on what was found (see NOTES).
+    that are not the chapter's are dropped. Of several copies of one check,
+    the first after its answer cell is kept (the last, when the answer cell
+    cannot be found). Returns the notebook and (kind, subject) notes on what
+    was found (see NOTES), each note once.
     """
     canonical = chapter.check_cells()
-    cells, notes, restored, taken = [], [], set(), set()
+    kept = _kept_copies(nb, chapter, canonical)
+    cells, notes, taken = [], [], set()
     for index, cell in enumerate(nb.cells):
         if cell.cell_type == "code" and looks_like_check(cell.source):
-            try:
-                check = parse_check(cell.source)
-            except ValueError:
-                check = None
+            check = _check_of(cell)
             if check is None or check.id not in canonical:
-                notes.append(("unknown", repr(cell.source.strip().split("\n")[0][:60])))
-            elif check.id in restored:
+                notes.append(("unknown", repr(_text(cell.source).strip().split("\n")[0][:60])))
+            elif kept[check.id] != index:
                 notes.append(("copy", check.id))
             else:
                 original = canonical[check.id]
                 if cell.source != original.source:
                     notes.append(("edited", check.id))
                 cells.append(_clean_cell(original, _unique_id(original.id, taken, f"check-{index}")))
-                restored.add(check.id)
             continue
         cells.append(_clean_cell(cell, _unique_id(cell.get("id"), taken, f"cell-{index}")))
     for check in chapter.checks:
-        if check.id not in restored:
+        if check.id not in kept:
             original = canonical[check.id]
             position = _insertion_point(cells, chapter.notebook.cells, original)
             cells.insert(position, _clean_cell(original, _unique_id(original.id, taken, f"check-{check.id}")))
             notes.append(("missing", check.id))
-    present = {cell.id for cell in cells}
-    for cell_id, check_id in chapter.answer_cells.items():
-        if cell_id not in present:
-            notes.append(("no-answer", check_id))
+    notes += [("no-answer", check_id) for check_id in _missing_answers(nb, cells, chapter)]
     metadata = {"kernelspec": copy.deepcopy(chapter.notebook.metadata.get("kernelspec", {})),
                 METADATA_KEY: {"chapter": chapter.name}}
-    return new_notebook(cells=cells, metadata=metadata), notes
+    return new_notebook(cells=cells, metadata=metadata), list(dict.fromkeys(notes))
+
+
+def _missing_answers(nb, cells: list, chapter: Chapter) -> list[str]:
+    """CHECK ids whose answer cell is gone. By cell id when the submission has ids; a notebook
+    without them (nbformat 4.4 and older, some exports) is judged by its shape: a check with an
+    answer in the course but no code cell of the learner's between it and the check before it."""
+    expecting = dict.fromkeys(chapter.answer_cells.values())
+    if all(isinstance(cell.get("id"), str) for cell in nb.cells):
+        present = {cell.id for cell in cells}
+        return list(dict.fromkeys(check_id for cell_id, check_id in chapter.answer_cells.items()
+                                  if cell_id not in present))
+    missing, learner_code = [], False
+    for cell in cells:
+        check = _check_of(cell) if cell.cell_type == "code" else None
+        if check is None:
+            learner_code = learner_code or (cell.cell_type == "code" and cell.source.strip() != "")
+            continue
+        if check.id in expecting and not learner_code:
+            missing.append(check.id)
+        learner_code = False
+    return missing
 
 
 def _insertion_point(cells: list, course_cells: list, original) -> int:
@@ -361,6 +427,7 @@ class Result:
     possible: dict[str, int] = field(default_factory=dict)   # CHECK id -> points possible
     run: NotebookRun | None = None
     notes: list[tuple[str, str]] = field(default_factory=list)   # (kind, subject), see NOTES
+    grader_fault: bool = False       # the grader's settings or installation failed, not the submission
 
     @property
     def total(self) -> int:
@@ -401,35 +468,96 @@ def _summary(chapter: Chapter, run: NotebookRun, notes: list[tuple[str, str]]) -
 
 @dataclass(frozen=True)
 class _Job:
-    """A submission read and restored, ready to run."""
+    """A submission read and restored, ready to run; the restored notebook waits on disk, not in memory."""
 
     submission: Submission
     chapter: Chapter
-    notebook: nbformat.NotebookNode
+    notebook: Path
     notes: list[tuple[str, str]]
 
 
-def _prepare(submission: Submission, course: Course, settings: Settings) -> _Job | Result:
-    """Read, identify and restore a submission; an unusable one becomes its error row right away."""
+def _prepare(submission: Submission, course: Course, settings: Settings, spool: Path, index: int) -> _Job | Result:
+    """Read, identify and restore a submission, and write the result to ``spool``; an unusable one
+    becomes its error row right away. Only one submission is in memory at a time."""
     try:
         nb = _read_submission(submission.path)
         name = identify_chapter(nb, submission.path, course.names)
         if settings.chapter and name != settings.chapter:
             raise GradingError(f"this notebook is chapter {name}, not {settings.chapter} (--chapter)", name)
         chapter = course.chapter(name)
-        return _Job(submission, chapter, *restore_checks(nb, chapter))
+        restored, notes = restore_checks(nb, chapter)
+        del nb
+        path = spool / f"{index}.ipynb"
+        nbformat.write(restored, path)
+        return _Job(submission, chapter, path, notes)
     except GradingError as error:
         return Result(submission, error.chapter, "error", _clip(str(error)))
 
 
-def _run(chapter: Chapter, notebook, settings: Settings) -> NotebookRun:
+def _run(chapter: Chapter, notebook: Path, settings: Settings) -> NotebookRun:
     with tempfile.TemporaryDirectory(prefix="chapter1-grade-", ignore_cleanup_errors=True) as folder:
         work = Path(folder) / "work"
         work.mkdir()
         path = work / f"{chapter.name}.ipynb"
-        nbformat.write(notebook, path)
+        shutil.copyfile(notebook, path)
         return run_notebook(path, timeout=settings.timeout, total_timeout=settings.total_timeout,
                             memory_mb=settings.memory_mb, file_mb=settings.file_mb, expected=chapter.checks)
+
+
+def _setup_cells(chapter: Chapter) -> list:
+    """The course notebook's code cells before its first answer or CHECK cell (its imports)."""
+    setup = []
+    for cell in chapter.notebook.cells:
+        if cell.cell_type != "code":
+            continue
+        if cell.id in chapter.answer_cells or parse_check(cell.source) is not None:
+            break
+        setup.append(cell)
+    return setup
+
+
+class _Preflight:
+    """Tells a grader problem from a student's: when a run's first cell fails, the chapter's own
+    setup cells are run once (per chapter, under the same limits); if they fail too, the settings
+    or the installation are at fault (no kernel starts, ``import chapter1`` fails) and no row of
+    that chapter is scored."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.lock = threading.Lock()
+        self.verdicts: dict[str, str | None] = {}
+
+    def known(self, chapter: Chapter) -> str | None:
+        return self.verdicts.get(chapter.name)
+
+    def problem(self, chapter: Chapter) -> str | None:
+        with self.lock:
+            if chapter.name not in self.verdicts:
+                self.verdicts[chapter.name] = self._check(chapter)
+            return self.verdicts[chapter.name]
+
+    def _check(self, chapter: Chapter) -> str | None:
+        cells = [new_code_cell(cell.source, id=f"setup-{i}") for i, cell in enumerate(_setup_cells(chapter))]
+        nb = new_notebook(cells=cells or [new_code_cell("pass", id="setup-0")],
+                          metadata={"kernelspec": copy.deepcopy(chapter.notebook.metadata.get("kernelspec", {}))})
+        with tempfile.TemporaryDirectory(prefix="chapter1-preflight-", ignore_cleanup_errors=True) as folder:
+            path = Path(folder) / f"{chapter.name}.ipynb"
+            nbformat.write(nb, path)
+            run = run_notebook(path, timeout=self.settings.timeout, total_timeout=self.settings.total_timeout,
+                               memory_mb=self.settings.memory_mb, file_mb=self.settings.file_mb)
+        failed = [cell for cell in run.cells if not cell.passed]
+        if run.error is None and run.cells and not failed:
+            return None
+        detail = run.error or (f"{_where(failed[0])}: {failed[0].message}" if failed else "no cell ran")
+        return (f"grader problem, not the student's: the course's own setup cells for {chapter.name} do not run "
+                f"with these settings; check --memory-mb, --timeout and the installation, then grade again "
+                f"({_clip(detail, 120)})")
+
+
+def _suspicious(run: NotebookRun) -> bool:
+    """The run's first cell did not pass (or nothing ran): maybe the grader's fault, not the student's."""
+    first = next((cell for cell in run.cells if cell.cell == 0), None)
+    return first is None or not first.passed or (run.error or "").startswith("the grading process failed")
 
 
 def grade_submission(submission: Submission, course: Course, settings: Settings = Settings()) -> Result:
@@ -438,17 +566,26 @@ def grade_submission(submission: Submission, course: Course, settings: Settings 
     >>> grade_submission(Submission("alice", Path("alice.ipynb"), "alice.ipynb"), Course())  # doctest: +SKIP
     Result(submission=..., chapter='01_single_server', status='graded', message='5/5 checks passed', ...)
     """
-    job = _prepare(submission, course, settings)
-    return job if isinstance(job, Result) else _grade_job(job, settings)
+    with tempfile.TemporaryDirectory(prefix="chapter1-spool-", ignore_cleanup_errors=True) as spool:
+        job = _prepare(submission, course, settings, Path(spool), 0)
+        return job if isinstance(job, Result) else _grade_job(job, settings, _Preflight(settings))
 
 
-def _grade_job(job: _Job, settings: Settings) -> Result:
+def _grade_job(job: _Job, settings: Settings, preflight: _Preflight) -> Result:
     chapter = job.chapter
+    problem = preflight.known(chapter)
+    if problem:
+        return Result(job.submission, chapter.name, "error", _clip(problem), grader_fault=True)
     try:
         run = _run(chapter, job.notebook, settings)
+        problem = preflight.problem(chapter) if _suspicious(run) else None
     except Exception as error:  # a grader bug must not stop the batch
         detail = traceback.format_exception_only(type(error), error)[-1].strip()
         return Result(job.submission, chapter.name, "error", _clip(f"internal error while grading: {detail}"))
+    finally:
+        job.notebook.unlink(missing_ok=True)
+    if problem:
+        return Result(job.submission, chapter.name, "error", _clip(problem), grader_fault=True)
     outcomes = run.checks
     points = {c.id: c.points if c.id in outcomes and outcomes[c.id].passed else 0 for c in chapter.checks}
     status = "error" if run.error else "graded"
@@ -469,8 +606,10 @@ def grade(
     """Grade submissions (files, or folders one per student), ``jobs`` at a time; results in input order.
 
     Every submission is read and restored before any of them runs, so no
-    submission's code can touch another's file before it is read. The
-    gradebook at ``out`` is rewritten atomically after every submission;
+    submission's code can touch another's file before it is read; each
+    restored notebook is written to a private spool folder at once, so the
+    grader holds one submission in memory at a time, whatever the class size.
+    The gradebook at ``out`` is rewritten atomically after every submission;
     feedback Markdown goes to ``feedback/<student>_<chapter>.md``.
 
     >>> grade(["submissions/alice", "submissions/bob"], out="gradebook.csv", jobs=2)  # doctest: +SKIP
@@ -483,8 +622,8 @@ def grade(
     if not submissions:
         raise ValueError("no submissions given; pass notebook files or student folders")
     previous = read_gradebook(out) if out else []
-    prepared = [_prepare(s, course, settings) for s in submissions]
     results: list[Result | None] = [None] * len(submissions)
+    preflight = _Preflight(settings)
     done = 0
 
     def record(index: int, result: Result) -> None:
@@ -495,18 +634,21 @@ def grade(
         if progress:
             progress(done, len(submissions), result)
 
-    for index, item in enumerate(prepared):
-        if isinstance(item, Result):
-            record(index, item)
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        futures = {pool.submit(_grade_job, item, settings): index
-                   for index, item in enumerate(prepared) if isinstance(item, _Job)}
-        try:
-            for future in as_completed(futures):
-                record(futures[future], future.result())
-        except KeyboardInterrupt:  # keep the rows so far; start nothing new
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
+    with tempfile.TemporaryDirectory(prefix="chapter1-spool-", ignore_cleanup_errors=True) as spool:
+        os.chmod(spool, 0o700)
+        prepared = [_prepare(s, course, settings, Path(spool), i) for i, s in enumerate(submissions)]
+        for index, item in enumerate(prepared):
+            if isinstance(item, Result):
+                record(index, item)
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            futures = {pool.submit(_grade_job, item, settings, preflight): index
+                       for index, item in enumerate(prepared) if isinstance(item, _Job)}
+            try:
+                for future in as_completed(futures):
+                    record(futures[future], future.result())
+            except KeyboardInterrupt:  # keep the rows so far; start nothing new
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
     if feedback:
         write_feedback(feedback, results)
     return results
@@ -528,13 +670,23 @@ def read_gradebook(path: Path | str) -> list[dict[str, str]]:
         return list(reader)
 
 
+def _cell(value: str) -> str:
+    """A gradebook cell that a spreadsheet shows as text: one that would start a formula gets a leading quote.
+
+    >>> print(_cell('=HYPERLINK("http://x")'), _cell("-1+2"), _cell("ann"))
+    '=HYPERLINK("http://x") '-1+2 ann
+    """
+    value = _text(value)
+    return "'" + value if value[:1] in FORMULA_STARTS else value
+
+
 def _row(result: Result) -> dict[str, str]:
     row = {"student": result.submission.student, "chapter": result.chapter,
            "submission": result.submission.label}
     row.update({check_id: str(points) for check_id, points in result.points.items()})
     row.update({"total": str(result.total), "max": str(result.maximum) if result.possible else "",
                 "status": result.status, "message": result.message})
-    return row
+    return {key: _cell(value) for key, value in row.items()}
 
 
 def _check_columns(course: Course, rows: list[dict[str, str]]) -> list[str]:
@@ -578,23 +730,33 @@ def _cell_result(outcome) -> str:
     return "passed" if outcome.passed else f"{outcome.outcome}: {outcome.message}"
 
 
+def _md(text: str) -> str:
+    """Student text made inert in Markdown: special characters escaped, later lines indented into the list item.
+
+    >>> print(_md("wrong\\n\\n**Score: 10 / 10**"))
+    wrong
+      \\*\\*Score: 10 / 10\\*\\*
+    """
+    lines = [MARKDOWN_SPECIAL.sub(r"\\\1", line).replace("&", "&amp;") for line in _text(text).split("\n")]
+    return "\n".join([lines[0]] + ["  " + line for line in lines[1:] if line.strip()])
+
+
 def feedback_markdown(result: Result) -> str:
     """Feedback for one learner: score, each check's result, the assert message of each failing one.
 
     >>> print(feedback_markdown(Result(Submission("ann", Path("a.ipynb"), "a.ipynb"), "", "error", "no such file")))
     # Feedback for ann
     <BLANKLINE>
-    **Could not grade `a.ipynb`**: no such file
+    **Could not grade a.ipynb**: no such file
     <BLANKLINE>
     """
-    title = f"# {result.chapter}: feedback for {result.submission.student}" if result.chapter \
-        else f"# Feedback for {result.submission.student}"
+    student, label = _md(result.submission.student), _md(result.submission.label)
+    title = f"# {result.chapter}: feedback for {student}" if result.chapter else f"# Feedback for {student}"
     if result.run is None:
-        return f"{title}\n\n**Could not grade `{result.submission.label}`**: {result.message}\n"
-    lines = [title, "", f"**Score: {result.total} / {result.maximum}** ({result.status}) for "
-             f"`{result.submission.label}`", ""]
+        return f"{title}\n\n**Could not grade {label}**: {_md(result.message)}\n"
+    lines = [title, "", f"**Score: {result.total} / {result.maximum}** ({result.status}) for {label}", ""]
     if result.run.error:
-        lines += [f"Grading stopped early: {result.run.error}.", ""]
+        lines += [f"Grading stopped early: {_md(result.run.error)}.", ""]
     lines += ["| Check | Points | Result |", "|:--|--:|:--|"]
     outcomes = result.run.checks
     for check_id, possible in result.possible.items():
@@ -602,12 +764,12 @@ def feedback_markdown(result: Result) -> str:
         lines.append(f"| {check_id} | {result.points[check_id]} / {possible} | {verdict} |")
     failing = [(i, outcomes[i]) for i in result.possible if not outcomes[i].passed]
     if failing:
-        lines += ["", "## To revisit", ""] + [f"- **{i}**: {o.message or o.outcome}" for i, o in failing]
+        lines += ["", "## To revisit", ""] + [f"- **{i}**: {_md(o.message or o.outcome)}" for i, o in failing]
     if result.run.other_failures:
         lines += ["", "## Other cells that did not run cleanly", ""]
-        lines += [f"- `{o.first_line[:80]}`: {o.message}" for o in result.run.other_failures]
+        lines += [f"- {_md(o.first_line[:80])}: {_md(o.message)}" for o in result.run.other_failures]
     if result.notes:
-        lines += ["", "## Notes", ""] + [f"- {note_text(note)}" for note in result.notes]
+        lines += ["", "## Notes", ""] + [f"- {_md(note_text(note))}" for note in result.notes]
     return "\n".join(lines) + "\n"
 
 
@@ -662,8 +824,8 @@ def score_table(result: Result) -> str:
 
 def _progress_line(done: int, total: int, result: Result) -> None:
     score = f"{result.total}/{result.maximum}" if result.possible else "-"
-    print(f"[{done:>{len(str(total))}}/{total}] {result.submission.student:<16} {result.chapter or '?':<20} "
-          f"{score:>7}  {result.status}: {result.message}", flush=True)
+    print(_text(f"[{done:>{len(str(total))}}/{total}] {result.submission.student:<16} {result.chapter or '?':<20} "
+                f"{score:>7}  {result.status}: {result.message}"), flush=True)
 
 
 def _positive(kind: type, what: str):
@@ -672,14 +834,16 @@ def _positive(kind: type, what: str):
             value = kind(text)
         except ValueError:
             value = None
-        if value is None or value <= 0:
+        if value is None or not math.isfinite(value) or value <= 0:
             raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
         return value
     return parse
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Command line (``python -m chapter1.grade`` or ``chapter1-grade``); exit 1 if a submission could not be graded."""
+    """Command line (``python -m chapter1.grade`` or ``chapter1-grade``): exit 0 when all were graded, 1 if a
+    submission could not be graded, 2 on bad options, 3 when the grader itself could not run the course's
+    own setup cells with these settings (no kernel, ``import chapter1`` failing)."""
     parser = argparse.ArgumentParser(prog="chapter1-grade", description=__doc__.split("\n")[0])
     parser.add_argument("submissions", nargs="+", metavar="SUBMISSION",
                         help="notebook files, or folders (one per student) holding them")
@@ -709,11 +873,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     if single:
-        print(score_table(results[0]))
+        print(_text(score_table(results[0])))
     errors = sum(result.status == "error" for result in results)
     print(f"{len(results) - errors} graded, {errors} could not be graded; gradebook: {args.out}"
           + (f"; feedback: {args.feedback}/" if args.feedback else ""))
-    return 1 if errors else 0
+    faults = list(dict.fromkeys(result.message for result in results if result.grader_fault))
+    for fault in faults:
+        print(f"error: {fault}", file=sys.stderr)
+    return 3 if faults else 1 if errors else 0
 
 
 if __name__ == "__main__":

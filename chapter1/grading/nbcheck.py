@@ -50,13 +50,17 @@ __all__ = ["CellOutcome", "NotebookRun", "run_notebook", "describe_error", "clip
 
 RESULTS_ENV = "CHAPTER1_NBCHECK_RESULTS"
 OUTCOMES = ("passed", "failed", "skipped", "error")
+MB = 1 << 20
 MESSAGE_LIMIT = 1000        # characters kept of a failure message
 OUTPUT_LIMIT = 100_000      # characters kept of each output message the kernel sends
 NOT_RUN = "not run: grading stopped before this cell"
 PYTEST_FINISHED = (0, 1, 5)  # all passed, some failed, no code cells at all
 KERNEL_POLL_SECONDS = 0.5   # how often a running cell checks that its kernel is alive
+CELL_OUTPUT_LIMIT = 2 * MB          # bytes of output kept per cell (the rest is dropped)
+NOTEBOOK_OUTPUT_LIMIT = 16 * MB     # ... and per notebook
+INTERRUPT_GRACE = 5.0       # seconds a cell may go on after its timeout's interrupt before the kernel is stopped
+CAPPED_TYPES = ("stream", "display_data", "execute_result", "update_display_data", "clear_output")
 ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
-MB = 1 << 20
 
 # nbval's own failure texts, and what a learner should read instead.
 NBVAL_MESSAGES = [
@@ -92,6 +96,7 @@ class NotebookRun:
     error: str | None = None     # the run itself broke: wall-clock timeout, runner crash
     seconds: float = 0.0
     expected: list[Check] = field(default_factory=list)
+    runner_peak_mb: float | None = None   # the pytest process's peak resident memory
 
     @property
     def checks(self) -> dict[str, CellOutcome]:
@@ -175,23 +180,115 @@ def _exit_status(km) -> str:
     return f" (exit status {code})"
 
 
-def _watch_kernel(await_reply):
-    """Wrap nbval's wait for a cell's reply so that a dead kernel fails the cell at once."""
+class OutputCap:
+    """Output budget of one kernel's run: bytes of output kept per cell and per notebook.
 
-    def await_reply_watching(self, msg_id, timeout=None):
+    Output messages beyond either budget are dropped (lax mode never compares
+    outputs; an ``error`` and the ``status`` messages are always kept), so a
+    cell that prints without end costs the runner a bounded amount of memory.
+
+    >>> cap = OutputCap(cell_limit=30, notebook_limit=45)  # a message costs its JSON length: 18 here
+    >>> [cap.keep({"msg_type": "stream", "content": {"text": "x" * 6}}) for _ in range(3)]
+    [True, False, False]
+    >>> cap.new_cell(); cap.keep({"msg_type": "stream", "content": {"text": "y" * 6}})
+    True
+    >>> cap.keep({"msg_type": "stream", "content": {"text": "z"}}), cap.dropped
+    (False, 3)
+    """
+
+    def __init__(self, cell_limit: int = CELL_OUTPUT_LIMIT, notebook_limit: int = NOTEBOOK_OUTPUT_LIMIT):
+        self.cell_limit, self.notebook_limit = cell_limit, notebook_limit
+        self.cell = self.notebook = self.dropped = 0
+
+    def new_cell(self) -> None:
+        self.cell = 0
+
+    def keep(self, msg: dict) -> bool:
+        if msg.get("msg_type") not in CAPPED_TYPES:
+            return True
+        size = len(json.dumps(msg.get("content", {}), default=str))
+        if self.cell + size > self.cell_limit or self.notebook + size > self.notebook_limit:
+            self.dropped += 1
+            return False
+        self.cell, self.notebook = self.cell + size, self.notebook + size
+        return True
+
+
+def _state(kernel) -> dict:
+    """Per-kernel bookkeeping kept on nbval's RunningKernel: drained messages, output budget, interrupt time."""
+    state = kernel.__dict__.get("_chapter1")
+    if state is None:
+        from collections import deque
+
+        state = kernel.__dict__["_chapter1"] = {"buffer": deque(), "cap": OutputCap(), "interrupted": None}
+    return state
+
+
+def _drain(kernel, state, limit: int = 2000) -> None:
+    """Move the iopub messages already waiting into the buffer (clipped, within budget)."""
+    for _ in range(limit):
+        try:
+            msg = kernel.kc.get_iopub_msg(timeout=0)
+        except Empty:
+            return
+        clip_content(msg.get("msg_type", ""), msg.get("content"))
+        if state["cap"].keep(msg):
+            state["buffer"].append(msg)
+
+
+def _patch_running_kernel(running) -> None:
+    """Make nbval's RunningKernel drain outputs while a cell runs, notice a dead kernel at once,
+    and stop a kernel that keeps running (and printing) after it was interrupted.
+
+    nbval reads a cell's outputs only once the cell is done, waiting a fixed 5 s
+    for each; a cell printing thousands of lines fills the iopub queue, messages
+    (the final ``idle`` among them) are lost and nbval reports a timeout. Here
+    the wait for the reply reads iopub as it goes; nbval's later reads are
+    served from that buffer first.
+    """
+    await_reply, get_message, interrupt = running.await_reply, running.get_message, running.interrupt
+
+    def await_reply_draining(self, msg_id, timeout=None):
+        state = _state(self)
+        state["cap"].new_cell()
+        state["interrupted"] = None
         deadline = None if timeout is None else time.monotonic() + timeout
+        next_alive_check = time.monotonic() + KERNEL_POLL_SECONDS
         while True:
-            remaining = None if deadline is None else deadline - time.monotonic()
-            step = KERNEL_POLL_SECONDS if remaining is None else max(0.0, min(KERNEL_POLL_SECONDS, remaining))
+            _drain(self, state)
             try:
-                return await_reply(self, msg_id, timeout=step)
+                return await_reply(self, msg_id, timeout=0.01)
             except Empty:
+                pass
+            now = time.monotonic()
+            if now >= next_alive_check:
+                next_alive_check = now + KERNEL_POLL_SECONDS
                 if not self.km.is_alive():
                     raise KernelDied("the kernel died while running this cell" + _exit_status(self.km)) from None
-                if remaining is not None and remaining <= KERNEL_POLL_SECONDS:
-                    raise
+            if deadline is not None and now >= deadline:
+                raise Empty
 
-    return await_reply_watching
+    def get_message_buffered(self, stream, timeout=None):
+        if stream != "iopub":
+            return get_message(self, stream, timeout=timeout)
+        state = _state(self)
+        while True:
+            if state["buffer"]:
+                return state["buffer"].popleft()
+            if state["interrupted"] is not None and time.monotonic() > state["interrupted"] + INTERRUPT_GRACE:
+                raise Empty  # still running (and printing) after the interrupt: nbval stops the kernel
+            msg = get_message(self, stream, timeout=timeout)
+            clip_content(msg.get("msg_type", ""), msg.get("content"))
+            if state["cap"].keep(msg):
+                return msg
+
+    def interrupt_noted(self):
+        _state(self)["interrupted"] = time.monotonic()
+        return interrupt(self)
+
+    running.await_reply, running.get_message, running.interrupt = (
+        await_reply_draining, get_message_buffered, interrupt_noted)
+    running._chapter1_patched = True
 
 
 OUTPUT_TYPES = ("stream", "display_data", "execute_result", "update_display_data", "error")
@@ -222,17 +319,6 @@ def clip_content(msg_type: str, content: dict | None) -> None:
         content["traceback"] = [_clip_output(line) for line in content["traceback"][-20:]]
 
 
-def _cap_outputs(get_kernel_message):
-    """Wrap nbval's iopub reader so that no output it stores exceeds OUTPUT_LIMIT characters a field."""
-
-    def get_message(*args, **kwargs):
-        msg = get_kernel_message(*args, **kwargs)
-        clip_content(msg.get("msg_type", ""), msg.get("content"))
-        return msg
-
-    return get_message
-
-
 def _cap_kernel_messages() -> None:
     """In the kernel: clip outputs before they are serialised, so a huge print costs little downstream."""
     from jupyter_client.session import Session
@@ -255,19 +341,24 @@ def _kernel_pid(item) -> int | None:
 
 
 class Recorder:
-    """Pytest plugin object: writes every code cell's outcome to a JSON file as the run goes."""
+    """Pytest plugin object: appends every code cell's outcome to a JSON-lines file as the run goes.
+
+    Each line is one cell's entry (or the kernel's pid, or the runner's peak
+    memory); a later line for the same cell replaces the earlier one. Appending
+    keeps the cost of a run linear in its number of cells, and a run that dies
+    half-way leaves every line written so far.
+    """
 
     def __init__(self, path: str):
         self.path = Path(path)
         self.cells: dict[str, dict] = {}
         self.kernel_pid: int | None = None
         self._last = (None, None)
+        self._file = open(self.path, "a", encoding="utf-8")
 
-    def write(self) -> None:
-        data = {"kernel_pid": self.kernel_pid, "cells": list(self.cells.values())}
-        partial = self.path.with_suffix(".partial")
-        partial.write_text(json.dumps(data), encoding="utf-8")
-        os.replace(partial, self.path)
+    def write(self, entry: dict) -> None:
+        self._file.write(json.dumps(entry) + "\n")
+        self._file.flush()
 
     def pytest_collection_modifyitems(self, items):
         cells = [item for item in items if hasattr(item, "cell")]
@@ -278,11 +369,14 @@ class Recorder:
                 "outcome": "error",
                 "message": NOT_RUN,
             }
-            parent = item.parent
-            if not getattr(parent, "_chapter1_capped", False):
-                parent.get_kernel_message = _cap_outputs(parent.get_kernel_message)
-                parent._chapter1_capped = True
-        self.write()
+        self._file.write("".join(json.dumps(entry) + "\n" for entry in self.cells.values()))
+        self._file.flush()
+
+    def pytest_unconfigure(self, config):
+        import resource
+
+        self.write({"runner_peak_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss})
+        self._file.close()
 
     def _outcome(self, item, call, report) -> tuple[str, str]:
         if report.passed:
@@ -312,12 +406,13 @@ class Recorder:
             return
         item, call = self._last
         if report.when == "setup":
-            self.kernel_pid = self.kernel_pid or _kernel_pid(item)
+            if self.kernel_pid is None:
+                self.kernel_pid = _kernel_pid(item)
+                self.write({"kernel_pid": self.kernel_pid})
             if report.passed:
-                self.write()
                 return
         entry["outcome"], entry["message"] = self._outcome(item, call, report)
-        self.write()
+        self.write(entry)
 
 
 def pytest_configure(config):
@@ -327,11 +422,9 @@ def pytest_configure(config):
         return
     from nbval import kernel as nbval_kernel
 
-    if hasattr(nbval_kernel, "RunningKernel") and hasattr(nbval_kernel.RunningKernel, "await_reply"):
-        running = nbval_kernel.RunningKernel
-        if not getattr(running.await_reply, "_chapter1_watching", False):
-            running.await_reply = _watch_kernel(running.await_reply)
-            running.await_reply._chapter1_watching = True
+    running = nbval_kernel.RunningKernel
+    if not getattr(running, "_chapter1_patched", False):
+        _patch_running_kernel(running)
     config.pluginmanager.register(Recorder(path), "chapter1-recorder")
 
 
@@ -458,10 +551,24 @@ def _tail(path: Path, limit: int = 2000) -> str:
 
 
 def _read_results(results: Path) -> dict:
+    """The recorder's lines folded into {"kernel_pid", "runner_peak_kb", "cells"} (a torn last line is skipped)."""
+    data: dict = {"kernel_pid": None, "runner_peak_kb": None}
+    cells: dict[int, dict] = {}
     try:
-        return json.loads(results.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {"kernel_pid": None, "cells": []}
+        with open(results, encoding="utf-8") as lines:
+            for line in lines:
+                try:
+                    entry = json.loads(line)
+                except ValueError:
+                    continue
+                if "cell" in entry:
+                    cells[entry["cell"]] = entry
+                else:
+                    data.update(entry)
+    except OSError:
+        pass
+    data["cells"] = [cells[index] for index in sorted(cells)]
+    return data
 
 
 def _require_positive(value, name: str, what: str) -> None:
@@ -500,9 +607,10 @@ def run_notebook(
     error = None
     with tempfile.TemporaryDirectory(prefix="chapter1-nbcheck-", ignore_cleanup_errors=True) as name:
         scratch = Path(name)
-        results, log_path = scratch / "results.json", scratch / "runner.log"
+        results, log_path = scratch / "results.jsonl", scratch / "runner.log"
         _kernelspec(scratch / "jupyter", memory_mb, file_mb)
-        command = [sys.executable, SCRIPT, "--", *_pytest_args(notebook, scratch, timeout)]
+        command = [sys.executable, SCRIPT, *_limit_args(memory_mb, file_mb), "--",
+                   *_pytest_args(notebook, scratch, timeout)]
         with open(log_path, "wb") as log:
             process = subprocess.Popen(
                 command, cwd=notebook.parent, env=_environment(scratch, results),
@@ -514,6 +622,8 @@ def run_notebook(
                 returncode = None
                 error = f"stopped after {total_timeout:g} s (the time limit for the whole notebook)"
         data = _read_results(results)
+        if returncode in (0, 1) and not data["cells"]:  # nothing recorded: it failed before the first cell
+            error = f"the grading process failed before any cell ran (exit status {returncode}): {_tail(log_path)}"
         if returncode not in PYTEST_FINISHED:
             _kill_group(process.pid)
             _kill_group(data.get("kernel_pid"))
@@ -524,6 +634,8 @@ def run_notebook(
     if error is not None:
         cells = [_interrupted(cell, error) for cell in cells]
     run = NotebookRun(notebook, cells, error, time.monotonic() - started, list(expected or []))
+    if data.get("runner_peak_kb"):
+        run.runner_peak_mb = data["runner_peak_kb"] / 1024
     return _add_missing(run)
 
 
