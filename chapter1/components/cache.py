@@ -131,14 +131,14 @@ class CacheRun(Runtime):
         if spec.outages and not spec.is_up(env.now):
             self.down_since = env.now if self.down_since is None else self.down_since
             self.outcome[i] = 3
-            return (yield from self._ask(backend, i))
+            return (yield from self.pass_on(backend, i))
         if self.down_since is not None:  # back from an outage: the memory is empty
             self.policy.clear()
             self.expires.clear()
             self.cached_version.clear()
             self.down_since = None
         if self.write[i]:
-            status = yield from self._ask(backend, i)
+            status = yield from self.pass_on(backend, i)
             if status == OK:
                 self.version[key] += 1
                 if spec.on_write == "invalidate":
@@ -157,7 +157,7 @@ class CacheRun(Runtime):
             self.stale[i] = self.cached_version.get(key, 0) < self.version[key]
             return OK
         self.outcome[i] = 2
-        status = yield from self._ask(backend, i)
+        status = yield from self.pass_on(backend, i)
         read_version = self.version[key]
         if status == OK and spec.is_up(env.now) and key not in self.policy:
             evicted = self.policy.insert(key)
@@ -167,12 +167,6 @@ class CacheRun(Runtime):
             self.cached_version[key] = read_version
             if self.ttl is not None:
                 self.expires[key] = env.now + self.ttl
-        return status
-
-    def _ask(self, backend, i):
-        status = yield from backend.serve(i)
-        if status != OK:
-            self.sim.failed_at[i] = backend.index
         return status
 
     def _drop(self, key):

@@ -19,7 +19,32 @@ import random as _random
 from collections import OrderedDict
 
 
-class LRU:
+class Policy:
+    """What every policy shares: ``members`` names its table of exactly the cached keys, ``parts`` the
+    other tables :meth:`clear` empties; :meth:`reset` puts anything else back as new."""
+
+    members, parts = "keys", ()
+
+    def fill(self, keys):
+        for key in keys:
+            self.insert(key)
+
+    def clear(self):
+        for name in (self.members, *self.parts):
+            getattr(self, name).clear()
+        self.reset()
+
+    def reset(self):
+        pass
+
+    def __contains__(self, key):
+        return key in getattr(self, self.members)
+
+    def __len__(self):
+        return len(getattr(self, self.members))
+
+
+class LRU(Policy):
     """Least recently used: a hit moves the key to the front; the key at the back goes."""
 
     def __init__(self, capacity, seed=0):
@@ -42,15 +67,6 @@ class LRU:
     def fill(self, keys):
         self.keys.update(dict.fromkeys(keys))
 
-    def clear(self):
-        self.keys.clear()
-
-    def __contains__(self, key):
-        return key in self.keys
-
-    def __len__(self):
-        return len(self.keys)
-
 
 class FIFO(LRU):
     """First in, first out: the key that came in first goes, however often it was asked for."""
@@ -59,23 +75,20 @@ class FIFO(LRU):
         return key in self.keys
 
 
-def _fill_one_by_one(cache, keys):
-    for key in keys:
-        cache.insert(key)
-
-
-class LFU(LRU):
+class LFU(Policy):
     """Least frequently used: the key with the fewest hits since it came in goes (ties: the least recently used).
 
     Counts live while a key is cached (an evicted key starts again from one), as in most real caches.
     Buckets of keys by count keep every step O(1).
     """
 
-    def __init__(self, capacity, seed=0):
-        super().__init__(capacity)
-        self.count, self.buckets, self.lowest = {}, {}, 0
+    members, parts = "count", ("buckets",)
 
-    fill = _fill_one_by_one
+    def __init__(self, capacity, seed=0):
+        self.capacity, self.count, self.buckets, self.lowest = capacity, {}, {}, 0
+
+    def reset(self):
+        self.lowest = 0
 
     def lookup(self, key):
         n = self.count.get(key)
@@ -113,25 +126,14 @@ class LFU(LRU):
                 if self.lowest == n:
                     self.lowest = min(self.buckets, default=0)
 
-    def clear(self):
-        self.count.clear()
-        self.buckets.clear()
 
-    def __contains__(self, key):
-        return key in self.count
-
-    def __len__(self):
-        return len(self.count)
-
-
-class Random(LRU):
+class Random(Policy):
     """Random eviction: a key drawn uniformly from the cache goes (seeded: the same run evicts the same keys)."""
 
-    def __init__(self, capacity, seed=0):
-        super().__init__(capacity)
-        self.slots, self.where, self.rng = [], {}, _random.Random(seed)
+    members, parts = "where", ("slots",)
 
-    fill = _fill_one_by_one
+    def __init__(self, capacity, seed=0):
+        self.capacity, self.slots, self.where, self.rng = capacity, [], {}, _random.Random(seed)
 
     def lookup(self, key):
         return key in self.where
@@ -152,18 +154,8 @@ class Random(LRU):
             if k < len(self.slots):
                 self.slots[k], self.where[last] = last, k
 
-    def clear(self):
-        self.slots.clear()
-        self.where.clear()
 
-    def __contains__(self, key):
-        return key in self.where
-
-    def __len__(self):
-        return len(self.slots)
-
-
-class SIEVE(LRU):
+class SIEVE(Policy):
     """SIEVE (Zhang et al., NSDI 2024): a FIFO queue with one "visited" bit per key and a moving hand.
 
     A hit only sets the bit.  To evict, the hand walks from the oldest key towards the newest,
@@ -171,12 +163,14 @@ class SIEVE(LRU):
     New keys go in at the newest end.  Simpler than LRU (nothing moves on a hit) and often better.
     """
 
-    def __init__(self, capacity, seed=0):
-        super().__init__(capacity)
-        self.newer, self.older, self.visited = {}, {}, {}
-        self.newest = self.oldest = self.hand = None
+    members, parts = "visited", ("newer", "older")
 
-    fill = _fill_one_by_one
+    def __init__(self, capacity, seed=0):
+        self.capacity, self.newer, self.older, self.visited = capacity, {}, {}, {}
+        self.reset()
+
+    def reset(self):
+        self.newest = self.oldest = self.hand = None
 
     def lookup(self, key):
         if key in self.visited:
@@ -218,20 +212,8 @@ class SIEVE(LRU):
         else:
             self.older[newer] = older
 
-    def clear(self):
-        self.newer.clear()
-        self.older.clear()
-        self.visited.clear()
-        self.newest = self.oldest = self.hand = None
 
-    def __contains__(self, key):
-        return key in self.visited
-
-    def __len__(self):
-        return len(self.visited)
-
-
-class S3FIFO(LRU):
+class S3FIFO(Policy):
     """S3-FIFO (Yang et al., SOSP 2023): a small FIFO for newcomers, a main FIFO, and a ghost list of keys.
 
     A new key enters the small queue (a tenth of the space).  Leaving it, a key asked for at least
@@ -243,14 +225,14 @@ class S3FIFO(LRU):
     small queue full go to the main queue).
     """
 
+    members, parts = "freq", ("small", "main", "ghost")
+
     def __init__(self, capacity, seed=0, small_share=0.1, ghost_share=0.9):
-        super().__init__(capacity)
+        self.capacity = capacity
         self.small_size = max(1, int(capacity * small_share))
         self.main_size, self.ghost_size = capacity - self.small_size, int(capacity * ghost_share)
         self.small, self.main, self.ghost, self.freq = OrderedDict(), OrderedDict(), OrderedDict(), {}
         self.evicted_once = False
-
-    fill = _fill_one_by_one
 
     def lookup(self, key):
         n = self.freq.get(key)
@@ -304,16 +286,8 @@ class S3FIFO(LRU):
             self.small.pop(key, None)
             self.main.pop(key, None)
 
-    def clear(self):
-        for part in (self.small, self.main, self.ghost, self.freq):
-            part.clear()
+    def reset(self):
         self.evicted_once = False
-
-    def __contains__(self, key):
-        return key in self.freq
-
-    def __len__(self):
-        return len(self.freq)
 
 
 EVICTION = {"lru": LRU, "lfu": LFU, "fifo": FIFO, "random": Random, "sieve": SIEVE, "s3fifo": S3FIFO}

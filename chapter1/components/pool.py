@@ -252,12 +252,9 @@ class PoolRun(Runtime):
     def _forward(self, i, k):
         """Send request ``i`` to member ``k``; a failure there is attributed to that server."""
         self.routed[i] = k
-        backend = self.parts[k]
         self.connections[k] += 1
-        status = yield from backend.serve(i)
+        status = yield from self.pass_on(self.parts[k], i)
         self.connections[k] -= 1
-        if status != OK:
-            self.sim.failed_at[i] = backend.index
         return status
 
     def columns(self):

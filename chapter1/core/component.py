@@ -159,6 +159,16 @@ class Runtime:
         return OK
         yield  # a generator that answers at once
 
+    def pass_on(self, part, i):
+        """Send request ``i`` on to ``part`` (one of :attr:`parts`); a failure there is attributed to the part.
+
+        Use it as ``status = yield from self.pass_on(self.parts[0], i)``.
+        """
+        status = yield from part.serve(i)
+        if status != OK:
+            self.sim.failed_at[i] = part.index
+        return status
+
     # -- the event-free path (optional) ---------------------------------------------------------
 
     def batchable(self):
