@@ -316,3 +316,79 @@ def test_run_notebook_names_bad_arguments(tmp_path):
     (tmp_path / "nb.ipynb").write_text("{}")
     with pytest.raises(ValueError, match="timeout must be a positive number of seconds, got 0"):
         run_notebook(tmp_path / "nb.ipynb", timeout=0)
+
+
+# ------------------------------------------------------------ hidden tests and answer-free checks
+
+HIDDEN_CHECK = textwrap.dedent('''\
+    # CHECK 3.2 [2 pts]
+    check.matches(big_cores, "sha256:a68b412c4282555f15546cf6e1fc42893b7e07f271557ceb021821098dd66c1b", hint="h")
+    ### BEGIN HIDDEN TESTS
+    assert big_cores == 64, f"big_cores = {big_cores!r}"
+    ### END HIDDEN TESTS''')
+
+
+def hidden_solution():
+    return new_notebook(cells=[
+        new_code_cell("from chapter1.grading import check", id="setup"),
+        new_code_cell("### BEGIN SOLUTION\nbig_cores = 64\n### END SOLUTION", id="answer"),
+        new_code_cell(HIDDEN_CHECK, id="check"),
+    ], metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+
+
+def test_hidden_tests_are_left_out_of_the_exercise_and_kept_for_the_grader(tmp_path):
+    exercise = strip_solutions(hidden_solution())
+    assert exercise.cells[2].source == HIDDEN_CHECK.split("\n### BEGIN")[0]
+    assert "64" not in exercise.cells[2].source.replace("sha256:a68b412c", "")
+    assert strip_solutions(hidden_solution(), keep_hidden=True).cells[2].source == HIDDEN_CHECK
+
+    from chapter1.grade import load_chapter, restore_checks
+
+    nbformat.write(hidden_solution(), tmp_path / "03_toy.ipynb")
+    chapter = load_chapter(tmp_path / "03_toy.ipynb")
+    restored, notes = restore_checks(exercise, chapter)
+    assert restored.cells[2].source == HIDDEN_CHECK and notes == []   # put back, and not "edited"
+
+
+@pytest.mark.parametrize("source, message", [
+    ("x = 1\n### BEGIN HIDDEN TESTS\nassert x\n### END HIDDEN TESTS", "belong in a CHECK cell only"),
+    ("# CHECK 1.1\n### BEGIN HIDDEN TESTS\nassert x", "is never closed"),
+    ("# CHECK 1.1\n### END HIDDEN TESTS", "unmatched"),
+])
+def test_bad_hidden_regions_are_errors(source, message):
+    with pytest.raises(ValueError, match=message):
+        strip_solutions(new_notebook(cells=[new_code_cell(source, id="c")]))
+
+
+def test_check_helpers_confirm_without_revealing():
+    import numpy as np
+
+    from chapter1.grading import check
+
+    check.matches(np.int64(64), check.digest(64))
+    check.matches(3.0499, check.digest(3.05, decimals=2), decimals=2)          # one unit off is accepted
+    check.matches(["ip_hash", "random"], check.digest(["ip_hash", "random"]))
+    check.close(np.float64(2.0), 2.0 + 1e-9)
+    assert check.number(np.float32(0.5)) == 0.5 and check.number(np.int32(3), whole=True) == 3
+    for wrong in (63, 3.2, None, "64"):
+        with pytest.raises(check.CheckFailed) as failure:
+            check.matches(wrong, check.digest(64), hint="the biggest box within budget")
+        assert str(failure.value) == "not right yet: the biggest box within budget"
+        assert "64" not in str(failure.value)
+    with pytest.raises(check.CheckFailed, match="servers should be a whole number, not 2.5"):
+        check.number(2.5, "servers", whole=True)
+
+
+def test_a_learner_sees_a_tick_or_the_hint_without_a_traceback():
+    from nbclient import NotebookClient
+
+    nb = new_notebook(cells=[
+        new_code_cell("from chapter1.grading import check\nbig_cores = 64", id="a"),
+        new_code_cell(HIDDEN_CHECK.split("\n### BEGIN")[0], id="b"),
+        new_code_cell("# CHECK 3.3\nassert big_cores == 3, 'revisit section 2'", id="c"),
+    ])
+    NotebookClient(nb, allow_errors=True, kernel_name="python3").execute()
+    assert nb.cells[1].outputs[0]["text"] == "✓ 3.2 passed (2 pts)\n"
+    [error] = nb.cells[2].outputs
+    assert (error["ename"], error["traceback"]) == ("AssertionError", ["✗ 3.3: revisit section 2"])
+    assert describe_error(error["ename"], error["evalue"], error["traceback"]) == "revisit section 2"

@@ -3,7 +3,9 @@
 Authors write ``solutions/NN_topic.ipynb`` only. In code cells, each answer sits
 between a ``### BEGIN SOLUTION`` line and a ``### END SOLUTION`` line; the
 generator replaces it with a stub that runs clean, so a blank exercise fails
-only its graded cells. A graded cell starts with ``# CHECK <id> [<points> pts]``.
+only its graded cells. A graded cell starts with ``# CHECK <id> [<points> pts]``;
+its lines between ``### BEGIN HIDDEN TESTS`` and ``### END HIDDEN TESTS`` are
+left out of the exercise and put back by the grader.
 
 Regenerate every exercise notebook (``make exercises``)::
 
@@ -43,6 +45,8 @@ __all__ = [
 
 BEGIN = "### BEGIN SOLUTION"
 END = "### END SOLUTION"
+HIDDEN_BEGIN = "### BEGIN HIDDEN TESTS"
+HIDDEN_END = "### END HIDDEN TESTS"
 ANSWER_COMMENT = "# your answer here"
 CODE_STUB = "# your code here"
 METADATA_KEY = "chapter1"
@@ -241,7 +245,24 @@ def _compiles(source: str) -> bool:
     return True
 
 
-def _strip_cell(cell, where: str):
+def _hidden_regions(lines: list[str], where: str) -> list[tuple[int, int]]:
+    """(begin, end) line indexes of each BEGIN/END HIDDEN TESTS pair."""
+    regions, begin = [], None
+    for number, line in enumerate(lines):
+        marker = line.strip()
+        if marker == HIDDEN_BEGIN and begin is None:
+            begin = number
+        elif marker == HIDDEN_END and begin is not None:
+            regions.append((begin, number))
+            begin = None
+        elif marker in (HIDDEN_BEGIN, HIDDEN_END):
+            raise ValueError(f"{where}, line {number + 1}: unmatched {marker!r}")
+    if begin is not None:
+        raise ValueError(f"{where}, line {begin + 1}: {HIDDEN_BEGIN!r} is never closed by {HIDDEN_END!r}")
+    return regions
+
+
+def _strip_cell(cell, where: str, keep_hidden: bool = False):
     if cell.cell_type == "markdown" and any(
         line.strip() in (BEGIN, END) for line in cell.source.split("\n")
     ):
@@ -254,6 +275,14 @@ def _strip_cell(cell, where: str):
     if check is not None and stripped != cell.source:
         raise ValueError(f"{where}: CHECK {check.id} holds an answer region; the grader restores "
                          "CHECK cells verbatim, so put the answer in a cell before it")
+    hidden = _hidden_regions(stripped.split("\n"), where)
+    if hidden and check is None:
+        raise ValueError(f"{where}: hidden tests ({HIDDEN_BEGIN!r}) belong in a CHECK cell only")
+    if hidden and not keep_hidden:
+        lines = stripped.split("\n")
+        for begin, end in reversed(hidden):
+            del lines[begin:end + 1]
+        stripped = "\n".join(lines).rstrip("\n")
     if _compiles(cell.source) and not _compiles(stripped):
         raise ValueError(f"{where}: the stub does not parse; check the region's indentation")
     cell.source = stripped
@@ -263,8 +292,12 @@ def _strip_cell(cell, where: str):
     return cell
 
 
-def strip_solutions(nb, *, name: str = "notebook"):
+def strip_solutions(nb, *, name: str = "notebook", keep_hidden: bool = False):
     """A copy of a solution notebook with answers replaced by stubs and outputs cleared.
+
+    The hidden part of each CHECK cell (between ``### BEGIN HIDDEN TESTS`` and
+    ``### END HIDDEN TESTS``) is dropped too, unless ``keep_hidden`` (the
+    grader's copy, which runs the whole check).
 
     >>> cell = nbformat.v4.new_code_cell("### BEGIN SOLUTION\\nrps = 10 * 3\\n### END SOLUTION")
     >>> strip_solutions(nbformat.v4.new_notebook(cells=[cell])).cells[0].source
@@ -273,7 +306,7 @@ def strip_solutions(nb, *, name: str = "notebook"):
     out = copy.deepcopy(nb)
     _require_unique_checks(out, name)
     for index, cell in enumerate(out.cells):
-        _strip_cell(cell, f"{name}, cell {index} (id {cell.get('id', '?')})")
+        _strip_cell(cell, f"{name}, cell {index} (id {cell.get('id', '?')})", keep_hidden)
     return out
 
 

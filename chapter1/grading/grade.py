@@ -145,6 +145,7 @@ class Chapter:
     notebook: nbformat.NotebookNode
     checks: list[Check]
     answer_cells: dict[str, str]  # cell id -> the CHECK id right after it
+    public: dict[str, str] = field(default_factory=dict)  # CHECK id -> its source in the exercise (no hidden part)
 
     def check_cells(self) -> dict[str, nbformat.NotebookNode]:
         """CHECK id -> the cell exactly as the course wrote it."""
@@ -166,10 +167,16 @@ def _answer_cells(solution, exercise) -> dict[str, str]:
 
 
 def load_chapter(path: Path) -> Chapter:
-    """Read one solution notebook into a Chapter (raises ValueError if the notebook is malformed)."""
+    """Read one solution notebook into a Chapter (raises ValueError if the notebook is malformed).
+
+    The chapter's notebook keeps the hidden part of each CHECK cell (what the
+    grader runs); ``public`` holds each CHECK cell as the exercise shows it."""
     solution = read_notebook(path)
+    graded = strip_solutions(solution, name=str(path), keep_hidden=True)
     exercise = strip_solutions(solution, name=str(path))
-    return Chapter(path.stem, exercise, checks(exercise), _answer_cells(solution, exercise))
+    public = {check.id: cell.source for cell in exercise.cells
+              if cell.cell_type == "code" and (check := parse_check(cell.source)) is not None}
+    return Chapter(path.stem, graded, checks(graded), _answer_cells(solution, graded), public)
 
 
 class Course:
@@ -364,7 +371,7 @@ def restore_checks(nb, chapter: Chapter) -> tuple[nbformat.NotebookNode, list[tu
                 notes.append(("copy", check.id))
             else:
                 original = canonical[check.id]
-                if cell.source != original.source:
+                if cell.source not in (original.source, chapter.public.get(check.id)):
                     notes.append(("edited", check.id))
                 cells.append(_clean_cell(original, _unique_id(original.id, taken, f"check-{index}")))
             continue

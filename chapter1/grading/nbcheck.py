@@ -138,6 +138,12 @@ def _failing_line(traceback: list[str]) -> str:
     return re.sub(r"^\s*---->\s*\d*\s*", "", marked[-1]).strip()
 
 
+def _short_line(traceback: list[str]) -> str:
+    """The failing line of a short report from chapter1.grading.check ("✗ 1.2: assertion failed: assert ...")."""
+    found = re.search(r"assertion failed: (.*)", ANSI.sub("", "\n".join(traceback)))
+    return found.group(1).strip() if found else ""
+
+
 def describe_error(ename: str, evalue: str, traceback: list[str] = ()) -> str:
     """A one-line account of an exception raised in a cell: the assert message when there is one.
 
@@ -147,8 +153,8 @@ def describe_error(ename: str, evalue: str, traceback: list[str] = ()) -> str:
     "NameError: name 'rps' is not defined"
     """
     evalue = ANSI.sub("", evalue or "")
-    if ename == "AssertionError":
-        line = _failing_line(list(traceback))
+    if ename in ("AssertionError", "CheckFailed"):
+        line = _failing_line(list(traceback)) or _short_line(list(traceback))
         return _clip(evalue or (f"assertion failed: {line}" if line else "assertion failed"))
     return _clip(f"{ename}: {evalue}" if evalue else ename)
 
