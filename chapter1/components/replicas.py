@@ -136,20 +136,29 @@ class ReplicaRun(ServerRun):
         self.replay_from, self.replay_to = [], []
 
     def replay(self, i, delay_s, cost):
-        """Apply write ``i`` after ``delay_s``: wait for a worker, then work ``cost`` x a draw of its service time."""
-        env = self.env
-        if delay_s > 0:
-            yield env.timeout(delay_s)
-        if not self.up or cost <= 0:
+        """Apply write ``i`` after ``delay_s``: wait for a worker, then work ``cost`` x a draw of its service time.
+
+        Driven by event callbacks rather than a process: a replica replays every write, so this is its hot path.
+        """
+        if cost > 0:
+            self.env.timeout(max(0.0, delay_s)).callbacks.append(lambda _: self._queue_replay(i, cost))
+
+    def _queue_replay(self, i, cost):
+        if self.up:
+            slot = self.workers.request()
+            slot.callbacks.append(lambda _: self._start_replay(slot, i, cost))
+
+    def _start_replay(self, slot, i, cost):
+        if not self.up:
+            self.workers.release(slot)
             return
-        with self.workers.request() as slot:
-            yield slot
-            if not self.up:
-                return
-            start = env.now
-            yield env.timeout(self.replay_work[i] * cost)
-            self.replay_from.append(start)
-            self.replay_to.append(env.now)
+        start = self.env.now
+        self.env.timeout(self.replay_work[i] * cost).callbacks.append(lambda _: self._end_replay(slot, start))
+
+    def _end_replay(self, slot, start):
+        self.workers.release(slot)
+        self.replay_from.append(start)
+        self.replay_to.append(self.env.now)
 
     def row(self):
         return {**super().row(), "replayed": len(self.replay_from)}
@@ -265,7 +274,7 @@ class ReplicaSetRun(Runtime):
             if arrive > fresh[m]:
                 fresh[m] = arrive
             if math.isfinite(arrive):
-                self.env.process(self.parts[m].replay(i, arrive - now, self.spec.replay_cost))
+                self.parts[m].replay(i, arrive - now, self.spec.replay_cost)
         self.since.append(i)
 
     # -- failover ----------------------------------------------------------------------------------

@@ -142,7 +142,7 @@ def _template():
     return charts.Template(left, titles=False)
 
 
-def replication_view(replicas, read_percent, lag_ms=100, *, requests=600, seed=0):
+def replication_view(replicas, read_percent, lag_ms=100, *, requests=500, seed=0):
     """What the panel shows for one setting: (chart as SVG, headline HTML); :data:`SEEDS` runs.
 
     ``seed`` is the first of the seeds (a new seed draws other runs).
@@ -180,7 +180,7 @@ def replication_panel(replicas=2, read_percent=90, *, seed=0):
 
 
 PANEL = panels.register_panel(panels.Panel(
-    "read replicas", "05", replication_view, caption=CAPTION, requests=600,
+    "read replicas", "05", replication_view, caption=CAPTION, requests=500,
     controls={"replicas": panels.integer(0, MAX_REPLICAS, "replicas"),
               "read_percent": panels.integer(50, 99, "reads (%)")},
     defaults={"replicas": 2, "read_percent": 90},
