@@ -56,3 +56,17 @@ def test_dns_hit_ratio_far_from_one_half(rate_ttl):
             for s in range(3)]
     expected = rate_ttl / (1 + rate_ttl)
     assert np.mean(hits) == pytest.approx(expected, abs=0.015)  # binomial sd over 15,000 draws < 0.005
+
+
+def test_dns_hits_are_the_users_own_fresh_answers():
+    """The mechanism, not a coin: a request skips the lookup exactly when its user looked up less than a TTL ago."""
+    ttl = 600.0
+    arch = c.Architecture("box", (c.Server(workers=8),), dns=c.DNS(ttl_s=ttl))
+    frame = c.simulate(arch, c.Workload(users=200), requests=3_000, seed=5).requests
+    for _, visits in frame.groupby("user"):
+        last_lookup = None
+        for t, paid in zip(visits["arrival_s"], visits["dns_ms"]):
+            if last_lookup is not None:
+                assert (paid == 0) == (t - last_lookup < ttl)
+            if paid > 0:
+                last_lookup = t

@@ -6,6 +6,7 @@
 True
 """
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -54,8 +55,9 @@ class Resolver(Component):
 class DNS(Resolver):
     """Domain Name System (도메인 이름 시스템): turns a domain name into an IP address.
 
-    Clients cache the answer for ``ttl_s`` seconds, so only some requests pay ``lookup_ms``.
-    While DNS is down, a client whose cached answer has expired cannot reach the site.
+    Each user's browser caches the answer for ``ttl_s`` seconds, so only some requests pay
+    ``lookup_ms`` (``Result.requests`` has the ``user`` and what each paid).  While DNS is down, a
+    user whose cached answer has expired cannot reach the site.
 
     >>> DNS(lookup_ms=30, ttl_s=300).hit_ratio(per_user_rate=1 / 60)
     0.8333333333333334
@@ -74,29 +76,45 @@ class DNS(Resolver):
 
 
 class DNSRun(Runtime):
-    """DNS at run time, vectorised before the first event: a miss pays the lookup, a miss while DNS is down fails."""
+    """DNS at run time, before the first event: each user's browser cache, request by request.
+
+    A request whose user holds a fresh answer pays nothing; otherwise it pays the lookup and the
+    answer is kept ``ttl_s``.  While DNS is down a lookup fails (the request with it), and cached
+    answers keep working until they expire.  At the start every user's cache is as a random moment
+    finds it (Poisson visits): holding an answer with probability r*ttl / (1 + r*ttl), with a
+    remaining life uniform over [0, ttl].
+    """
 
     def prepare(self):
         sim, dns = self.sim, self.spec
         rng = sim.stream(dns.name)
-        miss = rng.random(sim.n) >= dns.hit_ratio(sim.workload.per_user_rate)
-        if dns.outages:
-            # A cached answer is on average half a TTL old (uniform age); if DNS was down when it would
-            # have been fetched, the client has none and must look up now.  So an outage longer than
-            # the TTL empties every client's cache.
-            age = rng.random(sim.n) * dns.ttl_s
-            miss |= down(dns, sim.arrival - age)
-        self.lookup_s = np.where(miss, dns.lookup_ms / 1_000.0, 0.0)
+        held, life = rng.random(sim.n).tolist(), (rng.random(sim.n) * dns.ttl_s).tolist()
+        warm = dns.hit_ratio(sim.workload.per_user_rate)
+        lookup_s, ttl = dns.lookup_ms / 1_000.0, dns.ttl_s
+        down_now = down(dns, sim.arrival).tolist()
+        expiry, missed = {}, [False] * sim.n
+        for k, (user, t) in enumerate(zip(sim.user.tolist(), sim.arrival.tolist())):
+            fresh_until = expiry.get(user)
+            if fresh_until is None:  # first visit: the answer the user held at the start, if any and still fresh
+                fresh_until = life[k] if held[k] < warm else -math.inf
+            if fresh_until > t:
+                expiry[user] = fresh_until
+                continue
+            missed[k] = True
+            if not down_now[k]:
+                expiry[user] = t + ttl
+        self.missed = np.array(missed, dtype=bool)
+        self.lookup_s = np.where(self.missed, lookup_s, 0.0)
         sim.entry_s += self.lookup_s
-        lost = miss & down(dns, sim.arrival)
+        lost = self.missed & np.array(down_now, dtype=bool)
         sim.status[lost], sim.failed_at[lost] = ERROR, self.index
         sim.end[lost] = sim.arrival[lost] + self.lookup_s[lost]
 
     def columns(self):
-        return {"dns_ms": self.lookup_s * 1_000.0}
+        return {"dns_ms": self.lookup_s * 1_000.0, "user": self.sim.user}
 
     def figures(self):
-        return {"dns_hit_ratio": float(np.mean(self.lookup_s == 0))}
+        return {"dns_hit_ratio": float(1 - np.mean(self.missed))}
 
     def row(self):
-        return {"workers": None, "served": int(np.sum(self.lookup_s > 0)), "mean_wait_ms": float("nan")}
+        return {"workers": None, "served": int(np.sum(self.missed)), "mean_wait_ms": float("nan")}

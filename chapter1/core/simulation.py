@@ -24,6 +24,7 @@ from .workload import Workload
 
 MAX_REQUESTS = 2_000_000
 MAX_CLIENTS = 1_000
+MAX_USERS = 10**12
 ENGINES = ("auto", "fast", "simpy")
 
 
@@ -52,9 +53,9 @@ def simulate(architecture, workload, *, requests=20_000, seed=0, engine="auto"):
 class Simulation:
     """One run: per-request arrays, named random streams, the simpy environment and every runtime.
 
-    Components read and write the per-request arrays: ``arrival`` (s), ``client``, ``key``,
-    ``write``; ``status``, ``failed_at`` (component index), ``end`` (s) and ``entry_s`` (time spent
-    before the first tier, e.g. a DNS lookup).
+    Components read and write the per-request arrays: ``arrival`` (s), ``client`` (an address: one
+    of at most 1,000), ``user``, ``key``, ``write``; ``status``, ``failed_at`` (component index),
+    ``end`` (s) and ``entry_s`` (time spent before the first tier, e.g. a DNS lookup).
     """
 
     def __init__(self, architecture, workload, n, seed):
@@ -78,6 +79,11 @@ class Simulation:
         """The random generator named ``name`` for this seed (the same name always gives the same draws)."""
         key = zlib.crc32(name.encode("utf-8"))
         return np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=(key,)))
+
+    @cached_property
+    def user(self):
+        """Each request's user, uniform over the workload's users (a browser, with its own DNS cache)."""
+        return self.stream("user").integers(0, max(1, min(MAX_USERS, int(self.workload.users))), self.n)
 
     @cached_property
     def key(self):
