@@ -439,10 +439,13 @@ def legend(title=None, **options):
 
 
 def budget_note(result):
-    """'5,000 simulated requests = 10.8 s of peak traffic at 463 req/s': what a chart's sample covers."""
+    """'5,000 simulated requests = 10.8 s of peak traffic at 463 req/s (run 1)': what a chart's sample covers.
+
+    The run number is the seed plus one: "new run" on a panel draws the next.
+    """
     s = result.summary()
     return (f"{s['requests']:,} simulated requests = {s['simulated_s']:,.1f} s of peak traffic "
-            f"at {s['offered_rps']:,.0f} req/s")
+            f"at {s['offered_rps']:,.0f} req/s (run {result.seed + 1})")
 
 
 def _outages(result):

@@ -111,8 +111,8 @@ class Panel:
         """The live panel: one control per view argument, starting at ``values`` (else the defaults)."""
         values = {**self.defaults, **values}
         controls = {name: control.widget(values[name]) for name, control in self.controls.items()}
-        draw = functools.partial(self.view, requests=requests or self.requests, seed=seed, **self.options)
-        return panel(controls, draw)
+        draw = functools.partial(self.view, requests=requests or self.requests, **self.options)
+        return panel(controls, draw, seed=seed)
 
     def moves(self, count, start=None):
         """``count`` settings, each one control moved from the last, as a learner would move them.
@@ -158,32 +158,48 @@ def int_slider(value, low, high, description, step=1):
     return integer(low, high, description, step).widget(value)
 
 
-def panel(controls, draw):
+def panel(controls, draw, seed=None):
     """A live panel: ``controls`` maps names to widgets; ``draw(**values)`` returns (chart, html).
 
-    The panel calls ``draw`` once at start and again whenever a control changes.
+    The panel calls ``draw`` once at start and again whenever a control changes.  Given a ``seed``,
+    ``draw`` also gets ``seed=``, and a "new run" button draws the same setting with the next seed:
+    what changes then is noise, not the model.
 
     >>> p = panel({"n": int_slider(2, 1, 5, "n")}, lambda n: (None, f"n is {n}"))
     >>> p.children[1].value
     'n is 2'
+    >>> p = panel({"n": int_slider(2, 1, 5, "n")}, lambda n, seed: (None, f"n is {n}, run {seed}"), seed=0)
+    >>> p.children[0].children[-1].click(); p.children[1].value
+    'n is 2, run 1'
     """
     import ipywidgets as w
     from IPython.display import display
 
     output, figures = w.Output(), w.HTML()
+    runs = {} if seed is None else {"seed": seed}
 
     def redraw(_change=None):
-        chart, text = draw(**{name: control.value for name, control in controls.items()})
+        chart, text = draw(**{name: control.value for name, control in controls.items()}, **runs)
         figures.value = text
         if chart is not None:
             with output:
                 output.clear_output(wait=True)
                 display(chart)
 
+    def new_run(_button):
+        runs["seed"] += 1
+        redraw()
+
     for control in controls.values():
         control.observe(redraw, names="value")
+    row = list(controls.values())
+    if runs:
+        button = w.Button(description="new run", tooltip="the same setting, simulated with the next seed",
+                          layout=w.Layout(width="auto"))
+        button.on_click(new_run)
+        row.append(button)
     redraw()
-    box = w.VBox([w.HBox(list(controls.values()), layout=w.Layout(flex_flow="row wrap")), figures, output])
+    box = w.VBox([w.HBox(row, layout=w.Layout(flex_flow="row wrap")), figures, output])
     box.add_class("chapter1-panel")
     return box
 
