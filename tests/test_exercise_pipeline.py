@@ -191,10 +191,27 @@ def test_bad_regions_are_errors_naming_the_cell(source, message):
     assert "solutions/x.ipynb, cell 0 (id cell-a)" in str(raised.value)
 
 
-def test_markdown_answer_regions_are_refused():
-    nb = new_notebook(cells=[new_markdown_cell("### BEGIN SOLUTION\nsecret\n### END SOLUTION")])
-    with pytest.raises(ValueError, match="only supported in code cells"):
-        strip_solutions(nb)
+def test_markdown_answer_regions_become_a_placeholder():
+    # A reflection's model answer sits in a Markdown cell; the exercise keeps the question, not the answer.
+    solution = new_markdown_cell("**Your answer:**\n\n### BEGIN SOLUTION\nThe queue grows: *secret*.\n"
+                                 "### END SOLUTION\n\nThen move on.", id="reflect")
+    out = strip_solutions(new_notebook(cells=[solution, code("x = 1")]))
+    assert out.cells[0].source == "**Your answer:**\n\n*Your answer here.*\n\nThen move on."
+    assert out.cells[0].id == "reflect" and "secret" not in nbformat.writes(out)
+    assert solution.source.count("secret") == 1, "the input notebook must not be modified"
+    # a blank reflection runs nothing, so it neither fails nor scores: only CHECK cells are graded
+    assert checks(out) == []
+
+
+@pytest.mark.parametrize("source, message", [
+    ("### BEGIN SOLUTION\nan answer", "never closed"),
+    ("an answer\n### END SOLUTION", "without a"),
+    ("### BEGIN HIDDEN TESTS\nx\n### END HIDDEN TESTS", "belong in a CHECK cell only"),
+])
+def test_bad_markdown_regions_are_errors_naming_the_cell(source, message):
+    with pytest.raises(ValueError, match=message) as raised:
+        strip_solutions(new_notebook(cells=[new_markdown_cell(source, id="md")]), name="solutions/x.ipynb")
+    assert "solutions/x.ipynb, cell 0 (id md)" in str(raised.value)
 
 
 def test_duplicate_check_ids_are_an_error():

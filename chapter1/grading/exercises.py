@@ -3,9 +3,10 @@
 Authors write ``solutions/NN_topic.ipynb`` only. In code cells, each answer sits
 between a ``### BEGIN SOLUTION`` line and a ``### END SOLUTION`` line; the
 generator replaces it with a stub that runs clean, so a blank exercise fails
-only its graded cells. A graded cell starts with ``# CHECK <id> [<points> pts]``;
-its lines between ``### BEGIN HIDDEN TESTS`` and ``### END HIDDEN TESTS`` are
-left out of the exercise and put back by the grader.
+only its graded cells. In Markdown cells (a reflection's model answer) the
+region becomes a placeholder, ``*Your answer here.*``; such answers are not graded.
+A graded cell starts with ``# CHECK <id> [<points> pts]``; its lines between
+``### BEGIN HIDDEN TESTS`` and ``### END HIDDEN TESTS`` are left out of the exercise and put back by the grader.
 
 Regenerate every exercise notebook (``make exercises``)::
 
@@ -48,6 +49,7 @@ END = "### END SOLUTION"
 HIDDEN_BEGIN = "### BEGIN HIDDEN TESTS"
 HIDDEN_END = "### END HIDDEN TESTS"
 ANSWER_COMMENT = "# your answer here"
+MARKDOWN_STUB = "*Your answer here.*"
 CODE_STUB = "# your code here"
 METADATA_KEY = "chapter1"
 
@@ -262,12 +264,24 @@ def _hidden_regions(lines: list[str], where: str) -> list[tuple[int, int]]:
     return regions
 
 
+def _strip_markdown(source: str, where: str) -> str:
+    """A Markdown cell with each answer region replaced by :data:`MARKDOWN_STUB` (a reflection to write).
+
+    >>> _strip_markdown("Why?\\n### BEGIN SOLUTION\\nBecause.\\n### END SOLUTION", "cell")
+    'Why?\\n*Your answer here.*'
+    """
+    lines = source.split("\n")
+    for begin, end in reversed(_regions(lines, where)):
+        lines[begin:end + 1] = [MARKDOWN_STUB]
+    return "\n".join(lines)
+
+
 def _strip_cell(cell, where: str, keep_hidden: bool = False):
-    if cell.cell_type == "markdown" and any(
-        line.strip() in (BEGIN, END) for line in cell.source.split("\n")
-    ):
-        raise ValueError(f"{where}: answer regions are only supported in code cells; "
-                         "move the answer into a code cell")
+    if cell.cell_type == "markdown":
+        if any(line.strip() in (HIDDEN_BEGIN, HIDDEN_END) for line in cell.source.split("\n")):
+            raise ValueError(f"{where}: hidden tests ({HIDDEN_BEGIN!r}) belong in a CHECK cell only")
+        cell.source = _strip_markdown(cell.source, where)
+        return cell
     if cell.cell_type != "code":
         return cell
     check = parse_check(cell.source)
