@@ -29,6 +29,8 @@ NAMES = {
     "cached": "architectures",
     "replicated": "architectures",
     "ReplicaSet": "components.replicas", "Replica": "components.replicas",
+    "queued": "architectures",
+    "MessageQueue": "components.queue", "Consumers": "components.queue",
 }
 
 # Module names the notebooks and earlier versions use -> where that module lives now.

@@ -3,12 +3,13 @@
 The simulation core never names a kind: it talks to the protocol in :mod:`chapter1.core.component`.
 """
 
-from . import cache, dns, pool, replicas, server  # noqa: F401  (each module registers its kinds)
+from . import cache, dns, pool, queue, replicas, server  # noqa: F401  (each module registers its kinds)
 from .cache import Cache
 from .dns import DNS
 from .pool import DNSRoundRobin, Join, LoadBalancer
+from .queue import Consumers, MessageQueue
 from .replicas import Replica, ReplicaSet
 from .server import Database, Server, WebServer
 
-__all__ = ["Cache", "DNS", "DNSRoundRobin", "Database", "Join", "LoadBalancer", "Replica", "ReplicaSet", "Server",
-           "WebServer"]
+__all__ = ["Cache", "Consumers", "DNS", "DNSRoundRobin", "Database", "Join", "LoadBalancer", "MessageQueue", "Replica",
+           "ReplicaSet", "Server", "WebServer"]

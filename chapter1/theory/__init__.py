@@ -3,14 +3,15 @@
 One module per idea: :mod:`.queues` (Erlang C, M/M/c, tandems, Little's law), :mod:`.balancing`
 (one model per load-balancing policy), :mod:`.availability` (series, parallel, k of n, downtime),
 :mod:`.caching` (TTL hit ratio, Che's approximation, eviction policies),
-:mod:`.replication` (read capacity, stale reads, lost writes) and :mod:`.predict` (theory for a whole
+:mod:`.replication` (read capacity, stale reads, lost writes), :mod:`.messaging` (backlog, drain time,
+decoupled availability) and :mod:`.predict` (theory for a whole
 architecture).  Every public function, class and constant of those modules is a name here: a new
 closed form is one function in its module, and nothing to list twice.
 """
 
-from . import availability, balancing, caching, predict, queues, replication
+from . import availability, balancing, caching, messaging, predict, queues, replication
 
-MODULES = (queues, balancing, availability, caching, replication, predict)
+MODULES = (queues, balancing, availability, caching, replication, messaging, predict)
 
 
 def _public(module):

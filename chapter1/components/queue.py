@@ -1,0 +1,377 @@
+"""A message queue (메시지 큐): a broker that stores messages, and a pool of consumers that work them off later.
+
+The first *asynchronous* kind.  A producer's request (the web tier publishing "resize this photo")
+is answered as soon as the broker has stored the message: that is the request's own latency.  The
+work happens later, when one of the :class:`Consumers` takes the message from the queue; each
+message's ``done_ms`` (arrival to the end of its work) and ``queue_wait_ms`` (stored to taken) are
+columns of ``Result.requests``, and ``backlog_max``, ``messages_lost`` and ``duplicates`` reach
+``Result.summary()``.
+
+What the model does, mechanism by mechanism:
+
+* **Consumers down** (``arch.fail("consumers", ...)``): they take nothing; the producer is still
+  answered and the backlog grows by λ·t.  A message a consumer held when it died goes back to the
+  queue (at-least-once) or is gone (at-most-once: it was acknowledged on receipt).
+* **Acknowledgement** (확인 응답): at-least-once consumers acknowledge after the work, which takes
+  ``ack_ms``.  A consumer that dies after the work but before its acknowledgement reaches the broker
+  gets the message redelivered, and the work is done twice: a **duplicate** — unless the consumer is
+  ``idempotent`` (it remembers which messages it has done and skips them).
+* **Crashes** (``crash_probability``): each delivery, the consumer process dies with that chance at a
+  moment drawn uniformly over its work and acknowledgement, and restarts at once.
+* **Broker down** (``arch.fail("queue", ...)``): publishing fails (the producer's requests fail).
+  An in-memory broker (``durable=False``) comes back empty: every stored message is lost; a durable
+  one writes each message to disk first (``persist_ms`` more per publish) and keeps them.
+* **Burst** (``burst_messages`` at ``burst_at_s``): a batch job publishes that many messages at once
+  (they are not requests of the workload, but the consumers work them off like any other).
+
+Consumers take messages in the order they were stored (a redelivered message goes to the front).
+
+>>> from chapter1 import Workload, simulate, queued
+>>> result = simulate(queued(workers=8), Workload.from_rate(50), requests=2_000, seed=1)
+>>> s = result.summary()
+>>> bool(s["p95_ms"] < s["done_p95_ms"])      # answered once stored, done later
+True
+>>> int(s["messages_lost"]), int(s["duplicates"])
+(0, 0)
+"""
+
+import math
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..core import validation as check
+from ..core.architecture import Architecture
+from ..core.component import ERROR, OK, Component, Runtime, register
+
+DELIVERY = ("at-least-once", "at-most-once")
+DISTRIBUTIONS = ("exponential", "constant")
+MAX_BURST = 1_000_000
+
+
+@dataclass(frozen=True)
+class Consumers(Component):
+    """A pool of ``workers`` consumers (소비자); each works one message at a time for ``service_time_ms``.
+
+    ``ack_ms``: how long the acknowledgement (확인 응답) takes — after the work for at-least-once delivery
+    (the window in which a crash makes a duplicate), before it for at-most-once; a consumer is busy for
+    both, so one completes 1,000 / (service_time_ms + ack_ms) messages a second.
+    ``crash_probability``: the chance a consumer process dies during one delivery; ``idempotent``: a
+    consumer that skips a message it has already done.
+
+    >>> Consumers(workers=4, service_time_ms=195, ack_ms=5).capacity
+    20.0
+    """
+
+    name: str = "consumers"
+    workers: int = 8
+    service_time_ms: float = 95.0
+    distribution: str = "exponential"
+    ack_ms: float = 5.0
+    crash_probability: float = 0.0
+    idempotent: bool = False
+
+    def __post_init__(self):
+        super().__post_init__()
+        check.number("workers", self.workers, low=1, high=10_000, integer=True)
+        check.number("service_time_ms", self.service_time_ms, low=0, low_open=True, high=3_600_000)
+        check.choice("distribution", self.distribution, DISTRIBUTIONS)
+        check.number("ack_ms", self.ack_ms, low=0, high=3_600_000)
+        check.number("crash_probability", self.crash_probability, low=0, high=1)
+        if not isinstance(self.idempotent, bool):
+            raise TypeError(f"idempotent must be True or False; got {self.idempotent!r}")
+
+    @property
+    def service_rate(self):
+        """Messages per second one consumer completes (the work and its acknowledgement)."""
+        return 1_000.0 / (self.service_time_ms + self.ack_ms)
+
+    @property
+    def capacity(self):
+        """Messages per second the pool completes when every consumer is busy (c·μ)."""
+        return self.workers * self.service_rate
+
+    def runtime(self, sim, index):
+        return ConsumersRun(self, sim, index)
+
+    def station(self):
+        return (self.service_rate, self.workers) if self.distribution == "exponential" else None
+
+    def describe(self):
+        extra = " · idempotent" if self.idempotent else ""
+        return ["consumers", self.label(), f"up to {self.capacity:,.0f} msg/s{extra}"]
+
+    def label(self):
+        return f"{self.workers} workers x {self.service_time_ms + self.ack_ms:g} ms"
+
+
+class ConsumersRun(Runtime):
+    """The consumer pool's records: each delivery's work period (for utilisation) and what it did.
+
+    The broker (:class:`QueueRun`) runs the consumer processes; a request never reaches this part
+    directly, so :meth:`serve` is the base class's (answers at once).
+    """
+
+    def __init__(self, spec, sim, index):
+        super().__init__(spec, sim, index)
+        self.starts, self.finishes, self.served = [], [], 0
+
+    def row(self):
+        return {"workers": self.spec.workers, "served": self.served, "mean_wait_ms": math.nan}
+
+    def busy(self):
+        return np.asarray(self.starts, dtype=float), np.asarray(self.finishes, dtype=float), self.spec.workers
+
+
+def _example():
+    # 50 msg/s on 8 consumers x (95 ms of work + 5 ms to acknowledge) = 80 msg/s: 62 % busy.
+    # The broker going down fails publishing.
+    return Architecture("queued work", (MessageQueue(consumers=Consumers(workers=8)),))
+
+
+@register(example=_example)
+@dataclass(frozen=True)
+class MessageQueue(Component):
+    """A broker that stores each request as a message and answers at once; ``consumers`` work them off later.
+
+    See the module docstring for what it models.
+
+    >>> MessageQueue(durable=False).describe()
+    ['broker, in memory', 'at-least-once · publish 2 ms']
+    """
+
+    name: str = "queue"
+    consumers: Component = field(default_factory=Consumers)
+    durable: bool = True
+    delivery: str = "at-least-once"
+    publish_ms: float = 2.0
+    persist_ms: float = 3.0
+    burst_messages: int = 0
+    burst_at_s: float = 10.0
+
+    def __post_init__(self):
+        super().__post_init__()
+        check.instance("consumers", self.consumers, Consumers, "Consumers(workers=8)")
+        if not isinstance(self.durable, bool):
+            raise TypeError(f"durable must be True or False; got {self.durable!r}")
+        check.choice("delivery", self.delivery, DELIVERY)
+        check.number("publish_ms", self.publish_ms, low=0, high=60_000)
+        check.number("persist_ms", self.persist_ms, low=0, high=60_000)
+        check.number("burst_messages", self.burst_messages, low=0, high=MAX_BURST, integer=True)
+        check.number("burst_at_s", self.burst_at_s, low=0, high=10**7)
+
+    @property
+    def parts(self):
+        return (self.consumers,)
+
+    @property
+    def store_s(self):
+        """Seconds to store one message: the publish, plus the disk write of a durable broker."""
+        return (self.publish_ms + (self.persist_ms if self.durable else 0.0)) / 1_000.0
+
+    def runtime(self, sim, index):
+        return QueueRun(self, sim, index)
+
+    def describe(self):
+        store = "durable (on disk)" if self.durable else "in memory"
+        return [f"broker, {store}", f"{self.delivery} · publish {self.store_s * 1_000:g} ms"]
+
+    def label(self):
+        return f"message queue, {'durable' if self.durable else 'in memory'}"
+
+
+def _cover_end(component, t):
+    """When the outage covering ``t`` ends (t itself when none does); outages may follow one another."""
+    end, moved = t, True
+    while moved:
+        moved = False
+        for o in component.outages:
+            if o.start_s <= end < o.end_s:
+                end, moved = o.end_s, True
+    return end
+
+
+class QueueRun(Runtime):
+    """The broker at run time: the stored messages, ``workers`` consumer processes, every message's fate."""
+
+    def __init__(self, spec, sim, index):
+        super().__init__(spec, sim, index)
+        self.pool = self.parts[0]
+        consumers, n = spec.consumers, sim.n
+        total = n + spec.burst_messages
+        rng = sim.stream(spec.name)
+        mean_s = consumers.service_time_ms / 1_000.0
+        self.rng = rng
+        self.mean_s = mean_s
+        draws = rng.exponential(mean_s, total) if consumers.distribution == "exponential" else np.full(total, mean_s)
+        self.work_s = draws.tolist()  # each message's first delivery; a redelivery draws anew
+        self.ack_s = consumers.ack_ms / 1_000.0
+        self.stored = np.full(total, np.nan)
+        self.taken = np.full(total, np.nan)
+        self.done = np.full(total, np.nan)
+        self.applied = np.zeros(total, dtype=np.int32)   # times the work's effect happened
+        self.deliveries = np.zeros(total, dtype=np.int32)
+        self.lost = np.zeros(total, dtype=bool)
+        self.waiting = deque()
+        self.trace_t, self.trace_n = [0.0], [0]          # backlog (messages waiting) after every change
+        self.signal = self.env.event()
+        self.starts = sorted(o.start_s for o in consumers.outages)
+        for _ in range(consumers.workers):
+            self.env.process(self._consumer())
+        if not spec.durable:
+            for outage in spec.outages:
+                self.env.process(self._wipe(outage.start_s))
+        if spec.burst_messages:
+            self.env.process(self._burst())
+
+    # -- the producer's side -------------------------------------------------------------------------
+
+    def serve(self, i):
+        env, spec = self.env, self.spec
+        if not spec.is_up(env.now):
+            return ERROR
+        if spec.store_s:
+            yield env.timeout(spec.store_s)
+            if not spec.is_up(env.now):  # the broker died while storing it
+                return ERROR
+        self._store(i)
+        return OK
+
+    def _store(self, i, front=False):
+        if math.isnan(self.stored[i]):
+            self.stored[i] = self.env.now
+        (self.waiting.appendleft if front else self.waiting.append)(i)
+        self._traced()
+        if not self.signal.triggered:
+            self.signal.succeed()
+
+    def _burst(self):
+        yield self.env.timeout(self.spec.burst_at_s)
+        for m in range(self.sim.n, self.sim.n + self.spec.burst_messages):
+            self.stored[m] = self.env.now
+            self.waiting.append(m)
+        self._traced()
+        if not self.signal.triggered:
+            self.signal.succeed()
+
+    def _wipe(self, at_s):
+        yield self.env.timeout(at_s)
+        lost = list(self.waiting)
+        self.lost[lost] = True
+        self.waiting.clear()
+        self._traced()
+
+    def _traced(self):
+        now, size = self.env.now, len(self.waiting)
+        if self.trace_t[-1] == now:
+            self.trace_n[-1] = size
+        else:
+            self.trace_t.append(now)
+            self.trace_n.append(size)
+
+    # -- the consumers' side -------------------------------------------------------------------------
+
+    def _consumer(self):
+        env, spec, consumers = self.env, self.spec, self.spec.consumers
+        at_least_once = spec.delivery == "at-least-once"
+        while True:
+            back = max(_cover_end(consumers, env.now), _cover_end(spec, env.now))
+            if back > env.now:
+                if math.isinf(back):
+                    return
+                yield env.timeout(back - env.now)
+                continue
+            if not self.waiting:
+                if self.signal.triggered:
+                    self.signal = env.event()
+                yield self.signal
+                continue
+            m = self.waiting.popleft()
+            self._traced()
+            self.deliveries[m] += 1
+            if math.isnan(self.taken[m]):
+                self.taken[m] = env.now
+            work = self.work_s[m] if self.deliveries[m] == 1 else self._draw()
+            if consumers.idempotent and self.applied[m] > 0:
+                work = 0.0  # it recognises the message and skips the work
+            ack, start = self.ack_s, env.now
+            crash = self._crash_after(work + ack)
+            # at-least-once: work, then acknowledge; at-most-once: acknowledge, then work
+            first, second = (work, ack) if at_least_once else (ack, work)
+            if crash < first:  # died in the first part: the broker still holds the message
+                yield env.timeout(crash)
+                self._worked(start)
+                self._store(m, front=True)
+                continue
+            yield env.timeout(first)
+            if at_least_once:
+                self._applied(m, work)
+            if crash < first + second:  # died in the second part
+                yield env.timeout(crash - first)
+                self._worked(start)
+                if at_least_once:
+                    self._store(m, front=True)  # done, but not acknowledged: it comes again
+                else:
+                    self.lost[m] = True  # acknowledged on receipt, never done
+                continue
+            yield env.timeout(second)
+            if not at_least_once:
+                self._applied(m, work)
+            self._worked(start)
+
+    def _applied(self, m, work):
+        if work > 0 or not self.spec.consumers.idempotent:
+            self.applied[m] += 1
+        if math.isnan(self.done[m]):
+            self.done[m] = self.env.now
+
+    def _draw(self):
+        if self.spec.consumers.distribution == "exponential":
+            return float(self.rng.exponential(self.mean_s))
+        return self.mean_s
+
+    def _crash_after(self, span):
+        """Seconds into a delivery of length ``span`` at which this consumer dies (inf: it does not)."""
+        now, crash = self.env.now, math.inf
+        for s in self.starts:
+            if now <= s < now + span:
+                crash = s - now
+                break
+        p = self.spec.consumers.crash_probability
+        if p and self.rng.random() < p:
+            crash = min(crash, float(self.rng.uniform(0.0, span)))
+        return crash
+
+    def _worked(self, start):
+        self.pool.starts.append(start)
+        self.pool.finishes.append(self.env.now)
+        self.pool.served += 1
+
+    # -- what it reports -----------------------------------------------------------------------------
+
+    def backlog(self):
+        """The backlog over time as a step function: (times, messages waiting from each time on)."""
+        return np.asarray(self.trace_t), np.asarray(self.trace_n)
+
+    def columns(self):
+        n, arrival = self.sim.n, self.sim.arrival
+        return {"done_ms": (self.done[:n] - arrival) * 1_000.0,
+                "queue_wait_ms": (self.taken[:n] - self.stored[:n]) * 1_000.0,
+                "deliveries": self.deliveries[:n].copy(), "message_lost": self.lost[:n].copy()}
+
+    def figures(self):
+        n = self.sim.n
+        done = (self.done[:n] - self.sim.arrival)[~np.isnan(self.done[:n])] * 1_000.0
+        waits = (self.taken - self.stored)[~np.isnan(self.taken)] * 1_000.0
+        return {"backlog_max": float(max(self.trace_n)), "messages_lost": float(self.lost.sum()),
+                "duplicates": float(np.maximum(self.applied - 1, 0).sum()),
+                "redeliveries": float(np.maximum(self.deliveries - 1, 0).sum()),
+                "done_p50_ms": float(np.percentile(done, 50)) if done.size else math.nan,
+                "done_p95_ms": float(np.percentile(done, 95)) if done.size else math.nan,
+                "queue_wait_mean_ms": float(waits.mean()) if waits.size else math.nan}
+
+    def row(self):
+        waits = (self.taken - self.stored)[~np.isnan(self.taken)]
+        return {"workers": None, "served": int(np.sum(~np.isnan(self.stored))),
+                "mean_wait_ms": float(waits.mean() * 1_000.0) if waits.size else 0.0}
