@@ -29,6 +29,7 @@ NAMES = {
     "cached": "architectures",
     "replicated": "architectures",
     "ReplicaSet": "components.replicas", "Replica": "components.replicas",
+    "SessionStore": "components.sessions", "StickySessions": "components.sessions",
     "queued": "architectures",
     "MessageQueue": "components.queue", "Consumers": "components.queue",
 }

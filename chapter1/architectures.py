@@ -46,25 +46,55 @@ def web_and_database(web_workers=8, db_workers=4, web_service_ms=30.0, db_servic
     return Architecture(name="web tier + data tier", tiers=(web, database))
 
 
-def load_balanced(servers=4, policy="round_robin", service_time_ms=50.0, workers=8, *,
-                  health_check_interval_s=10.0, weights=None, **server_options):
+def load_balanced(servers=4, policy=None, service_time_ms=50.0, workers=8, *,
+                  health_check_interval_s=10.0, weights=None, sessions=None, session_ttl_s=1_800.0, store=None,
+                  **server_options):
     """Web servers behind a load balancer, with DNS in front: the seed chapter's scale-out picture.
 
     ``servers`` is a count of identical web servers (``workers`` each, exponential service by
     default, as in :func:`single_server`), or a list of Server objects for a mixed pool (then
     ``service_time_ms``, ``workers`` and the other options are the servers' own business).
-    ``policy`` is one of :data:`chapter1.loadbalancer.POLICIES`; the other options go to each server.
+    ``policy`` is one of :data:`chapter1.loadbalancer.POLICIES` (default "round_robin", or "ip_hash"
+    with sticky sessions); the other options go to each server.
+
+    ``sessions`` says where users' sessions live (chapter 08): None leaves them out of the model;
+    ``"sticky"`` keeps them in each web server's memory (:class:`~chapter1.components.sessions.StickySessions`
+    after the balancer); ``"shared"`` in a session store every request visits
+    (``store``: a :class:`~chapter1.components.sessions.SessionStore`, by default one with 8 workers x
+    2 ms and a standby).  ``session_ttl_s`` is a session's idle timeout.
 
     >>> arch = load_balanced(servers=3, policy="least_connections", workers=2)
     >>> [c.name for c in arch.components]
     ['dns', 'load balancer', 'web-1', 'web-2', 'web-3']
     >>> arch["load balancer"].capacity
     120.0
+    >>> [c.name for c in load_balanced(servers=2, sessions="shared").components]
+    ['dns', 'load balancer', 'web-1', 'web-2', 'session store']
+    >>> load_balanced(servers=2, sessions="sticky")["load balancer"].policy
+    'ip_hash'
     """
+    from .components.sessions import SessionStore, StickySessions
+
+    if sessions is not None:
+        check.choice("sessions", sessions, ("sticky", "shared"))
+    if store is not None and sessions != "shared":
+        raise ValueError(f"store is used only with sessions='shared'; got sessions={sessions!r}")
+    if policy is None:
+        policy = "ip_hash" if sessions == "sticky" else "round_robin"
     pool = _servers(servers, service_time_ms, workers, server_options)
     balancer = LoadBalancer(servers=pool, policy=policy, weights=weights,
                             health_check_interval_s=health_check_interval_s)
-    return Architecture(name=f"load balancer ({policy.replace('_', ' ')}), {len(pool)} servers", tiers=(balancer,))
+    name = f"load balancer ({policy.replace('_', ' ')}), {len(pool)} servers"
+    if sessions == "sticky":
+        tiers = (balancer, StickySessions(pool=balancer.name, session_ttl_s=session_ttl_s))
+        name += ", sticky sessions"
+    elif sessions == "shared":
+        store = SessionStore(session_ttl_s=session_ttl_s) if store is None else store
+        check.instance("store", store, SessionStore, "SessionStore(workers=8, service_time_ms=2)")
+        tiers, name = (balancer, store), name + ", shared session store"
+    else:
+        tiers = (balancer,)
+    return Architecture(name=name, tiers=tiers)
 
 
 def dns_round_robin(servers=4, ttl_s=60.0, service_time_ms=50.0, workers=8, *,

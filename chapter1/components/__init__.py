@@ -10,6 +10,7 @@ from .pool import DNSRoundRobin, Join, LoadBalancer
 from .queue import Consumers, MessageQueue
 from .replicas import Replica, ReplicaSet
 from .server import Database, Server, WebServer
+from .sessions import SessionStore, StickySessions  # noqa: F401  (chapter 08: where sessions live)
 
 __all__ = ["Cache", "Consumers", "DNS", "DNSRoundRobin", "Database", "Join", "LoadBalancer", "MessageQueue", "Replica",
            "ReplicaSet", "Server", "WebServer"]

@@ -13,6 +13,10 @@ from . import availability, balancing, caching, messaging, predict, queues, repl
 
 MODULES = (queues, balancing, availability, caching, replication, messaging, predict)
 
+from . import hashing  # noqa: E402  (chapter 08: clients moved, balls into bins, one big NAT)
+
+MODULES += (hashing,)
+
 
 def _public(module):
     """The names ``module`` offers its readers: its ``__all__``, else the functions and classes it defines."""
