@@ -29,6 +29,7 @@ NAMES = {
     "cached": "architectures",
     "replicated": "architectures",
     "ReplicaSet": "components.replicas", "Replica": "components.replicas",
+    "CDN": "components.cdn", "Region": "components.cdn", "with_cdn": "architectures",
     "SessionStore": "components.sessions", "StickySessions": "components.sessions",
     "queued": "architectures",
     "MessageQueue": "components.queue", "Consumers": "components.queue",

@@ -211,3 +211,29 @@ def queued(workers=8, service_time_ms=95.0, *, durable=True, delivery="at-least-
                           burst_messages=burst_messages, burst_at_s=burst_at_s)
     kind = "durable" if durable else "in-memory"
     return Architecture(name=f"web -> {kind} queue -> {workers} consumers", tiers=(web, broker))
+
+
+def with_cdn(architecture, regions=4, ttl_s=3_600.0, *, static_share=0.8, **options):
+    """``architecture`` with a CDN in front: clients in ``regions`` fetch static assets from their region's edge.
+
+    ``regions``: a number of the course's regions (:data:`chapter1.components.cdn.REGIONS`, nearest to the
+    origin first) or a tuple of :class:`~chapter1.components.cdn.Region`.  The architecture's tiers become
+    the CDN's origin: a miss (or a fallback while the CDN is down) is served by its first tier, a dynamic
+    request (``1 - static_share`` of them) by all of them.  Other options go to
+    :class:`~chapter1.components.cdn.CDN` (``deploys``, ``on_deploy``, ``invalidation_s``, ``fallback``,
+    ``serve_from_edges``, ``edge_km``, ``round_trips``, ``asset_kb``, prices, ...).
+
+    >>> arch = with_cdn(single_server(), regions=3, ttl_s=600)
+    >>> [c.name for c in arch.components], len(arch["cdn"].regions)
+    (['dns', 'cdn', 'server'], 3)
+    """
+    from .components.cdn import CDN, regions_of
+
+    check.instance("architecture", architecture, Architecture, "single_server()")
+    if any(isinstance(c, CDN) for c in architecture.components):
+        raise ValueError(f"architecture {architecture.name!r} already has a CDN")
+    chosen = regions_of(regions)
+    cdn = CDN(name=options.pop("name", "cdn"), origin=architecture.tiers, regions=chosen, ttl_s=ttl_s,
+              static_share=static_share, **options)
+    edges = "origin only" if not cdn.serve_from_edges else f"{len(chosen)} edges, TTL {ttl_s:g} s"
+    return Architecture(name=f"{architecture.name} + CDN ({edges})", tiers=(cdn,), dns=architecture.dns)

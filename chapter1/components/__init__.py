@@ -3,8 +3,9 @@
 The simulation core never names a kind: it talks to the protocol in :mod:`chapter1.core.component`.
 """
 
-from . import cache, dns, pool, queue, replicas, server  # noqa: F401  (each module registers its kinds)
+from . import cache, cdn, dns, pool, queue, replicas, server  # noqa: F401  (each module registers its kinds)
 from .cache import Cache
+from .cdn import CDN, Region
 from .dns import DNS
 from .pool import DNSRoundRobin, Join, LoadBalancer
 from .queue import Consumers, MessageQueue
@@ -12,5 +13,5 @@ from .replicas import Replica, ReplicaSet
 from .server import Database, Server, WebServer
 from .sessions import SessionStore, StickySessions  # noqa: F401  (chapter 08: where sessions live)
 
-__all__ = ["Cache", "Consumers", "DNS", "DNSRoundRobin", "Database", "Join", "LoadBalancer", "MessageQueue", "Replica",
-           "ReplicaSet", "Server", "WebServer"]
+__all__ = ["Cache", "CDN", "Consumers", "Database", "DNS", "DNSRoundRobin", "Join", "LoadBalancer", "MessageQueue",
+           "Region", "Replica", "ReplicaSet", "Server", "WebServer"]
