@@ -29,6 +29,8 @@ NAMES = {
     "cached": "architectures",
     "replicated": "architectures",
     "ReplicaSet": "components.replicas", "Replica": "components.replicas",
+    "multi_region": "architectures",
+    "DataCentre": "components.datacentre", "GeoDNS": "components.datacentre",
     "CDN": "components.cdn", "Region": "components.cdn", "with_cdn": "architectures",
     "SessionStore": "components.sessions", "StickySessions": "components.sessions",
     "queued": "architectures",

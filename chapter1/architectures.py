@@ -237,3 +237,34 @@ def with_cdn(architecture, regions=4, ttl_s=3_600.0, *, static_share=0.8, **opti
               static_share=static_share, **options)
     edges = "origin only" if not cdn.serve_from_edges else f"{len(chosen)} edges, TTL {ttl_s:g} s"
     return Architecture(name=f"{architecture.name} + CDN ({edges})", tiers=(cdn,), dns=architecture.dns)
+
+
+def multi_region(datacentres=2, mode="active-passive", *, region_shares=None, servers=2, workers=4,
+                 service_time_ms=50.0, ttl_s=60.0, health_check_interval_s=10.0, local_ms=10.0, remote_ms=80.0,
+                 replication_lag_ms=100.0, lookup_ms=30.0, **server_options):
+    """GeoDNS in front of ``datacentres`` data centres, each a load balancer and ``servers`` web servers.
+
+    The sites are ``dc-1``, ``dc-2``, ... in regions A, B, ...; ``region_shares`` is the share of
+    clients in each region (default: equal).  ``mode`` is "active-passive" (dc-1 serves everyone,
+    the others are idle standbys) or "active-active" (each region is served by its own site).  A
+    client caches GeoDNS's answer ``ttl_s``; GeoDNS checks the sites every
+    ``health_check_interval_s``; a request crosses ``local_ms`` to its own region's site and
+    ``remote_ms`` to another; the sites copy each other's writes after ``replication_lag_ms`` on
+    average (see :class:`chapter1.components.datacentre.GeoDNS`).  The other options go to every
+    web server.  A site's outage: ``multi_region().fail("dc-1", at_s=30, recover_s=90)``.
+
+    >>> arch = multi_region(datacentres=2, mode="active-active", servers=2)
+    >>> [c.name for c in arch.components]
+    ['geodns', 'dc-1', 'dc-1 lb', 'dc-1 web-1', 'dc-1 web-2', 'dc-2', 'dc-2 lb', 'dc-2 web-1', 'dc-2 web-2']
+    >>> arch["dc-1"].capacity
+    160.0
+    """
+    from .components.datacentre import MAX_DATACENTRES, REGIONS, GeoDNS, site
+
+    check.number("datacentres", datacentres, low=1, high=MAX_DATACENTRES, integer=True)
+    sites = tuple(site(f"dc-{k + 1}", REGIONS[k], servers, workers, service_time_ms, **server_options)
+                  for k in range(datacentres))
+    geo = GeoDNS(datacentres=sites, mode=mode, region_shares=region_shares, ttl_s=ttl_s, lookup_ms=lookup_ms,
+                 health_check_interval_s=health_check_interval_s, local_ms=local_ms, remote_ms=remote_ms,
+                 replication_lag_ms=replication_lag_ms)
+    return Architecture(name=f"{datacentres} data centres, {mode}", tiers=(geo,), dns=None)

@@ -4,14 +4,15 @@ One module per idea: :mod:`.queues` (Erlang C, M/M/c, tandems, Little's law), :m
 (one model per load-balancing policy), :mod:`.availability` (series, parallel, k of n, downtime),
 :mod:`.caching` (TTL hit ratio, Che's approximation, eviction policies), :mod:`.cdn` (distance, edges, egress),
 :mod:`.replication` (read capacity, stale reads, lost writes), :mod:`.messaging` (backlog, drain time,
-decoupled availability) and :mod:`.predict` (theory for a whole
+decoupled availability), :mod:`.datacentres` (failover between sites,
+headroom, lost writes, conflicts) and :mod:`.predict` (theory for a whole
 architecture).  Every public function, class and constant of those modules is a name here: a new
 closed form is one function in its module, and nothing to list twice.
 """
 
-from . import availability, balancing, caching, cdn, messaging, predict, queues, replication
+from . import availability, balancing, caching, cdn, datacentres, messaging, predict, queues, replication
 
-MODULES = (queues, balancing, availability, caching, cdn, replication, messaging, predict)
+MODULES = (queues, balancing, availability, caching, cdn, replication, datacentres, messaging, predict)
 
 from . import hashing  # noqa: E402  (chapter 08: clients moved, balls into bins, one big NAT)
 
