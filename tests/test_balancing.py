@@ -168,3 +168,28 @@ def test_bad_input_names_the_parameter_and_the_range(make, match):
 def test_overloaded_theory_is_infinite_and_left_off_the_curves():
     assert math.isinf(b.theory_ms("random", 1.0, 4))
     assert b.theory_data(4, loads=[0.5, 1.0])["load"].max() == 0.5
+
+
+# -- health checks that need several failures, the least-connections trap -------------------------
+
+def test_expected_failed_needs_a_ttl_for_dns_and_refuses_one_for_a_balancer():
+    assert b.expected_failed(100, 4, 22.5, 10, fall=3) == pytest.approx(25 * 27.5)
+    with pytest.raises(ValueError, match="no DNS TTL"):
+        b.expected_failed(100, 4, 22.5, 10, ttl_s=60)
+    with pytest.raises(ValueError, match="ttl_s is needed"):
+        b.expected_failed(100, 4, 22.5, 10, "DNS round robin")
+    derived = b.expected_failed(50, 4, 22.5, 10, "DNS round robin", ttl_s=60)  # hit ratio from the rate
+    assert derived == pytest.approx(b.expected_failed(50, 4, 22.5, 10, "DNS round robin", ttl_s=60,
+                                                      hit_ratio=b.cache_hit_ratio(50, 60)))
+    assert b.detected_at(22.5, 10, fall=3) == 50.0
+
+
+def test_least_connections_loses_most_requests_to_a_dead_server_until_ejection():
+    runs = b.trap_runs(["round_robin", "least_connections"], [0], load_percent=70, requests=16_000)
+    share = runs.set_index("policy")["share"]
+    assert share["round robin"] == pytest.approx(0.25, abs=0.03)
+    assert share["least connections"] > 0.8
+    fixed = b.trap_runs(["least_connections"], [0], load_percent=70, eject_after=3, requests=16_000)
+    assert fixed["failed"].iloc[0] < 20
+    svg, text = b.trap_view("least_connections", 70, 0, 1, requests=8_000)
+    assert "<svg" in svg.data and "a blind policy would lose" in text

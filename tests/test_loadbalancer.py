@@ -387,3 +387,68 @@ def test_architecture_lists_nested_components_in_order():
     # db1 dies at 1 s: its requests fail there until the check at 10; then "db balancer" has no server left.
     assert set(failed["failed_at"]) == {"db1", "db balancer"}
     assert (failed.loc[failed["failed_at"] == "db1", "arrival_s"] < 10).all()
+
+
+# -- several failed checks, outlier ejection, the least-connections trap --------------------------
+
+def _dies(policy, rate=448.0, requests=22_000, seed=0, **options):
+    """4 servers x 8 workers, web-2 dies at 22.5 s, checks every 10 s: failed requests."""
+    arch = load_balanced(servers=4, policy=policy, health_check_interval_s=10).fail("web-2", at_s=22.5)
+    arch = arch.with_changes("load balancer", **options)
+    result = simulate(arch, Workload.from_rate(rate), requests=requests, seed=seed)
+    return int((result.requests["status"] != "ok").sum())
+
+
+def test_a_server_is_marked_down_only_after_fall_failed_checks():
+    # fall=3: checks at 30, 40 and 50 s must all fail, so round robin sends web-2 its quarter from 22.5 to 50 s.
+    one, three = _dies("round_robin"), _dies("round_robin", fall=3)
+    assert one == pytest.approx(448 / 4 * 7.5, rel=0.08)
+    assert three == pytest.approx(448 / 4 * 27.5, rel=0.05)
+    with pytest.raises(ValueError, match="fall"):
+        LoadBalancer(servers=(Server(),), fall=0)
+
+
+def test_least_connections_sends_most_traffic_to_a_server_that_fails_fast():
+    # 70 % load: the dead server holds no connections, so least connections prefers it (measured 87 % of
+    # the requests between the death and the check, against a quarter for round robin).
+    window = 448 * 7.5
+    counts = {p: _dies(p) for p in ("round_robin", "least_connections", "power_of_two")}
+    assert counts["round_robin"] / window == pytest.approx(0.25, abs=0.02)
+    assert counts["least_connections"] / window > 0.8
+    assert 0.4 < counts["power_of_two"] / window < 0.6
+
+
+def test_outlier_ejection_takes_a_failing_server_out_at_once():
+    for policy in ("round_robin", "least_connections", "power_of_two"):
+        assert _dies(policy, eject_after=3) <= 3 + 8  # its errors in a row, and the requests inside it
+    with pytest.raises(ValueError, match="eject_after"):
+        LoadBalancer(servers=(Server(),), eject_after=0)
+    assert "ejects after 3 errors" in " ".join(LoadBalancer(servers=(Server(),), eject_after=3).describe())
+
+
+def test_an_ejected_server_comes_back_at_the_first_check_that_finds_it_up():
+    arch = load_balanced(servers=2, policy="round_robin", health_check_interval_s=5).fail("web-2", 12, 18)
+    arch = arch.with_changes("load balancer", eject_after=2)
+    result = simulate(arch, Workload.from_rate(40), requests=1_600, seed=0)
+    table = result.requests
+    entered = table["arrival_s"] + table["dns_ms"] / 1_000  # when each request reached the balancer
+    to_web2 = entered[table["server"] == "web-2"]
+    assert not ((to_web2 > 12.5) & (to_web2 < 20)).any()      # ejected at ~12 s; the check at 15 s finds it down
+    assert ((to_web2 > 20) & (to_web2 < 25)).any()            # the check at 20 s finds it up: back
+    assert (table["status"] != "ok").sum() <= 2 + 8
+
+
+def test_ejection_never_leaves_the_balancer_without_servers():
+    arch = load_balanced(servers=2, health_check_interval_s=30).fail("web-1", 5).fail("web-2", 5)
+    arch = arch.with_changes("load balancer", eject_after=1)
+    result = simulate(arch, Workload.from_rate(20), requests=400, seed=0)
+    late = result.requests.loc[result.requests["arrival_s"] > 6, "server"]
+    assert len(late) > 100 and (late != "").all() and late.nunique() == 1  # one ejected, the last one kept
+
+
+def test_ejection_changes_nothing_when_no_server_fails():
+    for policy in ("least_connections", "round_robin"):
+        plain = load_balanced(servers=3, policy=policy, workers=2)
+        ejecting = plain.with_changes("load balancer", eject_after=1)
+        a, b = (simulate(arch, Workload.from_rate(90), requests=3_000, seed=3) for arch in (plain, ejecting))
+        assert a.requests.equals(b.requests)

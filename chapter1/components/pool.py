@@ -59,12 +59,16 @@ class Pool(Component):
 
     ``servers`` are there from the start; ``joins`` add servers mid-run (see :meth:`add_server`).
     ``health_check_interval_s``: the pool re-checks which servers are alive at 0, h, 2h, ...
+    ``fall``: how many checks in a row a server must fail before the pool marks it down (HAProxy's
+    ``fall``, 3 by default there); one passed check brings it back.  A server that dies at a random
+    moment is then taken out about h/2 + (fall - 1) x h later (see :func:`detection_delay_s`).
     """
 
     name: str = "pool"
     servers: tuple = ()
     health_check_interval_s: float | None = 10.0
     joins: tuple = ()
+    fall: int = 1
 
     def __post_init__(self):
         super().__post_init__()
@@ -76,6 +80,7 @@ class Pool(Component):
             raise ValueError(f"a pool holds at most {MAX_SERVERS:,} servers; got {len(self.members):,}")
         if self.health_check_interval_s is not None:
             check.number("health_check_interval_s", self.health_check_interval_s, low=0, low_open=True, high=86_400)
+        check.number("fall", self.fall, low=1, high=100, integer=True)
 
     @property
     def members(self):
@@ -119,6 +124,8 @@ class Pool(Component):
     def describe(self):
         checks = (f"health check every {self.health_check_interval_s:g} s" if self.health_check_interval_s
                   else "no health checks")
+        if self.health_check_interval_s and self.fall > 1:
+            checks += f", down after {self.fall} failed"
         return [*self._route(), checks]
 
     def part_note(self, part):
@@ -130,6 +137,18 @@ class Pool(Component):
         servers = tuple(new if s.name == name else s for s in self.servers)
         joins = tuple(replace(j, server=new) if j.server.name == name else j for j in self.joins)
         return replace(self, servers=servers, joins=joins)
+
+
+def detection_delay_s(interval_s, fall=1):
+    """Mean time from a server's death (at a random moment) until health checks every ``interval_s``
+    that need ``fall`` failures in a row take it out: interval / 2 + (fall - 1) x interval.
+
+    >>> detection_delay_s(10), detection_delay_s(2, fall=3)    # HAProxy's defaults: 2 s, fall 3
+    (5.0, 5.0)
+    """
+    check.number("interval_s", interval_s, low=0, low_open=True)
+    check.number("fall", fall, low=1, integer=True)
+    return interval_s / 2 + (fall - 1) * interval_s
 
 
 def _servers(count):
@@ -146,6 +165,11 @@ class LoadBalancer(Pool):
     checks its servers every ``health_check_interval_s``: a dead server keeps receiving (and
     failing) requests until the next check, and a recovered or new one gets none until then.
 
+    ``eject_after`` (outlier ejection, a *passive* health check: Envoy's ``consecutive_5xx``, nginx's
+    ``max_fails``): a server whose last ``eject_after`` requests all failed with an error (refused or
+    reset, not a time-out) is taken out at once, until a health check finds it up again.  The balancer
+    never ejects its last server.  ``None``: no ejection, only the periodic checks.
+
     >>> lb = LoadBalancer(servers=(Server(name="a"), Server(name="b", workers=16)), policy="weighted")
     >>> lb.weight_shares()
     (0.3333333333333333, 0.6666666666666666)
@@ -154,10 +178,13 @@ class LoadBalancer(Pool):
     name: str = "load balancer"
     policy: str = "round_robin"
     weights: tuple | None = None
+    eject_after: int | None = None
 
     def __post_init__(self):
         super().__post_init__()
         check.choice("policy", self.policy, tuple(POLICIES))
+        if self.eject_after is not None:
+            check.number("eject_after", self.eject_after, low=1, high=1_000, integer=True)
         if self.health_check_interval_s is None:
             raise ValueError("health_check_interval_s must be a number > 0 for a load balancer; got None")
         if self.weights is not None:
@@ -174,7 +201,8 @@ class LoadBalancer(Pool):
         return LoadBalancerRun(self, sim, index)
 
     def _route(self):
-        return [self.policy.replace("_", " "), f"{len(self.members)} servers"]
+        eject = [] if self.eject_after is None else [f"ejects after {self.eject_after} errors in a row"]
+        return [self.policy.replace("_", " "), f"{len(self.members)} servers", *eject]
 
     def add_server(self, at_s, server=None, weight=None):
         """A copy in which a server joins at ``at_s``; give its ``weight`` if this balancer has explicit weights."""
@@ -245,7 +273,10 @@ class PoolRun(Runtime):
         if key != self.view_key:
             seen = now if interval is None else key * interval
             joined = [k for k, at in enumerate(self.joins) if at <= seen]
-            up = joined if interval is None else [k for k in joined if self.spec.members[k].is_up(seen)]
+            # marked down once the last `fall` checks (since the start) all found it down
+            checks = [seen - j * interval for j in range(min(self.spec.fall, key + 1))] if interval else ()
+            up = joined if interval is None else [k for k in joined if any(self.spec.members[k].is_up(t)
+                                                                           for t in checks)]
             self.view_key, self.healthy, self.healthy_set, self.joined = key, tuple(up), frozenset(up), tuple(joined)
         return self.healthy
 
@@ -282,6 +313,34 @@ class LoadBalancerRun(PoolRun):
         self.client_hash = ((clients * np.uint64(2654435761)) % np.uint64(2**32)).tolist()
         self.outages = spec.outages
         self.leaving = []  # event-free path: (when a request leaves its server, that server), a heap
+        self.errors_in_row, self.ejected = [0] * len(spec.members), {}  # outlier ejection: member -> when
+
+    def _view(self, now):
+        """The health view of the last check, less the servers ejected since (never all of them)."""
+        key = self.view_key
+        PoolRun._view(self, now)
+        if self.view_key != key and self.ejected:  # a new check readmits the ejected servers it finds up
+            seen = self.view_key * self.spec.health_check_interval_s
+            for k, at in list(self.ejected.items()):
+                if seen >= at and self.spec.members[k].is_up(seen):
+                    del self.ejected[k]
+            self._leave_out_ejected()
+        return self.healthy
+
+    def _leave_out_ejected(self):
+        kept = tuple(k for k in self.healthy if k not in self.ejected)
+        if kept:
+            self.healthy, self.healthy_set = kept, frozenset(kept)
+
+    def _count_error(self, k, status):
+        """Outlier ejection: ``eject_after`` errors in a row from member ``k`` take it out of the view."""
+        if status == ERROR:
+            self.errors_in_row[k] += 1
+            if self.errors_in_row[k] >= self.spec.eject_after and k not in self.ejected:
+                self.ejected[k] = self.env.now
+                self._leave_out_ejected()
+        elif status == OK:
+            self.errors_in_row[k] = 0
 
     def serve(self, i):
         now = self.env.now
@@ -296,6 +355,8 @@ class LoadBalancerRun(PoolRun):
         connections[k] += 1
         status = yield from backend.serve(i)
         connections[k] -= 1
+        if self.spec.eject_after is not None:
+            self._count_error(k, status)
         if status != OK:
             self.sim.failed_at[i] = backend.index
         elif self.outages and any(now < o.start_s <= self.env.now for o in self.outages):
@@ -311,7 +372,10 @@ class LoadBalancerRun(PoolRun):
         return any(p.exact_times() for p in self.parts)
 
     def admit(self, i, t):
-        """Route without events: the connections each server holds at ``t`` come from when requests leave it."""
+        """Route without events: the connections each server holds at ``t`` come from when requests leave it.
+
+        (This path runs only when nothing has an outage, so no server answers with an error and outlier
+        ejection never acts: the two engines agree with or without it.)"""
         leaving, connections = self.leaving, self.connections
         while leaving and leaving[0][0] <= t:
             connections[heappop(leaving)[1]] -= 1

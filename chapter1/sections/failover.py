@@ -23,7 +23,8 @@ from ..present import charts, panels, scales
 KINDS = ("load balancer", "DNS round robin")
 __all__ = ["KINDS", "FAILOVER_RATE", "FAIL_AT_S", "FAILOVER_CAPTION", "FAILOVER", "failover_pool", "detected_at",
            "cache_hit_ratio", "failed_share", "expected_failed", "failover_data", "failover_chart", "failover_panel",
-           "failover_view", "failover_headline", "detection_sweep", "detection_chart"]
+           "failover_view", "failover_headline", "detection_sweep", "detection_chart", "TRAP_POLICIES", "trap_pool",
+           "trap_runs", "trap_view", "trap_panel", "TRAP", "TRAP_CAPTION"]
 
 
 def _pool(architecture):
@@ -65,15 +66,17 @@ def failover_pool(kind="load balancer", servers=4, interval_s=10.0, ttl_s=30.0, 
     return arch.fail(victim, at_s=fail_at_s)
 
 
-def detected_at(fail_at_s, interval_s):
-    """When health checks at 0, h, 2h, ... first see a server that died at ``fail_at_s``.
+def detected_at(fail_at_s, interval_s, fall=1):
+    """When health checks at 0, h, 2h, ... take out a server that died at ``fail_at_s``: the first check
+    that finds it down, plus ``fall - 1`` more failed checks when the balancer needs ``fall`` in a row.
 
-    >>> detected_at(22.5, 10), detected_at(20, 10)
-    (30.0, 20.0)
+    >>> detected_at(22.5, 10), detected_at(20, 10), detected_at(22.5, 10, fall=3)
+    (30.0, 20.0, 50.0)
     """
     check.number("fail_at_s", fail_at_s, low=0)
     check.number("interval_s", interval_s, low=0, low_open=True)
-    return math.ceil(fail_at_s / interval_s) * float(interval_s)
+    check.number("fall", fall, low=1, integer=True)
+    return (math.ceil(fail_at_s / interval_s) + fall - 1) * float(interval_s)
 
 
 def cache_hit_ratio(rate, ttl_s, users=None):
@@ -90,7 +93,7 @@ def cache_hit_ratio(rate, ttl_s, users=None):
     return DNS(ttl_s=ttl_s).hit_ratio(rate / clients)
 
 
-def failed_share(t, kind, servers, fail_at_s, interval_s, ttl_s=0.0, hit_ratio=0.0):
+def failed_share(t, kind, servers, fail_at_s, interval_s, ttl_s=0.0, hit_ratio=0.0, fall=1):
     """Expected share of requests failing at time ``t`` after one of ``servers`` servers dies at ``fail_at_s``.
 
     Until the health check that notices (at :func:`detected_at`), one request in ``servers`` goes to
@@ -98,7 +101,8 @@ def failed_share(t, kind, servers, fail_at_s, interval_s, ttl_s=0.0, hit_ratio=0
     that a load balancer sends it nothing.  With DNS, a request that a client sends from a cached
     answer obtained before the check still goes there: requests from a cache are a ``hit_ratio``
     share, and the age of the answer they use is uniform over [0, ttl_s], so the share falls in a
-    straight line to zero one TTL after the check.
+    straight line to zero one TTL after the check.  One in ``servers`` holds for policies blind to
+    the servers' state (round robin, random); see :func:`trap_runs` for least connections.
 
     >>> [round(failed_share(t, "DNS round robin", 4, 22.5, 10, ttl_s=60, hit_ratio=0.75), 4) for t in (20, 25, 60)]
     [0.0, 0.25, 0.0938]
@@ -107,7 +111,7 @@ def failed_share(t, kind, servers, fail_at_s, interval_s, ttl_s=0.0, hit_ratio=0
     check.number("servers", servers, low=1, integer=True)
     check.number("hit_ratio", hit_ratio, low=0, high=1)
     check.number("ttl_s", ttl_s, low=0)
-    seen = detected_at(fail_at_s, interval_s)
+    seen = detected_at(fail_at_s, interval_s, fall)
     if t < fail_at_s:
         return 0.0
     if t < seen:
@@ -117,22 +121,39 @@ def failed_share(t, kind, servers, fail_at_s, interval_s, ttl_s=0.0, hit_ratio=0
     return max(0.0, 1 - (t - seen) / ttl_s) * hit_ratio / servers
 
 
-def expected_failed(rate, servers, fail_at_s, interval_s, kind="load balancer", ttl_s=0.0, hit_ratio=0.0):
+def expected_failed(rate, servers, fail_at_s, interval_s, kind="load balancer", ttl_s=None, hit_ratio=None, *,
+                    fall=1, users=None):
     """Expected number of failed requests after one server dies: the integral of :func:`failed_share` x rate.
 
-    rate/n x (time until the check) for a load balancer; DNS adds rate/n x hit_ratio x TTL/2.
-    (A handful more were inside the server when it died.)
+    rate/n x (time until the server is taken out) for a load balancer whose policy is blind to the
+    servers' state (round robin, random): on average h/2 after a random death, h/2 + (fall - 1) x h
+    when ``fall`` failed checks in a row are needed.  DNS round robin adds rate/n x hit ratio x TTL/2;
+    it needs ``ttl_s``, and ``hit_ratio`` defaults to the share of requests the simulation's clients
+    send from a cached answer (:func:`cache_hit_ratio` at this ``rate`` and ``users``).  A load balancer
+    has no TTL: giving one is an error.  (A handful more requests were inside the server when it died.)
 
     >>> round(expected_failed(100, 4, 22.5, 10, "DNS round robin", ttl_s=60, hit_ratio=0.75))
     750
+    >>> round(expected_failed(100, 4, 22.5, 10, fall=3))          # two more failed checks: 20 s more
+    688
     """
     check.number("rate", rate, low=0)
     check.number("servers", servers, low=1, integer=True)
-    check.number("ttl_s", ttl_s, low=0)
-    check.number("hit_ratio", hit_ratio, low=0, high=1)
-    seen = detected_at(fail_at_s, interval_s)
     check.choice("kind", kind, KINDS)
-    tail = 0.0 if kind == "load balancer" else hit_ratio * ttl_s / 2
+    if kind == "load balancer":
+        if ttl_s or hit_ratio:
+            raise ValueError(f"ttl_s and hit_ratio are for kind='DNS round robin'; a load balancer has no DNS TTL; "
+                             f"got ttl_s={ttl_s!r}, hit_ratio={hit_ratio!r}")
+        tail = 0.0
+    else:
+        if ttl_s is None:
+            raise ValueError("ttl_s is needed with kind='DNS round robin' (how long clients keep an answer); got None")
+        check.number("ttl_s", ttl_s, low=0)
+        if hit_ratio is None:
+            hit_ratio = cache_hit_ratio(rate, ttl_s, users) if rate > 0 and ttl_s > 0 else 0.0
+        check.number("hit_ratio", hit_ratio, low=0, high=1)
+        tail = hit_ratio * ttl_s / 2
+    seen = detected_at(fail_at_s, interval_s, fall)
     return rate / servers * (seen - fail_at_s + tail)
 
 
@@ -200,7 +221,8 @@ def failover_headline(result, kind, interval_s, ttl_s=0.0, fail_at_s=FAIL_AT_S):
     """The figures under the failover panel's sliders: failed requests, simulated and expected."""
     servers = len(_pool(result.architecture).servers)
     hit = cache_hit_ratio(result.workload.rate, ttl_s, result.workload.users) if kind != "load balancer" else 0.0
-    expected = expected_failed(result.workload.rate, servers, fail_at_s, interval_s, kind, ttl_s, hit)
+    dns = {} if kind == "load balancer" else {"ttl_s": ttl_s, "hit_ratio": hit}
+    expected = expected_failed(result.workload.rate, servers, fail_at_s, interval_s, kind, **dns)
     failed = int((result.requests["status"] != "ok").sum())
     seen = detected_at(fail_at_s, interval_s)
     text = (f"web-2 dies at <b>{fail_at_s:g} s</b>; the {'balancer' if kind == 'load balancer' else 'DNS server'}'s "
@@ -246,7 +268,8 @@ def detection_sweep(intervals=(2, 5, 10, 20, 30), kinds=KINDS, *, servers=4, ttl
                 arch = failover_pool(kind, servers, h, ttl_s, fail_at_s=fail_at)
                 result = simulate(arch, Workload.from_rate(FAILOVER_RATE), requests=requests, seed=seed + k)
                 counts.append(int((result.requests["status"] != "ok").sum()))
-                expectations.append(expected_failed(FAILOVER_RATE, servers, fail_at, h, kind, ttl, hit))
+                dns = {} if kind == "load balancer" else {"ttl_s": ttl, "hit_ratio": hit}
+                expectations.append(expected_failed(FAILOVER_RATE, servers, fail_at, h, kind, **dns))
             rows.append({"kind": kind, "interval_s": float(h), "ttl_s": ttl, "failed": float(np.mean(counts)),
                          "expected": float(np.mean(expectations))})
     return pd.DataFrame(rows, columns=["kind", "interval_s", "ttl_s", "failed", "expected"])
@@ -267,3 +290,119 @@ def detection_chart(table):
         color=scales.color("kind:N", dict(zip(KINDS, ("blue", "red"))), legend=charts.legend()),
         tooltip=("kind:N", "interval_s:Q", ("failed:Q", ",.0f"), ("expected:Q", ",.0f")), heading=charts.title(
             "The cost of noticing late", f"{FAILOVER_RATE:g} req/s{note} · lines: expected · dots: simulation"))
+
+
+# -- the least-connections trap: a dead server that fails fast attracts traffic ---------------------
+
+TRAP_POLICIES = ("round_robin", "random", "power_of_two", "least_connections")
+TRAP_SERVERS, TRAP_WORKERS, TRAP_INTERVAL_S = 4, 8, 10.0
+TRAP_REQUESTS = 30_000
+PANEL_INTERVAL_S, PANEL_FAIL_AT_S, PANEL_REQUESTS = 5.0, 12.5, 20_000  # the panel: a shorter run, same story
+TRAP_CAPTION = (
+    "<small>Share of requests failing after web-2 dies (4 servers x 8 workers, health check every 5 s): bars are "
+    "the simulation (2-second windows), the line is what a policy blind to the servers' state loses (one request "
+    "in four until the server is taken out); dashed lines mark the death and the check that takes it out.</small>")
+
+
+def trap_pool(policy="least_connections", eject_after=None, fall=1, fail_at_s=FAIL_AT_S, interval_s=TRAP_INTERVAL_S):
+    """Chapter 04's trap: 4 servers x 8 workers, checks every ``interval_s``, web-2 dies at ``fail_at_s`` and
+    then refuses every request at once (a crashed process: the port answers with a reset).
+
+    >>> trap_pool(eject_after=3)["load balancer"].describe()[:3]
+    ['least connections', '4 servers', 'ejects after 3 errors in a row']
+    """
+    check.choice("policy", policy, tuple(POLICY_NAMES))
+    arch = load_balanced(servers=TRAP_SERVERS, policy=policy, workers=TRAP_WORKERS,
+                         health_check_interval_s=interval_s)
+    return arch.with_changes("load balancer", eject_after=eject_after, fall=fall).fail("web-2", at_s=fail_at_s)
+
+
+POLICY_NAMES = {"round_robin": "round robin", "random": "random", "power_of_two": "power of two",
+                "least_connections": "least connections"}
+
+
+def _trap_rate(load_percent):
+    check.number("load_percent", load_percent, low=1, high=99)
+    return load_percent / 100 * TRAP_SERVERS * TRAP_WORKERS * 20.0
+
+
+def trap_runs(policies=TRAP_POLICIES, seeds=(0, 1, 2), *, load_percent=70, eject_after=None, fall=1,
+              requests=TRAP_REQUESTS):
+    """Failed requests when web-2 dies under each policy, one row per (policy, seed).
+
+    Columns: ``failed``; ``in_window`` (requests that reached the balancer between the death and the
+    check that takes web-2 out); ``share`` = failed / in_window; ``blind`` = what round robin is expected
+    to lose (:func:`expected_failed`).
+
+    >>> trap_runs(["round_robin"], [0], load_percent=30, requests=4_000).columns.tolist()
+    ['policy', 'seed', 'failed', 'in_window', 'share', 'blind']
+    """
+    rate = _trap_rate(load_percent)
+    seen = detected_at(FAIL_AT_S, TRAP_INTERVAL_S, fall)
+    rows = []
+    for policy in policies:
+        for seed in seeds:
+            result = simulate(trap_pool(policy, eject_after, fall), Workload.from_rate(rate), requests=requests,
+                              seed=seed)
+            table = result.requests
+            entered = table["arrival_s"] + table["dns_ms"] / 1_000.0
+            in_window = int(((entered >= FAIL_AT_S) & (entered < seen)).sum())
+            failed = int((table["status"] != "ok").sum())
+            rows.append({"policy": POLICY_NAMES[policy], "seed": seed, "failed": failed, "in_window": in_window,
+                         "share": failed / in_window if in_window else float("nan"),
+                         "blind": expected_failed(rate, TRAP_SERVERS, FAIL_AT_S, TRAP_INTERVAL_S, fall=fall)})
+    return pd.DataFrame(rows, columns=["policy", "seed", "failed", "in_window", "share", "blind"])
+
+
+def trap_view(policy, load_percent, eject_after, fall, *, requests=PANEL_REQUESTS, seed=0):
+    """What the trap panel shows for one setting: (chart as SVG, headline HTML); one simulation.
+
+    ``eject_after`` 0 means no outlier ejection.  The panel checks every 5 s and kills web-2 at 12.5 s,
+    so that a run of 20,000 requests covers the death, three checks and the time after.
+    """
+    eject, h, dies = eject_after or None, PANEL_INTERVAL_S, PANEL_FAIL_AT_S
+    rate = _trap_rate(load_percent)
+    result = simulate(trap_pool(policy, eject, fall, dies, h), Workload.from_rate(rate), requests=requests, seed=seed)
+    seen = detected_at(dies, h, fall)
+    datasets = failover_data(result, "load balancer", h, fail_at_s=dies)
+    times = datasets["failover_theory"]["t_s"]
+    datasets["failover_theory"] = pd.DataFrame({"t_s": times, "share": [
+        failed_share(t, "load balancer", TRAP_SERVERS, dies, h, fall=fall) for t in times]})
+    datasets["events"] = [e for e in ({"t_s": dies, "event": "server dies"},
+                                      {"t_s": seen, "event": "check takes it out"}) if e["t_s"] <= result.duration_s]
+    table = result.requests
+    entered = table["arrival_s"] + table["dns_ms"] / 1_000.0
+    in_window = int(((entered >= dies) & (entered < seen)).sum())
+    failed = int((table["status"] != "ok").sum())
+    blind = expected_failed(rate, TRAP_SERVERS, dies, h, fall=fall)
+    how = "no ejection" if eject is None else f"ejects a server after {eject} errors in a row"
+    text = (f"<b>{rate:,.0f}</b> req/s · <b>{POLICY_NAMES[policy]}</b>, {how} · web-2 dies at <b>{dies:g} s</b>, "
+            f"the health check takes it out at <b>{seen:g} s</b> · failed: <b>{failed:,}</b> requests"
+            + (f" (<b>{failed / in_window:.0%}</b> of the {in_window:,} that arrived in between)" if in_window else "")
+            + f"; a blind policy would lose about <b>{blind:,.0f}</b>")
+    return _trap_template().svg(datasets), panels.headline(text, result=result, caption=TRAP_CAPTION)
+
+
+@functools.lru_cache(maxsize=1)
+def _trap_template():
+    return charts.Template(charts.failures_over_time(1.0, charts.title("Requests failing after web-2 dies"),
+                                                     first_event="server dies"), titles=False)
+
+
+def trap_panel(policy="least_connections", load_percent=70, eject_after=0, fall=1, *, requests=None, seed=0):
+    """Chapter 04's trap panel: policy, load, outlier ejection and failed checks needed; web-2 dies at 22.5 s.
+
+    >>> box = trap_panel()  # doctest: +SKIP
+    """
+    return TRAP.show(policy=policy, load_percent=load_percent, eject_after=eject_after, fall=fall,
+                     requests=requests, seed=seed)
+
+
+TRAP = panels.register_panel(panels.Panel(
+    "a server that fails fast", "04", trap_view, caption=TRAP_CAPTION, requests=PANEL_REQUESTS,
+    controls={"policy": panels.choice([(POLICY_NAMES[p], p) for p in TRAP_POLICIES], "policy"),
+              "load_percent": panels.integer(30, 90, "load (%)", step=10),
+              "eject_after": panels.choice([("off", 0), ("1 error", 1), ("3 errors", 3), ("10 errors", 10)],
+                                           "eject after"),
+              "fall": panels.integer(1, 3, "failed checks to mark down")},
+    defaults={"policy": "least_connections", "load_percent": 70, "eject_after": 0, "fall": 1}))

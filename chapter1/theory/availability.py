@@ -6,6 +6,7 @@ from ..core import validation as check
 
 __all__ = [
     "HOURS_PER_YEAR", "availability_parallel", "availability_series", "downtime_per_year", "k_of_n_availability",
+    "servers_needed", "overload_fluid",
 ]
 
 HOURS_PER_YEAR = 365.25 * 24
@@ -45,6 +46,44 @@ def k_of_n_availability(k, n, availability):
     check.number("k", k, low=0, high=n, integer=True)
     (a,) = _availabilities((availability,))
     return min(1.0, sum(math.comb(n, j) * a ** j * (1 - a) ** (n - j) for j in range(k, n + 1)))
+
+
+def servers_needed(load, servers):
+    """Fewest of ``servers`` identical boxes that carry a peak which keeps all ``servers`` a ``load`` share
+    busy, each below 100 %: floor(load x n) + 1.  N+1 means this is at most n - 1.
+
+    >>> servers_needed(0.6, 2), servers_needed(0.45, 2), servers_needed(0.6, 4)
+    (2, 1, 3)
+    """
+    check.number("servers", servers, low=1, high=100_000, integer=True)
+    check.number("load", load, low=0)
+    return math.floor(load * servers + 1e-9) + 1
+
+
+def overload_fluid(arrival_rate, capacity, queue_room, after_s):
+    """A queue fed faster than it drains, as a fluid: (requests queued, wait in s, share turned away)
+    ``after_s`` seconds after the overload begins, starting empty.
+
+    The queue grows at arrival_rate - capacity until it holds ``queue_room`` requests; a request that
+    joins it waits queued / capacity; once it is full, 1 - capacity / arrival_rate of the requests are
+    turned away.  Below capacity: nothing queues here (see the M/M/c formulas for the wait there).
+    Random arrivals and service make the real queue fill a little sooner and reject a little less.
+
+    >>> [round(x, 3) for x in overload_fluid(192, 160, 1_000, 10)]     # 120 % load, after 10 s
+    [320.0, 2.0, 0.0]
+    >>> [round(x, 3) for x in overload_fluid(192, 160, 1_000, 60)]     # full: 1/6 turned away
+    [1000.0, 6.25, 0.167]
+    """
+    check.number("arrival_rate", arrival_rate, low=0)
+    check.number("capacity", capacity, low=0, low_open=True)
+    check.number("queue_room", queue_room, low=0)
+    check.number("after_s", after_s, low=0)
+    excess = arrival_rate - capacity
+    if excess <= 0:
+        return 0.0, 0.0, 0.0
+    queued = min(queue_room, excess * after_s)
+    turned_away = 1 - capacity / arrival_rate if queued >= queue_room else 0.0
+    return float(queued), queued / capacity, turned_away
 
 
 def downtime_per_year(availability):
