@@ -1,22 +1,17 @@
 """Closed forms for the questions the chapters ask; ``chapter1.analytic`` is this package.
 
-One module per idea: :mod:`.queues` (Erlang C, M/M/c, tandems, Little's law), :mod:`.balancing`
+One module per idea, e.g. :mod:`.queues` (Erlang C, M/M/c, tandems, Little's law), :mod:`.balancing`
 (one model per load-balancing policy), :mod:`.availability` (series, parallel, k of n, downtime),
-:mod:`.caching` (TTL hit ratio, Che's approximation, eviction policies), :mod:`.cdn` (distance, edges, egress),
-:mod:`.replication` (read capacity, stale reads, lost writes), :mod:`.messaging` (backlog, drain time,
-decoupled availability), :mod:`.datacentres` (failover between sites,
-headroom, lost writes, conflicts) and :mod:`.predict` (theory for a whole
-architecture).  Every public function, class and constant of those modules is a name here: a new
-closed form is one function in its module, and nothing to list twice.
+:mod:`.caching`, :mod:`.replication`, :mod:`.cdn`, :mod:`.hashing`, :mod:`.messaging`,
+:mod:`.datacentres`, and :mod:`.predict` (theory for a whole architecture).  Every module in this
+folder is found and its public names (its ``__all__``) are names here: a new closed form is one
+function in its module, and a new module is one file; nothing is listed twice.
 """
 
-from . import availability, balancing, caching, cdn, datacentres, messaging, predict, queues, replication
+import importlib
+import pkgutil
 
-MODULES = (queues, balancing, availability, caching, cdn, replication, datacentres, messaging, predict)
-
-from . import hashing  # noqa: E402  (chapter 08: clients moved, balls into bins, one big NAT)
-
-MODULES += (hashing,)
+MODULES = tuple(importlib.import_module(f"{__name__}.{m.name}") for m in pkgutil.iter_modules(__path__))
 
 
 def _public(module):
@@ -27,5 +22,5 @@ def _public(module):
             if not name.startswith("_") and getattr(value, "__module__", None) == module.__name__]
 
 
-__all__ = sorted({name for module in MODULES for name in _public(module)} - {"MODULES"})
+__all__ = sorted({name for module in MODULES for name in _public(module)})
 globals().update({name: getattr(module, name) for module in MODULES for name in _public(module)})
