@@ -225,3 +225,45 @@ def test_panel_view_draws_both_charts_and_names_the_bottleneck():
     _, text = dbt.tiers_view(600_000, 8, 12, 30, 20, requests=1_000)
     assert "bottleneck: <b>web</b>" in text
     assert dbt._panel_template.cache_info().currsize == 1  # the chart's structure is built once
+
+
+# -- the second edition: the p95 if the tiers were independent, and thread-per-request workers ------
+
+def test_independence_p95_is_exact_for_single_workers_and_close_for_several():
+    from chapter1.tiers import independent_percentile
+
+    one = web_and_database(web_workers=1, db_workers=1, web_service_ms=30, db_service_ms=20)
+    for rate in (5, 20, 30):
+        exact = analytic.predict(one, c.Workload.from_rate(rate))["p95_ms"]
+        assert independent_percentile(one, c.Workload.from_rate(rate)) == pytest.approx(exact, rel=0.003)
+    # Measured (seeds 1-5, 20,000 requests, 300,000 users): simulated p95 157.98 ms on average, the
+    # approximation 159.0 ms (+0.6 %); single runs spread 156.7-159.5 ms.
+    split, workload = web_and_database(**SPLIT), c.Workload(users=300_000)
+    simulated = np.mean([c.simulate(split, workload, requests=20_000, seed=s).summary()["p95_ms"] for s in (1, 2, 3)])
+    assert independent_percentile(split, workload) / simulated - 1 == pytest.approx(0, abs=0.025)
+    assert math.isinf(independent_percentile(split, c.Workload(users=500_000)))
+
+
+def test_thread_per_request_holds_the_web_worker_and_lowers_the_wall():
+    from chapter1.tiers import thread_per_request, thread_summary
+
+    split = web_and_database(**SPLIT)
+    assert dbt.thread_saturation_users(split) == pytest.approx(dbt.saturation_users(dbt.one_box()))
+    run = c.simulate(split, c.Workload(users=300_000), requests=10_000, seed=1)
+    held = thread_per_request(run)
+    assert (held["web_busy_s"] >= held["db_busy_s"]).all()
+    threads, asynchronous = thread_summary(run, held), run.summary()
+    # Measured: web tier 89 % busy with blocking workers against 52 % asynchronous; p95 209 vs 157 ms.
+    assert threads["web_utilization"] > asynchronous["web_utilization"] + 0.3
+    assert threads["p95_ms"] > asynchronous["p95_ms"] * 1.2
+    assert abs(threads["database_utilization"] - asynchronous["database_utilization"]) < 0.03
+    # At 360,000 users (over the 345,600 bound) the asynchronous design copes, the blocking one does not.
+    over = c.simulate(split, c.Workload(users=360_000), requests=10_000, seed=1)
+    assert over.summary()["p95_ms"] < 500 < thread_summary(over)["p95_ms"]
+
+
+def test_tier_panel_offers_both_web_worker_models():
+    for model in (dbt.ASYNC, dbt.THREADS):
+        _, text = dbt.tiers_view(300_000, 8, 4, 30, 20, model, requests=400)
+        assert ("a web worker is held" in text) == (model == dbt.THREADS)
+        assert "p95 over 3 runs" in text

@@ -472,3 +472,79 @@ def _plain(value):
 
 # Charts render as SVG in the kernel: no internet needed, and they show when a notebook is viewed as a file.
 use_offline_renderer()
+
+
+# -- a run's headline figures, readable ---------------------------------------------------------
+
+SUMMARY_LABELS = {
+    "requests": "simulated requests", "simulated_s": "simulated time", "offered_rps": "offered load (peak)",
+    "throughput_rps": "throughput", "mean_ms": "mean latency", "p50_ms": "p50 latency (median)",
+    "p95_ms": "p95 latency", "p99_ms": "p99 latency", "error_rate": "failed: errors",
+    "timeout_rate": "failed: timed out", "rejected_rate": "failed: rejected (queue full)",
+    "dns_hit_ratio": "DNS answered from the browser's cache",
+}
+
+
+def summary_table(summary, keys=None):
+    """A run's headline figures as a readable table: milliseconds with units, shares as percentages.
+
+    ``summary`` is a :class:`chapter1.Result` or its ``summary()``; ``keys`` picks and orders figures.
+    Unlike the raw summary (fractions, long floats), this is what a chart's headline shows.
+
+    >>> from chapter1 import Workload, simulate, single_server
+    >>> run = simulate(single_server(), Workload(users=1_000), requests=500)
+    >>> table = summary_table(run, ["p95_ms", "server_utilization"])
+    >>> table["value"].tolist(), table.index.tolist()
+    (['153.9 ms', '0.3 %'], ['p95 latency', 'server: busy share'])
+    """
+    s = summary.summary() if hasattr(summary, "summary") else summary
+    keys = [k for k in (keys if keys is not None else s.index) if k in s.index]
+    rows = {_summary_label(k): _summary_value(k, s[k]) for k in keys}
+    return pd.DataFrame({"value": list(rows.values())}, index=list(rows))
+
+
+def _summary_label(key):
+    if key in SUMMARY_LABELS:
+        return SUMMARY_LABELS[key]
+    if key.endswith("_utilization"):
+        return f"{key.removesuffix('_utilization')}: busy share"
+    return key.replace("_", " ")
+
+
+def _summary_value(key, value):
+    value = _plain(value)
+    if value is None or value != value:
+        return "n/a"
+    if key == "requests" or isinstance(value, int) and not isinstance(value, bool):
+        return f"{int(value):,}"
+    if key.endswith("_ms"):
+        return f"{value:,.1f} ms"
+    if key.endswith("_rps"):
+        return f"{value:,.1f} req/s"
+    if key.endswith("_s"):
+        return f"{value:,.1f} s"
+    if key.endswith(("_rate", "_ratio", "_utilization", "_share")):
+        return f"{value:.1%}".replace("%", " %")
+    return f"{value:,.4g}"
+
+
+# -- latency against utilisation, linear axes ---------------------------------------------------
+
+def against_load(group, colors, latency_top_ms, heading=None, subtitle=None, width=WIDTH, height=HEIGHT):
+    """Latency (ms, linear) against utilisation (0-100 %, linear): one theory line per ``group`` value,
+    labelled at its end, measured dots in the same colour.
+
+    Reads ``theory`` and ``simulated`` (utilization, latency_ms and the ``group`` field) and ``labels``
+    (one row per line: where its label goes).  ``colors`` maps each group value to a colour name.
+
+    >>> len(against_load("servers", {"c = 1": "red"}, 1_000).layer)
+    3
+    """
+    x = scales.share_axis("x", "utilization:Q", "utilisation (busy share of the workers)", ticks=scales.fifths())
+    y = scales.linear_axis("y", "latency_ms:Q", "mean latency (ms)", (0, latency_top_ms))
+    y.scale = alt.Scale(domain=[0, latency_top_ms], clamp=False)
+    return curves(x, y, scales.color(f"{group}:N", colors), label=f"{group}:N",
+                  label_style={"align": "left", "dx": 5, "fontWeight": "bold"}, line={"clip": True},
+                  dots={"filled": True, "size": 40, "opacity": 0.75, "clip": True},
+                  tooltip=(f"{group}:N", ("utilization:Q", ".0%"), ("latency_ms:Q", ",.0f")),
+                  heading=title(heading, subtitle) if heading else None, width=width, height=height)

@@ -130,3 +130,19 @@ def at_levels(lines, by, field, start=0.3, step=0.2, top=0.9):
     rows = [line[line[field] >= min(start + step * k, top)].head(1)
             for k, (_, line) in enumerate(lines.groupby(by, sort=False))]
     return pd.concat(rows) if rows else lines.head(0)
+
+
+def si(value, digits=3):
+    """A number as a slider's readout shows it (d3's ``.3s``): three significant figures and k, M or G.
+
+    >>> si(237_137), si(1_000_000), si(42.0), si(345_600)
+    ('237k', '1.00M', '42.0', '346k')
+    """
+    value = float(value)
+    bigger = [(p, s) for p, s in ((9, "G"), (6, "M"), (3, "k")) if abs(value) >= 10 ** p * (1 - 0.5 * 10 ** -digits)]
+    power, suffix = bigger[0] if bigger else (0, "")
+    scaled = value / 10 ** power
+    if scaled == 0:
+        return "0"
+    decimals = max(0, digits - 1 - int(math.floor(math.log10(abs(round(scaled, digits))))))
+    return f"{scaled:.{decimals}f}{suffix}"

@@ -27,6 +27,15 @@ from ..core.simulation import simulate, sweep
 from ..core.workload import Workload
 from ..present import charts, panels, scales
 from ..present.subnets import subnet_diagram  # noqa: F401  (the notebook calls dbt.subnet_diagram)
+from ..tiers import (  # noqa: F401  (the notebook calls them as dbt.*)
+    ASYNC,
+    THREADS,
+    independence_model,
+    independent_percentile,
+    thread_per_request,
+    thread_summary,
+)
+from .single_server import users_label
 
 BOX, SPLIT = "one box", "separate tiers"
 TIER_COLORS = {BOX: "grey", "web": "green", "database": "purple"}
@@ -107,28 +116,38 @@ def sweep_designs(designs, users, *, requests=4_000, seed=0):
     return pd.concat(tables, ignore_index=True)
 
 
-def latency_data(designs, users_range=USERS_RANGE, points=60):
+def latency_data(designs, users_range=USERS_RANGE, points=60, web_model=ASYNC):
     """Theory's mean and p95 latency (ms) per design over a log grid of users; NaN/inf points left out.
 
-    The split design's p95 exists only when each tier has one worker (see :func:`chapter1.analytic.predict`).
+    The split design's p95 is exact only when each tier has one worker; otherwise it is the
+    independence approximation (:func:`independent_percentile`).  With thread-per-request web workers
+    (``web_model=THREADS``) the split design has no line: no closed form is drawn, the dots are the model.
 
     >>> sorted(latency_data({BOX: one_box()}, points=5)["statistic"].unique())
     ['mean', 'p95']
     """
+    if web_model == THREADS:
+        designs = {label: arch for label, arch in designs.items() if len(arch.tiers) == 1}
     return charts.design_curves(designs, users_range, points, ceiling=saturation_users,
-                                near=(0.9, 0.95, 0.98, 0.99, 0.995))
+                                near=(0.9, 0.95, 0.98, 0.99, 0.995), model=independence_model)
 
 
-def utilization_data(designs, users_range=USERS_RANGE, points=40):
+def utilization_data(designs, users_range=USERS_RANGE, points=40, web_model=ASYNC):
     """Theory's utilisation of each tier (arrival rate / capacity, capped at 1) over a log grid of users.
 
     A one-tier design is labelled with its design name, a tier of the split design with the tier's name.
+    With thread-per-request web workers the web tier's line is its floor: each worker held for the web
+    and the database work, with no wait at the database.
     """
     rows = []
     per_user = Workload().per_user_rate
     grid = np.geomspace(*users_range, points)
     for label, arch in designs.items():
-        for name, capacity in capacities(arch).items():
+        tiers = capacities(arch)
+        if web_model == THREADS and len(arch.tiers) == 2:
+            web, database = arch.tiers
+            tiers[web.name] = web.workers * 1_000.0 / (web.service_time_ms + database.service_time_ms)
+        for name, capacity in tiers.items():
             tier = label if len(arch.tiers) == 1 else name
             rows += [{"users": u, "tier": tier, "utilization": min(1.0, u * per_user / capacity)} for u in grid]
     return pd.DataFrame(rows, columns=["users", "tier", "utilization"])
@@ -149,7 +168,7 @@ def simulated_utilization(table):
     return long[["users", "tier", "utilization"]]
 
 
-def compare(designs, simulated=None, *, current=None, users_range=USERS_RANGE):
+def compare(designs, simulated=None, *, current=None, users_range=USERS_RANGE, web_model=ASYNC):
     """Latency as users grow for each design, and each tier's utilisation: theory lines, simulated dots.
 
     ``designs`` maps a label (:data:`BOX`, :data:`SPLIT`) to an architecture; ``simulated`` is a
@@ -157,13 +176,14 @@ def compare(designs, simulated=None, *, current=None, users_range=USERS_RANGE):
 
     >>> chart = compare({BOX: one_box(), SPLIT: web_and_database()})
     """
-    data = compare_data(designs, simulated, current=current, users_range=users_range)
+    data = compare_data(designs, simulated, current=current, users_range=users_range, web_model=web_model)
     return charts.with_data(_compare_chart(tuple(users_range)), data)
 
 
-def compare_data(designs, simulated=None, *, current=None, users_range=USERS_RANGE):
+def compare_data(designs, simulated=None, *, current=None, users_range=USERS_RANGE, web_model=ASYNC):
     """The datasets :func:`compare` draws."""
-    theory, tiers = latency_data(designs, users_range), utilization_data(designs, users_range)
+    theory = latency_data(designs, users_range, web_model=web_model)
+    tiers = utilization_data(designs, users_range, web_model=web_model)
     return {
         "theory": theory,
         "labels": theory.groupby("statistic", sort=False).head(1),
@@ -198,20 +218,47 @@ def _compare_chart(users_range):
     return charts.beside(latency, tiers, independent=("color", "strokeDash", "shape"))
 
 
+def thread_capacity(architecture):
+    """Requests per second the split design completes with thread-per-request web workers, at most.
+
+    A web worker is held for its own work and the database's, so the web tier can finish at most
+    web workers / (web work + database work) requests a second (more waiting at the database lowers
+    it further); the database tier's own capacity still applies.
+
+    >>> from chapter1.architectures import web_and_database
+    >>> thread_capacity(web_and_database(web_workers=8, db_workers=4, web_service_ms=30, db_service_ms=20))
+    160.0
+    """
+    web, database = architecture.tiers
+    return min(web.workers * 1_000.0 / (web.service_time_ms + database.service_time_ms), database.capacity)
+
+
+def thread_saturation_users(architecture, **workload_options):
+    """Daily active users at :func:`thread_capacity` (the wall with thread-per-request web workers).
+
+    >>> from chapter1.architectures import web_and_database
+    >>> round(thread_saturation_users(web_and_database()))
+    345600
+    """
+    return thread_capacity(architecture) / Workload(**workload_options).per_user_rate
+
+
 # -- the live panel ----------------------------------------------------------------------------
 
-# Each request visits two tiers: half chapter 01's budget keeps the same number of server visits per redraw.
+# Each request visits two tiers: half chapter 01's budget keeps the same number of server visits per run.
 PANEL_REQUESTS = 2_500
-PANEL_CAPTION = ("<small><b>Left:</b> latency as users grow; lines are queueing theory, dots the simulation, dashed "
-                 "lines and squares the one box. <b>Right:</b> which tier saturates first (load / capacity; red: "
-                 "100 % busy).</small>")
+RUNS = 3  # runs per setting: the spread of the dots is run-to-run noise
+PANEL_CAPTION = ("<small><b>Left:</b> latency as users grow; lines are queueing theory (the split design's p95: "
+                 "as if its tiers' times were independent; with thread per request no line), dots the simulation "
+                 "(three runs), dashed lines and squares the one box. <b>Right:</b> which tier saturates first "
+                 "(load / capacity; with thread per request the web line is its floor; red: 100 % busy).</small>")
 
 
-def tiers_panel(users=300_000, web_workers=8, db_workers=4, web_service_ms=30, db_service_ms=20, *,
-                box_workers=8, requests=None, seed=0):
-    """Chapter 02's panel: users, and the workers and work per request of each tier, scaled separately.
-
-    The one box (``box_workers`` workers doing both jobs) stays on the chart for comparison.
+def tiers_panel(users=300_000, web_workers=8, db_workers=4, web_service_ms=30, db_service_ms=20,
+                web_model=ASYNC, *, box_workers=8, requests=None, seed=0):
+    """Chapter 02's panel: users, and the workers and work per request of each tier, scaled separately;
+    ``web_model`` says whether a web worker is free while the database works (:data:`ASYNC`) or held
+    (:data:`THREADS`).  The one box (``box_workers`` workers doing both jobs) stays on the chart.
 
     >>> box = tiers_panel()  # doctest: +SKIP
     """
@@ -219,22 +266,25 @@ def tiers_panel(users=300_000, web_workers=8, db_workers=4, web_service_ms=30, d
     same = box_workers == PANEL.options["box_workers"]
     panel = PANEL if same else replace(PANEL, options={"box_workers": box_workers})
     return panel.show(users=users, web_workers=web_workers, db_workers=db_workers, web_service_ms=web_service_ms,
-                      db_service_ms=db_service_ms, requests=requests, seed=seed)
+                      db_service_ms=db_service_ms, web_model=web_model, requests=requests, seed=seed)
 
 
-def tiers_view(users, web_workers, db_workers, web_service_ms, db_service_ms, *, box_workers=8,
-               requests=PANEL_REQUESTS, seed=0):
+def tiers_view(users, web_workers, db_workers, web_service_ms, db_service_ms, web_model=ASYNC, *, box_workers=8,
+               requests=PANEL_REQUESTS, seed=0, runs=RUNS):
     """What the chapter 02 panel shows for one setting: (chart as SVG, headline HTML).
 
-    Simulates the split design only (``requests`` requests); the one box is drawn from theory.
+    Simulates the split design ``runs`` times (``requests`` requests each; seeds ``seed``, ``seed`` + 1000,
+    ...), with thread-per-request web workers if ``web_model`` is :data:`THREADS`; the one box is drawn
+    from theory.
     """
     split = web_and_database(web_workers=web_workers, db_workers=db_workers, web_service_ms=web_service_ms,
                              db_service_ms=db_service_ms)
     box = one_box(workers=box_workers, web_service_ms=web_service_ms, db_service_ms=db_service_ms)
-    result = simulate(split, Workload(users=users), requests=requests, seed=seed)
-    point = result.summary().to_frame().T.assign(users=users, design=SPLIT)
-    datasets = compare_data({BOX: box, SPLIT: split}, point, current=users)
-    return _panel_template().svg(datasets), headline(result, box)
+    results = [simulate(split, Workload(users=users), requests=requests, seed=seed + 1_000 * k) for k in range(runs)]
+    summaries = [thread_summary(r) if web_model == THREADS else r.summary() for r in results]
+    points = pd.DataFrame([s.to_dict() for s in summaries]).assign(users=users, design=SPLIT)
+    datasets = compare_data({BOX: box, SPLIT: split}, points, current=users, web_model=web_model)
+    return _panel_template().svg(datasets), headline(results[0], box, web_model=web_model, summaries=summaries)
 
 
 @functools.lru_cache(maxsize=1)
@@ -242,23 +292,40 @@ def _panel_template():
     return charts.Template(_compare_chart(USERS_RANGE), titles=False)
 
 
-def headline(result, box=None):
+def headline(result, box=None, web_model=ASYNC, summaries=None):
     """The figures a learner reads under the sliders: load, each tier's capacity and use, the bottleneck."""
-    s, arch = result.summary(), result.architecture
+    summaries = summaries or [thread_summary(result) if web_model == THREADS else result.summary()]
+    s, arch = summaries[0], result.architecture
+    caps = capacities(arch)
+    if web_model == THREADS:
+        web, database = arch.tiers
+        caps[web.name] = web.workers * 1_000.0 / (web.service_time_ms + database.service_time_ms)
+        wall = (f"thread per request: a web worker is held while the database works, so the web tier finishes "
+                f"at most {caps[web.name]:,.0f} req/s; wall at most <b>{thread_saturation_users(arch):,.0f}</b> "
+                "users (less: workers also wait for the database)")
+    else:
+        wall = (f"bottleneck: <b>{bottleneck(arch)}</b> (saturates at {saturation_users(arch):,.0f} users; "
+                "asynchronous web workers)")
     tiers = " · ".join(f"{name} tier up to <b>{cap:,.0f}</b> req/s, busy <b>{s[f'{name}_utilization']:.0%}</b>"
-                       for name, cap in capacities(arch).items())
-    last = f"bottleneck: <b>{bottleneck(arch)}</b> (saturates at {saturation_users(arch):,.0f} users)"
+                       for name, cap in caps.items())
     if box is not None:
-        last += f"; the one box would saturate at {saturation_users(box):,.0f} users"
-    return panels.headline(f"<b>{result.workload.users:,.0f}</b> users send <b>{s['offered_rps']:,.1f}</b> req/s "
-                           f"at peak · {tiers}", f"{last} · {panels.outcome(s)}", result=result, caption=PANEL_CAPTION)
+        wall += f"; the one box would saturate at {saturation_users(box):,.0f} users"
+    p95s = [x["p95_ms"] for x in summaries]
+    spread = f" · p95 over {len(p95s)} runs: {min(p95s):,.0f}–{max(p95s):,.0f} ms" if len(p95s) > 1 else ""
+    users = f"<b>{users_label(result.workload.users)}</b>"
+    return panels.headline(f"{users} users send <b>{s['offered_rps']:,.1f}</b> req/s at peak · {tiers}",
+                           f"{wall} · {panels.outcome(s)}{spread}", result=result, caption=PANEL_CAPTION)
 
 
 PANEL = panels.register_panel(panels.Panel(
     "web and database tiers", "02", tiers_view, caption=PANEL_CAPTION, requests=PANEL_REQUESTS,
-    controls={"users": panels.users(4, 7, 1 / 16), "web_workers": panels.integer(1, 64, "web workers"),
+    controls={"users": panels.log_slider(4, 7, "users", step=1 / 64, readout=".3s"),
+              "web_workers": panels.integer(1, 64, "web workers"),
               "db_workers": panels.integer(1, 64, "database workers"),
               "web_service_ms": panels.integer(5, 200, "web work (ms)", step=5),
-              "db_service_ms": panels.integer(5, 200, "database work (ms)", step=5)},
-    defaults={"users": 300_000, "web_workers": 8, "db_workers": 4, "web_service_ms": 30, "db_service_ms": 20},
-    options={"box_workers": 8}, examples=({"users": 100_000}, {"users": 10_000_000})))
+              "db_service_ms": panels.integer(5, 200, "database work (ms)", step=5),
+              "web_model": panels.choice([ASYNC, THREADS], "web worker", kind="toggle")},
+    defaults={"users": 300_000, "web_workers": 8, "db_workers": 4, "web_service_ms": 30, "db_service_ms": 20,
+              "web_model": ASYNC},
+    options={"box_workers": 8},
+    examples=({"users": 100_000}, {"users": 10_000_000}, {"users": 330_000, "web_model": THREADS})))

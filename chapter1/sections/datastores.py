@@ -206,7 +206,7 @@ KINDS = {
 }
 
 NOSQL_REASONS = {
-    "latency": "your application needs very low latency",
+    "latency": "your application needs very low latency at a scale one relational server cannot carry",
     "unstructured": "your data is unstructured, or has no relations between its parts",
     "serialize": "you only need to serialize and deserialize data (JSON, YAML, XML, ...)",
     "massive": "you need to store a massive amount of data",
@@ -216,8 +216,8 @@ NOSQL_REASONS = {
 _SCENARIOS = (
     ("A bank's ledger: accounts, customers and transfers between accounts, with monthly statements "
      "that combine all three", "relational", "related tables queried together with joins"),
-    ("An ad service that must pick an ad for a user id within 2 ms, looking up that one user's profile "
-     "by its id", "nosql", "latency"),
+    ("An ad service answering two million lookups a second, each a user's profile fetched by its id within "
+     "2 ms, from profiles spread over dozens of machines", "nosql", "latency"),
     ("Raw event logs from millions of phones, each event a bag of fields that differ from app version "
      "to app version", "nosql", "unstructured"),
     ("A shopping cart that the app saves as one JSON blob per session and loads back whole, never "
@@ -234,12 +234,12 @@ SCENARIOS = tuple(description for description, _, _ in _SCENARIOS)
 
 
 def judge(choices):
-    """Hints for each scenario whose choice is missing or not the seed's answer; an empty list if all are right.
+    """Hints for each scenario whose choice is missing or not the chapter's answer; an empty list if all are right.
 
     ``choices`` maps each description in :data:`SCENARIOS` to "relational" or "nosql".
 
     >>> judge({d: "relational" for d in SCENARIOS})[0][:40]
-    'An ad service that must pick an ad for a'
+    'An ad service answering two million look'
     """
     if not isinstance(choices, dict):
         return [f"choices should be a dict mapping each of the {len(SCENARIOS)} descriptions in SCENARIOS to "

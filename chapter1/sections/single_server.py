@@ -6,15 +6,21 @@ True
 """
 
 import functools
+from dataclasses import replace
 
+import numpy as np
+import pandas as pd
+
+from .. import theory as analytic
 from ..architectures import single_server
 from ..core.simulation import simulate
 from ..core.workload import Workload
-from ..present import charts, panels
+from ..present import charts, panels, scales
 
-CAPTION = ("<small><b>Left:</b> latency as users grow; lines are queueing theory, dots the simulation, "
-           "grey is overload, the dashed line your setting. <b>Right:</b> latency percentiles over the "
-           "simulated time.</small>")
+RUNS = 3  # the panel simulates its setting this many times: the spread of the dots is run-to-run noise
+CAPTION = ("<small><b>Left:</b> latency as users grow; lines are queueing theory, dots the simulation (one pair "
+           "of dots per run, three runs), grey is overload, the dashed line your setting. <b>Right:</b> latency "
+           "percentiles over the simulated time of the first run.</small>")
 SINGLE_SERVER_CAPTION = CAPTION
 
 
@@ -26,13 +32,20 @@ def single_server_panel(users=100_000, workers=8, service_time_ms=50, requests=p
     return PANEL.show(users=users, workers=workers, service_time_ms=service_time_ms, requests=requests, seed=seed)
 
 
-def single_server_view(users, workers, service_time_ms, requests=panels.DEFAULT_REQUESTS, seed=0):
-    """What the chapter 01 panel shows for one slider setting: (chart as SVG, headline HTML)."""
+def single_server_view(users, workers, service_time_ms, requests=panels.DEFAULT_REQUESTS, seed=0, runs=RUNS):
+    """What the chapter 01 panel shows for one slider setting: (chart as SVG, headline HTML).
+
+    ``runs`` runs of ``requests`` requests each (seeds ``seed``, then ``seed`` + 1000, + 2000, ...) give
+    the dots; the first run gives the timeline and the figures.
+    """
     arch = single_server(workers=workers, service_time_ms=service_time_ms)
-    result = simulate(arch, Workload(users=users), requests=requests, seed=seed)
-    point = result.summary().to_frame().T.assign(users=users)
-    datasets = {**charts.knee_data(arch, point, current=users), **charts.timeline_data(result, bins=30)}
-    return _template().svg(datasets), headline(result, CAPTION)
+    workload = Workload(users=users)
+    results = [simulate(arch, workload, requests=requests, seed=seed + 1_000 * k) for k in range(runs)]
+    points = pd.DataFrame([r.summary().to_dict() for r in results]).assign(users=users)
+    datasets = {**charts.knee_data(arch, points, current=users), **charts.timeline_data(results[0], bins=30)}
+    spread = (f" · p95 over {runs} runs: {points['p95_ms'].min():,.0f}–{points['p95_ms'].max():,.0f} ms"
+              if runs > 1 else "")
+    return _template().svg(datasets), headline(results[0], CAPTION, spread=spread)
 
 
 @functools.lru_cache(maxsize=1)
@@ -41,19 +54,125 @@ def _template():
     return charts.Template(charts.latency_and_knee(), titles=False)
 
 
-def headline(result, caption=""):
+def users_label(users):
+    """Users as the slider shows them and exactly: '237k (237,137)'.
+
+    >>> users_label(237_137), users_label(100), users_label(1_000)
+    ('237k (237,137)', '100', '1.00k (1,000)')
+    """
+    short, exact = scales.si(users), f"{users:,.0f}"
+    return exact if short == exact else f"{short} ({exact})"
+
+
+def headline(result, caption="", spread=""):
     """The figures a learner reads under the sliders, the sample the charts stand on, and a caption."""
     s = result.summary()
     capacity = sum(getattr(t, "capacity", 0) for t in result.architecture.tiers[:1])
-    text = (f"<b>{result.workload.users:,.0f}</b> users send <b>{s['offered_rps']:,.1f}</b> req/s at peak; "
-            f"the box serves up to <b>{capacity:,.0f}</b> req/s · utilisation <b>{s['server_utilization']:.0%}</b>"
-            if "server_utilization" in s else f"<b>{s['offered_rps']:,.1f}</b> req/s at peak")
-    return panels.headline(f"{text} · {panels.outcome(s)}", result=result, caption=caption)
+    text = (f"<b>{users_label(result.workload.users)}</b> users send <b>{s['offered_rps']:,.1f}</b> req/s at peak; "
+            f"the box serves up to <b>{capacity:,.0f}</b> req/s · utilisation <b>{s['server_utilization']:.0%}</b> "
+            f"(offered: {result.workload.rate / capacity:.0%})"
+            if "server_utilization" in s and capacity else f"<b>{s['offered_rps']:,.1f}</b> req/s at peak")
+    return panels.headline(f"{text} · {panels.outcome(s)}{spread}", result=result, caption=caption)
 
 
 PANEL = panels.register_panel(panels.Panel(
     "single server", "01", single_server_view, caption=CAPTION,
-    controls={"users": panels.users(), "workers": panels.integer(1, 64, "workers"),
+    # 64 steps a decade: neighbouring settings differ by 3.7 % of the load, so the knee (90-100 % busy)
+    # has several stops (91 %, 94 %, 98 %, 102 % at the defaults) instead of one jump from 91 % to 122 %.
+    controls={"users": panels.log_slider(1, 7, "users", step=1 / 64, readout=".3s"),
+              "workers": panels.integer(1, 64, "workers"),
               "service_time_ms": panels.integer(10, 500, "service time (ms)", step=10)},
     defaults={"users": 100_000, "workers": 8, "service_time_ms": 50},
     examples=({"users": 1_000, "service_time_ms": 50}, {"users": 10_000_000, "service_time_ms": 50})))
+
+
+# -- latency against utilisation: why a bigger pool waits less ----------------------------------
+
+WORKERS = (1, 8, 32)
+LOADS = (0.3, 0.5, 0.7, 0.8, 0.9, 0.95)
+POOL_COLORS = {"c = 1": "red", "c = 8": "blue", "c = 32": "green"}
+LATENCY_TOP_MS = 600
+
+
+def pool_label(workers):
+    """'c = 8': the line label of a box with ``workers`` workers."""
+    return f"c = {workers}"
+
+
+def utilisation_theory(workers=WORKERS, service_time_ms=50, points=99):
+    """M/M/c mean latency (ms) against utilisation (1 % to 99 %) for each number of workers.
+
+    >>> t = utilisation_theory(workers=(1,), points=3)
+    >>> t.round(2).values.tolist()
+    [['c = 1', 0.01, 50.51], ['c = 1', 0.5, 100.0], ['c = 1', 0.99, 5000.0]]
+    """
+    mu = 1_000.0 / service_time_ms
+    rows = [{"servers": pool_label(c), "utilization": rho,
+             "latency_ms": analytic.mmc(rho * c * mu, mu, c).mean_response_s * 1_000.0}
+            for c in workers for rho in np.linspace(0.01, 0.99, points)]
+    return pd.DataFrame(rows, columns=["servers", "utilization", "latency_ms"])
+
+
+def utilisation_sweep(workers=WORKERS, loads=LOADS, service_time_ms=50, requests=20_000, seeds=(0, 1, 2)):
+    """Simulated mean latency (ms, DNS left out) at each offered utilisation, per number of workers and seed.
+
+    The box gets ``load`` x its capacity in requests per second; ``utilization`` is the measured busy share.
+
+    >>> utilisation_sweep(workers=(2,), loads=(0.5,), requests=500, seeds=(0,)).columns.tolist()
+    ['servers', 'load', 'seed', 'utilization', 'latency_ms', 'theory_ms']
+    """
+    rows = []
+    for c in workers:
+        box = single_server(workers=c, service_time_ms=service_time_ms)
+        box = replace(box, dns=None)  # no DNS: the server's own time, as in the formula
+        for load in loads:
+            rate = load * box["server"].capacity
+            for seed in seeds:
+                s = simulate(box, Workload.from_rate(rate), requests=requests, seed=seed).summary()
+                rows.append({"servers": pool_label(c), "load": load, "seed": seed,
+                             "utilization": s["server_utilization"], "latency_ms": s["mean_ms"],
+                             "theory_ms": analytic.mmc(rate, box["server"].service_rate, c).mean_response_s * 1e3})
+    return pd.DataFrame(rows, columns=["servers", "load", "seed", "utilization", "latency_ms", "theory_ms"])
+
+
+def utilisation_chart(simulated=None, workers=WORKERS, service_time_ms=50, top_ms=LATENCY_TOP_MS):
+    """Mean latency against utilisation on linear axes, one line per pool size; dots from
+    :func:`utilisation_sweep` (each seed a dot, placed at its measured utilisation).
+
+    >>> chart = utilisation_chart()
+    """
+    theory = utilisation_theory(workers, service_time_ms)
+    visible = theory[theory["latency_ms"] <= top_ms]
+    labels = visible.groupby("servers", sort=False).tail(1)
+    dots = simulated[["servers", "utilization", "latency_ms"]] if simulated is not None else []
+    chart = charts.against_load(
+        "servers", {pool_label(c): POOL_COLORS.get(pool_label(c), "grey") for c in workers}, top_ms,
+        heading="Same utilisation, different waits",
+        subtitle=f"lines: M/M/c with {service_time_ms:g} ms of work · dots: simulation, 3 runs each")
+    return charts.with_data(chart, {"theory": visible, "labels": labels, "simulated": dots})
+
+
+# -- DNS: each user's browser cache --------------------------------------------------------------
+
+def dns_sweep(ttls_s=(10, 30, 60, 120, 300, 600, 1_200, 3_600), users=200, requests=8_000, seeds=(0, 1, 2),
+              **workload_options):
+    """Share of requests that skip the DNS lookup, simulated per user, against the TTL, with the formula.
+
+    A small population (``users``) makes each user come back many times within the run, so the
+    share measures the browser caches at work rather than how the run started.
+
+    >>> dns_sweep(ttls_s=(60,), requests=500, seeds=(0,)).columns.tolist()
+    ['ttl_s', 'seed', 'visits_per_user', 'measured', 'theory']
+    """
+    from ..components.dns import DNS
+
+    workload = Workload(users=users, **workload_options)
+    rows = []
+    for ttl in ttls_s:
+        box = replace(single_server(), dns=DNS(ttl_s=ttl))
+        for seed in seeds:
+            result = simulate(box, workload, requests=requests, seed=seed)
+            rows.append({"ttl_s": ttl, "seed": seed, "visits_per_user": requests / users,
+                         "measured": result.summary()["dns_hit_ratio"],
+                         "theory": analytic.ttl_hit_ratio(workload.per_user_rate, ttl)})
+    return pd.DataFrame(rows, columns=["ttl_s", "seed", "visits_per_user", "measured", "theory"])
