@@ -45,6 +45,7 @@ MODULES = {
     "database_tier": "sections.database_tier", "datastores": "sections.datastores",
     "scaling": "sections.scaling", "balancing": "sections.balancing",
     "replication": "sections.replication",
+    "stateless": "sections.stateless",
     "cdn": "sections.cdn",
     "grade": "grading.grade", "exercises": "grading.exercises", "nbcheck": "grading.nbcheck",
 }
