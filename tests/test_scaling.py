@@ -16,25 +16,35 @@ from chapter1 import scaling as s
 
 # -- the cost model ------------------------------------------------------------------------------
 
-def test_prices_grow_faster_than_cores_up_to_a_ceiling():
-    table = s.price_table()
-    assert table["cores"].tolist() == [2, 4, 8, 16, 32, 64, 128]
-    assert table["price"].tolist()[:3] == [50.0, 125.0, 312.5]                # x2.5 per doubling
-    assert (np.diff(table["per_core"]) > 0).all()                             # a core costs more in a bigger box
-    assert table["per_core"].iloc[-1] / table["per_core"].iloc[0] == pytest.approx(1.25 ** 6, rel=1e-3)
-    assert s.biggest_box(10 ** 9) == s.MAX_CORES == 128                      # money cannot buy past the ceiling
-    with pytest.raises(ValueError, match=r"cores must be a number in the range \[1, 128\]; got 256"):
+def test_prices_are_linear_in_the_family_then_a_premium_up_to_a_ceiling():
+    table = s.price_table().set_index("cores")
+    assert table.index.tolist() == [2, 4, 8, 16, 32, 48, 64, 96, 128, 192]
+    general = table[table["tier"] == "general purpose"]
+    assert (general["per_core"] == general["per_core"].iloc[0]).all()             # linear within the family
+    assert (np.diff(table["per_core"].iloc[6:]) > 0).all()                       # then a premium per core
+    assert s.biggest_box(10 ** 9) == s.MAX_CORES == 192                         # money cannot buy past the ceiling
+    with pytest.raises(ValueError, match=r"cores must be a size in the price table"):
         s.box_price(256)
+    assert s.box_price(8, prices={8: 300.0}) == 300.0                            # an editable table
+    assert s.biggest_box(1_000, prices={4: 100, 8: 900, 16: 1_500}) == 8
 
 
-def test_the_same_budget_buys_more_cores_as_small_boxes():
+def test_contention_slows_big_boxes_more_than_small_ones():
+    assert s.speedup(16) == 16
+    assert s.speedup(128, 0.01) / 128 < 0.5 < 0.9 < s.speedup(8, 0.01) / 8
+    assert s.scale_up(64, contention=0.01)["server"].capacity == pytest.approx(20 * s.speedup(64, 0.01))
+    assert s.capacity(s.scale_out(4, 8, contention=0.01)) == pytest.approx(4 * 20 * s.speedup(8, 0.01))
+
+
+def test_the_same_budget_buys_about_the_same_cores_until_the_premium_tier():
     for budget in (500, 800, 2_000, 8_000, 15_000):
         designs = s.designs_for(budget, box_cores=8)
         assert all(s.monthly_cost(arch) <= budget for arch in designs.values())
-        assert s.cores(designs[s.OUT]) >= s.cores(designs[s.UP])
-        assert s.cores(designs[s.OUT]) > s.cores(designs[s.UP]) or budget < 1_000  # small budgets: a tie
-    assert s.boxes_for(25 + 3 * 125, cores=4) == 3                            # exactly three, after the balancer
-    assert s.monthly_cost(s.scale_up(32)) == 1953.12
+    cheap, dear = s.designs_for(2_000), s.designs_for(15_000)
+    assert abs(s.cores(cheap[s.OUT]) - s.cores(cheap[s.UP])) <= 8                  # linear: rounding apart
+    assert s.cores(dear[s.OUT]) > 1.4 * s.cores(dear[s.UP])                        # the premium tier
+    assert s.boxes_for(25 + 3 * 140, cores=4) == 3                                # exactly three, after the balancer
+    assert s.monthly_cost(s.scale_up(32)) == 1_120.0
 
 
 def test_availability_of_the_designs():
@@ -73,8 +83,8 @@ def test_small_boxes_behind_least_connections_behave_like_one_shared_queue():
 def test_design_table_and_sweep():
     designs = s.designs_for(2_000, 8)
     table = s.design_table(designs, Workload(users=1_000_000)).set_index("design")
-    assert table.loc[s.UP, "saturates_at_users"] == pytest.approx(1_382_400)
-    assert table.loc[s.OUT, "capacity_rps"] == 960
+    assert table.loc[s.UP, "saturates_at_users"] == pytest.approx(2_073_600)    # 48 cores
+    assert table.loc[s.OUT, "capacity_rps"] == 1_120                            # 7 x 8 cores
     assert table.loc[s.UP, "hours_down_a_year"] > 40 > 1 > table.loc[s.OUT, "hours_down_a_year"]
     sweep = s.sweep_designs(designs, [200_000], requests=500)
     assert sorted(sweep["design"]) == [s.UP, s.OUT]
@@ -84,9 +94,11 @@ def test_design_table_and_sweep():
 def test_scaling_view_draws_and_flags_overload_and_overspending():
     svg, text = s.scaling_view(1_000_000, 2_000, 8, requests=1_000)
     assert "<svg" in svg.data and "price per core" in svg.data and "price of a core" in text  # axis, caption
-    assert "1 x 32 cores" in text and "6 x 8 cores" in text and "43.8 h" in text
+    assert "1 x 48 cores" in text and "7 x 8 cores" in text and "43.8 h" in text and "perfectly" in text
     _, text = s.scaling_view(3_000_000, 2_000, 8, requests=1_000)
-    assert text.count("overloaded") == 2                       # 1,389 req/s against 640 and 960
+    assert text.count("overloaded") == 2                       # 1,389 req/s against 960 and 1,120
+    _, text = s.scaling_view(1_000_000, 15_000, 8, contention=0.01, requests=1_000)
+    assert "contention 1.0%" in text
     _, text = s.scaling_view(200_000, 400, 32, requests=1_000)  # one 32-core box costs far more than $400
     assert "over budget" in text
 
@@ -137,10 +149,10 @@ def test_failed_requests_add_the_losses_around_each_failure():
 # -- bad input -------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("make, match", [
-    (lambda: s.biggest_box(20), r"budget must be a number >= 50.0; got 20"),
-    (lambda: s.scale_up(0), r"cores must be a whole number in the range \[1, 128\]; got 0"),
-    (lambda: s.scale_out(2, 200), r"cores must be a whole number in the range \[1, 128\]; got 200"),
-    (lambda: s.designs_for(2_000, box_cores=0), r"box_cores must be a whole number in the range \[1, 128\]"),
+    (lambda: s.biggest_box(20), r"budget must be a number >= 70.0; got 20"),
+    (lambda: s.scale_up(0), r"cores must be a whole number in the range \[1, 192\]; got 0"),
+    (lambda: s.scale_out(2, 200), r"cores must be a whole number in the range \[1, 192\]; got 200"),
+    (lambda: s.designs_for(2_000, box_cores=0), r"box_cores must be a whole number in the range \[1, 192\]"),
     (lambda: s.scaling_panel(box_cores=5), "box_cores must be one of 4, 8, 16, 32; got 5"),
     (lambda: s.scaling_panel(users=10), r"users must be a number in the range \[100,000, 10,000,000\]; got 10"),
     (lambda: s.random_outages(Server(), 0, 10, 100, np.random.default_rng(0)), "mtbf_s must be a number > 0; got 0"),

@@ -45,33 +45,57 @@ LATENCY_RANGE_MS = (40, 2_000)
 
 # -- policies against theory -------------------------------------------------------------------
 
-def rate_for_load(load, servers, service_time_ms=SERVICE_MS):
-    """Requests per second that keep ``servers`` one-worker servers busy a ``load`` share of the time.
+def rate_for_load(load, servers, service_time_ms=SERVICE_MS, workers=1):
+    """Requests per second that keep ``servers`` servers of ``workers`` workers busy a ``load`` share of the time.
 
-    >>> rate_for_load(0.7, servers=8)
-    112.0
+    >>> rate_for_load(0.7, servers=8), rate_for_load(0.7, servers=8, workers=8)
+    (112.0, 896.0)
     """
     check.number("load", load, low=0, high=1, low_open=True)
     check.number("servers", servers, low=1, high=1_000, integer=True)
     check.number("service_time_ms", service_time_ms, low=0, low_open=True)
-    return load * servers * 1_000.0 / service_time_ms
+    check.number("workers", workers, low=1, high=1_000, integer=True)
+    return load * servers * workers * 1_000.0 / service_time_ms
 
 
-def theory_ms(policy, load, servers, service_time_ms=SERVICE_MS):
-    """Theory's mean time at the servers (ms) for ``policy`` at per-server ``load``; None for ip_hash.
+# How far the simulation sits above each line (8 one-worker servers, mean time at the servers; 4 runs of
+# 60,000 requests at 70 %, of 200,000 at 90 and 95 %, measured for chapter 04; at 95 % the figure still
+# moves by several points with the run length): the supermarket model is the limit of many servers, and
+# one shared queue is a floor least connections cannot reach.
+MEASURED_ABOVE = {"power_of_two": {0.7: 0.05, 0.9: 0.17, 0.95: 0.35},
+                  "least_connections": {0.7: 0.09, 0.9: 0.11, 0.95: 0.10}}
 
-    For ``"least_connections"`` this is one shared queue (M/M/n), a floor the policy comes close to.
+
+def theory_ms(policy, load, servers, service_time_ms=SERVICE_MS, workers=1):
+    """Theory's mean time at the servers (ms) for ``policy`` at per-server ``load``; None where there is none.
+
+    One worker per server: random is n M/M/1 queues, round robin (and weighted) E_n/M/1, power of two the
+    supermarket model (the limit of many servers: 8 servers sit above it, see :data:`MEASURED_ABOVE`), and
+    least connections gets one shared queue (M/M/n), a floor it does not reach.  With ``workers`` > 1 only
+    two lines remain: random (n M/M/c queues) and the shared-queue floor M/M/(n x c) for least connections;
+    the others have no closed form here (None).
 
     >>> round(theory_ms("least_connections", 0.8, servers=8), 1)
     64.3
+    >>> round(theory_ms("random", 0.7, servers=8, workers=8), 1), theory_ms("round_robin", 0.7, 8, workers=8)
+    (56.0, None)
     """
-    rate = rate_for_load(load, servers, service_time_ms)
-    stats = analytic.load_balancing(policy, rate, 1_000.0 / service_time_ms, servers)
+    rate = rate_for_load(load, servers, service_time_ms, workers)
+    mu = 1_000.0 / service_time_ms
+    if workers == 1:
+        stats = analytic.load_balancing(policy, rate, mu, servers)
+    elif policy == "random":
+        stats = analytic.random_routing(rate, mu, servers, workers)
+    elif policy == "least_connections":
+        stats = analytic.pooled(rate, mu, servers * workers)
+    else:
+        stats = None
     return None if stats is None else stats.mean_response_s * 1_000.0
 
 
-def policy_pool(policy="round_robin", servers=8, slow=1.0, service_time_ms=SERVICE_MS, **options):
-    """One-worker servers behind a load balancer; ``web-1`` is ``slow`` times slower than the others.
+def policy_pool(policy="round_robin", servers=8, slow=1.0, service_time_ms=SERVICE_MS, workers=1, **options):
+    """Servers of ``workers`` workers (one by default) behind a load balancer; ``web-1`` is ``slow`` times
+    slower than the others.
 
     ``slow=1`` gives identical servers, the case the theory covers.  The other options go to
     :func:`chapter1.architectures.load_balanced` (``health_check_interval_s``, ``weights``).
@@ -81,7 +105,7 @@ def policy_pool(policy="round_robin", servers=8, slow=1.0, service_time_ms=SERVI
     [10.0, 20.0, 20.0]
     """
     check.number("slow", slow, low=1, high=100)
-    arch = load_balanced(servers=servers, policy=policy, workers=1, service_time_ms=service_time_ms, **options)
+    arch = load_balanced(servers=servers, policy=policy, workers=workers, service_time_ms=service_time_ms, **options)
     if slow != 1:
         arch = arch.with_changes("web-1", service_time_ms=service_time_ms * slow)
     return arch
@@ -103,28 +127,32 @@ def server_time_ms(result, warmup=0.1):
     return float((ok["latency_ms"] - ok["dns_ms"]).mean()) if len(ok) else float("nan")
 
 
-def theory_data(servers, policies=THEORY_POLICIES, loads=None, service_time_ms=SERVICE_MS):
+def theory_data(servers, policies=THEORY_POLICIES, loads=None, service_time_ms=SERVICE_MS, workers=1):
     """Theory's mean time at the servers (ms) per policy over a grid of loads: policy, load, mean_ms.
 
     >>> table = theory_data(8)
     >>> sorted(table["policy"].unique())
     ['least connections', 'power of two', 'random', 'round robin']
+    >>> sorted(theory_data(8, workers=8)["policy"].unique())      # no closed form for the others
+    ['least connections', 'random']
     """
     check.number("servers", servers, low=1, high=1_000, integer=True)
-    return _theory_data(servers, tuple(policies), None if loads is None else tuple(loads), service_time_ms).copy()
+    return _theory_data(servers, tuple(policies), None if loads is None else tuple(loads), service_time_ms,
+                        workers).copy()
 
 
 @functools.lru_cache(maxsize=64)
-def _theory_data(servers, policies, loads, service_time_ms):
+def _theory_data(servers, policies, loads, service_time_ms, workers=1):
     grid = np.linspace(*LOAD_RANGE, 37) if loads is None else loads
-    rows = [{"policy": LABELS[p], "load": float(load), "mean_ms": theory_ms(p, float(load), servers, service_time_ms)}
+    rows = [{"policy": LABELS[p], "load": float(load),
+             "mean_ms": theory_ms(p, float(load), servers, service_time_ms, workers)}
             for p in policies for load in grid]
     return pd.DataFrame([r for r in rows if r["mean_ms"] is not None and math.isfinite(r["mean_ms"])],
                         columns=["policy", "load", "mean_ms"])
 
 
 def policy_sweep(policies=THEORY_POLICIES, loads=(0.3, 0.5, 0.7, 0.8, 0.9), servers=8, *, requests=10_000,
-                 seeds=(0, 1)):
+                 seeds=(0, 1), workers=1):
     """Simulate each policy at each load over ``seeds``: policy, load, mean_ms (mean over seeds), spread_ms.
 
     ``spread_ms`` is half the range of the seeds' means, a rough error bar.
@@ -139,8 +167,8 @@ def policy_sweep(policies=THEORY_POLICIES, loads=(0.3, 0.5, 0.7, 0.8, 0.9), serv
     rows = []
     for policy in policies:
         for load in loads:
-            arch = policy_pool(policy, servers)
-            means = [server_time_ms(simulate(arch, Workload.from_rate(rate_for_load(load, servers)),
+            arch = policy_pool(policy, servers, workers=workers)
+            means = [server_time_ms(simulate(arch, Workload.from_rate(rate_for_load(load, servers, workers=workers)),
                                              requests=requests, seed=seed)) for seed in seeds]
             rows.append({"policy": LABELS[policy], "load": float(load), "mean_ms": float(np.mean(means)),
                          "spread_ms": float(np.ptp(means) / 2)})
@@ -159,9 +187,9 @@ def policies_chart(servers=8, simulated=None, *, current=None):
                                             "lines: theory (for least connections, a floor) · dots: simulation"), data)
 
 
-def policies_data(servers, simulated=None, *, current=None):
+def policies_data(servers, simulated=None, *, current=None, workers=1):
     """The datasets :func:`policies_chart` draws: theory, labels, simulated, current."""
-    return {"theory": theory_data(servers), "labels": _labels(servers).copy(),
+    return {"theory": theory_data(servers, workers=workers), "labels": _labels(servers, workers).copy(),
             "simulated": simulated[["policy", "load", "mean_ms"]] if simulated is not None else [],
             "current": [{"load": current}] if current is not None else []}
 
@@ -179,10 +207,16 @@ def _policies_chart(title, subtitle):
         tooltip=("policy:N", ("load:Q", ".0%"), ("mean_ms:Q", ",.0f")), heading=charts.title(title, subtitle))
 
 
+LINE_NAMES = {1: {"random": "random: n M/M/1", "round robin": "round robin: E_n/M/1",
+                   "power of two": "power of two: supermarket (limit)", "least connections": "floor: M/M/n"},
+              "many": {"random": "random: n M/M/c", "least connections": "floor: M/M/(n·c)"}}
+
+
 @functools.lru_cache(maxsize=64)
-def _labels(servers):
+def _labels(servers, workers=1):
     """Each theory line's name at its right end, at least 0.1 decades (about 13 px) above the label below."""
-    return scales.spread_labels(theory_data(servers).groupby("policy", sort=False).tail(1), "mean_ms", 0.1, log=True)
+    ends = theory_data(servers, workers=workers).groupby("policy", sort=False).tail(1)
+    return scales.spread_labels(ends, "mean_ms", 0.1, log=True)
 
 
 # -- who is busy ---------------------------------------------------------------------------------
@@ -220,17 +254,17 @@ BALANCER_CAPTION = (
     "shared out by speed.</small>")
 # -- the policies panel --------------------------------------------------------------------------
 
-def balancer_panel(policy="round_robin", servers=8, load_percent=70, slow=1, *, requests=None, seed=0):
-    """Chapter 04's first panel: policy, number of servers, load, and one slower server; theory for every policy.
+def balancer_panel(policy="round_robin", servers=8, load_percent=70, slow=1, workers=1, *, requests=None, seed=0):
+    """Chapter 04's first panel: policy, servers, load, one slower server and workers per server.
 
     >>> box = balancer_panel()  # doctest: +SKIP
     """
     check.choice("policy", policy, tuple(POLICIES))
-    return BALANCER.show(policy=policy, servers=servers, load_percent=load_percent, slow=slow, requests=requests,
-                         seed=seed)
+    return BALANCER.show(policy=policy, servers=servers, load_percent=load_percent, slow=slow, workers=workers,
+                         requests=requests, seed=seed)
 
 
-def balancer_view(policy, servers, load_percent, slow=1, *, requests=panels.DEFAULT_REQUESTS, seed=0):
+def balancer_view(policy, servers, load_percent, slow=1, workers=1, *, requests=panels.DEFAULT_REQUESTS, seed=0):
     """What the policies panel shows for one setting: (chart as SVG, headline HTML); one simulation.
 
     ``load_percent`` is the load the servers would carry if they were all as fast as the fastest;
@@ -238,16 +272,17 @@ def balancer_view(policy, servers, load_percent, slow=1, *, requests=panels.DEFA
     """
     check.number("load_percent", load_percent, low=0, high=100, low_open=True)
     load = load_percent / 100
-    arch = policy_pool(policy, servers, slow=slow)
-    result = simulate(arch, Workload.from_rate(rate_for_load(load, servers)), requests=requests, seed=seed)
+    arch = policy_pool(policy, servers, slow=slow, workers=workers)
+    result = simulate(arch, Workload.from_rate(rate_for_load(load, servers, workers=workers)), requests=requests,
+                      seed=seed)
     measured = server_time_ms(result)
     loads = server_loads(result).assign(kind=lambda t: np.where(t["speed"] < 1, "slower", "normal"))
     capacity = sum(s.capacity for s in arch["load balancer"].servers)
     even = result.workload.rate / capacity
     point = [] if not math.isfinite(measured) else [{"policy": LABELS[policy], "load": load, "mean_ms": measured}]
-    datasets = {**policies_data(servers, current=load), "simulated": point,
+    datasets = {**policies_data(servers, current=load, workers=workers), "simulated": point,
                 "servers": loads, "target": [{"load": min(even, 1.0)}]}
-    return _balancer_template().svg(datasets), balancer_headline(result, policy, load, measured, loads)
+    return _balancer_template().svg(datasets), balancer_headline(result, policy, load, measured, loads, workers)
 
 
 @functools.lru_cache(maxsize=1)
@@ -257,12 +292,27 @@ def _balancer_template():
     return charts.Template(charts.beside(left, _loads_chart()), titles=False)
 
 
-def balancer_headline(result, policy, load, measured_ms, loads):
+def lines_note(workers):
+    """What each theory line of the policies chart is, with how far the simulation sits from it."""
+    if workers == 1:
+        p2, lc = MEASURED_ABOVE["power_of_two"], MEASURED_ABOVE["least_connections"]
+        return ("lines: random = n separate M/M/1 queues; round robin = an E<sub>n</sub>/M/1 queue per server; power "
+                "of two = the supermarket model, the limit of very many servers (8 servers measured "
+                + " / ".join(f"+{v:.0%}" for v in p2.values()) + " above it at 70 / 90 / 95 % load); least "
+                "connections = one shared queue M/M/n, a floor it does not reach (measured "
+                + " / ".join(f"+{v:.0%}" for v in lc.values()) + " above it)")
+    return ("lines: random = n separate M/M/c queues; least connections = one shared queue of all n·c workers, "
+            "M/M/(n·c), its floor; round robin and power of two have no closed form with several workers per "
+            "server (their dots stand alone)")
+
+
+def balancer_headline(result, policy, load, measured_ms, loads, workers=1):
     """The figures under the policies panel's sliders."""
     s, servers = result.summary(), len(loads)
-    theory = theory_ms(policy, load, servers) if (loads["speed"] == 1).all() else None
+    theory = theory_ms(policy, load, servers, workers=workers) if (loads["speed"] == 1).all() else None
     if theory is None:
-        why = "no closed form for ip hash" if policy == "ip_hash" else "theory assumes identical servers"
+        why = ("no closed form for ip hash" if policy == "ip_hash" else "theory assumes identical servers"
+               if not (loads["speed"] == 1).all() else "no closed form with several workers per server")
         against = f" ({why})"
     elif math.isinf(theory):
         against = " (theory: overloaded)"
@@ -270,11 +320,11 @@ def balancer_headline(result, policy, load, measured_ms, loads):
         floor = " floor, one shared queue" if policy == "least_connections" else ""
         against = f" (theory{floor}: <b>{theory:,.0f} ms</b>)"
     busiest = loads.loc[loads["utilization"].idxmax()]
-    text = (f"<b>{result.workload.rate:,.0f}</b> req/s over <b>{servers}</b> servers · "
-            f"policy <b>{LABELS[policy]}</b> · mean time at the servers <b>{measured_ms:,.0f} ms</b>{against}"
-            f" · p95 <b>{s['p95_ms']:,.0f} ms</b> · busiest: {busiest['server']} at "
-            f"<b>{busiest['utilization']:.0%}</b> · failed <b>{panels.failed(s):.1%}</b>")
-    return panels.headline(text, result=result, caption=BALANCER_CAPTION)
+    text = (f"<b>{result.workload.rate:,.0f}</b> req/s over <b>{servers}</b> servers x <b>{workers}</b> "
+            f"worker{'s' if workers > 1 else ''} · policy <b>{LABELS[policy]}</b> · mean time at the servers "
+            f"<b>{measured_ms:,.0f} ms</b>{against} · p95 <b>{s['p95_ms']:,.0f} ms</b> · busiest: {busiest['server']}"
+            f" at <b>{busiest['utilization']:.0%}</b> · failed <b>{panels.failed(s):.1%}</b>")
+    return panels.headline(text, f"<small>{lines_note(workers)}</small>", result=result, caption=BALANCER_CAPTION)
 
 
 BALANCER = panels.register_panel(panels.Panel(
@@ -282,6 +332,7 @@ BALANCER = panels.register_panel(panels.Panel(
     controls={"policy": panels.choice([(LABELS[p], p) for p in POLICIES], "policy"),
               "servers": panels.integer(2, 16, "servers"),
               "load_percent": panels.integer(10, 95, "load (%)", step=5),
-              "slow": panels.integer(1, 4, "web-1 slower by (x)")},
-    defaults={"policy": "round_robin", "servers": 8, "load_percent": 70, "slow": 1},
+              "slow": panels.integer(1, 4, "web-1 slower by (x)"),
+              "workers": panels.choice((1, 2, 4, 8), "workers per server", kind="select")},
+    defaults={"policy": "round_robin", "servers": 8, "load_percent": 70, "slow": 1, "workers": 1},
     examples=({"servers": 8}, {"servers": 16})))

@@ -1,18 +1,24 @@
 """Chapter 03: scaling up (one bigger box) against scaling out (more boxes behind a load balancer).
 
-**Cost model** (stated once, used everywhere): boxes come in sizes of 2, 4, ..., 128 cores
-(:data:`CATALOGUE`); a 2-core box costs $50 a month, and each doubling of the cores multiplies
-the price by 2.5, so price = 50 x (cores / 2) ^ log2(2.5).  A core costs more the bigger the box,
-and no box on sale has more than 128 cores (:data:`MAX_CORES`).  A managed load balancer costs
-$25 a month.  Every core serves a request in 50 ms on average (20 requests per second).
+**Cost model** (stated once, used everywhere): an editable price table, :data:`PRICES` (cores ->
+$ a month).  Its numbers are illustrative, shaped like public cloud on-demand price lists: within a
+mainstream *general-purpose* family the price is about linear in the cores ($35 a core a month here,
+2 to 64 cores); the *large multi-socket* machines above that (96, 128, 192 cores) cost more per core;
+and no box on sale has more than :data:`MAX_CORES` cores (the ceiling).  Pass your own table as
+``prices=`` to any function here.  A managed load balancer costs $25 a month.
+
+**Speed model**: every core serves a request in 50 ms on average (20 requests per second), and a box of
+N cores is assumed to scale perfectly (N times one core) unless a ``contention`` share is given: then
+its throughput follows Amdahl's law, N / (1 + s (N - 1)), with s the share of the work that runs one at
+a time (locks, a shared cache line, the memory bus) -- see :func:`speedup`.
 
 **Availability model**: every box is up 99.5 % of the time, the balancer 99.99 %; they fail
-independently.  The scaled-out site is up while the balancer is up *and* at least one box is.
+independently.  The scaled-out site is up while the balancer is up *and* enough boxes are.
 
->>> box_price(2), box_price(4), box_price(128)
-(50.0, 125.0, 12207.03)
+>>> box_price(2), box_price(64), box_price(192)
+(70.0, 2240.0, 15360.0)
 >>> biggest_box(budget=2_000), boxes_for(budget=2_000, cores=8)
-(32, 6)
+(48, 7)
 """
 
 import functools
@@ -29,14 +35,18 @@ from ..core.workload import Workload
 from ..present import charts, scales
 from .database_tier import simulated_latency, sweep_designs  # noqa: F401  (the same sweep serves both chapters)
 
-CATALOGUE = (2, 4, 8, 16, 32, 64, 128)  # cores of the boxes on sale
-MAX_CORES = CATALOGUE[-1]
-BASE_CORES, BASE_PRICE = 2, 50.0        # the smallest box: 2 cores for $50 a month
-PRICE_STEP = 2.5                        # doubling the cores multiplies the price by this
+PER_CORE = 35.0                         # $ a core a month in the general-purpose family (illustrative)
+PRICES = {**{c: c * PER_CORE for c in (2, 4, 8, 16, 32, 48, 64)},      # general purpose: linear
+          96: 96 * 56.0, 128: 128 * 70.0, 192: 192 * 80.0}               # large multi-socket: a premium per core
+TIERS = {c: "general purpose" if c <= 64 else "large multi-socket" for c in PRICES}
+CATALOGUE = tuple(PRICES)               # cores of the boxes on sale
+MAX_CORES = CATALOGUE[-1]               # the ceiling: no bigger box at any price
+BASE_PRICE = PRICES[CATALOGUE[0]]
 BALANCER_PRICE = 25.0                   # $ a month for a managed load balancer
 SERVICE_MS = 50.0                       # one core: 20 requests per second
 SERVER_AVAILABILITY, BALANCER_AVAILABILITY = 0.995, 0.9999
 SMALL_BOXES = (4, 8, 16, 32)            # the sizes the panel offers for scaling out
+CONTENTION = (0.0, 0.005, 0.01, 0.02)   # serial shares the panel offers (Amdahl's s)
 USERS_RANGE = (100_000, 10_000_000)
 LATENCY_RANGE_MS = (40, 5_000)
 UP, OUT = "one big box", "small boxes"
@@ -44,81 +54,126 @@ UP, OUT = "one big box", "small boxes"
 
 # -- the cost model ------------------------------------------------------------------------------
 
-def box_price(cores):
-    """Monthly price ($) of a box with ``cores`` cores: $50 for 2 cores, x2.5 for each doubling.
+def _prices(prices):
+    table = PRICES if prices is None else dict(prices)
+    if not table:
+        raise ValueError("prices must list at least one box: {cores: $ a month}")
+    for cores_, price in table.items():
+        check.number("prices (cores)", cores_, low=1, integer=True)
+        check.number("prices ($ a month)", price, low=0, low_open=True)
+    return dict(sorted(table.items()))
 
-    >>> box_price(8), box_price(16)
-    (312.5, 781.25)
+
+def box_price(cores, prices=None):
+    """Monthly price ($) of a box with ``cores`` cores, from the price table (:data:`PRICES` by default).
+
+    >>> box_price(8), box_price(128), box_price(8, prices={8: 300})
+    (280.0, 8960.0, 300)
     """
-    check.number("cores", cores, low=1, high=MAX_CORES)
-    return round(BASE_PRICE * PRICE_STEP ** math.log2(cores / BASE_CORES), 2)  # to the cent
+    table = _prices(prices)
+    if cores not in table:
+        raise ValueError(f"cores must be a size in the price table {tuple(table)}; got {cores!r}")
+    return table[cores]
 
 
-def price_table():
-    """The catalogue: cores, price a month, price per core, capacity (req/s) and the users it can serve.
+def speedup(cores, contention=0.0):
+    """How many cores' worth of work a box of ``cores`` cores does (Amdahl's law): N / (1 + s (N - 1)).
+
+    ``contention`` s is the share of each request's work that runs one at a time.  s = 0 is perfect
+    scaling, the course's default; the Universal Scalability Law adds a second, crosstalk term
+    k N (N - 1) to the denominator, which makes throughput fall past a peak.
+
+    >>> speedup(64), round(speedup(64, 0.01), 1), round(speedup(8, 0.01), 2)
+    (64.0, 39.3, 7.48)
+    """
+    check.number("cores", cores, low=1, integer=True)
+    check.number("contention", contention, low=0, high=1)
+    return cores / (1 + contention * (cores - 1))
+
+
+def price_table(prices=None, contention=0.0):
+    """The catalogue: cores, tier, price a month, price per core, capacity (req/s) and the users it can serve.
 
     >>> price_table()["per_core"].round(1).tolist()
-    [25.0, 31.2, 39.1, 48.8, 61.0, 76.3, 95.4]
+    [35.0, 35.0, 35.0, 35.0, 35.0, 35.0, 35.0, 56.0, 70.0, 80.0]
     """
     per_user = Workload().per_user_rate
-    rows = [{"cores": c, "price": box_price(c), "per_core": box_price(c) / c, "capacity_rps": c * 1_000 / SERVICE_MS,
-             "saturates_at_users": c * 1_000 / SERVICE_MS / per_user} for c in CATALOGUE]
+    rows = []
+    for c, price in _prices(prices).items():
+        capacity = speedup(c, contention) * 1_000 / SERVICE_MS
+        rows.append({"cores": c, "tier": TIERS.get(c, "your table"), "price": price, "per_core": price / c,
+                     "capacity_rps": capacity, "saturates_at_users": capacity / per_user})
     return pd.DataFrame(rows)
 
 
-def biggest_box(budget):
-    """Cores of the biggest box in the catalogue that ``budget`` ($ a month) buys; at most :data:`MAX_CORES`.
+def biggest_box(budget, prices=None):
+    """Cores of the biggest box in the price table that ``budget`` ($ a month) buys (at most the ceiling).
 
     >>> biggest_box(300), biggest_box(1_000_000)
-    (4, 128)
+    (8, 192)
     """
-    check.number("budget", budget, low=BASE_PRICE)
-    return max(c for c in CATALOGUE if box_price(c) <= budget)
+    table = _prices(prices)
+    check.number("budget", budget, low=min(table.values()))
+    return max(c for c, price in table.items() if price <= budget)
 
 
-def boxes_for(budget, cores):
+def boxes_for(budget, cores, prices=None):
     """How many boxes of ``cores`` cores ``budget`` ($ a month) buys after paying for a load balancer.
 
     >>> boxes_for(1_000, cores=4)
-    7
+    6
     """
     check.number("budget", budget, low=0)
-    return max(0, math.floor((budget - BALANCER_PRICE) / box_price(cores) + 1e-9))
+    return max(0, math.floor((budget - BALANCER_PRICE) / box_price(cores, prices) + 1e-9))
 
 
 # -- the two designs -----------------------------------------------------------------------------
 
-def scale_up(cores):
-    """One box with ``cores`` cores (one worker each): the single server of chapter 01, made bigger.
+def _service_ms(cores, contention):
+    """Each worker's mean service time in a box whose throughput follows :func:`speedup`."""
+    return SERVICE_MS * cores / speedup(cores, contention)
 
-    >>> scale_up(32)["server"].capacity
-    640.0
+
+def scale_up(cores, contention=0.0):
+    """One box with ``cores`` cores (one worker each) that runs everything: web, database and cache, as the
+    single server of chapter 01, made bigger.  With ``contention``, each core is slowed so that the box
+    does :func:`speedup` cores' worth of work.
+
+    >>> scale_up(32)["server"].capacity, round(scale_up(32, contention=0.01)["server"].capacity)
+    (640.0, 489)
     """
     check.number("cores", cores, low=1, high=MAX_CORES, integer=True)
-    return replace(single_server(workers=cores, service_time_ms=SERVICE_MS), name=f"one big box: {cores} cores")
+    arch = single_server(workers=cores, service_time_ms=_service_ms(cores, contention))
+    return replace(arch, name=f"one big box: {cores} cores")
 
 
-def scale_out(servers, cores):
-    """``servers`` boxes of ``cores`` cores behind a load balancer that sends each request to the least busy.
+def scale_out(servers, cores, contention=0.0):
+    """``servers`` web boxes of ``cores`` cores behind a load balancer that sends each request to the least busy.
+
+    The small boxes run the web tier only: a web server is stateless and can be cloned, a database
+    cannot (chapter 05), so the data stays on its own box, which the comparison leaves out of both designs'
+    latency (the big box's queue holds all its work; see the chapter's text).
 
     >>> [c.name for c in scale_out(2, 8).components]
     ['dns', 'load balancer', 'web-1', 'web-2']
     """
     check.number("cores", cores, low=1, high=MAX_CORES, integer=True)
-    arch = load_balanced(servers=servers, policy="least_connections", workers=cores, service_time_ms=SERVICE_MS)
+    arch = load_balanced(servers=servers, policy="least_connections", workers=cores,
+                         service_time_ms=_service_ms(cores, contention))
     return replace(arch, name=f"{servers} {'box' if servers == 1 else 'boxes'} x {cores} cores behind a load balancer")
 
 
-def designs_for(budget, box_cores=8):
+def designs_for(budget, box_cores=8, *, prices=None, contention=0.0):
     """The two ways to spend ``budget``: the biggest box it buys, or as many ``box_cores`` boxes as fit.
 
     At least one small box, even when the budget does not stretch to it (see :func:`monthly_cost`).
 
     >>> {label: arch.name for label, arch in designs_for(2_000).items()}
-    {'one big box': 'one big box: 32 cores', 'small boxes': '6 boxes x 8 cores behind a load balancer'}
+    {'one big box': 'one big box: 48 cores', 'small boxes': '7 boxes x 8 cores behind a load balancer'}
     """
     check.number("box_cores", box_cores, low=1, high=MAX_CORES, integer=True)
-    return {UP: scale_up(biggest_box(budget)), OUT: scale_out(max(1, boxes_for(budget, box_cores)), box_cores)}
+    return {UP: scale_up(biggest_box(budget, prices), contention),
+            OUT: scale_out(max(1, boxes_for(budget, box_cores, prices)), box_cores, contention)}
 
 
 def design_table(designs, workload):
@@ -127,13 +182,13 @@ def design_table(designs, workload):
 
     >>> table = design_table(designs_for(2_000), Workload(users=1_000_000))
     >>> table[["design", "boxes", "cores", "cost"]].values.tolist()
-    [['one big box', 1, 32, 1953.12], ['small boxes', 6, 48, 1900.0]]
+    [['one big box', 1, 48, 1680.0], ['small boxes', 7, 56, 1985.0]]
     """
     rows = []
     for label, arch in designs.items():
         figures, up = theory(arch, workload), availability(arch)
         rows.append({"design": label, "boxes": len(_servers(arch)[0]), "cores": cores(arch),
-                     "cost": round(monthly_cost(arch), 2), "capacity_rps": cores(arch) * 1_000 / SERVICE_MS,
+                     "cost": round(monthly_cost(arch), 2), "capacity_rps": capacity(arch),
                      "saturates_at_users": saturation_users(arch), "load": figures["utilization"],
                      "mean_ms": figures["mean_ms"], "p95_ms": figures["p95_ms"], "availability": up,
                      "hours_down_a_year": analytic.downtime_per_year(up)})
@@ -148,14 +203,23 @@ def _servers(architecture):
     return [t for t in architecture.tiers if hasattr(t, "workers")], None
 
 
-def monthly_cost(architecture):
-    """What a design costs a month ($): its boxes at catalogue prices, plus the balancer if it has one.
+def monthly_cost(architecture, prices=None):
+    """What a design costs a month ($): its boxes at the price table's prices, plus the balancer if it has one.
 
     >>> monthly_cost(scale_out(6, 8))
-    1900.0
+    1705.0
     """
     boxes, balancer = _servers(architecture)
-    return sum(box_price(b.workers) for b in boxes) + (BALANCER_PRICE if balancer is not None else 0.0)
+    return sum(box_price(b.workers, prices) for b in boxes) + (BALANCER_PRICE if balancer is not None else 0.0)
+
+
+def capacity(architecture):
+    """Requests per second all the design's boxes complete together when every core is busy.
+
+    >>> capacity(scale_out(6, 8)), capacity(scale_up(32))
+    (960.0, 640.0)
+    """
+    return sum(b.capacity for b in _servers(architecture)[0])
 
 
 def cores(architecture):
@@ -169,6 +233,9 @@ def cores(architecture):
 
 def availability(architecture, server=SERVER_AVAILABILITY, balancer=BALANCER_AVAILABILITY):
     """Share of time a design can answer: one box alone, or the balancer in series with its boxes in parallel.
+
+    This is the optimistic reading: one box is enough.  When the peak needs k of the n boxes, use
+    :func:`chapter1.analytic.k_of_n_availability` (see :func:`k_of_n_table`).
 
     >>> round(availability(scale_up(32)), 4), round(availability(scale_out(2, 8)), 6)
     (0.995, 0.999875)
@@ -187,8 +254,8 @@ def theory(architecture, workload, percents=(95,)):
     4 or more cores per box the simulated mean and p95 stay within 3 % of it up to 85 % load.
     The DNS lookup is added as in :func:`chapter1.analytic.predict`.
 
-    >>> round(theory(scale_up(32), Workload(users=1_000_000))["utilization"], 3)
-    0.723
+    >>> round(theory(scale_up(48), Workload(users=1_000_000))["utilization"], 3)
+    0.482
     """
     boxes, _ = _servers(architecture)
     if len({(b.workers, b.service_time_ms) for b in boxes}) != 1:
@@ -210,7 +277,7 @@ def saturation_users(architecture, **workload_options):
     >>> round(saturation_users(scale_up(128)))
     5529600
     """
-    return cores(architecture) * 1_000.0 / SERVICE_MS / Workload(**workload_options).per_user_rate
+    return capacity(architecture) / Workload(**workload_options).per_user_rate
 
 
 # -- charts --------------------------------------------------------------------------------------
@@ -225,7 +292,7 @@ def latency_data(designs, users_range=USERS_RANGE, points=50):
                                 near=(0.9, 0.95, 0.98, 0.99))
 
 
-def compare_data(designs, simulated=None, *, current=None, users_range=USERS_RANGE):
+def compare_data(designs, simulated=None, *, current=None, users_range=USERS_RANGE, prices=None):
     """The datasets :func:`compare` draws: theory lines, simulated dots, walls (where each design is full),
     the catalogue's price per core and the two designs' picks from it."""
     # Each wall is labelled near the top, to its right (to its left near the right edge), one line apart.
@@ -234,22 +301,17 @@ def compare_data(designs, simulated=None, *, current=None, users_range=USERS_RAN
               "side": "left" if saturation_users(arch) < users_range[1] / 3 else "right"}
              for label, arch in designs.items() if saturation_users(arch) < users_range[1]]
     picks = [{"design": label, "cores": _servers(arch)[0][0].workers,
-              "per_core": box_price(_servers(arch)[0][0].workers) / _servers(arch)[0][0].workers,
+              "per_core": box_price(_servers(arch)[0][0].workers, prices) / _servers(arch)[0][0].workers,
               "label": _short(label, arch)} for label, arch in designs.items()]
     return {"theory": latency_data(designs, users_range),
             "simulated": simulated_latency(simulated) if simulated is not None else [],
             "walls": walls, "current": [{"users": current}] if current is not None else [],
-            "catalogue": _catalogue().copy(), "picks": picks}
+            "catalogue": price_table(prices)[["cores", "per_core"]], "picks": picks}
 
 
 def _short(label, arch):
     boxes, pool = _servers(arch)
     return f"1 x {boxes[0].workers} cores" if pool is None else f"{len(boxes)} x {boxes[0].workers} cores"
-
-
-@functools.lru_cache(maxsize=1)
-def _catalogue():
-    return price_table()[["cores", "per_core"]]
 
 
 DESIGN_COLOR = {UP: "violet", OUT: "green"}
@@ -271,11 +333,13 @@ def _compare_chart(users_range):
             "Latency as users grow", ["solid: mean · dashed: p95 · lines: theory · dots: simulation",
                                       "purple: one big box · green: small boxes · band: full"]))
     prices = charts.price_per_core(CATALOGUE, color, charts.shape("design:N", DESIGN_SHAPE), places={
-        UP: {"align": "right", "dx": -10, "dy": -2}, OUT: {"align": "left", "dx": 4, "dy": 16}})
+        UP: {"align": "right", "dx": -10, "dy": -2}, OUT: {"align": "left", "dx": 4, "dy": 16}}).properties(
+        title=charts.title("Price of a core in each box", ["illustrative table: linear to 64 cores,",
+                                                           "a premium for multi-socket boxes"]))
     return charts.beside(latency, prices, spacing=30, independent=("color", "shape"))
 
 
-def compare(designs, simulated=None, *, current=None, users_range=USERS_RANGE):
+def compare(designs, simulated=None, *, current=None, users_range=USERS_RANGE, prices=None):
     """Latency as users grow for each design (theory lines, simulated dots), and the price of a core.
 
     ``designs`` maps :data:`UP` and :data:`OUT` to architectures (see :func:`designs_for`);
@@ -283,7 +347,7 @@ def compare(designs, simulated=None, *, current=None, users_range=USERS_RANGE):
 
     >>> chart = compare(designs_for(2_000))
     """
-    data = compare_data(designs, simulated, current=current, users_range=users_range)
+    data = compare_data(designs, simulated, current=current, users_range=users_range, prices=prices)
     return charts.with_data(_compare_chart(tuple(users_range)), data)
 
 
