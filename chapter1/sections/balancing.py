@@ -78,7 +78,7 @@ def theory_ms(policy, load, servers, service_time_ms=SERVICE_MS, workers=1):
     >>> round(theory_ms("least_connections", 0.8, servers=8), 1)
     64.3
     >>> round(theory_ms("random", 0.7, servers=8, workers=8), 1), theory_ms("round_robin", 0.7, 8, workers=8)
-    (56.0, None)
+    (55.6, None)
     """
     rate = rate_for_load(load, servers, service_time_ms, workers)
     mu = 1_000.0 / service_time_ms
