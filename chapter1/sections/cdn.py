@@ -7,8 +7,8 @@ mechanism (:func:`chapter1.components.cdn.edge_hits`), and draws each region's t
 through the CDN and from the origin alone.  The rest are the notebook's tables: the regions measured in
 full simulations, the CDN going down at real load, the three ways to ship a new version, and costs.
 
->>> round(theory_hit(600, 4, 1.0), 3)
-0.922
+>>> round(theory_hit(60, 4, 1.0), 3)       # 200 static requests a second, TTL 1 minute
+0.833
 """
 
 import functools
@@ -126,13 +126,15 @@ def headline(hits, theory, ttl, regions, zipf_s, wire, requests):
     if not hits:
         text = (f"{setting} · <b>origin only</b>: the origin sends all {RATE:,.0f} static requests a second, and "
                 f"clients in {far['region']} wait <b>{far['ms']:,.0f} ms</b> on the wire for each asset")
-        return panels.headline(text, caption=CAPTION)
+        note = "<small>no simulated requests reach an edge: every static request goes to the origin</small>"
+        return panels.headline(text, note, caption=CAPTION)
     hit = float(np.mean(hits))
     text = (f"{setting}: the edges answer <b>{hit:.1%}</b> (runs {min(hits):.1%}-{max(hits):.1%}; theory "
             f"<b>{theory:.1%}</b>) · the origin sends <b>{analytic.origin_load(RATE, hit):,.0f}</b> of "
             f"{RATE:,.0f} static requests a second · {far['region']}: <b>{near['ms']:,.0f} ms</b> on the wire "
             f"(origin only: {far['ms']:,.0f} ms)")
-    note = f"<small>{len(hits)} runs x {requests:,} static requests ({requests / RATE:,.0f} s of traffic each)</small>"
+    note = (f"<small>{len(hits)} runs x {requests:,} simulated requests, all static ({requests / RATE:,.0f} s of "
+            "traffic each)</small>")
     return panels.headline(text, note, caption=CAPTION)
 
 
