@@ -8,19 +8,7 @@ folder is found and its public names (its ``__all__``) are names here: a new clo
 function in its module, and a new module is one file; nothing is listed twice.
 """
 
-import importlib
-import pkgutil
+from ..core.modules import export, load_all
 
-MODULES = tuple(importlib.import_module(f"{__name__}.{m.name}") for m in pkgutil.iter_modules(__path__))
-
-
-def _public(module):
-    """The names ``module`` offers its readers: its ``__all__``, else the functions and classes it defines."""
-    if hasattr(module, "__all__"):
-        return list(module.__all__)
-    return [name for name, value in vars(module).items()
-            if not name.startswith("_") and getattr(value, "__module__", None) == module.__name__]
-
-
-__all__ = sorted({name for module in MODULES for name in _public(module)})
-globals().update({name: getattr(module, name) for module in MODULES for name in _public(module)})
+MODULES = load_all(__name__, __path__)
+__all__ = export(globals(), MODULES)
