@@ -35,7 +35,7 @@ def _run(servers, event, sessions="sticky", seed=0, requests=REQUESTS, recover=F
     if event == "dies":
         arch = arch.fail(f"web-{servers}", at_s=at, recover_s=0.6 * length if recover else math.inf)
     elif event == "joins":
-        arch = arch.with_changes("load balancer", joins=arch["load balancer"].add_server(at_s=at).joins)
+        arch = arch.add_server(at_s=at)
     return c.simulate(arch, _workload(servers), requests=requests, seed=seed), at
 
 
