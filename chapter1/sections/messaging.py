@@ -67,15 +67,15 @@ def theory_curve(rate, workers, burst, outage_s, times=None):
 
 
 def _corners(rate, workers, burst, outage_s):
-    marks = [0.0, BURST_AT_S, BURST_AT_S + 1e-6, HORIZON_S]
+    marks = [0.0, BURST_AT_S - 1e-6, BURST_AT_S, HORIZON_S]  # the burst is a step at BURST_AT_S
     if outage_s:
         marks += [OUTAGE_AT_S, OUTAGE_AT_S + outage_s]
-    start = OUTAGE_AT_S + outage_s if outage_s else BURST_AT_S + 1e-6
+    start = OUTAGE_AT_S + outage_s if outage_s else BURST_AT_S
     drain = theory_drain_s(rate, workers, burst, outage_s)
     if math.isfinite(drain):
         marks.append(start + drain)
     if burst and outage_s:  # the burst may drain before the outage
-        marks.append(BURST_AT_S + 1e-6 + analytic.drain_time(burst, rate, SERVICE_RATE, workers))
+        marks.append(BURST_AT_S + analytic.drain_time(burst, rate, SERVICE_RATE, workers))
     return np.array(sorted({min(max(t, 0.0), HORIZON_S) for t in marks if math.isfinite(t)}))
 
 
