@@ -34,8 +34,14 @@ class Server(Component):
     that finds ``queue_limit`` others waiting is rejected; one that has waited longer than
     ``timeout_ms`` is abandoned by its client (counted as a timeout).
 
+    A ``backend`` (a database, say) is called after the server's own work.  ``blocking=False`` is an
+    asynchronous worker, free for the next request as soon as the call is sent; ``blocking=True`` is
+    thread per request: the worker waits, held, until the backend answers.
+
     >>> Server(workers=4, service_time_ms=50).capacity
     80.0
+    >>> [part.name for part in Server(name="web", backend=Database(), blocking=True).parts]
+    ['database']
     """
 
     name: str = "server"
@@ -45,6 +51,8 @@ class Server(Component):
     queue_limit: int | None = 1_000
     timeout_ms: float | None = 10_000.0
     roles: tuple = ("web", "database", "cache")
+    backend: Component | None = None
+    blocking: bool = False
 
     def __post_init__(self):
         super().__post_init__()
@@ -56,6 +64,15 @@ class Server(Component):
         if self.timeout_ms is not None:
             check.number("timeout_ms", self.timeout_ms, low=0, low_open=True)
         object.__setattr__(self, "roles", check.sequence("roles", self.roles, str, "'web'"))
+        if self.backend is not None:
+            check.instance("backend", self.backend, Component, "Database()")
+        if not isinstance(self.blocking, bool):
+            raise TypeError("blocking must be True (thread per request) or False (asynchronous); "
+                            f"got {self.blocking!r}")
+
+    @property
+    def parts(self):
+        return () if self.backend is None else (self.backend,)
 
     @property
     def service_rate(self):
@@ -71,8 +88,9 @@ class Server(Component):
         return ServerRun(self, sim, index)
 
     def station(self):
-        """An M/M/c queue when service is exponential (no closed form here for constant service)."""
-        return (self.service_rate, self.workers) if self.distribution == "exponential" else None
+        """An M/M/c queue when service is exponential and nothing stands behind it (else no closed form here)."""
+        alone = self.distribution == "exponential" and self.backend is None
+        return (self.service_rate, self.workers) if alone else None
 
     def describe(self):
         return [", ".join(self.roles) or self.kind, self.label(), f"up to {self.capacity:,.0f} req/s"]
@@ -157,10 +175,20 @@ class ServerRun(Runtime):
                 yield env.timeout(self.service[i])
                 self.finishes[at] = env.now
             self.served += 1
-        return self._gave_up(i, arrived) if env.now - arrived > self.timeout else OK
+            if self.parts and self.spec.blocking:  # thread per request: the worker waits for the answer
+                if env.now - arrived > self.timeout:
+                    return self._gave_up(i, arrived)
+                status = yield from self.pass_on(self.parts[0], i)
+                self.finishes[at] = env.now  # held all along: busy
+                return status
+        if env.now - arrived > self.timeout:
+            return self._gave_up(i, arrived)
+        if self.parts:  # asynchronous: the worker is already free for the next request
+            return (yield from self.pass_on(self.parts[0], i))
+        return OK
 
     def batchable(self):
-        return not self.spec.outages
+        return not self.spec.outages and not self.parts
 
     def exact_times(self):
         return self.spec.distribution == "constant"

@@ -27,15 +27,18 @@ from ..core.simulation import simulate, sweep
 from ..core.workload import Workload
 from ..present import charts, panels, scales
 from ..present.subnets import subnet_diagram  # noqa: F401  (the notebook calls dbt.subnet_diagram)
-from ..tiers import (  # noqa: F401  (the notebook calls them as dbt.*)
+from .single_server import users_label
+from .web_workers import (  # noqa: F401  (the notebook calls them as dbt.*)
     ASYNC,
     THREADS,
     independence_model,
     independent_percentile,
+    thread_capacity,
     thread_per_request,
+    thread_saturation_users,
     thread_summary,
+    threaded,
 )
-from .single_server import users_label
 
 BOX, SPLIT = "one box", "separate tiers"
 TIER_COLORS = {BOX: "grey", "web": "green", "database": "purple"}
@@ -216,31 +219,6 @@ def _compare_chart(users_range):
         before=[charts.full_line()], heading=charts.title(
             "Which tier saturates first", "lines: load / capacity · dots: simulation · red: 100 % busy"))
     return charts.beside(latency, tiers, independent=("color", "strokeDash", "shape"))
-
-
-def thread_capacity(architecture):
-    """Requests per second the split design completes with thread-per-request web workers, at most.
-
-    A web worker is held for its own work and the database's, so the web tier can finish at most
-    web workers / (web work + database work) requests a second (more waiting at the database lowers
-    it further); the database tier's own capacity still applies.
-
-    >>> from chapter1.architectures import web_and_database
-    >>> thread_capacity(web_and_database(web_workers=8, db_workers=4, web_service_ms=30, db_service_ms=20))
-    160.0
-    """
-    web, database = architecture.tiers
-    return min(web.workers * 1_000.0 / (web.service_time_ms + database.service_time_ms), database.capacity)
-
-
-def thread_saturation_users(architecture, **workload_options):
-    """Daily active users at :func:`thread_capacity` (the wall with thread-per-request web workers).
-
-    >>> from chapter1.architectures import web_and_database
-    >>> round(thread_saturation_users(web_and_database()))
-    345600
-    """
-    return thread_capacity(architecture) / Workload(**workload_options).per_user_rate
 
 
 # -- the live panel ----------------------------------------------------------------------------

@@ -1,0 +1,85 @@
+"""Chapter 02: how a web worker waits for the database, and the split design's percentiles.
+
+* Thread per request: a web worker that calls the database and waits, held, until it answers
+  (``WebServer(backend=..., blocking=True)``), against an asynchronous worker that is free as soon as
+  the query is sent (the chapter's tiers in a row).
+* The split design's p95 *if* its tiers' times were independent (an approximation whose size the
+  chapter measures).
+"""
+
+from dataclasses import replace
+
+import numpy as np
+
+from .. import theory as analytic
+from ..architectures import web_and_database  # noqa: F401  (doctests)
+from ..core.architecture import Architecture
+from ..core.simulation import simulate
+from ..core.workload import Workload
+
+ASYNC, THREADS = "asynchronous", "thread per request"  # how a web worker waits for the database
+
+
+def threaded(architecture):
+    """The split design with thread-per-request web workers: the web server calls the database and its
+    worker waits, held, for the answer (``WebServer(backend=..., blocking=True)``).
+
+    >>> [c.name for c in threaded(web_and_database()).components]
+    ['dns', 'web', 'database']
+    """
+    web, database = architecture.tiers
+    return Architecture(f"{architecture.name}, thread per request", (replace(web, backend=database, blocking=True),),
+                        dns=architecture.dns)
+
+
+def thread_per_request(result):
+    """``result``'s run again (same workload, requests and seed) with thread-per-request web workers."""
+    return simulate(threaded(result.architecture), result.workload, requests=len(result.arrival_s), seed=result.seed)
+
+
+def thread_summary(result):
+    """The headline figures of :func:`thread_per_request`."""
+    return thread_per_request(result).summary()
+
+
+def independent_percentile(architecture, workload, percent=95):
+    """The split design's latency percentile (ms) *if* its tiers' times were independent
+    (:func:`chapter1.analytic.tandem_independent_percentile`, with the DNS lookups); an approximation."""
+    share, delay_s = (0.0, 0.0) if architecture.dns is None else architecture.dns.entry_delay(workload)
+    stages = [tier.station() for tier in architecture.tiers]
+    return analytic.tandem_independent_percentile(percent, workload.rate, stages, delay_s, share) * 1_000.0
+
+
+def independence_model(architecture, workload, percents=(95,)):
+    """:func:`chapter1.analytic.predict` with a split design's missing percentiles filled by
+    :func:`independent_percentile` (an approximation; a one-tier design keeps its exact figures)."""
+    theory = analytic.predict(architecture, workload, percents=percents)
+    for q in percents:
+        if theory is not None and np.isnan(theory[f"p{q}_ms"]):
+            theory[f"p{q}_ms"] = independent_percentile(architecture, workload, q)
+    return theory
+
+
+def thread_capacity(architecture):
+    """Requests per second the split design completes with thread-per-request web workers, at most.
+
+    A web worker is held for its own work and the database's, so the web tier can finish at most
+    web workers / (web work + database work) requests a second (more waiting at the database lowers
+    it further); the database tier's own capacity still applies.
+
+    >>> from chapter1.architectures import web_and_database
+    >>> thread_capacity(web_and_database(web_workers=8, db_workers=4, web_service_ms=30, db_service_ms=20))
+    160.0
+    """
+    web, database = architecture.tiers
+    return min(web.workers * 1_000.0 / (web.service_time_ms + database.service_time_ms), database.capacity)
+
+
+def thread_saturation_users(architecture, **workload_options):
+    """Daily active users at :func:`thread_capacity` (the wall with thread-per-request web workers).
+
+    >>> from chapter1.architectures import web_and_database
+    >>> round(thread_saturation_users(web_and_database()))
+    345600
+    """
+    return thread_capacity(architecture) / Workload(**workload_options).per_user_rate
