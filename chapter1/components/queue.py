@@ -207,12 +207,11 @@ class QueueRun(Runtime):
         draws = rng.exponential(mean_s, total) if consumers.distribution == "exponential" else np.full(total, mean_s)
         self.work_s = draws.tolist()  # each message's first delivery; a redelivery draws anew
         self.ack_s = consumers.ack_ms / 1_000.0
-        self.stored = np.full(total, np.nan)
-        self.taken = np.full(total, np.nan)
-        self.done = np.full(total, np.nan)
-        self.applied = np.zeros(total, dtype=np.int32)   # times the work's effect happened
-        self.deliveries = np.zeros(total, dtype=np.int32)
-        self.lost = np.zeros(total, dtype=bool)
+        nan = math.nan  # per-message state in lists (numpy element access is slow in the event loop)
+        self.stored, self.taken, self.done = [nan] * total, [nan] * total, [nan] * total
+        self.applied = [0] * total     # times the work's effect happened
+        self.deliveries = [0] * total
+        self.lost = [False] * total
         self.waiting = deque()
         self.trace_t, self.trace_n = [0.0], [0]          # backlog (messages waiting) after every change
         self.signal = self.env.event()
@@ -239,7 +238,7 @@ class QueueRun(Runtime):
         return OK
 
     def _store(self, i, front=False):
-        if math.isnan(self.stored[i]):
+        if self.stored[i] != self.stored[i]:  # NaN: stored for the first time
             self.stored[i] = self.env.now
         (self.waiting.appendleft if front else self.waiting.append)(i)
         self._traced()
@@ -257,8 +256,8 @@ class QueueRun(Runtime):
 
     def _wipe(self, at_s):
         yield self.env.timeout(at_s)
-        lost = list(self.waiting)
-        self.lost[lost] = True
+        for m in self.waiting:
+            self.lost[m] = True
         self.waiting.clear()
         self._traced()
 
@@ -290,7 +289,7 @@ class QueueRun(Runtime):
             m = self.waiting.popleft()
             self._traced()
             self.deliveries[m] += 1
-            if math.isnan(self.taken[m]):
+            if self.taken[m] != self.taken[m]:
                 self.taken[m] = env.now
             work = self.work_s[m] if self.deliveries[m] == 1 else self._draw()
             if consumers.idempotent and self.applied[m] > 0:
@@ -323,7 +322,7 @@ class QueueRun(Runtime):
     def _applied(self, m, work):
         if work > 0 or not self.spec.consumers.idempotent:
             self.applied[m] += 1
-        if math.isnan(self.done[m]):
+        if self.done[m] != self.done[m]:
             self.done[m] = self.env.now
 
     def _draw(self):
@@ -354,24 +353,29 @@ class QueueRun(Runtime):
         """The backlog over time as a step function: (times, messages waiting from each time on)."""
         return np.asarray(self.trace_t), np.asarray(self.trace_n)
 
+    def _arrays(self):
+        return {name: np.asarray(getattr(self, name)) for name in
+                ("stored", "taken", "done", "applied", "deliveries", "lost")}
+
     def columns(self):
-        n, arrival = self.sim.n, self.sim.arrival
-        return {"done_ms": (self.done[:n] - arrival) * 1_000.0,
-                "queue_wait_ms": (self.taken[:n] - self.stored[:n]) * 1_000.0,
-                "deliveries": self.deliveries[:n].copy(), "message_lost": self.lost[:n].copy()}
+        n, arrival, a = self.sim.n, self.sim.arrival, self._arrays()
+        return {"done_ms": (a["done"][:n] - arrival) * 1_000.0,
+                "queue_wait_ms": (a["taken"][:n] - a["stored"][:n]) * 1_000.0,
+                "deliveries": a["deliveries"][:n], "message_lost": a["lost"][:n]}
 
     def figures(self):
-        n = self.sim.n
-        done = (self.done[:n] - self.sim.arrival)[~np.isnan(self.done[:n])] * 1_000.0
-        waits = (self.taken - self.stored)[~np.isnan(self.taken)] * 1_000.0
-        return {"backlog_max": float(max(self.trace_n)), "messages_lost": float(self.lost.sum()),
-                "duplicates": float(np.maximum(self.applied - 1, 0).sum()),
-                "redeliveries": float(np.maximum(self.deliveries - 1, 0).sum()),
+        n, a = self.sim.n, self._arrays()
+        done = (a["done"][:n] - self.sim.arrival)[~np.isnan(a["done"][:n])] * 1_000.0
+        waits = (a["taken"] - a["stored"])[~np.isnan(a["taken"])] * 1_000.0
+        return {"backlog_max": float(max(self.trace_n)), "messages_lost": float(a["lost"].sum()),
+                "duplicates": float(np.maximum(a["applied"] - 1, 0).sum()),
+                "redeliveries": float(np.maximum(a["deliveries"] - 1, 0).sum()),
                 "done_p50_ms": float(np.percentile(done, 50)) if done.size else math.nan,
                 "done_p95_ms": float(np.percentile(done, 95)) if done.size else math.nan,
                 "queue_wait_mean_ms": float(waits.mean()) if waits.size else math.nan}
 
     def row(self):
-        waits = (self.taken - self.stored)[~np.isnan(self.taken)]
-        return {"workers": None, "served": int(np.sum(~np.isnan(self.stored))),
+        a = self._arrays()
+        waits = (a["taken"] - a["stored"])[~np.isnan(a["taken"])]
+        return {"workers": None, "served": int(np.sum(~np.isnan(a["stored"]))),
                 "mean_wait_ms": float(waits.mean() * 1_000.0) if waits.size else 0.0}
