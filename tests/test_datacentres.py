@@ -211,3 +211,6 @@ def test_the_panel_draws():
     assert chart.data.startswith("<svg") and "overloaded" in html
     chart, html = section.PANEL.draw(mode="active-passive", load_percent=70)
     assert "it copes" in html
+    for setting in ({"mode": "active-passive", "load_percent": 10}, {"datacentres": 3, "load_percent": 90}):
+        for seed in range(3):  # runs of any length cover the chart's 24 s
+            assert section.PANEL.draw(seed=seed, **setting)[0].data.startswith("<svg")

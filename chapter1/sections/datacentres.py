@@ -14,6 +14,7 @@ requests failing (bars: the runs' mean; line: theory).  The model behind it is
 """
 
 import functools
+import math
 
 import numpy as np
 import pandas as pd
@@ -101,7 +102,7 @@ def demand(t, site, load, datacentres, mode):
 def runs(mode, datacentres, load, *, seeds=SEEDS, first_seed=0, duration_s=DURATION_S):
     """One Result per seed: the panel's design at ``load``, ``duration_s`` seconds of traffic each."""
     arch, rate = panel_sites(datacentres, mode), offered_rate(load, datacentres, mode)
-    requests = max(100, round(rate * duration_s))
+    requests = max(100, math.ceil(rate * duration_s * 1.15))  # enough that every run covers duration_s
     return [simulate(arch, Workload.from_rate(rate), requests=requests, seed=s)
             for s in range(first_seed, first_seed + seeds)]
 
@@ -115,16 +116,21 @@ def outage_data(results, mode, datacentres, load, bins=BINS):
     limit = analytic.headroom_limit(datacentres)
     theory += [{"series": s, "t_s": t, "utilization": y} for s, y in (("limit (N-1)/N", limit), ("capacity", 1.0))
                for t in (0.0, DURATION_S)]
-    dots, shares = [], []
+    dots, edges = [], np.linspace(0, DURATION_S, bins + 1)
+    arrived, failed = np.zeros(bins), np.zeros(bins)
     for result in results:
-        table = result.timeline(bins)
+        table = result.timeline(max(1, int(result.duration_s * bins / DURATION_S)))  # windows of about 1 s
         table = table[table["t_s"] <= DURATION_S]
         for n in names:
             dots += [{"series": n, "t_s": t, "utilization": u}
                      for t, u in zip(table["t_s"], table[f"{n} web-1_utilization"])]
-        shares.append(table["error_share"].to_numpy())
+        requests = result.requests
+        window = np.searchsorted(edges, requests["arrival_s"].to_numpy(), side="right") - 1
+        inside = window < bins
+        arrived += np.bincount(window[inside], minlength=bins)
+        failed += np.bincount(window[inside], weights=(requests["status"] != "ok").to_numpy()[inside], minlength=bins)
     width = DURATION_S / bins
-    share = np.nanmean(np.vstack([s[:bins] for s in shares if len(s) >= bins]), axis=0)
+    share = np.where(arrived > 0, failed / np.maximum(arrived, 1), np.nan)
     mid = (np.arange(bins) + 0.5) * width
     windows = pd.DataFrame({"t_s": mid, "start": mid - width / 2, "end": mid + width / 2, "error_share": share})
     rate = offered_rate(load, datacentres, mode)
