@@ -44,7 +44,17 @@ from chapter1.grading.gradebook import (
     write_feedback,
     write_gradebook,
 )
-from chapter1.grading.running import Result, Settings, _grade_job, _Job, _Preflight, _prepare, grade_submission
+from chapter1.grading.isolation import IsolationError
+from chapter1.grading.running import (
+    Result,
+    Settings,
+    _grade_job,
+    _Job,
+    _Preflight,
+    _prepare,
+    grade_submission,
+    verified,
+)
 from chapter1.grading.submissions import (
     DEFAULT_SOLUTIONS,
     NOTES,
@@ -99,6 +109,7 @@ def grade(
     if not (isinstance(jobs, int) and jobs >= 1):
         raise ValueError(f"jobs must be a whole number of at least 1, got {jobs!r}")
     course = Course(solutions)
+    verified(course.folder.resolve(), settings.sandbox)  # kernels cannot read the solutions, or IsolationError
     submissions = find_submissions(paths)
     if not submissions:
         raise ValueError("no submissions given; pass notebook files or student folders")
@@ -175,9 +186,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--solutions", default=str(DEFAULT_SOLUTIONS),
                         help="folder of the course's solution notebooks (default: the course's solutions/)")
     parser.add_argument("--chapter", help="only accept notebooks of this chapter, e.g. 01_single_server")
+    parser.add_argument("--sandbox", action="store_true",
+                        help="run each kernel under bubblewrap: no network, the file system read-only except its "
+                             "own folder (needs the bwrap command)")
     args = parser.parse_args(argv)
     settings = Settings(timeout=args.timeout, total_timeout=args.total_timeout, memory_mb=args.memory_mb,
-                        file_mb=args.file_mb, chapter=args.chapter)
+                        file_mb=args.file_mb, chapter=args.chapter, sandbox=args.sandbox)
     single = len(args.submissions) == 1 and not Path(args.submissions[0]).is_dir()
     try:
         results = grade(args.submissions, solutions=args.solutions, out=args.out, feedback=args.feedback,
@@ -185,6 +199,9 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except IsolationError as error:
+        print(f"error: grader problem: {error}", file=sys.stderr)
+        return 3
     if single:
         print(_text(score_table(results[0])))
     errors = sum(result.status == "error" for result in results)

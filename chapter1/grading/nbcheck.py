@@ -15,8 +15,10 @@ instead. It is two things at once:
   before it becomes an IPython kernel, and clips every output it sends.
 
 The two child processes import only the standard library, pytest, nbval and
-ipykernel, never the ``chapter1`` package (whose import loads pandas and
-altair): a kernel pays for that only if its notebook asks for it.
+ipykernel, and (to isolate a kernel) ``chapter1.grading.isolation``, which uses
+only the standard library; never the course library (pandas, altair): a kernel
+pays for that only if its notebook asks for it. With ``--isolation`` the kernel
+is isolated before it starts (another user, hidden solutions, bubblewrap).
 
 >>> run = run_notebook("solutions/01_single_server.ipynb")  # doctest: +SKIP
 >>> run.score, run.max_score  # doctest: +SKIP
@@ -44,11 +46,15 @@ from typing import TYPE_CHECKING, Iterable
 
 if TYPE_CHECKING:
     from chapter1.grading.exercises import Check
+    from chapter1.grading.isolation import Isolation
+
+IPC_PREFIX = ".k"  # as chapter1.grading.isolation.IPC_PREFIX
 
 __all__ = ["CellOutcome", "NotebookRun", "run_notebook", "describe_error", "clip_content", "apply_limits",
            "OUTCOMES", "main"]
 
 RESULTS_ENV = "CHAPTER1_NBCHECK_RESULTS"
+IPC_ENV = "CHAPTER1_NBCHECK_IPC"   # a sandboxed kernel talks over Unix sockets at this path prefix
 OUTCOMES = ("passed", "failed", "skipped", "error")
 MB = 1 << 20
 MESSAGE_LIMIT = 1000        # characters kept of a failure message
@@ -431,6 +437,15 @@ def pytest_configure(config):
     running = nbval_kernel.RunningKernel
     if not getattr(running, "_chapter1_patched", False):
         _patch_running_kernel(running)
+    ipc = os.environ.pop(IPC_ENV, None)
+    if ipc:  # the kernel has its own network namespace: no TCP between it and the runner
+        manager = nbval_kernel.KernelManager
+
+        class IpcKernelManager(manager):
+            def __init__(self, *args, **kwargs):
+                super().__init__(*args, transport="ipc", ip=ipc, **kwargs)
+
+        nbval_kernel.KernelManager = IpcKernelManager
     config.pluginmanager.register(Recorder(path), "chapter1-recorder")
 
 
@@ -477,14 +492,17 @@ def apply_limits(memory_mb: int | None = None, file_mb: int | None = None) -> No
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
-def _kernelspec(folder: Path, memory_mb: int | None, file_mb: int | None) -> None:
-    """A kernelspec that starts this file with ``--kernel`` and the limits."""
+def _kernelspec(folder: Path, memory_mb: int | None, file_mb: int | None, isolation: str | None = None) -> None:
+    """A kernelspec that starts this file with ``--kernel``, the limits and the isolation (JSON)."""
     spec = folder / "kernels" / KERNEL_NAME
     spec.mkdir(parents=True)
     argv = [sys.executable, SCRIPT, "--kernel", *_limit_args(memory_mb, file_mb),
-            "--", "-f", "{connection_file}"]
+            *(["--isolation", isolation] if isolation else []), "--", "-f", "{connection_file}"]
     kernel = {"argv": argv, "display_name": "Python 3 (graded)", "language": "python",
               "metadata": {"debugger": False}}
+    if isolation and json.loads(isolation).get("sandbox"):
+        # a signal would reach bubblewrap, not the kernel: ask the kernel to interrupt itself
+        kernel["interrupt_mode"] = "message"
     (spec / "kernel.json").write_text(json.dumps(kernel, indent=1), encoding="utf-8")
 
 
@@ -590,13 +608,16 @@ def run_notebook(
     memory_mb: int | None = None,
     file_mb: int | None = None,
     expected: Iterable[Check] | None = None,
+    isolation: Isolation | None = None,
 ) -> NotebookRun:
     """Run a notebook under ``pytest --nbval-lax`` in a separate process; outcomes keyed by CHECK id.
 
     ``timeout`` limits each cell (seconds), ``total_timeout`` the whole run;
     ``memory_mb``/``file_mb`` are hard limits set on the kernel process.
     ``expected`` lists the CHECK cells the notebook ought to have: any that
-    is absent counts as failed with the message "cell missing".
+    is absent counts as failed with the message "cell missing". ``isolation``
+    (see chapter1.grading.isolation) says as which user and in what sandbox the
+    kernel runs; the notebook's folder is then the kernel's own.
 
     >>> run = run_notebook("exercises/01_single_server.ipynb", timeout=30)  # doctest: +SKIP
     >>> run.checks["1.1"].outcome, run.checks["1.1"].message  # doctest: +SKIP
@@ -611,15 +632,19 @@ def run_notebook(
     _require_positive(file_mb, "file_mb", "a positive number of megabytes or None")
     started = time.monotonic()
     error = None
+    isolated = isolation is not None and isolation.mode != "none"
     with tempfile.TemporaryDirectory(prefix="chapter1-nbcheck-", ignore_cleanup_errors=True) as name:
         scratch = Path(name)
         results, log_path = scratch / "results.jsonl", scratch / "runner.log"
-        _kernelspec(scratch / "jupyter", memory_mb, file_mb)
+        _kernelspec(scratch / "jupyter", memory_mb, file_mb, isolation.argument(notebook.parent) if isolated else None)
         command = [sys.executable, SCRIPT, *_limit_args(memory_mb, file_mb), "--",
                    *_pytest_args(notebook, scratch, timeout)]
+        env = _environment(scratch, results)
+        if isolated and isolation.sandbox:
+            env[IPC_ENV] = str(notebook.parent / IPC_PREFIX)
         with open(log_path, "wb") as log:
             process = subprocess.Popen(
-                command, cwd=notebook.parent, env=_environment(scratch, results),
+                command, cwd=notebook.parent, env=env,
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             )
             try:
@@ -670,21 +695,53 @@ def _add_missing(run: NotebookRun) -> NotebookRun:
     return run
 
 
+FLAGS = ("--kernel", "--probe", "--inside")
+
+
+def _isolate(setting: str, flags: set[str], argv: list[str], kernel_args: list[str]) -> list[str]:
+    """Isolate this process as chapter1.grading.isolation says; returns the kernel's arguments.
+
+    As the grader's user, prepare the kernel's folder (for a sandbox, then start this script again inside
+    bubblewrap with ``--inside``); drop to the kernel's user (nothing opened as root stays open: the
+    launcher holds no file); settle in. The kernel's own modules are all imported after the drop."""
+    from chapter1.grading import isolation
+
+    config = json.loads(setting)
+    options = argv[:argv.index("--")] if "--" in argv else argv
+    if "--inside" not in flags:
+        kernel_args = isolation.prepare(config, kernel_args)
+        if config.get("sandbox"):
+            again = [sys.executable, SCRIPT, *options, "--inside", "--", *kernel_args]
+            os.execv(isolation.bwrap() or "bwrap", isolation.sandboxed(config, again))
+    isolation.drop(config)
+    isolation.settle(config)
+    return kernel_args
+
+
 def main(argv: list[str] | None = None) -> int:
     """``nbcheck.py -- PYTEST ARGS`` runs pytest with this module as a plugin (the runner);
-    ``nbcheck.py --kernel [--memory-mb N] [--file-mb N] -- KERNEL ARGS`` becomes the kernel."""
+    ``nbcheck.py --kernel [--memory-mb N] [--file-mb N] [--isolation JSON] -- KERNEL ARGS`` becomes the
+    kernel; ``--probe --isolation JSON`` isolates itself as a kernel would and says as whom it runs."""
     argv = list(sys.argv[1:] if argv is None else argv)
     split = argv.index("--") if "--" in argv else len(argv)
     options, rest = argv[:split], argv[split + 1:]
-    kernel = "--kernel" in options
-    options = [part for part in options if part != "--kernel"]
+    flags = {flag for flag in FLAGS if flag in options}
+    options = [part for part in options if part not in FLAGS]
     limits = dict(zip(options[::2], options[1::2]))
+    setting = limits.pop("--isolation", None)
     if len(options) % 2 or set(limits) - set(LIMITS):
         print(f"unknown options {options}; use --kernel, {', '.join(f'{o} N' for o in LIMITS)}, then -- ARGS",
               file=sys.stderr)
         return 4
     apply_limits(*(int(limits[o]) if o in limits else None for o in LIMITS))
-    if kernel:
+    if setting:
+        rest = _isolate(setting, flags, argv, rest)
+    if "--probe" in flags:
+        from chapter1.grading.isolation import probe
+
+        print(json.dumps(probe()))
+        return 0
+    if "--kernel" in flags:
         _launch_kernel(rest)
         return 0
     # nbval imports nbformat, whose jsonschema imports rfc3987_syntax when it is installed; that

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import math
 import shutil
 import tempfile
@@ -20,8 +21,10 @@ import nbformat
 from nbformat.v4 import new_code_cell, new_notebook
 
 from chapter1.grading.exercises import parse_check
+from chapter1.grading.isolation import Isolation, IsolationError, kernel_folder, plan, verify
 from chapter1.grading.nbcheck import NotebookRun, run_notebook
 from chapter1.grading.submissions import (
+    DEFAULT_SOLUTIONS,
     Chapter,
     Course,
     GradingError,
@@ -46,6 +49,7 @@ class Settings:
     memory_mb: int = 2048
     file_mb: int = 256
     chapter: str | None = None
+    sandbox: bool = False   # run each kernel under bubblewrap (no network, read-only file system)
 
     def __post_init__(self):
         for name in ("timeout", "total_timeout", "memory_mb", "file_mb"):
@@ -134,14 +138,34 @@ def _prepare(submission: Submission, course: Course, settings: Settings, spool: 
         return Result(submission, error.chapter, "error", _clip(str(error)))
 
 
+@functools.lru_cache(maxsize=None)
+def isolation(solutions: Path, sandbox: bool) -> Isolation:
+    """How kernels run for this course (see chapter1.grading.isolation); raises IsolationError when
+    ``sandbox`` is asked for and bubblewrap is missing."""
+    return plan(solutions, sandbox)
+
+
+@functools.lru_cache(maxsize=None)
+def verified(solutions: Path, sandbox: bool) -> Isolation:
+    """The isolation, once checked by a probe started as a kernel is; raises IsolationError when kernels
+    could read the solutions or the isolation does not start on this machine."""
+    found = isolation(solutions, sandbox)
+    verify(found)
+    return found
+
+
+def _isolation(chapter: Chapter, settings: Settings) -> Isolation:
+    return isolation((chapter.solutions or DEFAULT_SOLUTIONS).resolve(), settings.sandbox)
+
+
 def _run(chapter: Chapter, notebook: Path, settings: Settings) -> NotebookRun:
-    with tempfile.TemporaryDirectory(prefix="chapter1-grade-", ignore_cleanup_errors=True) as folder:
-        work = Path(folder) / "work"
-        work.mkdir()
+    isolated = _isolation(chapter, settings)
+    with kernel_folder("chapter1-grade-", isolated) as work:
         path = work / f"{chapter.name}.ipynb"
         shutil.copyfile(notebook, path)
         return run_notebook(path, timeout=settings.timeout, total_timeout=settings.total_timeout,
-                            memory_mb=settings.memory_mb, file_mb=settings.file_mb, expected=chapter.checks)
+                            memory_mb=settings.memory_mb, file_mb=settings.file_mb, expected=chapter.checks,
+                            isolation=isolated)
 
 
 def _setup_cells(chapter: Chapter) -> list:
@@ -180,11 +204,12 @@ class _Preflight:
         cells = [new_code_cell(cell.source, id=f"setup-{i}") for i, cell in enumerate(_setup_cells(chapter))]
         nb = new_notebook(cells=cells or [new_code_cell("pass", id="setup-0")],
                           metadata={"kernelspec": copy.deepcopy(chapter.notebook.metadata.get("kernelspec", {}))})
-        with tempfile.TemporaryDirectory(prefix="chapter1-preflight-", ignore_cleanup_errors=True) as folder:
-            path = Path(folder) / f"{chapter.name}.ipynb"
+        isolated = _isolation(chapter, self.settings)
+        with kernel_folder("chapter1-preflight-", isolated) as folder:
+            path = folder / f"{chapter.name}.ipynb"
             nbformat.write(nb, path)
             run = run_notebook(path, timeout=self.settings.timeout, total_timeout=self.settings.total_timeout,
-                               memory_mb=self.settings.memory_mb, file_mb=self.settings.file_mb)
+                               memory_mb=self.settings.memory_mb, file_mb=self.settings.file_mb, isolation=isolated)
         failed = [cell for cell in run.cells if not cell.passed]
         if run.error is None and run.cells and not failed:
             return None
@@ -206,6 +231,10 @@ def grade_submission(submission: Submission, course: Course, settings: Settings 
     >>> grade_submission(Submission("alice", Path("alice.ipynb"), "alice.ipynb"), Course())  # doctest: +SKIP
     Result(submission=..., chapter='01_single_server', status='graded', message='5/5 checks passed', ...)
     """
+    try:
+        verified(course.folder.resolve(), settings.sandbox)
+    except IsolationError as error:
+        return Result(submission, "", "error", _clip(f"grader problem, not the student's: {error}"), grader_fault=True)
     with tempfile.TemporaryDirectory(prefix="chapter1-spool-", ignore_cleanup_errors=True) as spool:
         job = _prepare(submission, course, settings, Path(spool), 0)
         return job if isinstance(job, Result) else _grade_job(job, settings, _Preflight(settings))

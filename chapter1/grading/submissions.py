@@ -99,6 +99,7 @@ class Chapter:
     checks: list[Check]
     answer_cells: dict[str, str]  # cell id -> the CHECK id right after it
     public: dict[str, str] = field(default_factory=dict)  # CHECK id -> its source in the exercise (no hidden part)
+    solutions: Path | None = None  # the folder the chapter was read from (kernels must not read it)
 
     def check_cells(self) -> dict[str, nbformat.NotebookNode]:
         """CHECK id -> the cell exactly as the course wrote it."""
@@ -129,7 +130,7 @@ def load_chapter(path: Path) -> Chapter:
     exercise = strip_solutions(solution, name=str(path))
     public = {check.id: cell.source for cell in exercise.cells
               if cell.cell_type == "code" and (check := parse_check(cell.source)) is not None}
-    return Chapter(path.stem, graded, checks(graded), _answer_cells(solution, graded), public)
+    return Chapter(path.stem, graded, checks(graded), _answer_cells(solution, graded), public, path.parent)
 
 
 class Course:
