@@ -179,20 +179,18 @@ def test_theory_refuses_mixed_boxes():
 # -- N+1: one box dies at real load --------------------------------------------------------------
 
 def test_k_of_n_counts_the_boxes_the_peak_needs():
-    from chapter1.sections import availability as av
-    table = av.k_of_n_table(0.6, [2, 4]).set_index("servers")
+    table = s.k_of_n_table(0.6, [2, 4]).set_index("servers")
     assert table.loc[2, "needed"] == 2 and table.loc[4, "needed"] == 3
     assert table.loc[2, "hours_needed"] > 80 > 2 > table.loc[2, "hours_one_enough"]   # a^2: worse than one box
     assert table.loc[4, "hours_needed"] == pytest.approx(1.31 + 0.88, abs=0.03)  # 3 of 4 boxes, and the balancer
 
 
 def test_one_of_two_boxes_dying_at_60_percent_overloads_the_survivor():
-    from chapter1.sections import availability as av
-    runs = av.n_plus_one_runs([2], [45, 60], [0], requests=12_000).set_index("load")
+    runs = s.n_plus_one_runs([2], [45, 60], [0], requests=12_000).set_index("load")
     assert runs.loc[60, "survivor_load"] == pytest.approx(1.2)
     assert runs.loc[60, "failed_after"] > 0.03 and runs.loc[60, "p95_after_ms"] > 3_000
     assert runs.loc[45, "failed_after"] < 0.002 and runs.loc[45, "p95_after_ms"] < 400
-    svg, text = av.n_plus_one_view(2, 60, requests=4_000)
+    svg, text = s.n_plus_one_view(2, 60, requests=4_000)
     assert "<svg" in svg.data and "not N+1" in text and "2 of 2" in text
-    _, fine = av.n_plus_one_view(4, 60, requests=4_000)
+    _, fine = s.n_plus_one_view(4, 60, requests=4_000)
     assert "N+1: the survivors keep up" in fine and "3 of 4" in fine

@@ -32,6 +32,7 @@ from ..core.workload import Workload
 from ..present import charts, panels, scales
 from .failover import *  # noqa: F401,F403  (chapter 04's second half: bal.failover_panel, ...)
 from .failover import _pool
+from .trap import *  # noqa: F401,F403  (the least-connections trap: bal.trap_runs, bal.trap_panel, ...)
 
 SERVICE_MS = 50.0  # one request's work at a server (mean, exponential): 20 requests/s per worker
 LABELS = {"random": "random", "round_robin": "round robin", "power_of_two": "power of two",

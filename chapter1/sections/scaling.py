@@ -21,7 +21,6 @@ independently.  The scaled-out site is up while the balancer is up *and* enough 
 (48, 7)
 """
 
-import functools
 import importlib
 import math
 from dataclasses import replace
@@ -32,7 +31,6 @@ from .. import theory as analytic
 from ..architectures import load_balanced, single_server
 from ..core import validation as check
 from ..core.workload import Workload
-from ..present import charts, scales
 from .database_tier import simulated_latency, sweep_designs  # noqa: F401  (the same sweep serves both chapters)
 
 PER_CORE = 35.0                         # $ a core a month in the general-purpose family (illustrative)
@@ -280,81 +278,10 @@ def saturation_users(architecture, **workload_options):
     return capacity(architecture) / Workload(**workload_options).per_user_rate
 
 
-# -- charts --------------------------------------------------------------------------------------
-
-def latency_data(designs, users_range=USERS_RANGE, points=50):
-    """Theory's mean and p95 (ms) for each design (label -> architecture) over a log grid of users.
-
-    >>> sorted(latency_data({UP: scale_up(8)}, points=5)["statistic"].unique())
-    ['mean', 'p95']
-    """
-    return charts.design_curves(designs, users_range, points, model=theory, ceiling=saturation_users,
-                                near=(0.9, 0.95, 0.98, 0.99))
-
-
-def compare_data(designs, simulated=None, *, current=None, users_range=USERS_RANGE, prices=None):
-    """The datasets :func:`compare` draws: theory lines, simulated dots, walls (where each design is full),
-    the catalogue's price per core and the two designs' picks from it."""
-    # Each wall is labelled near the top, to its right (to its left near the right edge), one line apart.
-    walls = [{"design": label, "users": saturation_users(arch), "label": f"{_short(label, arch)}: full",
-              "label_ms": 3_800 if label == UP else 2_700,
-              "side": "left" if saturation_users(arch) < users_range[1] / 3 else "right"}
-             for label, arch in designs.items() if saturation_users(arch) < users_range[1]]
-    picks = [{"design": label, "cores": _servers(arch)[0][0].workers,
-              "per_core": box_price(_servers(arch)[0][0].workers, prices) / _servers(arch)[0][0].workers,
-              "label": _short(label, arch)} for label, arch in designs.items()]
-    return {"theory": latency_data(designs, users_range),
-            "simulated": simulated_latency(simulated) if simulated is not None else [],
-            "walls": walls, "current": [{"users": current}] if current is not None else [],
-            "catalogue": price_table(prices)[["cores", "per_core"]], "picks": picks}
-
-
-def _short(label, arch):
-    boxes, pool = _servers(arch)
-    return f"1 x {boxes[0].workers} cores" if pool is None else f"{len(boxes)} x {boxes[0].workers} cores"
-
-
-DESIGN_COLOR = {UP: "violet", OUT: "green"}
-DESIGN_SHAPE = {UP: "square", OUT: "circle"}
-
-
-@functools.lru_cache(maxsize=4)
-def _compare_chart(users_range):
-    # Direct labels and explicit ticks instead of legends: a legend costs a noticeable share of a redraw.
-    x, y = charts.latency_axes(users_range, LATENCY_RANGE_MS, nice=False)
-    color = scales.color("design:N", DESIGN_COLOR)
-    latency = charts.curves(
-        x, y, color, line={"clip": True}, dots={"filled": True, "size": 60, "opacity": 0.9, "clip": True},
-        tooltip=("design:N", "statistic:N", ("users:Q", ",.0f"), ("latency_ms:Q", ",.0f")), current="users:Q",
-        line_channels={"strokeDash": charts.dash("statistic:N", {"mean": [1, 0], "p95": [5, 3]}),
-                       "detail": "statistic:N"},
-        dot_channels={"shape": charts.shape("design:N", DESIGN_SHAPE)},
-        before=charts.walls(x, LATENCY_RANGE_MS, color), heading=charts.title(
-            "Latency as users grow", ["solid: mean · dashed: p95 · lines: theory · dots: simulation",
-                                      "purple: one big box · green: small boxes · band: full"]))
-    prices = charts.price_per_core(CATALOGUE, color, charts.shape("design:N", DESIGN_SHAPE), places={
-        UP: {"align": "right", "dx": -10, "dy": -2}, OUT: {"align": "left", "dx": 4, "dy": 16}}).properties(
-        title=charts.title("Price of a core in each box", ["illustrative table: linear to 64 cores,",
-                                                           "a premium for multi-socket boxes"]))
-    return charts.beside(latency, prices, spacing=30, independent=("color", "shape"))
-
-
-def compare(designs, simulated=None, *, current=None, users_range=USERS_RANGE, prices=None):
-    """Latency as users grow for each design (theory lines, simulated dots), and the price of a core.
-
-    ``designs`` maps :data:`UP` and :data:`OUT` to architectures (see :func:`designs_for`);
-    ``simulated`` is a :func:`sweep_designs` table or None; ``current`` a users value to mark.
-
-    >>> chart = compare(designs_for(2_000))
-    """
-    data = compare_data(designs, simulated, current=current, users_range=users_range, prices=prices)
-    return charts.with_data(_compare_chart(tuple(users_range)), data)
-
-
 def __getattr__(name):
-    """The live panel (``scaling.scaling_panel``) and the availability half of the chapter live in their own
-    modules, which build on this one; their names are reached from here too."""
-    for part in ("scaling_panel", "availability"):
+    """The charts and the live panel (``scaling.scaling_panel``), the availability half of the chapter and its
+    N+1 panel live in their own modules, which build on this one; their names are reached from here too."""
+    for part in ("scaling_panel", "availability", "n_plus_one"):
         module = importlib.import_module(f"{__package__}.{part}")
         if name in module.__all__:
             return getattr(module, name)
