@@ -241,7 +241,7 @@ def with_cdn(architecture, regions=4, ttl_s=3_600.0, *, static_share=0.8, **opti
 
 def multi_region(datacentres=2, mode="active-passive", *, region_shares=None, servers=2, workers=4,
                  service_time_ms=50.0, ttl_s=60.0, health_check_interval_s=10.0, local_ms=10.0, remote_ms=80.0,
-                 replication_lag_ms=100.0, lookup_ms=30.0, **server_options):
+                 replication_lag_ms=100.0, lookup_ms=30.0, delays_ms=None, **server_options):
     """GeoDNS in front of ``datacentres`` data centres, each a load balancer and ``servers`` web servers.
 
     The sites are ``dc-1``, ``dc-2``, ... in regions A, B, ...; ``region_shares`` is the share of
@@ -249,9 +249,10 @@ def multi_region(datacentres=2, mode="active-passive", *, region_shares=None, se
     the others are idle standbys) or "active-active" (each region is served by its own site).  A
     client caches GeoDNS's answer ``ttl_s``; GeoDNS checks the sites every
     ``health_check_interval_s``; a request crosses ``local_ms`` to its own region's site and
-    ``remote_ms`` to another; the sites copy each other's writes after ``replication_lag_ms`` on
-    average (see :class:`chapter1.components.datacentre.GeoDNS`).  The other options go to every
-    web server.  A site's outage: ``multi_region().fail("dc-1", at_s=30, recover_s=90)``.
+    ``remote_ms`` to another (or ``delays_ms[region][site]``: one round trip for every pair); the
+    sites copy each other's writes after ``replication_lag_ms`` on average (see
+    :class:`chapter1.components.datacentre.GeoDNS`).  The other options go to every web server.
+    A site's outage: ``multi_region().fail("dc-1", at_s=30, recover_s=90)``.
 
     >>> arch = multi_region(datacentres=2, mode="active-active", servers=2)
     >>> [c.name for c in arch.components]
@@ -266,5 +267,5 @@ def multi_region(datacentres=2, mode="active-passive", *, region_shares=None, se
                   for k in range(datacentres))
     geo = GeoDNS(datacentres=sites, mode=mode, region_shares=region_shares, ttl_s=ttl_s, lookup_ms=lookup_ms,
                  health_check_interval_s=health_check_interval_s, local_ms=local_ms, remote_ms=remote_ms,
-                 replication_lag_ms=replication_lag_ms)
+                 replication_lag_ms=replication_lag_ms, delays_ms=delays_ms)
     return Architecture(name=f"{datacentres} data centres, {mode}", tiers=(geo,), dns=None)

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from pandas.testing import assert_frame_equal
 
-from chapter1 import Workload, analytic, multi_region, simulate
+from chapter1 import Architecture, Workload, analytic, multi_region, simulate
 from chapter1.components import DataCentre, GeoDNS, LoadBalancer, WebServer
 from chapter1.components.datacentre import site
 from chapter1.core.contract import check_kind
@@ -163,6 +163,39 @@ def test_geodns_splits_clients_by_region_and_remote_users_pay_the_distance():
     assert (table["site"] == "dc-1").all(), "active-passive: everyone goes to the active site"
     gap = summary["region_B_ms"] - summary["region_A_ms"]
     assert 60 < gap < 80, gap    # 70 ms more on the network, give or take the lookups and the queue
+
+
+def test_a_delay_for_every_pair_of_regions():
+    delays = ((10, 70, 200), (70, 10, 150), (200, 150, 10))
+    arch = multi_region(datacentres=3, mode="active-passive", delays_ms=delays)
+    table = simulate(arch, Workload.from_rate(60), requests=2_000, seed=1).requests
+    paid = table.groupby("region")["network_ms"].unique()
+    assert [list(paid[r]) for r in "ABC"] == [[10.0], [70.0], [200.0]], "everyone goes to dc-1, from afar"
+    with pytest.raises(ValueError, match="delays_ms must give one row per region"):
+        multi_region(delays_ms=((10, 80),))
+    with pytest.raises(ValueError, match="delays_ms must give 2 delays in each row"):
+        multi_region(delays_ms=((10, 80), (80,)))
+    with pytest.raises(TypeError, match="delays_ms must be a number"):
+        multi_region(delays_ms=((10, "far"), (80, 10)))
+
+
+def test_a_site_can_hold_a_web_tier_and_a_replicated_database():
+    from chapter1.components import Database, Replica, ReplicaSet
+
+    def stack(name):
+        data = ReplicaSet(name=f"{name} db", primary=Database(name=f"{name} primary", workers=4),
+                          replicas=(Replica(name=f"{name} replica", workers=4),))
+        return (WebServer(name=f"{name} web", workers=8), data)
+
+    geo = GeoDNS(datacentres=(DataCentre(name="dc-1", region="A", stack=stack("dc-1")),
+                              DataCentre(name="dc-2", region="B", stack=stack("dc-2"))), mode="active-active")
+    workload = Workload.from_rate(50, read_ratio=0.5, keys=100)
+    result = simulate(Architecture("full sites", (geo,), dns=None), workload, requests=2_000, seed=1)
+    table = result.requests
+    members = set(table["dc-1 db_member"]) | set(table["dc-2 db_member"])  # both sets report "member": prefixed
+    assert (table["status"] == "ok").all()
+    assert members == {"", "dc-1 primary", "dc-1 replica", "dc-2 primary", "dc-2 replica"}
+    assert result.summary()["write_conflicts"] > 0, "writes at both sites, copied between them"
 
 
 def test_active_active_serves_each_region_at_home():

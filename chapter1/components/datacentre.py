@@ -16,7 +16,8 @@ round robin).  GeoDNS checks the sites every ``health_check_interval_s``; its an
   first live standby, for every client.  The standbys are idle until then.
 
 A request then crosses the network: ``local_ms`` from a client to the site in its own region,
-``remote_ms`` to any other (one delay for every pair of different regions).
+``remote_ms`` to any other, unless ``delays_ms`` gives a round trip for every pair (row: the
+client's region, column: the site).
 
 The sites copy each other's data asynchronously.  A write acknowledged by a site travels to every
 other site and reaches each after its own lag (exponential, mean ``replication_lag_ms``, drawn from
@@ -138,6 +139,7 @@ class GeoDNS(Resolver):
     remote_ms: float = 80.0
     health_check_interval_s: float = 10.0
     replication_lag_ms: float = 100.0
+    delays_ms: tuple | None = None
 
     max_ttl_s = 86_400
 
@@ -160,10 +162,33 @@ class GeoDNS(Resolver):
         check.number("remote_ms", self.remote_ms, low=0, high=10_000)
         check.number("health_check_interval_s", self.health_check_interval_s, low=0, low_open=True, high=86_400)
         check.number("replication_lag_ms", self.replication_lag_ms, low=0, high=3_600_000)
+        if self.delays_ms is not None:
+            rows = check.sequence("delays_ms", self.delays_ms, object, "((10, 80), (80, 10))")
+            if len(rows) != len(sites):
+                raise ValueError(f"delays_ms must give one row per region ({len(sites)} rows of {len(sites)} delays); "
+                                 f"got {len(rows)} rows")
+            matrix = []
+            for row in rows:
+                row = check.sequence("delays_ms", row, object, "(10, 80)")
+                if len(row) != len(sites):
+                    raise ValueError(f"delays_ms must give {len(sites)} delays in each row (one per site); got {row!r}")
+                matrix.append(tuple(float(check.number("delays_ms", d, low=0, high=10_000)) for d in row))
+            object.__setattr__(self, "delays_ms", tuple(matrix))
 
     @property
     def parts(self):
         return self.datacentres
+
+    def delay_ms(self, region, site):
+        """Round trip (ms) from a client in ``region`` (an index) to ``site`` (an index).
+
+        >>> geo = _example().tiers[0]
+        >>> geo.delay_ms(0, 0), geo.delay_ms(0, 1)
+        (10.0, 80.0)
+        """
+        if self.delays_ms is not None:
+            return self.delays_ms[region][site]
+        return float(self.local_ms if region == site else self.remote_ms)
 
     def shares(self):
         """The share of clients in each site's region."""
@@ -231,6 +256,7 @@ class GeoDNSRun(Runtime):
         lag_s = spec.replication_lag_ms / 1_000.0
         self.lag = rng.exponential(lag_s, (n, sites)) if lag_s > 0 else np.zeros((n, sites))
         self.view_key, self.healthy = None, ()
+        self.delay_s = [[spec.delay_ms(r, d) / 1_000.0 for d in range(sites)] for r in range(sites)]
         self.answer = [self._route(c, self._view(0.0)) for c in range(clients)]
         self.client, self.is_write, self.key = sim.client.tolist(), sim.write.tolist(), sim.key.tolist()
         self.site = np.full(n, -1, dtype=np.int16)
@@ -275,7 +301,7 @@ class GeoDNSRun(Runtime):
                 yield env.timeout(lookup_s)
         d = self.answer[c]
         self.site[i] = d
-        delay = self.network_s[i] = (spec.local_ms if self.home[c] == d else spec.remote_ms) / 1_000.0
+        delay = self.network_s[i] = self.delay_s[self.home[c]][d]
         if delay > 0:
             yield env.timeout(delay)
         dc, entered = self.parts[d], env.now
