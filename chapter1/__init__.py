@@ -35,6 +35,9 @@ NAMES = {
     "SessionStore": "components.sessions", "StickySessions": "components.sessions",
     "queued": "architectures",
     "MessageQueue": "components.queue", "Consumers": "components.queue",
+    "sharded": "architectures",
+    "keys_moved": "components.shards",
+    "ShardRouter": "components.shards",
 }
 
 # Module names the notebooks and earlier versions use -> where that module lives now.

@@ -269,3 +269,28 @@ def multi_region(datacentres=2, mode="active-passive", *, region_shares=None, se
                  health_check_interval_s=health_check_interval_s, local_ms=local_ms, remote_ms=remote_ms,
                  replication_lag_ms=replication_lag_ms, delays_ms=delays_ms)
     return Architecture(name=f"{datacentres} data centres, {mode}", tiers=(geo,), dns=None)
+
+
+def sharded(shards=4, scheme="ring", vnodes=100, *, celebrity_share=0.0, split_celebrity=1, fanout=0.0,
+            web_workers=8, web_service_ms=20.0, db_workers=4, db_service_ms=10.0, **server_options):
+    """A web tier and a shard router in front of ``shards`` database shards (chapter 12).
+
+    A request's key picks its shard by ``scheme`` ("modulo" or "ring" with ``vnodes`` virtual nodes per
+    shard); ``celebrity_share`` of the requests ask for one hot key, kept under ``split_celebrity``
+    sub-keys; ``fanout`` of the reads are cross-shard queries (see
+    :class:`chapter1.components.shards.ShardRouter`).  The other options go to every shard.
+
+    >>> arch = sharded(shards=3, scheme="modulo")
+    >>> [c.name for c in arch.components]
+    ['dns', 'web', 'shard router', 'shard-1', 'shard-2', 'shard-3']
+    """
+    from .components.shards import ShardRouter, shard_databases
+
+    check.number("web_workers", web_workers, low=1, high=10_000, integer=True)
+    check.number("web_service_ms", web_service_ms, low=0, low_open=True, high=3_600_000)
+    databases = shard_databases(shards, workers=db_workers, service_time_ms=db_service_ms, **server_options)
+    router = ShardRouter(shards=databases, scheme=scheme, vnodes=vnodes, celebrity_share=celebrity_share,
+                         split_celebrity=split_celebrity, fanout=fanout)
+    web = WebServer(name="web", workers=web_workers, service_time_ms=web_service_ms)
+    how = f"ring, {vnodes} vnodes" if scheme == "ring" else "modulo"
+    return Architecture(name=f"web -> {shards} shards ({how})", tiers=(web, router))
