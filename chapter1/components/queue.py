@@ -44,14 +44,14 @@ import numpy as np
 from ..core import validation as check
 from ..core.architecture import Architecture
 from ..core.component import ERROR, OK, Component, Runtime, register
+from .server import Workers
 
 DELIVERY = ("at-least-once", "at-most-once")
-DISTRIBUTIONS = ("exponential", "constant")
 MAX_BURST = 1_000_000
 
 
 @dataclass(frozen=True)
-class Consumers(Component):
+class Consumers(Workers, Component):
     """A pool of ``workers`` consumers (소비자); each works one message at a time for ``service_time_ms``.
 
     ``ack_ms``: how long the acknowledgement (확인 응답) takes — after the work for at-least-once delivery
@@ -74,23 +74,15 @@ class Consumers(Component):
 
     def __post_init__(self):
         super().__post_init__()
-        check.number("workers", self.workers, low=1, high=10_000, integer=True)
-        check.number("service_time_ms", self.service_time_ms, low=0, low_open=True, high=3_600_000)
-        check.choice("distribution", self.distribution, DISTRIBUTIONS)
+        self.check_workers()
         check.number("ack_ms", self.ack_ms, low=0, high=3_600_000)
         check.number("crash_probability", self.crash_probability, low=0, high=1)
         if not isinstance(self.idempotent, bool):
             raise TypeError(f"idempotent must be True or False; got {self.idempotent!r}")
 
-    @property
-    def service_rate(self):
-        """Messages per second one consumer completes (the work and its acknowledgement)."""
-        return 1_000.0 / (self.service_time_ms + self.ack_ms)
-
-    @property
-    def capacity(self):
-        """Messages per second the pool completes when every consumer is busy (c·μ)."""
-        return self.workers * self.service_rate
+    def busy_ms(self):
+        """A consumer is busy for the work and its acknowledgement: service_rate = 1000 / (work + ack)."""
+        return self.service_time_ms + self.ack_ms
 
     def runtime(self, sim, index):
         return ConsumersRun(self, sim, index)

@@ -21,13 +21,36 @@ from ..core.component import ERROR, OK, REJECTED, TIMEOUT, Component, Runtime, r
 DISTRIBUTIONS = ("exponential", "constant")
 
 
+class Workers:
+    """What a pool of identical workers offers: each takes :meth:`busy_ms` per request (its service time)."""
+
+    def check_workers(self):
+        """Validate ``workers``, ``service_time_ms`` and ``distribution`` (the fields every pool has)."""
+        check.number("workers", self.workers, low=1, high=10_000, integer=True)
+        check.number("service_time_ms", self.service_time_ms, low=0, low_open=True, high=3_600_000)
+        check.choice("distribution", self.distribution, DISTRIBUTIONS)
+
+    def busy_ms(self):
+        return self.service_time_ms
+
+    @property
+    def service_rate(self):
+        """Requests per second one worker completes."""
+        return 1_000.0 / self.busy_ms()
+
+    @property
+    def capacity(self):
+        """Requests per second the whole pool completes when every worker is busy."""
+        return self.workers * self.service_rate
+
+
 def _example():
     return Architecture("one server", (Server(workers=4),))
 
 
 @register(example=_example)
 @dataclass(frozen=True)
-class Server(Component):
+class Server(Workers, Component):
     """A box with ``workers`` that each serve one request at a time, and a bounded queue in front.
 
     Service times are exponential by default (so queueing theory applies) or constant.  A request
@@ -56,9 +79,7 @@ class Server(Component):
 
     def __post_init__(self):
         super().__post_init__()
-        check.number("workers", self.workers, low=1, high=10_000, integer=True)
-        check.number("service_time_ms", self.service_time_ms, low=0, low_open=True, high=3_600_000)
-        check.choice("distribution", self.distribution, DISTRIBUTIONS)
+        self.check_workers()
         if self.queue_limit is not None:
             check.number("queue_limit", self.queue_limit, low=0, integer=True)
         if self.timeout_ms is not None:
@@ -73,16 +94,6 @@ class Server(Component):
     @property
     def parts(self):
         return () if self.backend is None else (self.backend,)
-
-    @property
-    def service_rate(self):
-        """Requests per second one worker completes."""
-        return 1_000.0 / self.service_time_ms
-
-    @property
-    def capacity(self):
-        """Requests per second the whole box completes when every worker is busy."""
-        return self.workers * self.service_rate
 
     def runtime(self, sim, index):
         return ServerRun(self, sim, index)

@@ -160,12 +160,13 @@ class Runtime:
         yield  # a generator that answers at once
 
     def pass_on(self, part, i):
-        """Send request ``i`` on to ``part`` (one of :attr:`parts`); a failure there is attributed to the part.
+        """Send request ``i`` on to ``part`` (one of :attr:`parts`); a failure there is attributed to the part,
+        unless a part deeper inside it already named itself.
 
         Use it as ``status = yield from self.pass_on(self.parts[0], i)``.
         """
         status = yield from part.serve(i)
-        if status != OK:
+        if status != OK and self.sim.failed_at[i] < 0:
             self.sim.failed_at[i] = part.index
         return status
 
