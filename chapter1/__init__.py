@@ -50,6 +50,7 @@ MODULES = {
     "replication": "sections.replication",
     "stateless": "sections.stateless",
     "cdn": "sections.cdn",
+    "sharding": "sections.sharding",
     "metrics": "metrics",
     "grade": "grading.grade", "exercises": "grading.exercises", "nbcheck": "grading.nbcheck",
 }
