@@ -221,3 +221,28 @@ def test_logs_keep_every_error_and_slow_request_and_sample_the_rest():
     assert 0.5 * 0.01 * len(table) < rest < 1.5 * 0.01 * len(table)
     assert [r["ts"] for r in records] == sorted(r["ts"] for r in records)
     assert len({r["request_id"] for r in records}) == len(records)
+
+
+# ------------------------------------------------------------------ the chapter's panel
+
+
+@pytest.mark.parametrize("kind, column", [("the load balancer dies", "error_ratio"), ("a web server dies", "p99_ms")])
+def test_panel_incident_fires_its_alert_and_draws(kind, column):
+    from chapter1.sections import observability as o
+
+    for seed in range(2):
+        result = o.incident(kind, seed=seed)
+        _, table, fired = o.dashboard_data(result, 15, 15)
+        assert fired[column].delay_s >= 15
+        if kind == "the load balancer dies":       # a sudden fault: within one interval of for
+            assert fired[column].delay_s <= 15 + 1.1 * 15
+            assert not math.isfinite(fired["p99_ms"].firing_s)
+    picture, html = o.PANEL.draw(incident_kind=kind, seed=1)
+    assert "<svg" in picture.data and "after the fault" in html
+
+
+def test_panel_rejects_an_unknown_incident():
+    from chapter1.sections import observability as o
+
+    with pytest.raises(ValueError, match="kind"):
+        o.incident("the moon falls")
