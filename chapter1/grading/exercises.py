@@ -428,6 +428,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("solutions", help="folder of solution notebooks (with answers)")
     parser.add_argument("exercises", help="folder of generated exercise notebooks")
     parser.add_argument("--check", action="store_true", help="only report out-of-sync files; exit 1 if any")
+    parser.add_argument("--to", choices=["nbgrader"],
+                        help="instead: `--to nbgrader DIR` writes nbgrader source notebooks (see grading/nbgrader.py)")
+    if "--to" in (sys.argv[1:] if argv is None else argv):
+        from chapter1.grading.nbgrader import main as export
+
+        return export(argv)
     args = parser.parse_args(argv)
     try:
         if args.check:
