@@ -81,8 +81,7 @@ def plan(solutions: Path | str, sandbox: bool = False) -> Isolation:
     if sandbox and not bwrap():
         raise IsolationError("--sandbox needs bubblewrap: install it (Debian/Ubuntu: apt-get install bubblewrap) "
                              "or grade without --sandbox")
-    needed = (sys.base_prefix, sys.prefix, os.path.dirname(sys.executable), Path(__file__).resolve().parents[2])
-    reach = tuple(dict.fromkeys(os.path.realpath(p) for p in needed)) if user else ()
+    reach = tuple(_course_paths()) if user else ()
     return Isolation(user, sandbox, hidden if (user or sandbox) else (), reach)
 
 
@@ -138,13 +137,23 @@ def _crossable(top: str, path: str) -> list[str]:
     return [part for sub in between for part in ("--perms", "0755", "--dir", str(Path(top) / sub))]
 
 
+def _course_paths() -> list[str]:
+    """What a kernel needs to run the course: Python (its prefixes) and the checkout holding ``chapter1``."""
+    needed = (sys.base_prefix, sys.prefix, os.path.dirname(sys.executable), Path(__file__).resolve().parents[2])
+    return list(dict.fromkeys(os.path.realpath(p) for p in needed))
+
+
 def bwrap_command(isolation: Isolation, folder: Path, tmp: str | None = None) -> list[str]:
     """The bubblewrap prefix that runs a kernel in ``folder``: no network, its own pid namespace, the file
     system read-only except ``folder``, an empty read-only temporary folder ``tmp``, the hidden folders empty."""
     tmp = tmp or os.path.realpath(tempfile.gettempdir())
+    # Python and the course may live under the temporary folder too (a checkout in /tmp): bound back read-only.
+    course = [p for p in _course_paths() if p.startswith(tmp + os.sep)]
     command = [bwrap() or "bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
                "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--die-with-parent",
-               "--tmpfs", tmp, *_crossable(tmp, str(folder)), "--bind", str(folder), str(folder), "--remount-ro", tmp]
+               "--tmpfs", tmp, *_crossable(tmp, str(folder)), "--bind", str(folder), str(folder),
+               *[part for path in course for part in (*_crossable(tmp, path), "--ro-bind", path, path)],
+               "--remount-ro", tmp]
     if os.geteuid() == 0:  # only what the kernel needs to drop to its user
         command += ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
     for cover, paths in covers(list(isolation.reach), isolation.user[0] if isolation.user else os.getuid()).items():
@@ -153,7 +162,9 @@ def bwrap_command(isolation: Isolation, folder: Path, tmp: str | None = None) ->
             command += [*_crossable(cover, path), "--ro-bind", path, path]
         command += ["--remount-ro", cover]
     for path in isolation.hidden:
-        if not (path == tmp or path.startswith(tmp + os.sep)) and os.path.isdir(path):
+        under_tmp = path == tmp or path.startswith(tmp + os.sep)
+        bound_back = any(path == p or path.startswith(p + os.sep) for p in course)
+        if (bound_back or not under_tmp) and os.path.isdir(path):
             command += ["--perms", "0000", "--tmpfs", path, "--remount-ro", path]
     return [*command, "--"]  # the kernel enters its folder once it is its user (root without caps cannot)
 

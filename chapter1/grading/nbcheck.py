@@ -385,9 +385,7 @@ class Recorder:
         self._file.flush()
 
     def pytest_unconfigure(self, config):
-        import resource
-
-        self.write({"runner_peak_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss})
+        self.write({"runner_peak_kb": _peak_kb()})
         self._file.close()
 
     def _outcome(self, item, call, report) -> tuple[str, str]:
@@ -598,6 +596,24 @@ def _read_results(results: Path) -> dict:
 def _require_positive(value, name: str, what: str) -> None:
     if value is not None and not value > 0:
         raise ValueError(f"{name} must be {what}, got {value!r}")
+
+
+def _peak_kb():
+    """This process's peak resident memory (kB) since it started this program.
+
+    Linux's ``ru_maxrss`` keeps the peak of the process it was forked from (exec carries it over), so
+    a runner forked from a large parent would report the parent's size; ``VmHWM`` is this program's own.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 def run_notebook(
