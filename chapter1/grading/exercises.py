@@ -435,15 +435,24 @@ def main(argv: list[str] | None = None) -> int:
 
         return export(argv)
     args = parser.parse_args(argv)
+    if not args.check:
+        return report_written(lambda: generate(args.solutions, args.exercises))
     try:
-        if args.check:
-            problems = out_of_sync(args.solutions, args.exercises)
-            for problem in problems:
-                print(problem)
-            if problems:
-                print(f"{len(problems)} exercise notebook(s) out of sync; run `make exercises`")
-            return 1 if problems else 0
-        for path in generate(args.solutions, args.exercises):
+        problems = out_of_sync(args.solutions, args.exercises)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    for problem in problems:
+        print(problem)
+    if problems:
+        print(f"{len(problems)} exercise notebook(s) out of sync; run `make exercises`")
+    return 1 if problems else 0
+
+
+def report_written(write) -> int:
+    """Run ``write()``, which returns the paths it wrote, and print them; on bad input print the error, exit 2."""
+    try:
+        for path in write():
             print(f"wrote {path}")
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -23,10 +23,9 @@ from __future__ import annotations
 import argparse
 import copy
 import re
-import sys
 from pathlib import Path
 
-from chapter1.grading.exercises import BEGIN, parse_check, read_notebook, write_notebook
+from chapter1.grading.exercises import BEGIN, parse_check, read_notebook, report_written, write_notebook
 
 __all__ = ["to_nbgrader", "export", "main"]
 
@@ -104,10 +103,4 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("folder", metavar="DIR", help="nbgrader course folder (source/<chapter>/ is written)")
     parser.add_argument("--solutions", default=str(DEFAULT_SOLUTIONS), help="the course's solution notebooks")
     args = parser.parse_args(argv)
-    try:
-        for path in export(args.solutions, args.folder):
-            print(f"wrote {path}")
-    except ValueError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    return 0
+    return report_written(lambda: export(args.solutions, args.folder))
