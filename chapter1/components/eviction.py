@@ -94,12 +94,8 @@ class LFU(Policy):
         n = self.count.get(key)
         if n is None:
             return False
-        bucket = self.buckets[n]
-        del bucket[key]
-        if not bucket:
-            del self.buckets[n]
-            if self.lowest == n:
-                self.lowest = n + 1
+        if self._unlink(key, n):
+            self.lowest = n + 1
         self.count[key] = n + 1
         self.buckets.setdefault(n + 1, OrderedDict())[key] = None
         return True
@@ -118,13 +114,17 @@ class LFU(Policy):
 
     def remove(self, key):
         n = self.count.pop(key, None)
-        if n is not None:
-            bucket = self.buckets[n]
-            del bucket[key]
-            if not bucket:
-                del self.buckets[n]
-                if self.lowest == n:
-                    self.lowest = min(self.buckets, default=0)
+        if n is not None and self._unlink(key, n):
+            self.lowest = min(self.buckets, default=0)
+
+    def _unlink(self, key, n):
+        """Take ``key`` out of the bucket of count ``n``; True when that emptied the lowest bucket."""
+        bucket = self.buckets[n]
+        del bucket[key]
+        if bucket:
+            return False
+        del self.buckets[n]
+        return self.lowest == n
 
 
 class Random(Policy):
