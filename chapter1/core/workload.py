@@ -19,6 +19,14 @@ class Workload:
     463.0
     >>> Workload.from_rate(100).rate
     100.0
+
+    ``rate_steps``: an optional piecewise-constant change of the rate over simulated time, pairs
+    ``(at_s, factor)`` with increasing ``at_s``: from ``at_s`` on, requests arrive at ``factor x rate``
+    (e.g. ``((60, 2.0),)``: traffic doubles at 60 s).  ``rate`` stays the rate before the first step.
+    A run with steps is not stationary: steady-state theory (queues, hit ratios) holds within a step at best.
+
+    >>> Workload.from_rate(100, rate_steps=((60, 2.0),)).rate_at([0, 59.9, 60])
+    array([100., 100., 200.])
     """
 
     users: float = 1_000
@@ -27,6 +35,7 @@ class Workload:
     read_ratio: float = 0.9
     keys: int = 10_000
     zipf_s: float = 1.0
+    rate_steps: tuple = ()
 
     def __post_init__(self):
         check.number("users", self.users, low=0, low_open=True)
@@ -35,6 +44,7 @@ class Workload:
         check.number("read_ratio", self.read_ratio, low=0, high=1)
         check.number("keys", self.keys, low=1, integer=True)
         check.number("zipf_s", self.zipf_s, low=0)
+        object.__setattr__(self, "rate_steps", _steps(self.rate_steps))
 
     @classmethod
     def from_rate(cls, requests_per_s, **kwargs):
@@ -58,6 +68,39 @@ class Workload:
         """Peak requests per second offered by one user (sets how often a client's DNS cache is warm)."""
         return self.requests_per_user * self.peak_factor / SECONDS_PER_DAY
 
+    def rate_at(self, times):
+        """The arrival rate (requests per second) at each of ``times`` (simulated seconds), with its steps."""
+        times = np.asarray(times, dtype=float)
+        return self.rate * self._factors()[np.searchsorted(self._starts(), times, side="right")]
+
+    def arrival_times(self, rng, n):
+        """``n`` Poisson arrival times (s), drawn from ``rng``; with ``rate_steps`` the rate changes at each step.
+
+        Without steps this is ``np.cumsum(rng.exponential(1 / rate, n))``.  With steps the same draws are
+        time-changed (a Poisson process at ``rate`` in "base time" is stretched or squeezed where the
+        factor differs), so a surge never changes the draws, only where they land.
+
+        >>> rng = np.random.default_rng(1)
+        >>> times = Workload.from_rate(10, rate_steps=((100, 2.0),)).arrival_times(rng, 4_000)
+        >>> round(float(np.mean(times < 100) * 4_000), -2), round(float(times[-1]), -1)  # ~1,000 before, then 20 a s
+        (1000.0, 250.0)
+        """
+        base = np.cumsum(rng.exponential(1.0 / self.rate, n))
+        if not self.rate_steps:
+            return base
+        starts, factors = self._starts(), self._factors()
+        # base time elapsed at each step: a segment of length d at factor f holds d x f seconds of base time
+        knots = np.concatenate([[0.0], np.cumsum(np.diff(np.concatenate([[0.0], starts])) * factors[:-1])])
+        segment = np.searchsorted(knots, base, side="right") - 1
+        edges = np.concatenate([[0.0], starts])
+        return edges[segment] + (base - knots[segment]) / factors[segment]
+
+    def _starts(self):
+        return np.array([at for at, _ in self.rate_steps], dtype=float)
+
+    def _factors(self):
+        return np.array([1.0] + [factor for _, factor in self.rate_steps], dtype=float)
+
     def key_popularity(self):
         """Probability of each key 0..keys-1 under Zipf(s): key k is asked for in proportion to 1/(k+1)^s."""
         # Float powers: with an integer zipf_s, integer powers overflow int64 (10,000 ** 5) and give NaN.
@@ -72,3 +115,23 @@ class Workload:
     def sample_writes(self, rng, n):
         """Draw ``n`` booleans, True for a write, with probability 1 - read_ratio."""
         return rng.random(n) >= self.read_ratio
+
+
+MAX_STEP_FACTOR = 1_000
+
+
+def _steps(steps):
+    """``rate_steps`` as a tuple of (at_s, factor) float pairs with increasing at_s; TypeError/ValueError otherwise."""
+    if isinstance(steps, (str, bytes)) or not hasattr(steps, "__iter__"):
+        raise TypeError(f"rate_steps must be a sequence of (at_s, factor) pairs, e.g. ((60, 2.0),); got {steps!r}")
+    out = []
+    for step in steps:
+        if isinstance(step, (str, bytes)) or not hasattr(step, "__len__") or len(step) != 2:
+            raise TypeError(f"rate_steps must hold (at_s, factor) pairs, e.g. ((60, 2.0),); got {step!r}")
+        at_s = check.number("rate_steps at_s", step[0], low=0, low_open=True)
+        factor = check.number("rate_steps factor", step[1], low=0, low_open=True, high=MAX_STEP_FACTOR)
+        if out and at_s <= out[-1][0]:
+            raise ValueError(f"rate_steps at_s must increase from one step to the next; got {at_s!r} after "
+                             f"{out[-1][0]!r}")
+        out.append((float(at_s), float(factor)))
+    return tuple(out)
