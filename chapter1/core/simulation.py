@@ -61,7 +61,7 @@ class Simulation:
     def __init__(self, architecture, workload, n, seed):
         self.architecture, self.workload, self.n, self.seed = architecture, workload, n, seed
         self.env = simpy.Environment()
-        self.arrival = np.cumsum(self.stream("arrival").exponential(1.0 / workload.rate, n))
+        self.arrival = workload.arrival_times(self.stream("arrival"), n)
         self.clients = client_population(workload)
         self.client = self.stream("client").integers(0, self.clients, n)
         self.status = np.zeros(n, dtype=np.int8)
