@@ -23,11 +23,11 @@ from .. import theory as analytic
 from ..architectures import single_server, web_and_database
 from ..core import validation as check
 from ..core.architecture import Architecture
-from ..core.simulation import simulate, sweep
+from ..core.simulation import simulate
 from ..core.workload import Workload
 from ..present import charts, panels, scales
 from ..present.subnets import subnet_diagram  # noqa: F401  (the notebook calls dbt.subnet_diagram)
-from .single_server import users_label
+from .single_server import sweep_runs, users_label
 from .web_workers import (  # noqa: F401  (the notebook calls them as dbt.*)
     ASYNC,
     THREADS,
@@ -108,14 +108,17 @@ def tier_table(architecture, workload):
 
 # -- theory and simulation on one chart -------------------------------------------------------
 
-def sweep_designs(designs, users, *, requests=4_000, seed=0):
-    """Simulate each design (label -> architecture) at each number of users: one summary row per pair.
+def sweep_designs(designs, users, *, requests=4_000, seed=0, seeds=None):
+    """Simulate each design (label -> architecture) at each number of users: one summary row per pair
+    and run (``seeds``, several runs whose spread is noise; else the one ``seed``).
 
     >>> table = sweep_designs({BOX: one_box()}, [1_000], requests=300)
     >>> list(table[["design", "users"]].itertuples(index=False, name=None))
     [('one box', 1000)]
     """
-    tables = [sweep(arch, users, requests=requests, seed=seed).assign(design=label) for label, arch in designs.items()]
+    seeds = (seed,) if seeds is None else tuple(seeds)
+    tables = [sweep_runs(arch, users, requests=requests, seeds=seeds).assign(design=label)
+              for label, arch in designs.items()]
     return pd.concat(tables, ignore_index=True)
 
 

@@ -13,7 +13,7 @@ import pandas as pd
 
 from .. import theory as analytic
 from ..architectures import single_server
-from ..core.simulation import simulate
+from ..core.simulation import simulate, sweep
 from ..core.workload import Workload
 from ..present import charts, panels, scales
 
@@ -84,6 +84,21 @@ PANEL = panels.register_panel(panels.Panel(
               "service_time_ms": panels.integer(10, 500, "service time (ms)", step=10)},
     defaults={"users": 100_000, "workers": 8, "service_time_ms": 50},
     examples=({"users": 1_000, "service_time_ms": 50}, {"users": 10_000_000, "service_time_ms": 50})))
+
+
+def sweep_runs(architecture, users, *, requests=4_000, seeds=(1, 2, 3), **workload_options):
+    """:func:`chapter1.sweep` once per seed, with a ``seed`` column: one row per number of users and run.
+
+    The knee chart draws each row as a dot, so the spread at one user count is run-to-run noise and
+    the distance from the line, where the dots agree with each other, is the model's error.
+
+    >>> table = sweep_runs(single_server(), [1_000], requests=300, seeds=(0, 1))
+    >>> table[["users", "seed"]].values.tolist()
+    [[1000, 0], [1000, 1]]
+    """
+    tables = [sweep(architecture, users, requests=requests, seed=s, **workload_options).assign(seed=s)
+              for s in seeds]
+    return pd.concat(tables, ignore_index=True)
 
 
 # -- latency against utilisation: why a bigger pool waits less ----------------------------------
