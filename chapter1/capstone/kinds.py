@@ -1,0 +1,278 @@
+"""Three small kinds the capstone needs to compose the course's components into one design.
+
+* :class:`CacheCluster`: ``nodes`` cache nodes in front of one backend; a key lives on one node
+  (hash of the key modulo the number of nodes).  A dead node's keys go straight to the backend
+  until it is back, and it comes back empty; the other nodes keep theirs.  (Chapter 06's
+  :class:`~chapter1.components.cache.Cache` is one node: when it dies, every read misses.)
+* :class:`ShardedData`: chapter 12's shard router whose shards are chapter 05's replica sets (a
+  primary and its replicas per shard), so sharding and replication compose.
+* :class:`Jobs`: a ``share`` of the requests also start background work (a photo to resize, a
+  notification to send), published to a :class:`~chapter1.components.queue.MessageQueue` and done
+  later by its consumers; the request waits only for the publish.
+
+>>> from chapter1 import Workload, simulate
+>>> result = simulate(_cluster_example(), Workload.from_rate(50), requests=2_000, seed=1)
+>>> 0.5 < result.summary()["cache_hit_ratio"] < 0.9
+True
+"""
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..components.eviction import EVICTION
+from ..components.queue import MessageQueue
+from ..components.replicas import ReplicaSet
+from ..components.server import Database, WebServer
+from ..components.shards import ShardRouter, key_hash
+from ..core import validation as check
+from ..core.architecture import Architecture
+from ..core.component import ERROR, OK, Component, Runtime, register
+
+MAX_NODES = 64
+WARMUP = (10, 10_000, 200_000)  # warm-up reads: 10 x capacity, at least 10,000, at most 200,000 (as Cache)
+
+
+@dataclass(frozen=True)
+class CacheNode(Component):
+    """One cache node of a :class:`CacheCluster`: holds up to ``capacity`` keys; it can fail on its own.
+
+    >>> CacheNode(name="cache-1", capacity=5_000).label()
+    'cache node, 5,000 keys'
+    """
+
+    name: str = "cache-1"
+    capacity: int = 10_000
+
+    def __post_init__(self):
+        super().__post_init__()
+        check.number("capacity", self.capacity, low=1, high=10_000_000, integer=True)
+
+    def runtime(self, sim, index):
+        return Runtime(self, sim, index)  # the cluster keeps the node's memory; a node has no queue of its own
+
+    def describe(self):
+        return ["cache node", f"{self.capacity:,} keys"]
+
+    def label(self):
+        return f"cache node, {self.capacity:,} keys"
+
+
+def cache_nodes(count, capacity, prefix=""):
+    """``count`` cache nodes named ``<prefix>cache-1``, ... each holding ``capacity`` keys."""
+    check.number("cache_nodes", count, low=1, high=MAX_NODES, integer=True)
+    return tuple(CacheNode(name=f"{prefix}cache-{k + 1}", capacity=capacity) for k in range(count))
+
+
+def _cluster_example():
+    database = Database(workers=4, service_time_ms=100, queue_limit=20, timeout_ms=2_000)
+    return Architecture("cache cluster", (CacheCluster(nodes=cache_nodes(2, 500), backend=database),))
+
+
+@register(example=_cluster_example)
+@dataclass(frozen=True)
+class CacheCluster(Component):
+    """Read-through cache nodes in front of ``backend``; each key on one node (see the module docstring).
+
+    >>> CacheCluster(nodes=cache_nodes(3, 1_000)).describe()
+    ['3 nodes, 3,000 keys', 'lru · hit 1 ms']
+    """
+
+    name: str = "cache"
+    nodes: tuple = field(default_factory=lambda: cache_nodes(2, 1_000))
+    backend: Component = field(default_factory=Database)
+    policy: str = "lru"
+    hit_ms: float = 1.0
+
+    def __post_init__(self):
+        super().__post_init__()
+        nodes = check.sequence("nodes", self.nodes, CacheNode, "CacheNode(capacity=10_000)")
+        if not 1 <= len(nodes) <= MAX_NODES:
+            raise ValueError(f"nodes must hold 1 to {MAX_NODES} cache nodes; got {len(nodes)}")
+        object.__setattr__(self, "nodes", nodes)
+        check.instance("backend", self.backend, Component, "Database()")
+        check.choice("policy", self.policy, tuple(EVICTION))
+        check.number("hit_ms", self.hit_ms, low=0, high=60_000)
+
+    @property
+    def parts(self):
+        return (*self.nodes, self.backend)
+
+    @property
+    def capacity(self):
+        """Keys the cluster holds when every node is up."""
+        return sum(n.capacity for n in self.nodes)
+
+    def runtime(self, sim, index):
+        return CacheClusterRun(self, sim, index)
+
+    def describe(self):
+        return [f"{len(self.nodes)} nodes, {self.capacity:,} keys", f"{self.policy} · hit {self.hit_ms:g} ms"]
+
+    def label(self):
+        return f"cache, {len(self.nodes)} nodes"
+
+    def part_note(self, part):
+        return ["misses and writes"] if part is self.backend else []
+
+
+class CacheClusterRun(Runtime):
+    """The cluster at run time: one eviction policy per node, each request's node, what each request did."""
+
+    def __init__(self, spec, sim, index):
+        super().__init__(spec, sim, index)
+        if spec.capacity > sim.workload.keys:
+            raise ValueError(f"the cache nodes' keys must add up to at most the workload's key space "
+                             f"({sim.workload.keys:,}); got {spec.capacity:,}")
+        rng, count = sim.stream(spec.name), len(spec.nodes)
+        self.policies = [EVICTION[spec.policy](n.capacity, int(rng.integers(2 ** 63))) for n in spec.nodes]
+        self.node = (key_hash(sim.key) % np.uint64(count)).astype(np.int64).tolist()
+        self.key, self.write = sim.key.tolist(), sim.write.tolist()
+        self.hit_s, self.down_since = spec.hit_ms / 1_000.0, [None] * count
+        self.outcome = np.zeros(sim.n, dtype=np.int8)  # 0 write, 1 hit, 2 miss, 3 bypassed (its node down)
+        factor, low, high = WARMUP
+        warm = sim.workload.sample_keys(rng, int(min(max(factor * spec.capacity, low), high)))
+        for key, node in zip(warm.tolist(), (key_hash(warm) % np.uint64(count)).astype(np.int64).tolist()):
+            if not self.policies[node].lookup(key):
+                self.policies[node].insert(key)
+
+    def serve(self, i):
+        env, spec, backend, key, k = self.env, self.spec, self.parts[-1], self.key[i], self.node[i]
+        node = spec.nodes[k]
+        if not spec.is_up(env.now) or not node.is_up(env.now):
+            self.down_since[k] = env.now if self.down_since[k] is None else self.down_since[k]
+            self.outcome[i] = 3
+            return (yield from self.pass_on(backend, i))
+        policy = self.policies[k]
+        if self.down_since[k] is not None:  # back from an outage: its memory is empty
+            policy.clear()
+            self.down_since[k] = None
+        if self.write[i]:
+            status = yield from self.pass_on(backend, i)
+            if status == OK:
+                policy.remove(key)  # invalidate: the next read fetches the new value
+            return status
+        if self.hit_s > 0:
+            yield env.timeout(self.hit_s)
+        if policy.lookup(key):
+            self.outcome[i] = 1
+            return OK
+        self.outcome[i] = 2
+        status = yield from self.pass_on(backend, i)
+        if status == OK and node.is_up(env.now) and key not in policy:
+            policy.insert(key)
+        return status
+
+    def columns(self):
+        """``cache``: 'hit', 'miss', 'bypass' (its node down) or '' for a write; ``cache_node`` the key's node."""
+        names = np.array(["", "hit", "miss", "bypass"], dtype=object)
+        nodes = np.array([n.name for n in self.spec.nodes], dtype=object)
+        return {"cache": names[self.outcome], "cache_node": nodes[np.asarray(self.node)]}
+
+    def figures(self):
+        """``cache_hit_ratio``: hits / reads that reached the cluster (a bypassed read counts as a miss)."""
+        reads = int(np.sum(self.outcome > 0))
+        return {"cache_hit_ratio": int(np.sum(self.outcome == 1)) / reads if reads else math.nan}
+
+    def row(self):
+        return {"workers": None, "served": int(np.sum(self.outcome == 1)), "mean_wait_ms": math.nan}
+
+
+def _sharded_example():
+    shards = tuple(ReplicaSet(name=f"shard-{k + 1}", primary=Database(name=f"shard-{k + 1} primary", workers=4),
+                              failover_s=3.0) for k in range(2))
+    return Architecture("sharded replica sets", (WebServer(workers=8, service_time_ms=20),
+                                                 ShardedData(shards=shards, scheme="ring", vnodes=50)))
+
+
+@register(example=_sharded_example)
+@dataclass(frozen=True)
+class ShardedData(ShardRouter):
+    """Chapter 12's shard router whose shards are replica sets: each key's shard is a primary and its replicas.
+
+    >>> data = _sharded_example()["shard router"]
+    >>> [p.name for p in data.parts], data.describe()[1]
+    (['shard-1', 'shard-2'], '2 shards, each a replica set')
+    """
+
+    shards: tuple = ()
+
+    def __post_init__(self):
+        Component.__post_init__(self)
+        shards = check.sequence("shards", self.shards, ReplicaSet, "ReplicaSet(name='shard-1')")
+        if not 1 <= len(shards) <= 256:
+            raise ValueError(f"shards must hold 1 to 256 replica sets; got {len(shards)}")
+        object.__setattr__(self, "shards", shards)
+        check.choice("scheme", self.scheme, ("modulo", "ring"))
+        check.number("vnodes", self.vnodes, low=1, high=10_000, integer=True)
+        for name in ("celebrity_share", "fanout"):
+            check.number(name, getattr(self, name), low=0, high=1)
+        check.number("split_celebrity", self.split_celebrity, low=1, high=256, integer=True)
+
+    def describe(self):
+        lines = super().describe()
+        return [lines[0], f"{len(self.shards)} shards, each a replica set", *lines[2:]]
+
+
+def _jobs_example():
+    from ..components.queue import Consumers
+
+    queue = MessageQueue(name="queue", consumers=Consumers(workers=4, service_time_ms=95))
+    return Architecture("web + jobs", (WebServer(workers=8, service_time_ms=20), Jobs(share=0.5, queue=queue)))
+
+
+@register(example=_jobs_example)
+@dataclass(frozen=True)
+class Jobs(Component):
+    """A ``share`` of the requests start background work: published to ``queue``, done later by its consumers.
+
+    The other requests pass straight through.  Down, it fails the requests that would publish.
+
+    >>> Jobs(share=0.1).describe()[0]
+    '10% of requests publish a job'
+    """
+
+    name: str = "jobs"
+    share: float = 0.1
+    queue: MessageQueue = field(default_factory=MessageQueue)
+
+    def __post_init__(self):
+        super().__post_init__()
+        check.number("share", self.share, low=0, high=1)
+        check.instance("queue", self.queue, MessageQueue, "MessageQueue(consumers=Consumers(workers=8))")
+
+    @property
+    def parts(self):
+        return (self.queue,)
+
+    def runtime(self, sim, index):
+        return JobsRun(self, sim, index)
+
+    def describe(self):
+        return [f"{self.share:.0%} of requests publish a job", "done later by consumers"]
+
+    def label(self):
+        return f"jobs, {self.share:.0%} of requests"
+
+
+class JobsRun(Runtime):
+    """Each request's job is drawn once (the component's own stream); a job's request waits for its publish."""
+
+    def __init__(self, spec, sim, index):
+        super().__init__(spec, sim, index)
+        self.job = sim.stream(spec.name).random(sim.n) < spec.share
+        self.flag = self.job.tolist()
+
+    def serve(self, i):
+        if not self.flag[i]:
+            return OK
+        if not self.spec.is_up(self.env.now):
+            return ERROR
+        return (yield from self.pass_on(self.parts[0], i))
+
+    def columns(self):
+        return {"job": self.job.copy()}
+
+    def row(self):
+        return {"workers": None, "served": int(self.job.sum()), "mean_wait_ms": math.nan}
