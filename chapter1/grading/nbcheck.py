@@ -34,7 +34,6 @@ if __name__ == "__main__" and sys.path and os.path.realpath(sys.path[0]) == os.p
     del sys.path[0]  # run as a script: keep the package's modules from shadowing the standard library
 
 import json
-import re
 import signal
 import subprocess
 import tempfile
@@ -43,6 +42,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from queue import Empty
 from typing import TYPE_CHECKING, Iterable
+
+from chapter1.grading.feedback import ANSI, clip, clip_content, describe_error, nbval_message
 
 if TYPE_CHECKING:
     from chapter1.grading.exercises import Check
@@ -57,8 +58,6 @@ RESULTS_ENV = "CHAPTER1_NBCHECK_RESULTS"
 IPC_ENV = "CHAPTER1_NBCHECK_IPC"   # a sandboxed kernel talks over Unix sockets at this path prefix
 OUTCOMES = ("passed", "failed", "skipped", "error")
 MB = 1 << 20
-MESSAGE_LIMIT = 1000        # characters kept of a failure message
-OUTPUT_LIMIT = 100_000      # characters kept of each output message the kernel sends
 NOT_RUN = "not run: grading stopped before this cell"
 PYTEST_FINISHED = (0, 1, 5)  # all passed, some failed, no code cells at all
 KERNEL_POLL_SECONDS = 0.5   # how often a running cell checks that its kernel is alive
@@ -66,16 +65,6 @@ CELL_OUTPUT_LIMIT = 2 * MB          # bytes of output kept per cell (the rest is
 NOTEBOOK_OUTPUT_LIMIT = 16 * MB     # ... and per notebook
 INTERRUPT_GRACE = 5.0       # seconds a cell may go on after its timeout's interrupt before the kernel is stopped
 CAPPED_TYPES = ("stream", "display_data", "execute_result", "update_display_data", "clear_output")
-ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
-
-# nbval's own failure texts, and what a learner should read instead.
-NBVAL_MESSAGES = [
-    (re.compile(r"Timeout of ([\d.]+) seconds exceeded.*Failed to interrupt", re.S),
-     "timed out after {0} s, and the kernel ignored the interrupt so it was stopped"),
-    (re.compile(r"Timeout of ([\d.]+) seconds exceeded"), "timed out after {0} s (the cell was interrupted)"),
-    (re.compile(r"Kernel dead on test start"), "not run: the kernel died in an earlier cell"),
-]
-
 
 @dataclass(frozen=True)
 class CellOutcome:
@@ -125,53 +114,6 @@ class NotebookRun:
     @property
     def max_score(self) -> int:
         return sum(c.points for c in self.checks.values())
-
-
-# ------------------------------------------------------------ messages
-
-
-def _clip(text: str, limit: int = MESSAGE_LIMIT) -> str:
-    text = text.strip()
-    return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
-
-
-def _failing_line(traceback: list[str]) -> str:
-    """The source line an IPython traceback points at (``----> 3 assert ...``)."""
-    plain = ANSI.sub("", "\n".join(traceback)).split("\n")
-    marked = [line for line in plain if line.lstrip().startswith("---->")]
-    if not marked:
-        return ""
-    return re.sub(r"^\s*---->\s*\d*\s*", "", marked[-1]).strip()
-
-
-def _short_line(traceback: list[str]) -> str:
-    """The failing line of a short report from chapter1.grading.check ("✗ 1.2: assertion failed: assert ...")."""
-    found = re.search(r"assertion failed: (.*)", ANSI.sub("", "\n".join(traceback)))
-    return found.group(1).strip() if found else ""
-
-
-def describe_error(ename: str, evalue: str, traceback: list[str] = ()) -> str:
-    """A one-line account of an exception raised in a cell: the assert message when there is one.
-
-    >>> describe_error("AssertionError", "expected 12 requests/s, got 10")
-    'expected 12 requests/s, got 10'
-    >>> describe_error("NameError", "name 'rps' is not defined")
-    "NameError: name 'rps' is not defined"
-    """
-    evalue = ANSI.sub("", evalue or "")
-    if ename in ("AssertionError", "CheckFailed"):
-        line = _failing_line(list(traceback)) or _short_line(list(traceback))
-        return _clip(evalue or (f"assertion failed: {line}" if line else "assertion failed"))
-    return _clip(f"{ename}: {evalue}" if evalue else ename)
-
-
-def _nbval_message(text: str) -> str:
-    text = ANSI.sub("", text)
-    for pattern, friendly in NBVAL_MESSAGES:
-        found = pattern.search(text)
-        if found:
-            return friendly.format(*found.groups())
-    return _clip(text.split("\n\n")[0])
 
 
 # ------------------------------------------------------- the pytest plugin
@@ -303,34 +245,6 @@ def _patch_running_kernel(running) -> None:
     running._chapter1_patched = True
 
 
-OUTPUT_TYPES = ("stream", "display_data", "execute_result", "update_display_data", "error")
-TRUNCATED = "\n[... output truncated by the grader]"
-
-
-def _clip_output(value):
-    if isinstance(value, str) and len(value) > OUTPUT_LIMIT:
-        return value[:OUTPUT_LIMIT] + TRUNCATED
-    return value
-
-
-def clip_content(msg_type: str, content: dict | None) -> None:
-    """Shorten, in place, the text an output message carries to OUTPUT_LIMIT characters per field.
-
-    >>> content = {"name": "stdout", "text": "x" * 200_000}
-    >>> clip_content("stream", content); len(content["text"]) < 101_000
-    True
-    """
-    if msg_type not in OUTPUT_TYPES or not isinstance(content, dict):
-        return
-    for key in ("text", "evalue"):
-        if key in content:
-            content[key] = _clip_output(content[key])
-    if isinstance(content.get("data"), dict):
-        content["data"] = {key: _clip_output(value) for key, value in content["data"].items()}
-    if isinstance(content.get("traceback"), list):
-        content["traceback"] = [_clip_output(line) for line in content["traceback"][-20:]]
-
-
 def _cap_kernel_messages() -> None:
     """In the kernel: clip outputs before they are serialised, so a huge print costs little downstream."""
     from jupyter_client.session import Session
@@ -403,7 +317,7 @@ class Recorder:
         elif error is not None and error.get("ename") != "KeyboardInterrupt":
             message = describe_error(error["ename"], error.get("evalue", ""), error.get("traceback", []))
         else:
-            message = _nbval_message(str(excinfo.value))
+            message = nbval_message(str(excinfo.value))
         return ("failed" if report.when == "call" else "error"), message
 
     def pytest_runtest_makereport(self, item, call):
@@ -569,7 +483,7 @@ def _tail(path: Path, limit: int = 2000) -> str:
     except OSError:
         return ""
     lines = [line for line in ANSI.sub("", text).split("\n") if line.strip()]
-    return _clip(" | ".join(lines[-4:]), 400)
+    return clip(" | ".join(lines[-4:]), 400)
 
 
 def _read_results(results: Path) -> dict:
