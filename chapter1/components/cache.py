@@ -10,7 +10,9 @@ and reads in between get old data).  Entries expire ``ttl_s`` seconds after they
 Keys come from the Workload's Zipf popularity (``sim.key``), reads and writes from ``sim.write``.
 When the cache node dies, every request goes straight to the database, and the cache comes back
 empty (cold).  By default it starts warm: before the first request it has seen a stretch of
-requests drawn from the same popularity (``warm=False`` starts it empty).
+requests drawn from the same popularity (``warm=False`` starts it empty).  :meth:`Cache.flush` schedules
+a flush: at that moment the cache loses its contents but keeps serving, so every read misses and goes
+to the database until the popular keys are back (:func:`cold_hit_ratio` is the theory of that warm-up).
 
 >>> from chapter1 import Workload, simulate, cached
 >>> result = simulate(cached(cache_size=1_000), Workload.from_rate(100), requests=4_000, seed=1)
@@ -20,7 +22,7 @@ True
 
 import math
 import types
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -62,6 +64,7 @@ class Cache(Component):
     hit_ms: float = 1.0
     on_write: str = "invalidate"
     warm: bool = True
+    flushes: tuple = ()
 
     def __post_init__(self):
         super().__post_init__()
@@ -74,6 +77,19 @@ class Cache(Component):
         check.choice("on_write", self.on_write, WRITES)
         if not isinstance(self.warm, bool):
             raise TypeError(f"warm must be True or False; got {self.warm!r}")
+        if isinstance(self.flushes, (str, bytes)) or not hasattr(self.flushes, "__iter__"):
+            raise TypeError(f"flushes must be a sequence of times in seconds, e.g. (60,); got {self.flushes!r}")
+        object.__setattr__(self, "flushes", tuple(sorted(float(check.number("flush at_s", t, low=0))
+                                                         for t in self.flushes)))
+
+    def flush(self, at_s):
+        """A copy of this cache that loses every key at ``at_s`` (a restart, a bad deploy, a ``FLUSHALL``) and
+        keeps serving, cold: every read misses until the keys come back.
+
+        >>> Cache().flush(at_s=60).flushes
+        (60.0,)
+        """
+        return replace(self, flushes=self.flushes + (at_s,))
 
     @property
     def parts(self):
@@ -84,7 +100,9 @@ class Cache(Component):
 
     def describe(self):
         ttl = f" · TTL {self.ttl_s:g} s" if self.ttl_s is not None else ""
-        return [f"{self.policy}, {self.capacity:,} keys{ttl}", f"hit {self.hit_ms:g} ms · writes {self.on_write}"]
+        flushed = [f"flushed at {', '.join(f'{t:g}' for t in self.flushes)} s"] if self.flushes else []
+        return [f"{self.policy}, {self.capacity:,} keys{ttl}", f"hit {self.hit_ms:g} ms · writes {self.on_write}",
+                *flushed]
 
     def label(self):
         return f"{self.policy} cache, {self.capacity:,} keys"
@@ -108,6 +126,7 @@ class CacheRun(Runtime):
         self.outcome = np.zeros(sim.n, dtype=np.int8)  # 0 write/not seen, 1 hit, 2 miss, 3 bypassed (cache down)
         self.stale = np.zeros(sim.n, dtype=bool)
         self.down_since = None
+        self.flushes, self.flushed = list(spec.flushes), 0
         if spec.warm:
             self._warm_up(rng, sim.workload)
 
@@ -132,10 +151,11 @@ class CacheRun(Runtime):
             self.down_since = env.now if self.down_since is None else self.down_since
             self.outcome[i] = 3
             return (yield from self.pass_on(backend, i))
-        if self.down_since is not None:  # back from an outage: the memory is empty
-            self.policy.clear()
-            self.expires.clear()
-            self.cached_version.clear()
+        flushed = self.flushed
+        while self.flushed < len(self.flushes) and self.flushes[self.flushed] <= env.now:
+            self.flushed += 1
+        if self.down_since is not None or self.flushed > flushed:  # back from an outage, or flushed: empty
+            self._empty()
             self.down_since = None
         if self.write[i]:
             status = yield from self.pass_on(backend, i)
@@ -168,6 +188,11 @@ class CacheRun(Runtime):
             if self.ttl is not None:
                 self.expires[key] = env.now + self.ttl
         return status
+
+    def _empty(self):
+        self.policy.clear()
+        self.expires.clear()
+        self.cached_version.clear()
 
     def _drop(self, key):
         self.policy.remove(key)
@@ -284,3 +309,51 @@ def cache_of(architecture, name=None):
     return found[0]
 
 
+
+
+# -- warming up after a flush ----------------------------------------------------------------------
+
+def cold_hit_ratio(workload, capacity, after_s):
+    """Theory's LRU hit ratio of reads ``after_s`` seconds after the cache was emptied (a flush, a restart).
+
+    Requests are independent with the workload's Zipf popularity p_i at ``workload.rate`` r, a share w of
+    them writes that invalidate.  Until the cache is full it holds every key read since the flush, so a
+    read ``after_s`` = t later hits with chance (1 - w) sum_i p_i (1 - e^(-p_i r t)); once r t reaches
+    Che's time T (the requests it takes to fill C keys) it is warm, at Che's steady hit ratio.  Assumes a
+    miss fills the cache at once: an overloaded database that answers late warms it later.
+
+    >>> from chapter1 import Workload
+    >>> w = Workload.from_rate(100, keys=10_000, read_ratio=0.9)
+    >>> [round(cold_hit_ratio(w, 1_000, t), 2) for t in (0, 1, 10, 1_000)]
+    [0.0, 0.32, 0.53, 0.62]
+    """
+    from ..theory.caching import che_time
+
+    check.instance("workload", workload, Workload, "Workload.from_rate(100)")
+    check.number("capacity", capacity, low=1, high=workload.keys, integer=True)
+    times = np.asarray(after_s, dtype=float)
+    if np.any(~np.isfinite(times)) or np.any(times < 0):
+        raise ValueError(f"after_s must be finite seconds >= 0; got {after_s!r}")
+    p, read = workload.key_popularity(), workload.read_ratio
+    full = che_time(p, capacity / read) if read > 0 and capacity / read < workload.keys else math.inf
+    seen = np.minimum(times * workload.rate, full)
+    hit = read * (p * -np.expm1(-np.multiply.outer(seen, p))).sum(axis=-1)
+    return float(hit) if np.ndim(after_s) == 0 else hit
+
+
+def warmup_s(workload, capacity, share=0.9):
+    """Seconds after a flush until theory's hit ratio (:func:`cold_hit_ratio`) is back to ``share`` of its warm value.
+
+    >>> from chapter1 import Workload
+    >>> round(warmup_s(Workload.from_rate(100), 1_000), 1)
+    13.6
+    """
+    check.number("share", share, low=0, high=1, low_open=True)
+    warm = cold_hit_ratio(workload, capacity, 1e12)
+    low, high = 0.0, 1.0
+    while cold_hit_ratio(workload, capacity, high) < share * warm * (1 - 1e-12) and high < 1e12:
+        high *= 2
+    for _ in range(60):
+        mid = (low + high) / 2
+        low, high = (mid, high) if cold_hit_ratio(workload, capacity, mid) < share * warm else (low, mid)
+    return high
