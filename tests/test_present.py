@@ -1,5 +1,7 @@
 """The presentation kit: panel registry, headline builder, scales and label placement."""
 
+import re
+
 import pandas as pd
 import pytest
 
@@ -20,6 +22,28 @@ def test_every_panel_draws_its_defaults_and_offers_them(panel):
     chart, text = panel.draw(requests=300)
     assert isinstance(chart, charts.Picture) and chart.data.startswith("<svg")
     assert text.startswith("<div>") and "simulated requests" in text
+
+
+def _numbered_clips(svg):
+    """Clip-path ids renumbered in order of appearance (the renderer counts them across every chart it drew)."""
+    ids = {}
+    return re.sub(r"clip\d+", lambda m: ids.setdefault(m.group(0), f"clip{len(ids)}"), svg)
+
+
+@pytest.mark.parametrize("panel", panels.all_panels(), ids=lambda p: p.name)
+def test_compiled_templates_draw_the_same_svg_as_vega_lite(panel, monkeypatch):
+    """A panel's chart compiled to Vega once, data put in per redraw, is the SVG Vega-Lite draws from scratch."""
+    drawn = []
+    svg = charts.Template.svg
+    monkeypatch.setattr(charts.Template, "svg", lambda self, datasets: drawn.append((self, datasets)) or
+                        svg(self, datasets))
+    panel.draw(requests=300)
+    assert drawn, "the panel drew no chart through a Template"
+    for template, datasets in drawn:
+        assert any(len(charts.records(datasets.get(name, []))) for name in template.names), "no data to compare"
+        fast, reference = svg(template, datasets).data, template.svg_from_vega_lite(datasets).data
+        assert _numbered_clips(fast) == _numbered_clips(reference)
+        assert fast.count("<path") == reference.count("<path") > 0
 
 
 def test_moves_change_one_control_at_a_time():
