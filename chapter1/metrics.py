@@ -13,7 +13,10 @@ monitoring system scrapes at a moment of simulated time:
 * :func:`alert` -- a threshold rule with a ``for`` duration evaluated at each scrape, and the time
   from a fault to the alert (theory: :func:`theory_delay_s` = interval / 2 + for);
 * :func:`logs` -- structured JSON log lines for a sample of requests (errors and slow ones kept);
-* :func:`error_budget_min` -- an SLO's error budget in minutes.
+* :func:`error_budget_min` -- an SLO's error budget in minutes;
+* :func:`burn_rate`, :func:`exhaustion_s`, :func:`burn_rates` and :func:`burn_alert` -- how fast an
+  incident spends that budget, and the multi-window burn-rate page of the Google SRE workbook
+  (1 h and 5 min burn rates both above 14.4 for a 99.9 % SLO).
 
 >>> buckets = [(0.1, 50), (0.25, 90), (0.5, 99), (1.0, 100), (float("inf"), 100)]
 >>> round(histogram_quantile(0.5, buckets), 3)       # rank 50 is the top of the first bucket
@@ -22,6 +25,8 @@ monitoring system scrapes at a moment of simulated time:
 0.3889
 >>> round(error_budget_min(0.999), 1)                # 99.9 % over an average month
 43.8
+>>> round(burn_rate(0.0144, 0.999), 1), round(exhaustion_s(14.4) / 86_400, 2)   # days to spend the budget
+(14.4, 2.11)
 """
 
 import dataclasses
@@ -334,6 +339,106 @@ def error_budget_min(slo, days=DAYS_PER_MONTH):
     check.number("slo", slo, low=0, high=1, low_open=True)
     check.number("days", days, low=0, low_open=True)
     return (1 - slo) * days * 24 * 60
+
+
+def burn_rate(error_ratio, slo):
+    """How fast failures spend an SLO's error budget: error_ratio / (1 - slo); 1 spends it exactly in its period.
+
+    >>> round(burn_rate(1.0, 0.999), 6)     # a total outage burns a 99.9 % budget a thousand times too fast
+    1000.0
+    """
+    check.number("slo", slo, low=0, high=1, low_open=True)
+    if slo == 1:
+        raise ValueError("slo must be below 1 (a 100 % SLO has no error budget to burn); got 1")
+    ratio = np.asarray(error_ratio, dtype=float)
+    if np.any((ratio < 0) | (ratio > 1)):
+        raise ValueError(f"error_ratio must be a share in [0, 1]; got {error_ratio!r}")
+    burn = ratio / (1 - slo)
+    return float(burn) if np.ndim(error_ratio) == 0 else burn
+
+
+def exhaustion_s(burn, days=DAYS_PER_MONTH):
+    """Seconds until a steady ``burn`` rate spends the whole budget of a ``days``-long SLO period: period / burn.
+
+    >>> round(exhaustion_s(1000) / 60, 1)     # a total outage at 99.9 %: the month's 43.8 min
+    43.8
+    """
+    check.number("burn", burn, low=0, low_open=True, allow_inf=True)
+    check.number("days", days, low=0, low_open=True)
+    return days * 86_400 / burn
+
+
+#: The SRE workbook's fast-burn page: 1 h and 5 min windows, burn rate 14.4 (2 % of a 30-day budget in an hour).
+BURN_PAGE = {"long_s": 3_600.0, "short_s": 300.0, "factor": 14.4}
+
+
+def burn_rates(table, slo, window_s, *, history_rps=None):
+    """The burn rate over the last ``window_s`` at each scrape of a :func:`scrapes` table (as
+    ``increase(errors[w]) / increase(requests[w]) / (1 - slo)``).
+
+    A window reaching back before the run covers a healthy past: requests at ``history_rps``
+    (default: the rate of the first scrape) and no errors, as an hour of Prometheus history would show.
+
+    >>> t = pd.DataFrame({"t_s": [60, 120], "requests": [600, 1_200], "errors": [0, 60]})
+    >>> burn_rates(t, 0.999, 60).round(1).tolist()    # the last minute: 60 of 600 failed
+    [0.0, 100.0]
+    """
+    check.number("window_s", window_s, low=0, low_open=True)
+    times = table["t_s"].to_numpy(float)
+    requests, errors = table["requests"].to_numpy(float), table["errors"].to_numpy(float)
+    if history_rps is None:
+        history_rps = requests[0] / times[0] if times[0] > 0 else 0.0
+    check.number("history_rps", history_rps, low=0)
+    start = times - window_s
+    t0, r0 = np.concatenate([[0.0], times]), np.concatenate([[0.0], requests])
+    before = np.where(start < 0, start * history_rps, np.interp(np.maximum(start, 0), t0, r0))
+    errors_before = np.interp(np.maximum(start, 0), t0, np.concatenate([[0.0], errors]))
+    total, failed = requests - before, errors - errors_before
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = np.where(total > 0, failed / np.maximum(total, 1e-12), 0.0)
+    return pd.Series(burn_rate(np.clip(ratio, 0, 1), slo), index=table.index, name=f"burn_{window_s:g}s")
+
+
+def burn_alert(table, slo=0.999, *, long_s=BURN_PAGE["long_s"], short_s=BURN_PAGE["short_s"],
+               factor=BURN_PAGE["factor"], after_s=0.0, history_rps=None):
+    """The multi-window burn-rate page: fires at the first scrape (from ``after_s``) where the burn rate over
+    ``long_s`` and over ``short_s`` both exceed ``factor``; an :class:`Alert` like :func:`alert`'s.
+
+    The long window makes it page only on real budget loss (a blip is diluted in an hour); the short one
+    makes it stop soon after the errors do.
+
+    >>> t = pd.DataFrame({"t_s": [60.0, 120.0], "requests": [600, 1_200], "errors": [0, 600]})
+    >>> burn_alert(t, after_s=60, history_rps=10).delay_s     # 600 failures in an hour of 36,000 requests
+    60.0
+    """
+    check.number("factor", factor, low=0, low_open=True)
+    check.number("after_s", after_s, low=0)
+    if not short_s < long_s:
+        raise ValueError(f"short_s must be shorter than long_s; got short_s={short_s!r}, long_s={long_s!r}")
+    long_burn = burn_rates(table, slo, long_s, history_rps=history_rps)
+    short_burn = burn_rates(table, slo, short_s, history_rps=history_rps)
+    rule = f"burn({long_s:g} s) > {factor:g} and burn({short_s:g} s) > {factor:g}"
+    both = pd.DataFrame({"t_s": table["t_s"], "burn": np.minimum(long_burn, short_burn)})
+    found = alert(both, "burn", factor, 0.0, after_s=after_s)
+    return dataclasses.replace(found, rule=rule)
+
+
+def theory_burn_delay_s(error_ratio, slo=0.999, *, long_s=BURN_PAGE["long_s"], factor=BURN_PAGE["factor"],
+                        interval_s=0.0):
+    """Mean time from a sudden fault failing a share ``error_ratio`` of requests to the burn-rate page.
+
+    The long window's error ratio grows as error_ratio x t / long_s (traffic steady, a healthy past), so it
+    crosses factor x (1 - slo) after long_s x factor x (1 - slo) / error_ratio; the next scrape comes on
+    average interval / 2 later.  Never (inf) when error_ratio is at most factor x (1 - slo).
+
+    >>> round(theory_burn_delay_s(1.0), 1), theory_burn_delay_s(0.01)
+    (51.8, inf)
+    """
+    burn = burn_rate(error_ratio, slo)
+    check.number("interval_s", interval_s, low=0)
+    if burn <= factor:
+        return math.inf
+    return long_s * factor / burn + interval_s / 2
 
 
 def logs(result, *, sample=0.01, slow_ms=None, seed=0):

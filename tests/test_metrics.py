@@ -28,6 +28,13 @@ def outage(seed, fault_s):
                       seed=seed)
 
 
+@functools.lru_cache(maxsize=None)
+def long_outage(seed):
+    """The only server dies at 30 s, in a run of about 120 s (long enough for the burn-rate page)."""
+    return c.simulate(c.single_server().fail("server", at_s=30.0), c.Workload.from_rate(100), requests=12_000,
+                      seed=seed)
+
+
 def families(text):
     return {f.name: f for f in text_string_to_metric_families(text)}
 
@@ -206,6 +213,51 @@ def test_alert_resets_when_the_condition_stops_holding():
 def test_error_budget_of_three_nines_is_about_43_8_minutes_a_month():
     assert m.error_budget_min(0.999) == pytest.approx(43.83, abs=0.01)
     assert m.error_budget_min(0.99, days=1) == pytest.approx(14.4)
+
+
+@pytest.mark.parametrize("interval_s", [5.0, 15.0, 30.0])
+def test_burn_rate_page_comes_when_the_hours_error_ratio_crosses_14_4_budgets(interval_s):
+    """A total outage: the 1 h window crosses 14.4 x 0.1 % after 3,600 x 0.0144 = 51.8 s, plus half a scrape."""
+    delays = []
+    rng = np.random.default_rng(3)
+    for seed in range(3):
+        result = long_outage(seed)
+        for offset in rng.uniform(0, interval_s, 12):
+            table = m.scrapes(result, interval_s, offset_s=offset)
+            delays.append(m.burn_alert(table, 0.999, after_s=30.0, history_rps=100).delay_s)
+    delays = np.array(delays)
+    theory = m.theory_burn_delay_s(1.0, 0.999, interval_s=interval_s)
+    noise = interval_s / math.sqrt(12 * len(delays))       # the scrape falls uniformly within an interval
+    # measured over these seeds: within 0.7 s of theory (a request killed at 30 s counts when it ends)
+    assert abs(delays.mean() - theory) < 4 * noise + 1.0, (delays.mean(), theory)
+    assert delays.min() >= 51.8 - 1.0 and delays.max() <= 51.8 + interval_s + 1.0
+
+
+def test_a_blip_trips_the_threshold_alert_but_does_not_page_on_burn_rate():
+    blip = c.simulate(c.single_server().fail("server", at_s=30, recover_s=40), c.Workload.from_rate(100),
+                      requests=9_000, seed=2)
+    table = m.scrapes(blip, 15)
+    assert math.isfinite(m.alert(table, "error_ratio", 0.05, 0, after_s=30).firing_s)
+    assert m.burn_alert(table, after_s=30, history_rps=100).firing_s == INF
+    long_burn = m.burn_rates(table, 0.999, 3_600, history_rps=100)
+    # 10 s of failures in an hour of traffic: burn about 1,000 x 10 / 3,600 = 2.8, far below 14.4
+    assert long_burn.max() == pytest.approx(1_000 * 10 / 3_600, rel=0.15)
+
+
+def test_burn_rate_and_time_to_exhaust_the_budget():
+    assert m.burn_rate(0.001, 0.999) == pytest.approx(1.0)
+    assert m.exhaustion_s(1.0) / 86_400 == pytest.approx(m.DAYS_PER_MONTH)
+    # 14.4 for an hour spends 2 % of a 30-day budget: 14.4 x 1 h / 720 h
+    assert 3_600 / m.exhaustion_s(14.4, days=30) == pytest.approx(0.02)
+    assert m.exhaustion_s(m.burn_rate(1.0, 0.999)) / 60 == pytest.approx(m.error_budget_min(0.999))
+    assert m.theory_burn_delay_s(0.5) == pytest.approx(2 * m.theory_burn_delay_s(1.0))
+    assert m.theory_burn_delay_s(0.0144) == INF
+    with pytest.raises(ValueError, match="error_ratio"):
+        m.burn_rate(1.5, 0.999)
+    with pytest.raises(ValueError, match="slo"):
+        m.burn_rate(0.1, 1)
+    with pytest.raises(ValueError, match="short_s"):
+        m.burn_alert(m.scrapes(outage(0, 30.0), 15), long_s=300, short_s=3_600)
 
 
 def test_logs_keep_every_error_and_slow_request_and_sample_the_rest():
