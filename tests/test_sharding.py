@@ -165,3 +165,62 @@ def test_router_rejects_bad_shards():
         analytic.load_spread(0)
     with pytest.raises(TypeError):
         analytic.top_key_share("many")
+
+
+# ------------------------------------------------------------------ the picture of the ring
+
+def _ring_router(shards, vnodes):
+    return ShardRouter(shards=shard_databases(shards), scheme="ring", vnodes=vnodes)
+
+
+@pytest.mark.parametrize("shards, vnodes", [(3, 4), (4, 30), (16, 1_000)])
+def test_ring_picture_is_drawn_from_the_routers_ring(shards, vnodes):
+    import re
+
+    from chapter1.present import ring
+
+    router = _ring_router(shards, vnodes)
+    data = ring.ring_picture(router).data
+    ticks = data.count('class="vnode"')
+    assert ticks == (shards * vnodes if shards * vnodes <= ring.MAX_TICKS else 0)
+    shares = [float(v) / 100 for v in re.findall(r"shard-\d+: ([\d.]+)%", data)]
+    assert shares == pytest.approx(ring_shares(shards, vnodes).tolist(), abs=0.0006)  # printed to 0.1 %
+    assert data.count('class="arcs"') == shards
+    assert data == ring.ring_picture(router).data
+
+
+def test_ring_picture_sends_each_key_clockwise_to_the_point_the_router_uses():
+    from chapter1.components.shards import ring_points
+    from chapter1.present.ring import key_points
+
+    router = _ring_router(5, 20)
+    keys = np.arange(500)
+    turns, at, shard = key_points(router, keys)
+    positions, owners = ring_points(tuple(s.name for s in router.shards), 20)
+    assert np.array_equal(owners[at], shard)
+    assert np.array_equal(shard, router.owners(keys))
+    hashes = key_hash(keys)
+    wraps = hashes > positions[-1]
+    assert np.all(positions[at[~wraps]] >= hashes[~wraps]) and np.all(at[wraps] == 0)
+    previous = np.where(at > 0, positions[at - 1], 0)   # no point between the key and its own: it is the first
+    assert np.all((previous < hashes) | (at == 0))
+
+
+def test_ring_picture_rejects_what_it_cannot_draw():
+    from chapter1.present.ring import ring_picture
+
+    with pytest.raises(ValueError, match="scheme"):
+        ring_picture(ShardRouter(shards=shard_databases(2), scheme="modulo"))
+    with pytest.raises(ValueError, match="keys"):
+        ring_picture(_ring_router(2, 3), keys=range(20))
+    with pytest.raises(TypeError, match="router"):
+        ring_picture("ring")
+
+
+def test_sharding_panel_redraws_the_ring_with_the_sliders():
+    from chapter1.sections import sharding as sh
+
+    few, many = sh.PANEL.draw(shards=3, vnodes=3, requests=300)[0].data, sh.PANEL.draw(shards=5, vnodes=3,
+                                                                                          requests=300)[0].data
+    assert few.count('class="vnode"') == 9 and many.count('class="vnode"') == 15
+    assert "shard-5:" in many and "shard-5:" not in few

@@ -25,6 +25,7 @@ from ..core import validation as check
 from ..core.simulation import simulate
 from ..core.workload import Workload
 from ..present import charts, panels, scales
+from ..present.ring import ring_picture, side_by_side
 
 RATE = 800.0                 # requests per second in the panel
 KEYS = 10_000                # the course's default key space, Zipf 1
@@ -32,10 +33,13 @@ DB_WORKERS, DB_SERVICE_MS = 4, 10.0
 CAPACITY = DB_WORKERS * 1_000.0 / DB_SERVICE_MS      # 400 queries a second per shard
 MAX_SHARDS = 16
 SEEDS = 2
+RING_KEYS = (0, 1, 2, 3)     # the keys the ring picture follows clockwise (0 = the most popular)
 CAPTION = (
     "<small>Each shard's share of the requests (two runs pooled). Dashed rules: an even share 1/n, the celebrity "
     "shard's theory 1/H + (1 - 1/H)/n, and the share one shard can carry (its capacity / the rate). A red bar is a "
-    "shard past its capacity: its queue grows and its requests time out, however many shards there are.</small>")
+    "shard past its capacity: its queue grows and its requests time out, however many shards there are. Right: "
+    "the router's ring, each arc coloured by the shard whose virtual node ends it; the most popular keys walk "
+    "clockwise to their node.</small>")
 
 
 def data_tier(shards, vnodes=100, celebrity_share=0.0, scheme="ring", **options):
@@ -96,7 +100,8 @@ def sharding_view(shards, vnodes, celebrity_percent, *, requests=2_000, seed=0):
     state = np.where(loads["share"] * RATE > CAPACITY, "overloaded", np.where(loads["celebrity"], "celebrity", "even"))
     rules = [{"at": 1 / shards}, {"at": celebrity_theory(shards, share)}, {"at": min(1.0, CAPACITY / RATE)}]
     svg = _template().svg({"loads": loads.assign(state=state), "target": rules})
-    return svg, headline(shards, vnodes, share, loads, requests)
+    ring = ring_picture(data_tier(shards, vnodes)["shard router"], keys=RING_KEYS)
+    return side_by_side(svg, ring), headline(shards, vnodes, share, loads, requests)
 
 
 def headline(shards, vnodes, share, loads, requests):
