@@ -185,14 +185,15 @@ def cached(cache_size=1_000, policy="lru", ttl_s=None, *, web_workers=8, web_ser
 
 def queued(workers=8, service_time_ms=95.0, *, durable=True, delivery="at-least-once", web_workers=8,
            web_service_ms=10.0, ack_ms=5.0, crash_probability=0.0, idempotent=False, burst_messages=0,
-           burst_at_s=10.0, **server_options):
+           burst_at_s=10.0, autoscale=None, **server_options):
     """DNS -> web (the producer) -> message queue -> ``workers`` consumers: chapter 10's asynchronous design.
 
     The web tier answers once the broker has stored the message; each consumer works a message for
     ``service_time_ms`` (exponential) later and takes ``ack_ms`` to acknowledge it (by default 8 x (95 + 5)
     ms: 80 messages a second).  ``durable``, ``delivery``, ``burst_messages`` and
     ``burst_at_s`` go to the :class:`~chapter1.components.queue.MessageQueue`; ``ack_ms``,
-    ``crash_probability`` and ``idempotent`` to its :class:`~chapter1.components.queue.Consumers`;
+    ``crash_probability``, ``idempotent`` and ``autoscale`` (an
+    :class:`~chapter1.components.autoscaling.Autoscaler`) to its :class:`~chapter1.components.queue.Consumers`;
     the other options to the web server.
 
     >>> arch = queued(workers=4)
@@ -206,7 +207,7 @@ def queued(workers=8, service_time_ms=95.0, *, durable=True, delivery="at-least-
     check.number("workers", workers, low=1, high=10_000, integer=True)
     web = WebServer(name="web", workers=web_workers, service_time_ms=web_service_ms, **server_options)
     pool = Consumers(name="consumers", workers=workers, service_time_ms=service_time_ms, ack_ms=ack_ms,
-                     crash_probability=crash_probability, idempotent=idempotent)
+                     crash_probability=crash_probability, idempotent=idempotent, autoscale=autoscale)
     broker = MessageQueue(name="queue", consumers=pool, durable=durable, delivery=delivery,
                           burst_messages=burst_messages, burst_at_s=burst_at_s)
     kind = "durable" if durable else "in-memory"

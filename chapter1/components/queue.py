@@ -44,6 +44,7 @@ import numpy as np
 from ..core import validation as check
 from ..core.architecture import Architecture
 from ..core.component import ERROR, OK, Component, Runtime, register
+from .autoscaling import Autoscaler, Scaling
 from .server import Workers
 
 DELIVERY = ("at-least-once", "at-most-once")
@@ -58,7 +59,9 @@ class Consumers(Workers, Component):
     (the window in which a crash makes a duplicate), before it for at-most-once; a consumer is busy for
     both, so one completes 1,000 / (service_time_ms + ack_ms) messages a second.
     ``crash_probability``: the chance a consumer process dies during one delivery; ``idempotent``: a
-    consumer that skips a message it has already done.
+    consumer that skips a message it has already done.  ``autoscale``: an
+    :class:`~chapter1.components.autoscaling.Autoscaler` that adds and removes workers on the backlog
+    (``workers`` is then the pool at the start).
 
     >>> Consumers(workers=4, service_time_ms=195, ack_ms=5).capacity
     20.0
@@ -71,10 +74,14 @@ class Consumers(Workers, Component):
     ack_ms: float = 5.0
     crash_probability: float = 0.0
     idempotent: bool = False
+    autoscale: Autoscaler | None = None
 
     def __post_init__(self):
         super().__post_init__()
         self.check_workers()
+        if self.autoscale is not None:
+            check.instance("autoscale", self.autoscale, Autoscaler, "Autoscaler(min_workers=2, max_workers=16)")
+            self.autoscale.check_start(self.workers)
         check.number("ack_ms", self.ack_ms, low=0, high=3_600_000)
         check.number("crash_probability", self.crash_probability, low=0, high=1)
         if not isinstance(self.idempotent, bool):
@@ -88,11 +95,13 @@ class Consumers(Workers, Component):
         return ConsumersRun(self, sim, index)
 
     def station(self):
-        return (self.service_rate, self.workers) if self.distribution == "exponential" else None
+        fixed = self.distribution == "exponential" and self.autoscale is None
+        return (self.service_rate, self.workers) if fixed else None
 
     def describe(self):
         extra = " · idempotent" if self.idempotent else ""
-        return ["consumers", self.label(), f"up to {self.capacity:,.0f} msg/s{extra}"]
+        scaling = [] if self.autoscale is None else [self.autoscale.describe()]
+        return ["consumers", self.label(), f"up to {self.capacity:,.0f} msg/s{extra}", *scaling]
 
     def label(self):
         return f"{self.workers} workers x {self.service_time_ms + self.ack_ms:g} ms"
@@ -108,12 +117,15 @@ class ConsumersRun(Runtime):
     def __init__(self, spec, sim, index):
         super().__init__(spec, sim, index)
         self.starts, self.finishes, self.served = [], [], 0
+        self.scaling = None  # the autoscaler's runtime, set by the broker when the pool autoscales
 
     def row(self):
         return {"workers": self.spec.workers, "served": self.served, "mean_wait_ms": math.nan}
 
     def busy(self):
-        return np.asarray(self.starts, dtype=float), np.asarray(self.finishes, dtype=float), self.spec.workers
+        """Service periods; an autoscaled pool's workers are its mean running workers over the window."""
+        workers = self.spec.workers if self.scaling is None else self.scaling.mean_running(float(self.sim.arrival[-1]))
+        return np.asarray(self.starts, dtype=float), np.asarray(self.finishes, dtype=float), workers
 
 
 def _example():
@@ -208,8 +220,12 @@ class QueueRun(Runtime):
         self.trace_t, self.trace_n = [0.0], [0]          # backlog (messages waiting) after every change
         self.signal = self.env.event()
         self.starts = sorted(o.start_s for o in consumers.outages)
+        self.working, self.retire = 0, 0      # messages in service; consumers told to stop
         for _ in range(consumers.workers):
-            self.env.process(self._consumer())
+            self.env.process(self.consume())
+        if consumers.autoscale is not None:
+            last_input = max(float(sim.arrival[-1]), spec.burst_at_s if spec.burst_messages else 0.0)
+            self.pool.scaling = Scaling(consumers.autoscale, self, consumers.workers, last_input)
         if not spec.durable:
             for outage in spec.outages:
                 self.env.process(self._wipe(outage.start_s))
@@ -263,10 +279,27 @@ class QueueRun(Runtime):
 
     # -- the consumers' side -------------------------------------------------------------------------
 
-    def _consumer(self):
+    def wake(self):
+        """Wake every idle consumer (a message arrived, or some are told to stop)."""
+        if not self.signal.triggered:
+            self.signal.succeed()
+
+    def finished(self, last_input_s):
+        """True once nothing more can happen: every message is in, none waits or is in service (or the
+        consumers or the broker are down for good)."""
+        now, consumers = self.env.now, self.spec.consumers
+        if math.isinf(max(_cover_end(consumers, now), _cover_end(self.spec, now))):
+            return True
+        return now >= last_input_s and not self.waiting and not self.working
+
+    def consume(self):
+        """One consumer process: take the oldest message, work it, acknowledge; stop when told to."""
         env, spec, consumers = self.env, self.spec, self.spec.consumers
-        at_least_once = spec.delivery == "at-least-once"
         while True:
+            if self.retire:
+                self.retire -= 1
+                self.pool.scaling.stopped()
+                return
             back = max(_cover_end(consumers, env.now), _cover_end(spec, env.now))
             if back > env.now:
                 if math.isinf(back):
@@ -280,36 +313,44 @@ class QueueRun(Runtime):
                 continue
             m = self.waiting.popleft()
             self._traced()
-            self.deliveries[m] += 1
-            if self.taken[m] != self.taken[m]:
-                self.taken[m] = env.now
-            work = self.work_s[m] if self.deliveries[m] == 1 else self._draw()
-            if consumers.idempotent and self.applied[m] > 0:
-                work = 0.0  # it recognises the message and skips the work
-            ack, start = self.ack_s, env.now
-            crash = self._crash_after(work + ack)
-            # at-least-once: work, then acknowledge; at-most-once: acknowledge, then work
-            first, second = (work, ack) if at_least_once else (ack, work)
-            if crash < first:  # died in the first part: the broker still holds the message
-                yield env.timeout(crash)
-                self._worked(start)
-                self._store(m, front=True)
-                continue
-            yield env.timeout(first)
-            if at_least_once:
-                self._applied(m, work)
-            if crash < first + second:  # died in the second part
-                yield env.timeout(crash - first)
-                self._worked(start)
-                if at_least_once:
-                    self._store(m, front=True)  # done, but not acknowledged: it comes again
-                else:
-                    self.lost[m] = True  # acknowledged on receipt, never done
-                continue
-            yield env.timeout(second)
-            if not at_least_once:
-                self._applied(m, work)
+            self.working += 1
+            yield from self._deliver(m)
+            self.working -= 1
+
+    def _deliver(self, m):
+        """Deliver message ``m`` to this consumer: its work and acknowledgement, or a crash part-way."""
+        env, spec, consumers = self.env, self.spec, self.spec.consumers
+        at_least_once = spec.delivery == "at-least-once"
+        self.deliveries[m] += 1
+        if self.taken[m] != self.taken[m]:
+            self.taken[m] = env.now
+        work = self.work_s[m] if self.deliveries[m] == 1 else self._draw()
+        if consumers.idempotent and self.applied[m] > 0:
+            work = 0.0  # it recognises the message and skips the work
+        ack, start = self.ack_s, env.now
+        crash = self._crash_after(work + ack)
+        # at-least-once: work, then acknowledge; at-most-once: acknowledge, then work
+        first, second = (work, ack) if at_least_once else (ack, work)
+        if crash < first:  # died in the first part: the broker still holds the message
+            yield env.timeout(crash)
             self._worked(start)
+            self._store(m, front=True)
+            return
+        yield env.timeout(first)
+        if at_least_once:
+            self._applied(m, work)
+        if crash < first + second:  # died in the second part
+            yield env.timeout(crash - first)
+            self._worked(start)
+            if at_least_once:
+                self._store(m, front=True)  # done, but not acknowledged: it comes again
+            else:
+                self.lost[m] = True  # acknowledged on receipt, never done
+            return
+        yield env.timeout(second)
+        if not at_least_once:
+            self._applied(m, work)
+        self._worked(start)
 
     def _applied(self, m, work):
         if work > 0 or not self.spec.consumers.idempotent:
@@ -359,7 +400,8 @@ class QueueRun(Runtime):
         n, a = self.sim.n, self._arrays()
         done = (a["done"][:n] - self.sim.arrival)[~np.isnan(a["done"][:n])] * 1_000.0
         waits = (a["taken"] - a["stored"])[~np.isnan(a["taken"])] * 1_000.0
-        return {"backlog_max": float(max(self.trace_n)), "messages_lost": float(a["lost"].sum()),
+        scaled = {} if self.pool.scaling is None else self.pool.scaling.figures(self.env.now)
+        return {**scaled, "backlog_max": float(max(self.trace_n)), "messages_lost": float(a["lost"].sum()),
                 "duplicates": float(np.maximum(a["applied"] - 1, 0).sum()),
                 "redeliveries": float(np.maximum(a["deliveries"] - 1, 0).sum()),
                 "done_p50_ms": float(np.percentile(done, 50)) if done.size else math.nan,

@@ -36,10 +36,10 @@ CAPTION = ("<small>Backlog: photos stored and not yet taken by a worker. Line: t
            "milliseconds a broker takes to store a photo.</small>")
 
 
-def photo_queue(workers, *, burst=0, outage_s=0.0, durable=True):
+def photo_queue(workers, *, burst=0, outage_s=0.0, durable=True, autoscale=None):
     """The panel's design alone: a queue and ``workers`` consumers, no DNS or web tier (the producer is the
     workload); a ``burst`` of uploads at :data:`BURST_AT_S` and every consumer down for ``outage_s`` from
-    :data:`OUTAGE_AT_S`.
+    :data:`OUTAGE_AT_S`; ``autoscale``: the pool's :class:`~chapter1.components.autoscaling.Autoscaler`.
 
     >>> [c.name for c in photo_queue(4).components]
     ['queue', 'consumers']
@@ -47,7 +47,7 @@ def photo_queue(workers, *, burst=0, outage_s=0.0, durable=True):
     check.number("workers", workers, low=1, high=1_000, integer=True)
     check.number("burst", burst, low=0, high=100_000, integer=True)
     check.number("outage_s", outage_s, low=0, high=3_600)
-    pool = Consumers(workers=workers, service_time_ms=WORK_MS, ack_ms=ACK_MS)
+    pool = Consumers(workers=workers, service_time_ms=WORK_MS, ack_ms=ACK_MS, autoscale=autoscale)
     if outage_s:
         pool = pool.fail(OUTAGE_AT_S, OUTAGE_AT_S + outage_s)
     broker = MessageQueue(consumers=pool, durable=durable, burst_messages=burst, burst_at_s=BURST_AT_S,
