@@ -298,3 +298,48 @@ def test_panel_rejects_an_unknown_incident():
 
     with pytest.raises(ValueError, match="kind"):
         o.incident("the moon falls")
+
+
+@pytest.mark.parametrize("interval_s", [5, 15])
+def test_panel_burn_rate_page_after_the_balancer_dies_matches_theory(interval_s):
+    from chapter1.sections import observability as o
+
+    delays = [o.dashboard_data(o.incident("the load balancer dies", seed=seed), interval_s, 15)[2]["burn"].delay_s
+              for seed in range(3)]
+    theory = m.theory_burn_delay_s(1.0, o.SLO, interval_s=interval_s)
+    # each run's scrapes fall at a random offset: the delay is theory's 51.8 s plus up to one interval
+    assert all(51.8 - 1 <= d <= 51.8 + interval_s + 1 for d in delays), (delays, theory)
+
+
+def test_panel_new_incidents_show_what_they_break():
+    from chapter1.sections import observability as o
+
+    flushed = o.incident("the cache is flushed", seed=1)
+    _, table, fired = o.dashboard_data(flushed, 15, 15)
+    assert math.isfinite(fired["p99_ms"].firing_s) and not math.isfinite(fired["burn"].firing_s)
+    before, after = table[table["t_s"] <= o.FAULT_S], table[table["t_s"].between(o.FAULT_S + 15, o.FAULT_S + 30)]
+    assert after["database_utilization"].mean() > 0.95 > before["database_utilization"].mean() + 0.3
+    surge = o.incident("traffic doubles", seed=1)
+    _, table, fired = o.dashboard_data(surge, 15, 15)
+    capacity = o.SERVERS * o.WORKERS * 1_000 / o.SERVICE_MS
+    late = table[table["t_s"] > o.FAULT_S + 15]
+    ok_rate = late["rate_rps"] * (1 - late["error_ratio"])
+    assert ok_rate.max() < 1.05 * capacity < o.SURGE * o.RATE   # good answers stop at the servers' capacity
+    assert fired["p99_ms"].firing_s < fired["error_ratio"].firing_s   # latency first, errors once queues time out
+    assert surge.requests["arrival_s"].max() == pytest.approx(o.HORIZON_S, rel=0.03)
+    for kind in ("the cache is flushed", "traffic doubles"):
+        picture, html = o.PANEL.draw(incident_kind=kind)
+        assert "<svg" in picture.data and "Budget burn" in picture.data and "error budget" in html
+
+
+def test_a_slow_database_warms_the_cache_slower_than_theory():
+    """The thundering herd: misses that wait in a saturated database fill the cache late."""
+    from chapter1.sections import observability as o
+
+    table = o.cache_warmup(seeds=range(2))
+    during = table[table["t_s"].between(o.FAULT_S + 5, o.FAULT_S + 30)]
+    lag = (during["theory_hit_ratio"] - during["hit_ratio"]).groupby(during["database"]).mean()
+    # measured: the 80 queries/s database lags theory by about 0.1, the 200 queries/s one by under 0.02;
+    # a 5 s window holds ~700 reads (sd 0.02 each), so the mean over 5 windows x 2 runs is good to ~0.01
+    assert lag["database 80 queries/s"] > 0.06 and abs(lag["database 200 queries/s"]) < 0.03
+    assert "<svg" in o.warmup_chart(table).data
