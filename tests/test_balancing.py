@@ -193,3 +193,15 @@ def test_least_connections_loses_most_requests_to_a_dead_server_until_ejection()
     assert fixed["failed"].iloc[0] < 20
     svg, text = b.trap_view("least_connections", 70, 0, 1, requests=8_000)
     assert "<svg" in svg.data and "a blind policy would lose" in text
+
+
+def test_chapter_04_panels_draw_three_runs():
+    # Every panel simulates its setting three times (seeds s, s + 1000, s + 2000): one dot or one overlaid set
+    # of failure windows per run, and the headline gives the range over the runs.
+    _, text = b.balancer_view("round_robin", 4, 70, requests=1_000)
+    assert "over 3 runs" in text
+    _, text = b.failover_view("load balancer", 4, 10, 30, requests=2_000)
+    assert "over 3 runs" in text
+    result = simulate(b.failover_pool(), Workload.from_rate(50), requests=1_000, seed=0)
+    windows = b.overlaid_runs([b.failover_data(result, "load balancer", 10)] * 3)["windows"]
+    assert sorted(windows["run"].unique()) == [1, 2, 3]

@@ -194,3 +194,45 @@ def test_one_of_two_boxes_dying_at_60_percent_overloads_the_survivor():
     assert "<svg" in svg.data and "not N+1" in text and "2 of 2" in text
     _, fine = s.n_plus_one_view(4, 60, requests=4_000)
     assert "N+1: the survivors keep up" in fine and "3 of 4" in fine
+
+
+def test_usl_closed_form_peak_and_amdahl_as_its_special_case():
+    from chapter1 import analytic
+
+    sigma, kappa = 0.01, 0.0001
+    peak = analytic.usl_peak(sigma, kappa)
+    assert peak == pytest.approx(99.4987, abs=1e-3)
+    grid = {n: analytic.usl_capacity(n, sigma, kappa) for n in range(1, 301)}
+    best = max(grid, key=grid.get)
+    assert best in (math.floor(peak), math.ceil(peak))           # the whole-number peak sits next to N*
+    assert grid[192] < grid[128] < grid[96] and grid[64] < grid[96]  # rises, peaks, falls
+    assert analytic.amdahl_capacity(128, sigma) == analytic.usl_capacity(128, sigma, 0.0) == s.speedup(128, sigma)
+    assert analytic.usl_peak(sigma, 0.0) == math.inf
+    with pytest.raises(ValueError, match="kappa must be a number in the range"):
+        analytic.usl_capacity(8, 0.01, -0.1)
+    with pytest.raises(TypeError, match="cores must be a whole number"):
+        analytic.usl_capacity(8.5)
+
+
+def test_simulated_boxes_do_the_work_amdahl_and_the_usl_say():
+    # A box built by scale_up(cores, s, k) and given twice its capacity: measured over seeds 0-2 (10,000
+    # requests each) every run within 3 % of the formula (largest deviation 2.7 %).  The boxes follow the
+    # law by construction; the test is that the simulated queue delivers the capacity the formula gives.
+    runs = s.contention_runs(cores=(8, 96, 192), seeds=(0, 1, 2), requests=10_000)
+    assert ((runs["work"] / runs["theory"] - 1).abs() < 0.04).all(), runs
+    usl = runs[runs["law"] == "USL"].groupby("cores")["work"].mean()
+    assert usl[192] < usl[96], "past the USL peak a bigger box should do less work"
+    amdahl = runs[runs["law"] == "Amdahl"].groupby("cores")["work"].mean()
+    assert amdahl[192] > amdahl[96]
+    assert s.contention_runs(cores=(8,), seeds=(1,), requests=500).equals(
+        s.contention_runs(cores=(8,), seeds=(1,), requests=500))
+
+
+def test_scaling_view_offers_usl_crosstalk_and_three_runs():
+    _, text = s.scaling_view(1_000_000, 15_000, 8, contention=0.01, crosstalk=0.0001, requests=1_000)
+    assert "crosstalk" in text and "most at <b>" not in text and "most at 99 cores" in text
+    assert "over 3 runs" in text
+    up = s.designs_for(15_000, 8, contention=0.01, crosstalk=0.0001)[s.UP]
+    assert s.capacity(up) == pytest.approx(20 * s.speedup(128, 0.01, 0.0001))  # $15,000 buys 128 cores
+    chart = s.contention_chart(s.contention_runs(cores=(8,), seeds=(0,), requests=500))
+    assert "USL peak" in chart.to_json()

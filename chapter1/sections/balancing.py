@@ -32,6 +32,7 @@ from ..core.workload import Workload
 from ..present import charts, panels, scales
 from .failover import *  # noqa: F401,F403  (chapter 04's second half: bal.failover_panel, ...)
 from .failover import _pool
+from .single_server import run_seeds, spread
 from .trap import *  # noqa: F401,F403  (the least-connections trap: bal.trap_runs, bal.trap_panel, ...)
 
 SERVICE_MS = 50.0  # one request's work at a server (mean, exponential): 20 requests/s per worker
@@ -249,10 +250,10 @@ def _loads_chart():
 
 
 BALANCER_CAPTION = (
-    "<small><b>Left:</b> mean time at the servers as load grows; lines are theory for identical servers (for least "
-    "connections, its floor: one shared queue), the dot is this run, the dashed line your load. <b>Right:</b> how "
-    "busy each server was; orange is the slower server, the dashed line each server's load if the traffic were "
-    "shared out by speed.</small>")
+    "<small><b>Left:</b> mean time at the servers as load grows; lines are theory for identical servers (for "
+    "least connections, its floor: one shared queue), the dots are three runs of this setting (their spread is "
+    "noise), the dashed line your load. <b>Right:</b> how busy each server was in the first run; orange is the "
+    "slower server, the dashed line each server's load if the traffic were shared out by speed.</small>")
 # -- the policies panel --------------------------------------------------------------------------
 
 def balancer_panel(policy="round_robin", servers=8, load_percent=70, slow=1, workers=1, *, requests=None, seed=0):
@@ -266,21 +267,21 @@ def balancer_panel(policy="round_robin", servers=8, load_percent=70, slow=1, wor
 
 
 def balancer_view(policy, servers, load_percent, slow=1, workers=1, *, requests=panels.DEFAULT_REQUESTS, seed=0):
-    """What the policies panel shows for one setting: (chart as SVG, headline HTML); one simulation.
+    """What the policies panel shows for one setting: (chart as SVG, headline HTML); three runs (a dot each).
 
     ``load_percent`` is the load the servers would carry if they were all as fast as the fastest;
-    a slower web-1 makes the real load higher.
+    a slower web-1 makes the real load higher.  The bars show the first run.
     """
     check.number("load_percent", load_percent, low=0, high=100, low_open=True)
     load = load_percent / 100
     arch = policy_pool(policy, servers, slow=slow, workers=workers)
-    result = simulate(arch, Workload.from_rate(rate_for_load(load, servers, workers=workers)), requests=requests,
-                      seed=seed)
-    measured = server_time_ms(result)
+    workload = Workload.from_rate(rate_for_load(load, servers, workers=workers))
+    results = [simulate(arch, workload, requests=requests, seed=s) for s in run_seeds(seed)]
+    result, measured = results[0], [server_time_ms(r) for r in results]
     loads = server_loads(result).assign(kind=lambda t: np.where(t["speed"] < 1, "slower", "normal"))
     capacity = sum(s.capacity for s in arch["load balancer"].servers)
     even = result.workload.rate / capacity
-    point = [] if not math.isfinite(measured) else [{"policy": LABELS[policy], "load": load, "mean_ms": measured}]
+    point = [{"policy": LABELS[policy], "load": load, "mean_ms": m} for m in measured if math.isfinite(m)]
     datasets = {**policies_data(servers, current=load, workers=workers), "simulated": point,
                 "servers": loads, "target": [{"load": min(even, 1.0)}]}
     return _balancer_template().svg(datasets), balancer_headline(result, policy, load, measured, loads, workers)
@@ -288,7 +289,7 @@ def balancer_view(policy, servers, load_percent, slow=1, workers=1, *, requests=
 
 @functools.lru_cache(maxsize=1)
 def _balancer_template():
-    left = _policies_chart("Time at the servers as load grows", "lines: theory, identical servers · dot: this run")
+    left = _policies_chart("Time at the servers as load grows", "lines: theory, identical servers · dots: three runs")
     # Titles are captioned in HTML under the sliders (BALANCER_CAPTION): they are a costly part of a redraw.
     return charts.Template(charts.beside(left, _loads_chart()), titles=False)
 
@@ -308,8 +309,9 @@ def lines_note(workers):
 
 
 def balancer_headline(result, policy, load, measured_ms, loads, workers=1):
-    """The figures under the policies panel's sliders."""
+    """The figures under the policies panel's sliders; ``measured_ms`` is one mean per run (or one number)."""
     s, servers = result.summary(), len(loads)
+    runs = list(measured_ms) if isinstance(measured_ms, (list, tuple)) else [measured_ms]
     theory = theory_ms(policy, load, servers, workers=workers) if (loads["speed"] == 1).all() else None
     if theory is None:
         why = ("no closed form for ip hash" if policy == "ip_hash" else "theory assumes identical servers"
@@ -323,7 +325,7 @@ def balancer_headline(result, policy, load, measured_ms, loads, workers=1):
     busiest = loads.loc[loads["utilization"].idxmax()]
     text = (f"<b>{result.workload.rate:,.0f}</b> req/s over <b>{servers}</b> servers x <b>{workers}</b> "
             f"worker{'s' if workers > 1 else ''} · policy <b>{LABELS[policy]}</b> · mean time at the servers "
-            f"<b>{measured_ms:,.0f} ms</b>{against} · p95 <b>{s['p95_ms']:,.0f} ms</b> · busiest: {busiest['server']}"
+            f"<b>{spread(runs, ' ms')}</b>{against} · p95 <b>{s['p95_ms']:,.0f} ms</b> · busiest: {busiest['server']}"
             f" at <b>{busiest['utilization']:.0%}</b> · failed <b>{panels.failed(s):.1%}</b>")
     return panels.headline(text, f"<small>{lines_note(workers)}</small>", result=result, caption=BALANCER_CAPTION)
 

@@ -19,11 +19,12 @@ from ..core import validation as check
 from ..core.simulation import MAX_CLIENTS, simulate
 from ..core.workload import Workload
 from ..present import charts, panels, scales
+from .single_server import run_seeds, spread
 
 KINDS = ("load balancer", "DNS round robin")
 __all__ = ["KINDS", "FAILOVER_RATE", "FAIL_AT_S", "FAILOVER_CAPTION", "FAILOVER", "failover_pool", "detected_at",
            "cache_hit_ratio", "failed_share", "expected_failed", "failover_data", "failover_chart", "failover_panel",
-           "failover_view", "failover_headline", "detection_sweep", "detection_chart"]
+           "failover_view", "failover_headline", "detection_sweep", "detection_chart", "overlaid_runs"]
 
 
 def _pool(architecture):
@@ -35,8 +36,9 @@ def _pool(architecture):
 
 
 FAILOVER_CAPTION = (
-    "<small>Share of requests failing after web-2 dies: bars are the simulation (2-second windows), the line is the "
-    "expected share; dashed lines mark the death, the health check that notices it and, with DNS, the expiry of "
+    "<small>Share of requests failing after web-2 dies: bars are the simulation (2-second windows), three runs "
+    "drawn over each other (darker where they agree, the pale tops are run-to-run noise), the line is the expected "
+    "share; dashed lines mark the death, the health check that notices it and, with DNS, the expiry of "
     "the last cached answer.</small>")
 
 
@@ -203,12 +205,24 @@ def failover_panel(kind="load balancer", servers=4, interval_s=10, ttl_s=30, *, 
 
 
 def failover_view(kind, servers, interval_s, ttl_s, *, requests=panels.DEFAULT_REQUESTS, seed=0):
-    """What the failover panel shows for one setting: (chart as SVG, headline HTML); one simulation."""
+    """What the failover panel shows for one setting: (chart as SVG, headline HTML); three runs, overlaid."""
     arch = failover_pool(kind, servers, interval_s, ttl_s)
-    result = simulate(arch, Workload.from_rate(FAILOVER_RATE), requests=requests, seed=seed)
+    results = [simulate(arch, Workload.from_rate(FAILOVER_RATE), requests=requests, seed=s) for s in run_seeds(seed)]
     ttl = ttl_s if kind != "load balancer" else 0.0
-    datasets = failover_data(result, kind, interval_s, ttl)
-    return _failover_template().svg(datasets), failover_headline(result, kind, interval_s, ttl)
+    datasets = overlaid_runs([failover_data(r, kind, interval_s, ttl) for r in results])
+    return _failover_template().svg(datasets), failover_headline(results, kind, interval_s, ttl)
+
+
+def overlaid_runs(datasets):
+    """The first run's chart datasets with every run's failing-share windows, to be drawn over each other.
+
+    >>> overlaid_runs([{"windows": pd.DataFrame({"t_s": [1]})}, {"windows": pd.DataFrame({"t_s": [2]})}])["windows"]
+       t_s  run
+    0    1    1
+    1    2    2
+    """
+    windows = [d["windows"].assign(run=k + 1) for k, d in enumerate(datasets)]
+    return {**datasets[0], "windows": pd.concat(windows, ignore_index=True)}
 
 
 @functools.lru_cache(maxsize=1)
@@ -217,19 +231,22 @@ def _failover_template():
 
 
 def failover_headline(result, kind, interval_s, ttl_s=0.0, fail_at_s=FAIL_AT_S):
-    """The figures under the failover panel's sliders: failed requests, simulated and expected."""
+    """The figures under the failover panel's sliders: failed requests, simulated (one result, or a list of
+    runs) and expected."""
+    results = list(result) if isinstance(result, (list, tuple)) else [result]
+    result = results[0]
     servers = len(_pool(result.architecture).servers)
     hit = cache_hit_ratio(result.workload.rate, ttl_s, result.workload.users) if kind != "load balancer" else 0.0
     dns = {} if kind == "load balancer" else {"ttl_s": ttl_s, "hit_ratio": hit}
     expected = expected_failed(result.workload.rate, servers, fail_at_s, interval_s, kind, **dns)
-    failed = int((result.requests["status"] != "ok").sum())
+    failed = [int((r.requests["status"] != "ok").sum()) for r in results]
     seen = detected_at(fail_at_s, interval_s)
     text = (f"web-2 dies at <b>{fail_at_s:g} s</b>; the {'balancer' if kind == 'load balancer' else 'DNS server'}'s "
             f"health check notices at <b>{seen:g} s</b>")
     if kind != "load balancer":
         text += (f"; clients send <b>{hit:.0%}</b> of their requests from a cached answer, the last of which "
                  f"expires at <b>{seen + ttl_s:g} s</b>")
-    text += f" · failed requests: <b>{failed:,}</b> (expected <b>{expected:,.0f}</b>)"
+    text += f" · failed requests: <b>{spread(failed)}</b> (expected <b>{expected:,.0f}</b>)"
     return panels.headline(text, result=result, caption=FAILOVER_CAPTION)
 
 

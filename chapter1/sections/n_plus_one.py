@@ -19,7 +19,9 @@ from ..core import validation as check
 from ..core.simulation import simulate
 from ..core.workload import Workload
 from ..present import charts, panels, scales
+from .failover import overlaid_runs
 from .scaling import BALANCER_AVAILABILITY, SERVER_AVAILABILITY, SERVICE_MS, _servers
+from .single_server import run_seeds, spread
 
 __all__ = ["k_of_n_table", "n_plus_one_pool", "n_plus_one_runs", "n_plus_one_view", "n_plus_one_headline",
            "n_plus_one_panel", "N_PLUS_ONE", "N_PLUS_ONE_CAPTION"]
@@ -29,12 +31,13 @@ __all__ = ["k_of_n_table", "n_plus_one_pool", "n_plus_one_runs", "n_plus_one_vie
 
 N1_WORKERS, N1_QUEUE = 8, 1_000          # each box: 8 workers (cores) x 50 ms, room for 1,000 waiting requests
 N1_REQUESTS = 20_000
+N1_PANEL_REQUESTS = 12_000               # each of the panel's three runs (2 boxes at 60 %: 62 s, queue full at 47 s)
 N_PLUS_ONE_CAPTION = (
-    "<small><b>Left:</b> p95 latency over time, in 40 windows (dots: this run; line: theory, M/M/c while the "
-    "survivors keep up, the fluid overload model when they do not); the dashed line is the death of web-2. "
-    "<b>Right:</b> share of requests failing per window (bars) and the fluid model's share turned away (line). "
-    "The balancer ejects a box after 5 errors in a row, so the death itself costs a handful of requests: "
-    "what you see is capacity.</small>")
+    "<small><b>Left:</b> p95 latency over time, in 40 windows (dots: three runs, their spread is noise; line: "
+    "theory, M/M/c while the survivors keep up, the fluid overload model when they do not); the dashed line is "
+    "the death of web-2. <b>Right:</b> share of requests failing per window (bars, the three runs drawn over "
+    "each other) and the fluid model's share turned away (line). The balancer ejects a box after 5 errors in a "
+    "row, so the death itself costs a handful of requests: what you see is capacity.</small>")
 
 
 def k_of_n_table(load, servers=(2, 3, 4, 6), server=SERVER_AVAILABILITY, balancer=BALANCER_AVAILABILITY):
@@ -146,33 +149,40 @@ def _n1_template():
     return charts.Template(charts.beside(latency, failing), titles=False)
 
 
-def n_plus_one_view(servers, load_percent, *, requests=N1_REQUESTS, seed=0):
-    """What the N+1 panel shows: (chart as SVG, headline HTML); one run in which web-2 dies a quarter in."""
-    result, fail_at = _n1_run(servers, load_percent, requests, seed)
-    table = result.timeline(40)
-    width = result.duration_s / 40
-    theory = _n1_theory(result, fail_at)
-    datasets = {"theory": theory.assign(what="theory"),
-                "simulated": table[["t_s", "p95_ms"]].dropna().assign(what="simulation"),
-                "current": [{"t_s": fail_at}],
-                "windows": table[["t_s", "error_share"]].assign(start=table["t_s"] - width / 2,
-                                                                end=table["t_s"] + width / 2),
+def n_plus_one_view(servers, load_percent, *, requests=N1_PANEL_REQUESTS, seed=0):
+    """What the N+1 panel shows: (chart as SVG, headline HTML); three runs in which web-2 dies a quarter in."""
+    runs = [_n1_run(servers, load_percent, requests, s) for s in run_seeds(seed)]
+    results, fail_at = [r for r, _ in runs], runs[0][1]
+    theory = _n1_theory(results[0], fail_at)
+    per_run = []
+    for result in results:
+        table = result.timeline(40)
+        width = result.duration_s / 40
+        per_run.append({"simulated": table[["t_s", "p95_ms"]].dropna().assign(what="simulation"),
+                        "windows": table[["t_s", "error_share"]].assign(start=table["t_s"] - width / 2,
+                                                                        end=table["t_s"] + width / 2)})
+    datasets = {**overlaid_runs(per_run), "theory": theory.assign(what="theory"), "current": [{"t_s": fail_at}],
+                "simulated": pd.concat([d["simulated"] for d in per_run], ignore_index=True),
                 "failover_theory": theory[["t_s", "share"]], "events": [{"t_s": fail_at, "event": "web-2 dies"}]}
-    return _n1_template().svg(datasets), n_plus_one_headline(result, servers, load_percent, fail_at)
+    return _n1_template().svg(datasets), n_plus_one_headline(results, servers, load_percent, fail_at)
 
 
 def n_plus_one_headline(result, servers, load_percent, fail_at_s):
-    """The figures under the N+1 panel's sliders: the load before and after, what failed, k of n."""
+    """The figures under the N+1 panel's sliders: the load before and after, what failed (one result, or a
+    list of runs), k of n."""
+    results = list(result) if isinstance(result, (list, tuple)) else [result]
+    result = results[0]
     load = load_percent / 100
     survivor = load * servers / (servers - 1)
-    failed, p95 = _after(result, fail_at_s)
+    after = [_after(r, fail_at_s) for r in results]
     k = analytic.servers_needed(load, servers)
     verdict = ("<b style='color:#2ca02c'>N+1: the survivors keep up</b>" if survivor < 1 else
                "<b style='color:#d62728'>not N+1: the survivors are overloaded</b>")
     line1 = (f"<b>{servers}</b> boxes x {N1_WORKERS} cores at <b>{load:.0%}</b> ({result.workload.rate:,.0f} req/s); "
              f"web-2 dies at <b>{fail_at_s:g} s</b> and the other {_boxes(servers - 1)} must run at "
              f"<b>{survivor:.0%}</b>: {verdict}")
-    line2 = f"after the death: failed <b>{failed:.1%}</b>, p95 <b>{p95:,.0f} ms</b>"
+    line2 = (f"after the death: failed <b>{spread([100 * f for f, _ in after], ' %', '.1f')}</b>, "
+             f"p95 <b>{spread([p for _, p in after], ' ms')}</b>")
     capacity = (servers - 1) * N1_WORKERS * 1_000.0 / SERVICE_MS
     excess = result.workload.rate - capacity
     if excess > 0:
@@ -206,6 +216,6 @@ def n_plus_one_panel(servers=2, load_percent=60, *, requests=None, seed=0):
 
 
 N_PLUS_ONE = panels.register_panel(panels.Panel(
-    "one box dies at real load", "03", n_plus_one_view, caption=N_PLUS_ONE_CAPTION, requests=N1_REQUESTS,
+    "one box dies at real load", "03", n_plus_one_view, caption=N_PLUS_ONE_CAPTION, requests=N1_PANEL_REQUESTS,
     controls={"servers": panels.integer(2, 8, "boxes"), "load_percent": panels.integer(10, 95, "load (%)", step=5)},
     defaults={"servers": 2, "load_percent": 60}, examples=({"servers": 4, "load_percent": 80},)))

@@ -10,7 +10,9 @@ and no box on sale has more than :data:`MAX_CORES` cores (the ceiling).  Pass yo
 **Speed model**: every core serves a request in 50 ms on average (20 requests per second), and a box of
 N cores is assumed to scale perfectly (N times one core) unless a ``contention`` share is given: then
 its throughput follows Amdahl's law, N / (1 + s (N - 1)), with s the share of the work that runs one at
-a time (locks, a shared cache line, the memory bus) -- see :func:`speedup`.
+a time (locks, a shared cache line, the memory bus); a ``crosstalk`` k adds the universal scalability
+law's k N (N - 1), and throughput then peaks at sqrt((1 - s) / k) cores -- see :func:`speedup` and
+:mod:`chapter1.theory.contention`.
 
 **Availability model**: every box is up 99.5 % of the time, the balancer 99.99 %; they fail
 independently.  The scaled-out site is up while the balancer is up *and* enough boxes are.
@@ -45,6 +47,7 @@ SERVICE_MS = 50.0                       # one core: 20 requests per second
 SERVER_AVAILABILITY, BALANCER_AVAILABILITY = 0.995, 0.9999
 SMALL_BOXES = (4, 8, 16, 32)            # the sizes the panel offers for scaling out
 CONTENTION = (0.0, 0.005, 0.01, 0.02)   # serial shares the panel offers (Amdahl's s)
+CROSSTALK = (0.0, 0.0001, 0.0005)       # crosstalk the panel offers (the USL's kappa)
 USERS_RANGE = (100_000, 10_000_000)
 LATENCY_RANGE_MS = (40, 5_000)
 UP, OUT = "one big box", "small boxes"
@@ -74,22 +77,23 @@ def box_price(cores, prices=None):
     return table[cores]
 
 
-def speedup(cores, contention=0.0):
-    """How many cores' worth of work a box of ``cores`` cores does (Amdahl's law): N / (1 + s (N - 1)).
+def speedup(cores, contention=0.0, crosstalk=0.0):
+    """How many cores' worth of work a box of ``cores`` cores does: N / (1 + s (N - 1) + k N (N - 1)).
 
-    ``contention`` s is the share of each request's work that runs one at a time.  s = 0 is perfect
-    scaling, the course's default; the Universal Scalability Law adds a second, crosstalk term
-    k N (N - 1) to the denominator, which makes throughput fall past a peak.
+    ``contention`` s is the share of each request's work that runs one at a time (Amdahl's law);
+    ``crosstalk`` k is the universal scalability law's coherence cost, which makes throughput fall past
+    sqrt((1 - s) / k) cores.  s = k = 0 is perfect scaling, the course's default.
 
-    >>> speedup(64), round(speedup(64, 0.01), 1), round(speedup(8, 0.01), 2)
-    (64.0, 39.3, 7.48)
+    >>> speedup(64), round(speedup(64, 0.01), 1), round(speedup(8, 0.01), 2), round(speedup(192, 0.01, 0.0001), 1)
+    (64.0, 39.3, 7.48, 29.2)
     """
     check.number("cores", cores, low=1, integer=True)
     check.number("contention", contention, low=0, high=1)
-    return cores / (1 + contention * (cores - 1))
+    check.number("crosstalk", crosstalk, low=0, high=1)
+    return analytic.usl_capacity(cores, contention, crosstalk)
 
 
-def price_table(prices=None, contention=0.0):
+def price_table(prices=None, contention=0.0, crosstalk=0.0):
     """The catalogue: cores, tier, price a month, price per core, capacity (req/s) and the users it can serve.
 
     >>> price_table()["per_core"].round(1).tolist()
@@ -98,7 +102,7 @@ def price_table(prices=None, contention=0.0):
     per_user = Workload().per_user_rate
     rows = []
     for c, price in _prices(prices).items():
-        capacity = speedup(c, contention) * 1_000 / SERVICE_MS
+        capacity = speedup(c, contention, crosstalk) * 1_000 / SERVICE_MS
         rows.append({"cores": c, "tier": TIERS.get(c, "your table"), "price": price, "per_core": price / c,
                      "capacity_rps": capacity, "saturates_at_users": capacity / per_user})
     return pd.DataFrame(rows)
@@ -127,25 +131,25 @@ def boxes_for(budget, cores, prices=None):
 
 # -- the two designs -----------------------------------------------------------------------------
 
-def _service_ms(cores, contention):
+def _service_ms(cores, contention, crosstalk=0.0):
     """Each worker's mean service time in a box whose throughput follows :func:`speedup`."""
-    return SERVICE_MS * cores / speedup(cores, contention)
+    return SERVICE_MS * cores / speedup(cores, contention, crosstalk)
 
 
-def scale_up(cores, contention=0.0):
+def scale_up(cores, contention=0.0, crosstalk=0.0):
     """One box with ``cores`` cores (one worker each) that runs everything: web, database and cache, as the
-    single server of chapter 01, made bigger.  With ``contention``, each core is slowed so that the box
-    does :func:`speedup` cores' worth of work.
+    single server of chapter 01, made bigger.  With ``contention`` (and ``crosstalk``), each core is slowed
+    so that the box does :func:`speedup` cores' worth of work.
 
     >>> scale_up(32)["server"].capacity, round(scale_up(32, contention=0.01)["server"].capacity)
     (640.0, 489)
     """
     check.number("cores", cores, low=1, high=MAX_CORES, integer=True)
-    arch = single_server(workers=cores, service_time_ms=_service_ms(cores, contention))
+    arch = single_server(workers=cores, service_time_ms=_service_ms(cores, contention, crosstalk))
     return replace(arch, name=f"one big box: {cores} cores")
 
 
-def scale_out(servers, cores, contention=0.0):
+def scale_out(servers, cores, contention=0.0, crosstalk=0.0):
     """``servers`` web boxes of ``cores`` cores behind a load balancer that sends each request to the least busy.
 
     The small boxes run the web tier only: a web server is stateless and can be cloned, a database
@@ -157,11 +161,11 @@ def scale_out(servers, cores, contention=0.0):
     """
     check.number("cores", cores, low=1, high=MAX_CORES, integer=True)
     arch = load_balanced(servers=servers, policy="least_connections", workers=cores,
-                         service_time_ms=_service_ms(cores, contention))
+                         service_time_ms=_service_ms(cores, contention, crosstalk))
     return replace(arch, name=f"{servers} {'box' if servers == 1 else 'boxes'} x {cores} cores behind a load balancer")
 
 
-def designs_for(budget, box_cores=8, *, prices=None, contention=0.0):
+def designs_for(budget, box_cores=8, *, prices=None, contention=0.0, crosstalk=0.0):
     """The two ways to spend ``budget``: the biggest box it buys, or as many ``box_cores`` boxes as fit.
 
     At least one small box, even when the budget does not stretch to it (see :func:`monthly_cost`).
@@ -170,8 +174,8 @@ def designs_for(budget, box_cores=8, *, prices=None, contention=0.0):
     {'one big box': 'one big box: 48 cores', 'small boxes': '7 boxes x 8 cores behind a load balancer'}
     """
     check.number("box_cores", box_cores, low=1, high=MAX_CORES, integer=True)
-    return {UP: scale_up(biggest_box(budget, prices), contention),
-            OUT: scale_out(max(1, boxes_for(budget, box_cores, prices)), box_cores, contention)}
+    return {UP: scale_up(biggest_box(budget, prices), contention, crosstalk),
+            OUT: scale_out(max(1, boxes_for(budget, box_cores, prices)), box_cores, contention, crosstalk)}
 
 
 def design_table(designs, workload):

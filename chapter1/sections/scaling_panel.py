@@ -5,6 +5,8 @@
 
 import functools
 
+import pandas as pd
+
 from .. import theory as analytic
 from ..core.simulation import simulate
 from ..core.workload import Workload
@@ -13,8 +15,10 @@ from .database_tier import simulated_latency
 from .scaling import (
     CATALOGUE,
     CONTENTION,
+    CROSSTALK,
     LATENCY_RANGE_MS,
     OUT,
+    SERVICE_MS,
     SMALL_BOXES,
     UP,
     USERS_RANGE,
@@ -27,11 +31,14 @@ from .scaling import (
     monthly_cost,
     price_table,
     saturation_users,
+    scale_up,
+    speedup,
     theory,
 )
+from .single_server import run_seeds, spread
 
 __all__ = ["scaling_panel", "scaling_view", "headline", "PANEL", "PANEL_CAPTION", "latency_data", "compare_data",
-           "compare", "DESIGN_COLOR", "DESIGN_SHAPE"]
+           "compare", "DESIGN_COLOR", "DESIGN_SHAPE", "contention_runs", "contention_chart", "LAWS"]
 
 
 # -- charts --------------------------------------------------------------------------------------
@@ -106,9 +113,71 @@ def compare(designs, simulated=None, *, current=None, users_range=USERS_RANGE, p
     return charts.with_data(_compare_chart(tuple(users_range)), data)
 
 
+# -- contention: Amdahl and the universal scalability law -------------------------------------------
+
+LAWS = {"perfect": "light grey", "Amdahl": "blue", "USL": "red", "USL peak": "mid grey"}
+
+
+def _laws(contention, crosstalk):
+    return {"perfect": (0.0, 0.0), "Amdahl": (contention, 0.0), "USL": (contention, crosstalk)}
+
+
+def contention_runs(cores=(8, 32, 64, 96, 128, 192), contention=0.01, crosstalk=0.0001, *, seeds=(0, 1, 2),
+                    requests=10_000):
+    """Simulated work of one box of each size, in cores' worth, under Amdahl (``contention``) and the USL
+    (``contention`` and ``crosstalk``): one row per law, size and seed.
+
+    Each box runs as :func:`chapter1.scaling.scale_up` builds it (each core slowed so that the box does
+    :func:`chapter1.scaling.speedup` cores' work) and gets twice its capacity, so its workers never idle;
+    its measured throughput over the 20 requests a second of one perfect core is the work it does.
+
+    >>> contention_runs([8], seeds=(0,), requests=500).columns.tolist()
+    ['law', 'cores', 'seed', 'work', 'theory']
+    """
+    rows = []
+    for law, (s, k) in _laws(contention, crosstalk).items():
+        if law == "perfect":
+            continue
+        for n in cores:
+            box = scale_up(n, s, k)
+            for seed in seeds:
+                run = simulate(box, Workload.from_rate(2 * capacity(box)), requests=requests, seed=seed)
+                rows.append({"law": law, "cores": n, "seed": seed,
+                             "work": run.summary()["throughput_rps"] * SERVICE_MS / 1_000.0,
+                             "theory": speedup(n, s, k)})
+    return pd.DataFrame(rows, columns=["law", "cores", "seed", "work", "theory"])
+
+
+def contention_chart(simulated=None, contention=0.01, crosstalk=0.0001, max_cores=CATALOGUE[-1]):
+    """Cores' worth of work against cores: perfect scaling, Amdahl and the USL (lines), simulated boxes
+    (dots, :func:`contention_runs`), and where USL throughput peaks, sqrt((1 - s) / k) (a grey rule).
+
+    >>> chart = contention_chart()
+    """
+    grid = list(range(1, max_cores + 1))
+    lines = pd.concat([pd.DataFrame({"law": law, "cores": grid, "work": [speedup(n, s, k) for n in grid]})
+                       for law, (s, k) in _laws(contention, crosstalk).items()], ignore_index=True)
+    peak = analytic.usl_peak(contention, crosstalk)
+    if peak <= max_cores:
+        top = speedup(max(1, round(peak)), contention, crosstalk)
+        lines = pd.concat([lines, pd.DataFrame({"law": "USL peak", "cores": [peak, peak], "work": [0.0, top]})],
+                          ignore_index=True)
+    dots = simulated[["law", "cores", "work"]] if simulated is not None else lines.iloc[:0]
+    x = scales.linear_axis("x", "cores:Q", "cores in the box", (0, max_cores), ticks=[0, 32, 64, 96, 128, 160, 192])
+    y = scales.linear_axis("y", "work:Q", "cores' worth of work done", (0, 80))
+    peak_text = f"USL peak at {peak:.0f} cores" if peak <= max_cores else "no USL peak in the catalogue"
+    return charts.lines_and_dots(
+        lines[lines["work"] <= 80], dots, x, y,
+        color=scales.color("law:N", LAWS, legend=charts.legend("lines: theory", orient="right")),
+        tooltip=("law:N", "cores:Q", ("work:Q", ",.1f")), dots_style={"filled": True, "size": 50, "opacity": 0.8},
+        heading=charts.title("A bigger box, under contention",
+                             [f"serial share s = {contention:g}, crosstalk k = {crosstalk:g} · {peak_text}",
+                              "dots: simulated boxes at saturation, three runs each"]))
+
+
 # -- the live panel ------------------------------------------------------------------------------
 
-def scaling_panel(users=1_000_000, budget=2_000, box_cores=8, contention=0.0, *, requests=None, seed=0):
+def scaling_panel(users=1_000_000, budget=2_000, box_cores=8, contention=0.0, crosstalk=0.0, *, requests=None, seed=0):
     """Chapter 03's panel: users, a monthly budget, the size of the small boxes and the cores' contention.
 
     >>> box = scaling_panel()  # doctest: +SKIP
@@ -117,22 +186,23 @@ def scaling_panel(users=1_000_000, budget=2_000, box_cores=8, contention=0.0, *,
     check.number("budget", budget, low=10 ** 2.5, high=10 ** 4.2)
     check.choice("box_cores", box_cores, SMALL_BOXES)
     check.choice("contention", contention, CONTENTION)
-    return PANEL.show(users=users, budget=budget, box_cores=box_cores, contention=contention, requests=requests,
-                      seed=seed)
+    check.choice("crosstalk", crosstalk, CROSSTALK)
+    return PANEL.show(users=users, budget=budget, box_cores=box_cores, contention=contention, crosstalk=crosstalk,
+                      requests=requests, seed=seed)
 
 
-def scaling_view(users, budget, box_cores, contention=0.0, *, requests=panels.DEFAULT_REQUESTS, seed=0):
+def scaling_view(users, budget, box_cores, contention=0.0, crosstalk=0.0, *, requests=panels.DEFAULT_REQUESTS, seed=0):
     """What the panel shows for one setting: (chart as SVG, headline HTML).
 
-    Simulates the scaled-out design (one run of ``requests`` requests); the big box is drawn from its
-    M/M/c theory, which chapter 01 checked against simulation.  ``contention`` is Amdahl's serial share
-    (0: perfect core scaling).
+    Simulates the scaled-out design (three runs of ``requests`` requests, a pair of dots each); the big box
+    is drawn from its M/M/c theory, which chapter 01 checked against simulation.  ``contention`` is Amdahl's
+    serial share and ``crosstalk`` the USL's coherence cost (both 0: perfect core scaling).
     """
-    designs = designs_for(budget, box_cores, contention=contention)
-    result = simulate(designs[OUT], Workload(users=users), requests=requests, seed=seed)
-    point = result.summary().to_frame().T.assign(users=users, design=OUT)
-    datasets = compare_data(designs, point, current=users)
-    return _panel_template().svg(datasets), headline(designs, result, budget, contention)
+    designs = designs_for(budget, box_cores, contention=contention, crosstalk=crosstalk)
+    results = [simulate(designs[OUT], Workload(users=users), requests=requests, seed=s) for s in run_seeds(seed)]
+    points = pd.DataFrame([r.summary().to_dict() for r in results]).assign(users=users, design=OUT)
+    datasets = compare_data(designs, points, current=users)
+    return _panel_template().svg(datasets), headline(designs, results, budget, contention, crosstalk)
 
 
 @functools.lru_cache(maxsize=1)
@@ -141,16 +211,20 @@ def _panel_template():
 
 
 PANEL_CAPTION = (
-    "<small><b>Left:</b> latency as users grow; solid lines are theory's mean, dashed its p95, dots this run; "
+    "<small><b>Left:</b> latency as users grow; solid lines are theory's mean, dashed its p95, dots the simulation; "
     "purple is the one big box, green the small boxes; a shaded band marks where a design is full, the dashed "
-    "grey line your users. <b>Right:</b> the price of a core in each box of an illustrative price table (linear in "
-    "the cores up to 64, a premium for large multi-socket boxes); red: no box this big. The big box runs web and "
-    "database together; the small boxes run the web tier only, since a database cannot be cloned like a web "
-    "server (chapter 05).</small>")
+    "grey line your users; the small boxes are simulated three times (their dots' spread is noise). "
+    "<b>Right:</b> the price of a core in each box of an illustrative price table (linear in the cores up to "
+    "64, a premium for large multi-socket boxes); red: no box this big. The big box runs web and database "
+    "together; the small boxes run the web tier only, since a database cannot be cloned like a web server "
+    "(chapter 05).</small>")
 
 
-def headline(designs, result, budget, contention=0.0):
-    """The figures under the panel's sliders: what the budget buys each way, latency, availability."""
+def headline(designs, result, budget, contention=0.0, crosstalk=0.0):
+    """The figures under the panel's sliders: what the budget buys each way, latency, availability
+    (``result``: the small boxes' run, or a list of runs)."""
+    results = list(result) if isinstance(result, (list, tuple)) else [result]
+    result = results[0]
     workload, s = result.workload, result.summary()
     parts = []
     for label, arch in designs.items():
@@ -162,15 +236,21 @@ def headline(designs, result, budget, contention=0.0):
             latency = "<b style='color:#d62728'>overloaded</b>: its queue grows for as long as the peak lasts"
         elif label == OUT:
             failed = panels.failed(s)
-            latency = f"p95 <b>{s['p95_ms']:,.0f} ms</b> simulated"
+            latency = f"p95 <b>{spread([r.summary()['p95_ms'] for r in results], ' ms')}</b> simulated"
             latency += f", failed <b>{failed:.1%}</b>" if failed else ""
         else:
             latency = f"p95 <b>{figures['p95_ms']:,.0f} ms</b> in theory"
         parts.append(f"· <b>{label}</b> ({_short(label, arch)}, ${cost:,.0f}{over}): up to "
                      f"<b>{capacity(arch):,.0f}</b> req/s, load <b>{load:.0%}</b>, {latency}; "
                      f"up <b>{up:.3%}</b> of the time (<b>{analytic.downtime_per_year(up):,.1f} h</b> down a year)")
-    scaling = ("cores scale perfectly (an assumption)" if not contention else
-               f"contention {contention:.1%}: a box of N cores does N / (1 + {contention:g} (N - 1)) cores' work")
+    if crosstalk:
+        scaling = (f"contention {contention:.1%} and crosstalk {crosstalk:g} (USL): a box of N cores does N / (1 + "
+                   f"{contention:g} (N - 1) + {crosstalk:g} N (N - 1)) cores' work, most at "
+                   f"{analytic.usl_peak(contention, crosstalk):.0f} cores")
+    elif contention:
+        scaling = f"contention {contention:.1%}: a box of N cores does N / (1 + {contention:g} (N - 1)) cores' work"
+    else:
+        scaling = "cores scale perfectly (an assumption)"
     head = (f"<b>{workload.users:,.0f}</b> users send <b>{workload.rate:,.0f}</b> req/s at peak; "
             f"<b>${budget:,.0f}</b> a month buys ({scaling}):")
     return panels.headline(head, *parts, result=result, note=" (small boxes); the big box is drawn from theory",
@@ -183,6 +263,8 @@ PANEL = panels.register_panel(panels.Panel(
               "budget": panels.log_slider(2.5, 4.2, "budget ($/month)", step=0.05, readout=",.0f"),
               "box_cores": panels.choice(SMALL_BOXES, "small box (cores)", kind="select"),
               "contention": panels.choice([("none", 0.0), ("0.5 %", 0.005), ("1 %", 0.01), ("2 %", 0.02)],
-                                          "contention (serial share)")},
-    defaults={"users": 1_000_000, "budget": 2_000, "box_cores": 8, "contention": 0.0},
+                                          "contention (serial share)"),
+              "crosstalk": panels.choice([("none", 0.0), ("0.0001", 0.0001), ("0.0005", 0.0005)],
+                                         "crosstalk (USL κ)")},
+    defaults={"users": 1_000_000, "budget": 2_000, "box_cores": 8, "contention": 0.0, "crosstalk": 0.0},
     examples=({"users": 1_000_000}, {"users": 8_000_000})))

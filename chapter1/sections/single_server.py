@@ -24,6 +24,33 @@ CAPTION = ("<small><b>Left:</b> latency as users grow; lines are queueing theory
 SINGLE_SERVER_CAPTION = CAPTION
 
 
+def run_seeds(seed, runs=RUNS):
+    """The seeds of a panel's runs of one setting: ``seed``, then ``seed`` + 1000, + 2000, ...
+
+    Each live panel simulates its setting with these and draws every run, so the spread is noise;
+    its **new run** button moves ``seed`` on by one.
+
+    >>> run_seeds(0), run_seeds(5, runs=2)
+    ([0, 1000, 2000], [5, 1005])
+    """
+    return [seed + 1_000 * k for k in range(runs)]
+
+
+def spread(values, unit="", fmt=",.0f", runs=True):
+    """'a–b unit over n runs': the range of a figure over a panel's runs (one value: just that value).
+
+    >>> spread([9.1, 9.5, 9.0], " %", ".1f"), spread([3], " ms"), spread([1, 2], runs=False)
+    ('9.0–9.5 % over 3 runs', '3 ms', '1–2')
+    """
+    values = [v for v in values if v == v]  # NaN (nothing to measure in a run) left out
+    if not values:
+        return "–"
+    low, high = min(values), max(values)
+    if len(values) == 1:
+        return f"{low:{fmt}}{unit}"
+    return f"{low:{fmt}}–{high:{fmt}}{unit}" + (f" over {len(values)} runs" if runs else "")
+
+
 def single_server_panel(users=100_000, workers=8, service_time_ms=50, requests=panels.DEFAULT_REQUESTS, seed=0):
     """Chapter 01's panel: users, workers and service time of the one box; latency against theory.
 
@@ -40,7 +67,7 @@ def single_server_view(users, workers, service_time_ms, requests=panels.DEFAULT_
     """
     arch = single_server(workers=workers, service_time_ms=service_time_ms)
     workload = Workload(users=users)
-    results = [simulate(arch, workload, requests=requests, seed=seed + 1_000 * k) for k in range(runs)]
+    results = [simulate(arch, workload, requests=requests, seed=s) for s in run_seeds(seed, runs)]
     points = pd.DataFrame([r.summary().to_dict() for r in results]).assign(users=users)
     datasets = {**charts.knee_data(arch, points, current=users), **charts.timeline_data(results[0], bins=30)}
     spread = (f" · p95 over {runs} runs: {points['p95_ms'].min():,.0f}–{points['p95_ms'].max():,.0f} ms"

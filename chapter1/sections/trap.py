@@ -11,7 +11,8 @@ from ..core import validation as check
 from ..core.simulation import simulate
 from ..core.workload import Workload
 from ..present import charts, panels
-from .failover import FAIL_AT_S, detected_at, expected_failed, failed_share, failover_data
+from .failover import FAIL_AT_S, detected_at, expected_failed, failed_share, failover_data, overlaid_runs
+from .single_server import run_seeds, spread
 
 __all__ = ["TRAP_POLICIES", "POLICY_NAMES", "trap_pool", "trap_runs", "trap_view", "trap_panel", "TRAP",
            "TRAP_CAPTION"]
@@ -24,9 +25,10 @@ TRAP_SERVERS, TRAP_WORKERS, TRAP_INTERVAL_S = 4, 8, 10.0
 TRAP_REQUESTS = 30_000
 PANEL_INTERVAL_S, PANEL_FAIL_AT_S, PANEL_REQUESTS = 5.0, 12.5, 20_000  # the panel: a shorter run, same story
 TRAP_CAPTION = (
-    "<small>Share of requests failing after web-2 dies (4 servers x 8 workers, health check every 5 s): bars are "
-    "the simulation (2-second windows), the line is what a policy blind to the servers' state loses (one request "
-    "in four until the server is taken out); dashed lines mark the death and the check that takes it out.</small>")
+    "<small>Share of requests failing after web-2 dies (4 servers x 8 workers, health check every 5 s): bars "
+    "are the simulation (2-second windows; three runs drawn over each other, so pale tops are run-to-run "
+    "noise), the line is what a policy blind to the servers' state loses (one request in four until the server "
+    "is taken out); dashed lines mark the death and the check that takes it out.</small>")
 
 
 def trap_pool(policy="least_connections", eject_after=None, fall=1, fail_at_s=FAIL_AT_S, interval_s=TRAP_INTERVAL_S):
@@ -80,30 +82,35 @@ def trap_runs(policies=TRAP_POLICIES, seeds=(0, 1, 2), *, load_percent=70, eject
 
 
 def trap_view(policy, load_percent, eject_after, fall, *, requests=PANEL_REQUESTS, seed=0):
-    """What the trap panel shows for one setting: (chart as SVG, headline HTML); one simulation.
+    """What the trap panel shows for one setting: (chart as SVG, headline HTML); three runs, overlaid.
 
     ``eject_after`` 0 means no outlier ejection.  The panel checks every 5 s and kills web-2 at 12.5 s,
     so that a run of 20,000 requests covers the death, three checks and the time after.
     """
     eject, h, dies = eject_after or None, PANEL_INTERVAL_S, PANEL_FAIL_AT_S
     rate = _trap_rate(load_percent)
-    result = simulate(trap_pool(policy, eject, fall, dies, h), Workload.from_rate(rate), requests=requests, seed=seed)
+    arch = trap_pool(policy, eject, fall, dies, h)
+    results = [simulate(arch, Workload.from_rate(rate), requests=requests, seed=s) for s in run_seeds(seed)]
+    result = results[0]
     seen = detected_at(dies, h, fall)
-    datasets = failover_data(result, "load balancer", h, fail_at_s=dies)
+    datasets = overlaid_runs([failover_data(r, "load balancer", h, fail_at_s=dies) for r in results])
     times = datasets["failover_theory"]["t_s"]
     datasets["failover_theory"] = pd.DataFrame({"t_s": times, "share": [
         failed_share(t, "load balancer", TRAP_SERVERS, dies, h, fall=fall) for t in times]})
     datasets["events"] = [e for e in ({"t_s": dies, "event": "server dies"},
                                       {"t_s": seen, "event": "check takes it out"}) if e["t_s"] <= result.duration_s]
-    table = result.requests
-    entered = table["arrival_s"] + table["dns_ms"] / 1_000.0
-    in_window = int(((entered >= dies) & (entered < seen)).sum())
-    failed = int((table["status"] != "ok").sum())
+    failed, shares = [], []
+    for run in results:
+        table = run.requests
+        entered = table["arrival_s"] + table["dns_ms"] / 1_000.0
+        in_window = int(((entered >= dies) & (entered < seen)).sum())
+        failed.append(int((table["status"] != "ok").sum()))
+        shares.append(100 * failed[-1] / in_window if in_window else float("nan"))
     blind = expected_failed(rate, TRAP_SERVERS, dies, h, fall=fall)
     how = "no ejection" if eject is None else f"ejects a server after {eject} errors in a row"
     text = (f"<b>{rate:,.0f}</b> req/s · <b>{POLICY_NAMES[policy]}</b>, {how} · web-2 dies at <b>{dies:g} s</b>, "
-            f"the health check takes it out at <b>{seen:g} s</b> · failed: <b>{failed:,}</b> requests"
-            + (f" (<b>{failed / in_window:.0%}</b> of the {in_window:,} that arrived in between)" if in_window else "")
+            f"the health check takes it out at <b>{seen:g} s</b> · failed: <b>{spread(failed, ' requests')}</b>"
+            + (f" (<b>{spread(shares, ' %', runs=False)}</b> of those that arrived in between)" if in_window else "")
             + f"; a blind policy would lose about <b>{blind:,.0f}</b>")
     return _trap_template().svg(datasets), panels.headline(text, result=result, caption=TRAP_CAPTION)
 
