@@ -2,11 +2,12 @@
 
 ``make book`` runs ``python -m chapter1.book``, which
 
-1. regenerates ``book/glossary.md`` and ``book/reference.md`` from the chapters and the library;
-2. stages a copy of the course in ``build/book-src``: the pages of ``book/``, every notebook of
+1. stages a copy of the course in ``build/book-src``: the pages of ``book/``, every notebook of
    ``notebooks/`` and ``exercises/`` as committed (executed, charts as SVG; nothing is run), with
    each live panel replaced by the chart it drew first and a note on how to run it live, and the
    saved widget state dropped (no widget JavaScript, no CDN);
+2. generates the glossary and reference pages from the chapters and the library (as
+   ``python -m chapter1.glossary`` and ``python -m chapter1.reference`` write ``book/``);
 3. writes the table of contents from the notebooks present (a new chapter needs no edit here);
 4. runs ``jupyter-book build`` into ``build/book`` (the site is ``build/book/_build/html``);
 5. checks the site: no script, stylesheet or image from outside, and every local link resolves.
@@ -334,12 +335,16 @@ def requirements(pyproject=REPO / "pyproject.toml"):
 
 
 def build(jupyter_book, repo=REPO, staging=STAGING, output=OUTPUT):
-    """Regenerate the generated pages, stage the course, run jupyter-book and check the site."""
+    """Stage the course with freshly generated glossary and reference pages, run jupyter-book, check the site.
+
+    The committed ``book/glossary.md`` and ``book/reference.md`` are left alone (a test checks that
+    they are up to date); the book always shows the tables generated from the notebooks it holds.
+    """
     from chapter1 import glossary, reference
 
-    glossary.write_glossary(Path(repo) / "book" / "glossary.md", Path(repo) / "notebooks")
-    reference.write_reference(Path(repo) / "book" / "reference.md")
     count = stage(repo, staging)
+    glossary.write_glossary(Path(staging) / "book" / "glossary.md", Path(repo) / "notebooks")
+    reference.write_reference(Path(staging) / "book" / "reference.md")
     if Path(output).exists():
         shutil.rmtree(output)
     env = {**os.environ, "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
