@@ -266,3 +266,12 @@ def test_tier_panel_offers_both_web_worker_models():
         _, text = dbt.tiers_view(300_000, 8, 4, 30, 20, model, requests=400)
         assert ("a web worker is held" in text) == (model == dbt.THREADS)
         assert "p95 over 3 runs" in text
+
+
+def test_sweep_designs_over_seeds_gives_a_row_per_run():
+    designs = {dbt.BOX: dbt.one_box(), dbt.SPLIT: c.web_and_database()}
+    table = dbt.sweep_designs(designs, [100_000], requests=500, seeds=(1, 2, 3))
+    assert table.groupby("design")["seed"].apply(list).to_dict() == {dbt.BOX: [1, 2, 3], dbt.SPLIT: [1, 2, 3]}
+    one = dbt.sweep_designs(designs, [100_000], requests=500, seed=2)
+    assert one["seed"].tolist() == [2, 2]
+    assert one.iloc[0]["p95_ms"] == table[(table["design"] == dbt.BOX) & (table["seed"] == 2)]["p95_ms"].iloc[0]
