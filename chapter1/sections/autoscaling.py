@@ -27,7 +27,7 @@ from .messaging import SERIES, SERVICE_RATE, backlog_samples, photo_queue, top_o
 BASE_RATE, MIN_WORKERS = 3.0, 4        # 3 uploads/s on 4 workers: 75 % busy before the peak
 PEAK_AT_S, PEAK_S = 30.0, 40.0
 TARGET, CHECK_S, COOLDOWN_S = 5.0, 10.0, 60.0   # accept ~5 s of waiting; read the queue every 10 s
-HORIZON_S, STEP_S, SEEDS = 180.0, 3.0, 3
+HORIZON_S, STEP_S, SEEDS = 180.0, 6.0, 3
 CAPTION = ("<small>Left: the backlog (photos waiting). Right: workers paid for (running, and starting: a worker "
            "is paid from the moment it is ordered). Line: the fluid model of the same autoscaler (uploads and work "
            "at their mean rates, checks every 10 s). Dots: three runs (red, orange, brown). Before the first new "
@@ -95,9 +95,10 @@ def scaling_of(result):
 
 
 def help_arrives(result):
-    """(time, backlog) when the first ordered worker started taking photos (nan, nan if none was ordered)."""
+    """(time, backlog) when the first ordered worker started taking messages (nan, nan if none was ordered), for
+    any autoscaled queue."""
     times, running, _ = scaling_of(result).workers()
-    grown = np.nonzero(running > MIN_WORKERS)[0]
+    grown = np.nonzero(running > running[0])[0]
     if not grown.size:
         return float("nan"), float("nan")
     t = float(times[grown[0]])
@@ -184,8 +185,8 @@ def headline(peak, provision_s, max_workers, results, seed=0):
                  f"worker-seconds over {HORIZON_S:.0f} s (fluid {fluid_cost(peak, provision_s, max_workers):,.0f})")
     lines.append(f"{max_workers} workers all the time: {fixed[0]:,.0f} worker-seconds, longest wait {fixed[1]:,.1f} s")
     note = (f"<small>runs {seed + 1}-{seed + len(results)}: {len(results)} x {len(results[0].requests):,} simulated "
-            f"requests (uploads) over {HORIZON_S:.0f} s; the autoscaler reads the queue every {CHECK_S:g} s, wants backlog / "
-            f"{TARGET:g} workers and removes them only after {COOLDOWN_S:g} s without a higher wish</small>")
+            f"requests (uploads) over {HORIZON_S:.0f} s; the autoscaler reads the queue every {CHECK_S:g} s, wants "
+            f"backlog / {TARGET:g} workers and removes them only after {COOLDOWN_S:g} s without a higher wish</small>")
     return panels.headline(*lines, note, caption=CAPTION)
 
 
