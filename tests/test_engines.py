@@ -1,17 +1,27 @@
 """Two engines, one answer: the event-free engine gives the simpy engine's Result, bit for bit.
 
 Random configurations cover every event-free kind: servers (workers, service distributions, queue
-limits, timeouts), tiers in a row, load balancers under every policy, with and without DNS, at
-light load and in overload.
+limits, timeouts), tiers in a row, load balancers under every policy, sticky sessions and a shared
+session store, with and without DNS, at light load and in overload.
+
+Both engines also keep the numbers the course had before the event-free engine was made faster and
+lighter (stored digests of whole Results), and the vectorised pieces match the loops they replace.
 """
 
+import hashlib
+import math
+
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import chapter1 as c
+from chapter1.components.dns import cache_misses
 from chapter1.components.policies import POLICIES
+from chapter1.components.server import DRAW_SHIFT, ServiceTimes
+from chapter1.core.simulation import Simulation, _clock
 
 
 @st.composite
@@ -38,6 +48,11 @@ def tiers(draw, prefix):
 @st.composite
 def architectures(draw):
     path = tuple(draw(tiers(f"tier{k + 1}")) for k in range(draw(st.integers(1, 3))))
+    balancers = [t.name for t in path if isinstance(t, c.LoadBalancer)]
+    if balancers and draw(st.booleans()):  # sessions: kept by the servers of a balancer, or in a shared store
+        session = draw(st.sampled_from([c.StickySessions(pool=balancers[0]),
+                                        c.SessionStore(workers=draw(st.integers(1, 4)), service_time_ms=5.0)]))
+        path = path + (session,)
     dns = draw(st.sampled_from([None, c.DNS(), c.DNS(ttl_s=5, lookup_ms=80)]))
     return c.Architecture("random", path, dns=dns)
 
@@ -107,3 +122,140 @@ def test_constant_service_in_two_tiers_in_a_row_stays_with_simpy():
 def test_unknown_engine_lists_the_engines():
     with pytest.raises(ValueError, match="engine must be one of 'auto', 'fast', 'simpy'; got 'quick'"):
         c.simulate(c.single_server(), c.Workload(), requests=10, engine="quick")
+
+
+# -- the same numbers as before ---------------------------------------------------------------------
+
+def digest(result):
+    """A short fingerprint of a whole Result: every request, component, summary figure and timeline window."""
+    h = hashlib.sha256()
+    for frame in (result.requests, result.components, result.summary().to_frame(), result.timeline(bins=13)):
+        h.update(pd.util.hash_pandas_object(frame.astype(str), index=True).values.tobytes())
+    return h.hexdigest()[:16]
+
+
+# Digests of 3,000 requests with seed 7, computed with the engines as they were before service times were
+# drawn in chunks and the event-free engine vectorised (the simpy and event-free engines gave these alike).
+BEFORE = {
+    "single": (lambda: c.single_server(), c.Workload(users=3_000_000), "751916a6ba7545af"),
+    "single, 1 worker, short queue": (lambda: c.single_server(workers=1, service_time_ms=60, queue_limit=5,
+                                                             timeout_ms=300), c.Workload.from_rate(15),
+                                      "d32efd23a028f36d"),
+    "web + database": (lambda: c.web_and_database(), c.Workload(users=5_000_000), "da2617f3e05c4899"),
+    "round robin": (lambda: c.load_balanced(8, "round_robin", workers=1), c.Workload.from_rate(140),
+                    "2741c75ac5cf2a00"),
+    "least connections": (lambda: c.load_balanced(8, "least_connections", workers=1), c.Workload.from_rate(140),
+                          "887cdfd901c34138"),
+    "power of two": (lambda: c.load_balanced(8, "power_of_two", workers=1), c.Workload.from_rate(140),
+                     "fd16f96af7c45ca1"),
+    "random": (lambda: c.load_balanced(8, "random", workers=1), c.Workload.from_rate(140), "378ac8ea8ef313a8"),
+    "weighted": (lambda: c.load_balanced(4, "weighted", workers=2), c.Workload.from_rate(100), "a611bdc6c67c33e5"),
+    "ip hash": (lambda: c.load_balanced(4, "ip_hash", workers=2), c.Workload.from_rate(100), "55a9b7c66874b0e2"),
+    "a server dies": (lambda: c.load_balanced(4, "least_connections", workers=2).fail("web-2", 5, 20),
+                      c.Workload.from_rate(100), "66ea4e5e37641478"),
+    "dns round robin": (lambda: c.dns_round_robin(3, ttl_s=5), c.Workload.from_rate(80), "3d9d0f35e60b169a"),
+    "the box dies": (lambda: c.single_server(workers=2).fail("server", 10, 30), c.Workload.from_rate(30),
+                     "1a5ec5ab778695ea"),
+}
+
+
+@pytest.mark.parametrize("engine", ["simpy", "auto"])
+@pytest.mark.parametrize("case", sorted(BEFORE))
+def test_results_are_the_ones_stored_before(case, engine):
+    make, workload, stored = BEFORE[case]
+    assert digest(c.simulate(make(), workload, requests=3_000, seed=7, engine=engine)) == stored
+
+
+def test_digest_sees_a_change_in_one_request():
+    result = c.simulate(c.single_server(), c.Workload(users=3_000_000), requests=3_000, seed=7)
+    result.latency_ms[1_234] += 1e-9
+    result.__dict__.pop("_requests", None)
+    assert digest(result) != BEFORE["single"][2]
+
+
+# -- service times drawn in chunks ------------------------------------------------------------------
+
+@pytest.mark.parametrize("draw", [lambda g, n: g.exponential(0.05, n), lambda g, n: g.lognormal(-3.0, 0.8, n),
+                                  lambda g, n: g.gamma(2.0, 0.02, n), lambda g, n: g.normal(0.05, 0.01, n)],
+                         ids=["exponential", "lognormal", "gamma", "normal"])
+def test_numpy_draws_in_chunks_are_one_draw_cut_in_pieces(draw):
+    whole = draw(np.random.default_rng(5), 50_000)
+    rng = np.random.default_rng(5)
+    pieces = np.concatenate([draw(rng, size) for size in (1, 16_383, 16_384, 17_000, 232)])
+    assert np.array_equal(whole, pieces)
+
+
+def test_service_times_give_one_draw_in_any_order():
+    n = 5 * (1 << DRAW_SHIFT) + 77
+    whole = np.random.default_rng(9).exponential(0.02, n)
+    times = ServiceTimes(np.random.default_rng(9), 0.02, n)
+    rng = np.random.default_rng(0)
+    picks = np.r_[n - 1, 0, rng.integers(0, n, 3_000), 1 << DRAW_SHIFT, (1 << DRAW_SHIFT) - 1]
+    assert [times[i] for i in picks.tolist()] == whole[picks].tolist()  # old chunks drawn again when needed
+    assert len(times.chunks) <= ServiceTimes.KEEP
+    assert np.array_equal(times.take(np.sort(picks)), whole[np.sort(picks)])
+    assert np.array_equal(ServiceTimes(None, 0.05, n, "constant").take(picks[:5]), np.full(5, 0.05))
+
+
+def test_a_pool_of_many_servers_holds_a_few_chunks_each():
+    arch = c.load_balanced(64, "round_robin", workers=1, service_time_ms=10)
+    n = (ServiceTimes.KEEP + 2) << DRAW_SHIFT
+    sim = Simulation(arch, c.Workload.from_rate(5_000), n, 0)
+    sim.run("fast")
+    held = [len(r.service.chunks) for r in sim.runtimes if isinstance(r.spec, c.Server)]
+    assert len(held) == 64 and max(held) == ServiceTimes.KEEP  # of the KEEP + 2 chunks each server drew
+
+
+# -- vectorised pieces against the loops they replace ---------------------------------------------
+
+def dns_loop(user, arrival, start, ttl, down_now):
+    """Each user's cache, request by request (the reference)."""
+    expiry, missed = {}, []
+    for k, (u, t) in enumerate(zip(user.tolist(), arrival.tolist())):
+        fresh = expiry.get(u, start[k])
+        missed.append(not fresh > t)
+        if fresh > t:
+            expiry[u] = fresh
+        elif not down_now[k]:
+            expiry[u] = t + ttl
+    return np.array(missed)
+
+
+@settings(max_examples=150, deadline=None, derandomize=True)
+@given(n=st.integers(1, 2_000), users=st.sampled_from([1, 3, 50, 1_000, 10**9]), ttl=st.sampled_from([0.0, 0.5, 5.0]),
+       gap=st.sampled_from([0.01, 1.0]), warm=st.floats(0, 1), outage=st.sampled_from(["none", "window", "flaky"]),
+       seed=st.integers(0, 2**20))
+def test_dns_cache_misses_match_the_loop(n, users, ttl, gap, warm, outage, seed):
+    rng = np.random.default_rng(seed)
+    arrival = np.round(np.cumsum(rng.exponential(gap, n)), 1 if seed % 3 == 0 else 12)  # ties as well
+    user = rng.integers(0, users, n)
+    start = np.where(rng.random(n) < warm, rng.random(n) * ttl, -math.inf)
+    down_now = {"none": np.zeros(n, dtype=bool), "flaky": rng.random(n) < 0.3,
+                "window": (arrival >= arrival[n // 3]) & (arrival < arrival[n // 2])}[outage]
+    assert np.array_equal(cache_misses(user, arrival, start, ttl, down_now),
+                          dns_loop(user, arrival, start, ttl, down_now))
+
+
+def clock_loop(times):
+    now, clock = 0.0, []
+    for t in times:
+        if t > now:
+            now = now + (t - now)
+        clock.append(now)
+    return clock
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_source_clock_matches_the_loop(seed):
+    rng = np.random.default_rng(seed)
+    times = np.sort(rng.exponential([1e-3, 1.0, 100.0][seed % 3], 3_000).cumsum() + [0.0, 0.017][seed % 2])
+    assert _clock(times).tolist() == clock_loop(times.tolist())
+
+
+def test_the_source_clock_keeps_a_chain_of_rounded_steps():
+    # Long jumps between arrivals: now + (t - now) rounds away from t, twice in a row here (and the next
+    # step starts from the rounded value).
+    times = [0.0007743209689, 0.0080829192726, 0.0672027657155, 0.1239375140891, 0.8312306626273, 3.1220648764058,
+             67.6871828584128, 356.9520566799409]
+    clock = _clock(np.array(times)).tolist()
+    assert clock == clock_loop(times) and sum(a != b for a, b in zip(clock, times)) == 2

@@ -362,9 +362,10 @@ def test_bad_input_names_the_parameter_and_the_valid_choices(make, match):
         make()
 
 
-def test_servers_times_requests_is_bounded_before_anything_is_allocated():
-    with pytest.raises(ValueError, match=r"requests must be at most 20,000 with 1000 servers .*; got 20,001"):
-        simulate(load_balanced(servers=1_000), Workload(), requests=20_001)
+def test_a_thousand_servers_take_more_than_twenty_thousand_requests():
+    # Each server draws the service times it needs in chunks: servers x requests is no longer bounded.
+    result = simulate(load_balanced(servers=1_000), Workload(), requests=20_001)
+    assert result.summary()["requests"] == 20_001 and result.components["served"].iloc[1] == 20_001
 
 
 def test_analytic_bad_input():

@@ -88,25 +88,15 @@ class DNSRun(Runtime):
     def prepare(self):
         sim, dns = self.sim, self.spec
         rng = sim.stream(dns.name)
-        held, life = rng.random(sim.n).tolist(), (rng.random(sim.n) * dns.ttl_s).tolist()
-        warm = dns.hit_ratio(sim.workload.per_user_rate)
-        lookup_s, ttl = dns.lookup_ms / 1_000.0, dns.ttl_s
-        down_now = down(dns, sim.arrival).tolist()
-        expiry, missed = {}, [False] * sim.n
-        for k, (user, t) in enumerate(zip(sim.user.tolist(), sim.arrival.tolist())):
-            fresh_until = expiry.get(user)
-            if fresh_until is None:  # first visit: the answer the user held at the start, if any and still fresh
-                fresh_until = life[k] if held[k] < warm else -math.inf
-            if fresh_until > t:
-                expiry[user] = fresh_until
-                continue
-            missed[k] = True
-            if not down_now[k]:
-                expiry[user] = t + ttl
-        self.missed = np.array(missed, dtype=bool)
+        held, life = rng.random(sim.n), rng.random(sim.n) * dns.ttl_s
+        start = np.where(held < dns.hit_ratio(sim.workload.per_user_rate), life, -math.inf)
+        down_now = down(dns, sim.arrival)
+        missed = cache_misses(sim.user, sim.arrival, start, dns.ttl_s, down_now)
+        lookup_s = dns.lookup_ms / 1_000.0
+        self.missed = missed
         self.lookup_s = np.where(self.missed, lookup_s, 0.0)
         sim.entry_s += self.lookup_s
-        lost = self.missed & np.array(down_now, dtype=bool)
+        lost = self.missed & down_now
         sim.status[lost], sim.failed_at[lost] = ERROR, self.index
         sim.end[lost] = sim.arrival[lost] + self.lookup_s[lost]
 
@@ -118,3 +108,62 @@ class DNSRun(Runtime):
 
     def row(self):
         return {"workers": None, "served": int(np.sum(self.missed)), "mean_wait_ms": float("nan")}
+
+
+def cache_misses(user, arrival, start, ttl, down_now):
+    """Which requests find no fresh answer in their user's cache (they look the name up).
+
+    ``arrival`` is sorted; ``start[k]`` is how long the answer a user held before the run stays fresh, read at
+    the user's first request ``k`` (-inf: none).  A miss caches the answer until ``t + ttl``, unless DNS is down
+    then (``down_now``): the user keeps what it had, and a user that never held one starts afresh at its next
+    request.  Each user's misses form a chain (the next miss is the first request at or after the expiry),
+    followed for every user at once by pointer doubling.
+
+    >>> cache_misses(np.array([0, 0, 0, 1]), np.array([0.0, 1.0, 2.5, 3.0]), np.full(4, -np.inf), 2.0,
+    ...              np.zeros(4, dtype=bool)).tolist()
+    [True, False, True, True]
+    """
+    n = len(arrival)
+    order = np.argsort(user, kind="stable")  # each user's requests together, in order of arrival
+    users, t = user[order], arrival[order]
+    first = np.r_[True, users[1:] != users[:-1]]
+    group = np.cumsum(first) - 1
+    key = group * (n + 1) + order
+
+    last = order[np.r_[np.flatnonzero(first)[1:] - 1, n - 1]]  # each user's last request
+
+    def at_or_after(position, index):
+        """The first request of the user at ``position`` whose index is ``index`` or later (n: none)."""
+        found = np.full(len(position), n)
+        some = index <= last[group[position]]
+        found[some] = np.searchsorted(key, group[position[some]] * (n + 1) + index[some])
+        return found
+
+    down_sorted, fresh = down_now[order], start[order]
+    positions = np.arange(n)
+    # after a miss: the first request at or after t + ttl; when DNS was down, the very next request
+    expiry = np.maximum(np.searchsorted(arrival, t + ttl), order + 1)
+    after = np.r_[positions[1:], n]
+    same_user = np.r_[~first[1:], False]
+    following = np.where(down_sorted, np.where(same_user, after, n), at_or_after(positions, expiry))
+    # a user with no answer yet reads its held answer afresh at each request, until one caches something
+    unset = (fresh <= t) & down_sorted
+    settled = np.cumsum(~unset)
+    before_user = (settled - ~unset)[np.flatnonzero(first)][group]
+    missed = np.zeros(n + 1, dtype=bool)
+    missed[:n] = unset & (settled == before_user)
+    chooses = np.flatnonzero(~unset & (settled == before_user + 1))  # the request that first caches
+    held = fresh[chooses] > t[chooses]
+    roots = np.where(held, at_or_after(chooses, np.searchsorted(arrival, fresh[chooses])), chooses)
+    jump, chain = np.r_[following, n], roots[roots < n]
+    missed[chain] = True
+    while True:  # after round r, each chain is marked up to its 2**r-th miss; jump skips 2**r misses
+        reached = jump[chain]
+        reached = reached[reached < n]
+        if not reached.size:
+            break
+        missed[reached] = True
+        chain, jump = np.concatenate([chain, reached]), jump[jump]
+    result = np.zeros(n, dtype=bool)
+    result[order] = missed[:n]
+    return result

@@ -5,6 +5,8 @@ Each chooser gets the balancer at run time, the members its health view holds (i
 policy is one function added to :data:`POLICIES`.
 """
 
+import numpy as np
+
 
 def _round_robin(run, healthy, i):
     """Next server in turn: each gets every n-th request (theory: E_n/M/1 per server)."""
@@ -20,8 +22,12 @@ def _random(run, healthy, i):
 def _least_connections(run, healthy, i):
     """The server with the fewest requests in flight, ties taken in turn (approaches M/M/c, one shared queue)."""
     run.turn += 1
-    start = run.turn % len(healthy)
-    return min(healthy[start:] + healthy[:start], key=run.connections.__getitem__)
+    connections, m = run.connections, len(healthy)
+    start = run.turn % m
+    if m == len(connections):  # every member is healthy (members 0..m-1): search the counts themselves
+        turned = connections[start:] + connections[:start]
+        return (start + turned.index(min(turned))) % m
+    return min(healthy[start:] + healthy[:start], key=connections.__getitem__)
 
 
 def _power_of_two(run, healthy, i):
@@ -63,6 +69,32 @@ POLICIES = {
     "weighted": _weighted,
     "ip_hash": _ip_hash,
 }
+
+def _round_robin_all(run, healthy, requests):
+    """:func:`_round_robin` for an array of requests at once."""
+    turns = run.turn + 1 + np.arange(len(requests))
+    run.turn += len(requests)
+    return np.asarray(healthy)[turns % len(healthy)]
+
+
+def _random_all(run, healthy, requests):
+    """:func:`_random` for an array of requests at once."""
+    return np.asarray(healthy)[(run.u_draws[requests] * len(healthy)).astype(np.int64)]
+
+
+def _ip_hash_all(run, healthy, requests):
+    """:func:`_ip_hash` for an array of requests at once."""
+    h, joined = run.client_hashes[run.sim.client[requests]], np.asarray(run.joined)
+    home = joined[(h % len(joined)).astype(np.int64)]
+    other = np.asarray(healthy)[((h // len(joined)) % len(healthy)).astype(np.int64)]
+    return np.where(np.isin(home, healthy), home, other)
+
+
+# The same choices for a whole run at once, for the policies that ignore connections (the event-free path).
+BATCH_POLICIES = {"round_robin": _round_robin_all, "random": _random_all, "ip_hash": _ip_hash_all}
+
+# Policies that read the two uniform draws each request carries (``run.u``, ``run.v``).
+DRAWS = frozenset({"random", "power_of_two"})
 
 # Policies whose choice reads the connections each server holds: the event-free path must then route
 # one request at a time; the others can route a whole run first.

@@ -21,6 +21,7 @@ budget of a few thousand requests.
 import math
 from bisect import bisect_right
 from dataclasses import dataclass, replace
+from functools import cached_property
 from heapq import heappop, heappush
 
 import numpy as np
@@ -30,11 +31,10 @@ from ..core.architecture import Architecture
 from ..core.component import ERROR, OK, Component, Runtime, register
 from ..theory.caching import ttl_hit_ratio
 from .dns import Resolver
-from .policies import POLICIES, READS_CONNECTIONS
+from .policies import BATCH_POLICIES, DRAWS, POLICIES, READS_CONNECTIONS
 from .server import Server, WebServer
 
 MAX_SERVERS = 1_000
-MAX_SERVER_REQUESTS = 20_000_000  # servers x requests: each server keeps a few figures per request (~640 MB here)
 
 
 @dataclass(frozen=True)
@@ -254,17 +254,18 @@ class PoolRun(Runtime):
 
     def __init__(self, spec, sim, index):
         members = spec.members
-        if len(members) * sim.n > MAX_SERVER_REQUESTS:
-            raise ValueError(f"requests must be at most {MAX_SERVER_REQUESTS // len(members):,} with {len(members)} "
-                             f"servers (servers x requests <= {MAX_SERVER_REQUESTS:,}); got {sim.n:,}")
         super().__init__(spec, sim, index)
         self.rng = sim.stream(spec.name)
-        self.routed = [-1] * sim.n  # member each request was sent to (-1: none)
+        self.routed = np.full(sim.n, -1, dtype=np.int32)  # member each request was sent to (-1: none)
         self.connections = [0] * len(members)
         self.joins = spec.joins_at()
         self.join_order = sorted(self.joins)
         self.view_key, self.healthy, self.healthy_set, self.joined = None, (), frozenset(), ()
-        self.client = sim.client.tolist()
+
+    @cached_property
+    def client(self):
+        """Each request's client, as a list (read one request at a time)."""
+        return self.sim.client.tolist()
 
     def _view(self, now):
         """Members the pool believes alive at ``now``: as seen at its last health check (with no checks: all joined)."""
@@ -291,11 +292,11 @@ class PoolRun(Runtime):
     def columns(self):
         """``server``: the server each request was sent to ('' if none)."""
         names = np.array([s.name for s in self.spec.members] + [""], dtype=object)
-        return {"server": names[np.array(self.routed)]}
+        return {"server": names[self.routed]}
 
     def row(self):
         """A pool has no workers; ``served`` counts the requests it forwarded to a server."""
-        return {"workers": None, "served": sum(k >= 0 for k in self.routed), "mean_wait_ms": float("nan")}
+        return {"workers": None, "served": int(np.count_nonzero(self.routed >= 0)), "mean_wait_ms": float("nan")}
 
 
 class LoadBalancerRun(PoolRun):
@@ -305,12 +306,15 @@ class LoadBalancerRun(PoolRun):
         super().__init__(spec, sim, index)
         self.choose = POLICIES[spec.policy]
         self.turn = -1
-        self.u, self.v = (self.rng.random(sim.n).tolist() for _ in range(2))
+        if spec.policy in DRAWS:  # two uniform draws per request, for the policies that draw servers
+            self.u_draws, self.v_draws = self.rng.random(sim.n), self.rng.random(sim.n)
+            self.u, self.v = self.u_draws.tolist(), self.v_draws.tolist()
         self.weights = list(spec.weights or (s.capacity for s in spec.members))
         self.current = [0.0] * len(spec.members)
         # A fixed pseudo-random hash per client (Knuth's multiplicative hash), for ip_hash.
         clients = np.arange(sim.clients, dtype=np.uint64)
-        self.client_hash = ((clients * np.uint64(2654435761)) % np.uint64(2**32)).tolist()
+        self.client_hashes = (clients * np.uint64(2654435761)) % np.uint64(2**32)
+        self.client_hash = self.client_hashes.tolist()
         self.outages = spec.outages
         self.leaving = []  # event-free path: (when a request leaves its server, that server), a heap
         self.errors_in_row, self.ejected = [0] * len(spec.members), {}  # outlier ejection: member -> when
@@ -371,43 +375,53 @@ class LoadBalancerRun(PoolRun):
     def exact_times(self):
         return any(p.exact_times() for p in self.parts)
 
-    def admit(self, i, t):
-        """Route without events: the connections each server holds at ``t`` come from when requests leave it.
+    def admit_batch(self, requests, times):
+        """Route without events, then let each server admit its share (the same answer as :meth:`serve`).
 
-        (This path runs only when nothing has an outage, so no server answers with an error and outlier
-        ejection never acts: the two engines agree with or without it.)"""
-        leaving, connections = self.leaving, self.connections
-        while leaving and leaving[0][0] <= t:
-            connections[heappop(leaving)[1]] -= 1
-        k = self.routed[i] = self.choose(self, self._view(t), i)
-        backend = self.parts[k]
-        status, leave = backend.admit(i, t)
-        if status != OK:
-            self.sim.failed_at[i] = backend.index
-        if leave > t:
-            connections[k] += 1
-            heappush(leaving, (leave, k))
+        This path runs only when nothing has an outage or joins, so the health view never changes, no
+        server answers with an error and outlier ejection never acts.  A policy that ignores connections
+        routes the whole run at once; one that reads them routes one request at a time, counting the
+        requests each server holds at ``t`` from when they leave it."""
+        if not len(requests):
+            return np.zeros(0, dtype=np.int8), np.zeros(0)
+        healthy = self._view(float(times[0]))
+        if self.spec.policy in READS_CONNECTIONS:
+            return self._admit_one_by_one(healthy, requests, times)
+        if self.spec.policy in BATCH_POLICIES:
+            routes = BATCH_POLICIES[self.spec.policy](self, healthy, requests)
+        else:
+            routes = np.array([self.choose(self, healthy, i) for i in requests.tolist()], dtype=np.int64)
+        self.routed[requests] = routes
+        status, leave = np.empty(len(requests), dtype=np.int8), np.empty(len(requests))
+        by_server = np.argsort(routes, kind="stable")
+        bounds = np.searchsorted(routes[by_server], np.arange(len(self.parts) + 1))
+        for k, part in enumerate(self.parts):
+            share = by_server[bounds[k]:bounds[k + 1]]
+            if len(share):
+                status[share], leave[share] = part.admit_batch(requests[share], times[share])
+        failed = status != OK
+        self.sim.failed_at[requests[failed]] = np.array([p.index for p in self.parts])[routes[failed]]
         return status, leave
 
-    def admit_all(self, requests, times):
-        """A policy that ignores connections routes the whole run first; then each server admits its share."""
-        if self.spec.policy in READS_CONNECTIONS or not requests:
-            return super().admit_all(requests, times)
-        healthy = self._view(times[0])  # no outages and no joins on this path: the view never changes
-        routes = [self.choose(self, healthy, i) for i in requests]
-        shares = {}
-        for position, k in enumerate(routes):
-            shares.setdefault(k, []).append(position)
-        statuses, leaves = [OK] * len(requests), [0.0] * len(requests)
-        for k, positions in shares.items():
-            backend = self.parts[k]
-            share = [requests[p] for p in positions]
-            status, leave = backend.admit_all(share, [times[p] for p in positions])
-            for p, i, s, t in zip(positions, share, status, leave):
-                self.routed[i], statuses[p], leaves[p] = k, s, t
-                if s != OK:
-                    self.sim.failed_at[i] = backend.index
-        return statuses, leaves
+    def _admit_one_by_one(self, healthy, requests, times):
+        leaving, connections, choose, parts = self.leaving, self.connections, self.choose, self.parts
+        failed_at = self.sim.failed_at
+        routes, statuses, leaves = [], [], []
+        for i, t in zip(requests.tolist(), times.tolist()):
+            while leaving and leaving[0][0] <= t:
+                connections[heappop(leaving)[1]] -= 1
+            k = choose(self, healthy, i)
+            status, leave = parts[k].admit(i, t)
+            if status != OK:
+                failed_at[i] = parts[k].index
+            if leave > t:
+                connections[k] += 1
+                heappush(leaving, (leave, k))
+            routes.append(k)
+            statuses.append(status)
+            leaves.append(leave)
+        self.routed[requests] = routes
+        return np.array(statuses, dtype=np.int8), np.array(leaves)
 
 
 class DNSRoundRobinRun(PoolRun):

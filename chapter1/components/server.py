@@ -130,6 +130,66 @@ class Database(Server):
     roles: tuple = ("database",)
 
 
+DRAW_SHIFT = 14  # service times are drawn in chunks of 2**14 requests
+
+
+class ServiceTimes:
+    """Each request's service time at one server: request ``i`` gets the ``i``-th draw of the server's stream.
+
+    The draws are made in chunks as requests need them, keeping the last few chunks and the generator's
+    state at the start of each (to draw an old chunk again), so a pool of many servers holds a few
+    chunks per server, not one draw per server and request.  Chunks give the numbers of one draw of n.
+
+    >>> times = ServiceTimes(np.random.default_rng(1), 0.05, 100_000)
+    >>> times[70_000] == np.random.default_rng(1).exponential(0.05, 100_000)[70_000]
+    True
+    """
+
+    KEEP = 4  # chunks kept (a request reaching a later tier out of order finds its chunk still there)
+
+    def __init__(self, rng, mean_s, n, distribution="exponential"):
+        self.rng, self.mean_s, self.n, self.constant = rng, mean_s, n, distribution == "constant"
+        self.states = [] if self.constant else [rng.bit_generator.state]  # the state at the start of chunk c
+        self.chunks = {}
+
+    def __getitem__(self, i):
+        if self.constant:
+            return self.mean_s
+        chunk = self.chunks.get(i >> DRAW_SHIFT)
+        if chunk is None:
+            chunk = self.chunk(i >> DRAW_SHIFT)
+        return chunk.item(i & ((1 << DRAW_SHIFT) - 1))
+
+    def chunk(self, c):
+        """The draws of requests c * 2**14 up to (c + 1) * 2**14 (fewer in the last chunk)."""
+        found = self.chunks.get(c)
+        if found is not None:
+            return found
+        for earlier in range(len(self.states) - 1, c):  # draw forward, noting where each chunk starts
+            self._draw(earlier)
+        return self._draw(c)
+
+    def _draw(self, c):
+        size = min(1 << DRAW_SHIFT, self.n - (c << DRAW_SHIFT))
+        self.rng.bit_generator.state = self.states[c]
+        values = self.rng.exponential(self.mean_s, size)
+        if c + 1 == len(self.states):
+            self.states.append(self.rng.bit_generator.state)
+        if len(self.chunks) >= self.KEEP:
+            del self.chunks[next(iter(self.chunks))]
+        self.chunks[c] = values
+        return values
+
+    def take(self, requests):
+        """The service times of ``requests`` (an array of request indices), as an array."""
+        if self.constant or not len(requests):
+            return np.full(len(requests), self.mean_s)
+        which = requests >> DRAW_SHIFT
+        first, last = int(which.min()), int(which.max())
+        span = np.concatenate([self.chunk(c) for c in range(first, last + 1)])
+        return span[requests - (first << DRAW_SHIFT)]
+
+
 class ServerRun(Runtime):
     """A :class:`Server` at run time: simpy workers, a bounded queue, outages that kill requests in service.
 
@@ -140,13 +200,12 @@ class ServerRun(Runtime):
     def __init__(self, server, sim, index):
         super().__init__(server, sim, index)
         self.workers = simpy.Resource(self.env, capacity=server.workers)
-        mean_s, n = server.service_time_ms / 1_000.0, sim.n
-        rng = sim.stream(server.name)
-        draws = rng.exponential(mean_s, n) if server.distribution == "exponential" else np.full(n, mean_s)
-        self.service = draws.tolist()  # request i's service time, drawn whether or not it comes here
+        self.service = ServiceTimes(sim.stream(server.name), server.service_time_ms / 1_000.0, sim.n,
+                                    server.distribution)  # request i's service time, were it to come here
         self.timeout = math.inf if server.timeout_ms is None else server.timeout_ms / 1_000.0
         self.queue_limit = math.inf if server.queue_limit is None else server.queue_limit
         self.admitted, self.waits, self.starts, self.finishes = [], [], [], []
+        self.batches = []  # the event-free path's records, as arrays
         self.up, self.epoch, self.in_service, self.served = True, 0, set(), 0
         self.tracks_service = bool(server.outages)
         for outage in server.outages:
@@ -161,6 +220,12 @@ class ServerRun(Runtime):
         self.starts.append(start)
         self.finishes.append(finish)
         return len(self.admitted) - 1
+
+    def records(self):
+        """(requests, waits, starts, finishes) of every admitted request, as arrays in order of admission."""
+        listed = (np.asarray(self.admitted, dtype=np.int64), *(np.asarray(x, dtype=float)
+                                                                for x in (self.waits, self.starts, self.finishes)))
+        return tuple(np.concatenate(parts) for parts in zip(*self.batches, listed))
 
     def serve(self, i):
         env = self.env
@@ -204,41 +269,60 @@ class ServerRun(Runtime):
     def exact_times(self):
         return self.spec.distribution == "constant"
 
-    def admit(self, i, t):
-        (status,), (leave,) = self.admit_all((i,), (t,))
-        return status, leave
+    def _schedule(self, times, services):
+        """FCFS without events: when each request starts (NaN: rejected), as :meth:`serve` would decide.
 
-    def admit_all(self, requests, times):
-        """FCFS without events: each starts when the earliest worker is free; the same rules as :meth:`serve`."""
-        free, waiting, service, record = self.free, self.waiting, self.service, self._admit
-        timeout, limit, bounded = self.timeout, self.queue_limit, self.queue_limit != math.inf
-        statuses, leaves = [], []
-        for i, t in zip(requests, times):
+        Each starts when the earliest worker is free (a heap of free times); a queued request holds its
+        place until it starts; one that waited past the timeout releases its worker at once."""
+        free, waiting, limit, timeout = self.free, self.waiting, self.queue_limit, self.timeout
+        bounded, starts = limit != math.inf, []
+        for t, s in zip(times, services):
             if bounded:
                 while waiting and waiting[0] <= t:
                     waiting.popleft()
                 if free[0] > t and len(waiting) >= limit:
-                    statuses.append(REJECTED)
-                    leaves.append(t)
+                    starts.append(math.nan)
                     continue
             start = free[0]
             if start <= t:
                 start = t
             elif bounded:
                 waiting.append(start)
-            if start - t > timeout:  # gave up in the queue: the worker it finally got is released at once
-                heapreplace(free, start)
-                record(i, start - t)
-                statuses.append(self._gave_up(i, t))
-                leaves.append(start)
-                continue
-            finish = start + service[i]
-            heapreplace(free, finish)
-            record(i, start - t, start, finish)
-            self.served += 1
-            statuses.append(self._gave_up(i, t) if finish - t > timeout else OK)
-            leaves.append(finish)
-        return statuses, leaves
+            heapreplace(free, start if start - t > timeout else start + s)
+            starts.append(start)
+        return starts
+
+    def admit(self, i, t):
+        """One request without events (a balancer that reads connections routes one at a time)."""
+        (start,) = self._schedule((t,), (s := self.service[i],))
+        if start != start:  # NaN: rejected
+            return REJECTED, t
+        if start - t > self.timeout:
+            self._admit(i, start - t)
+            return self._gave_up(i, t), start
+        finish = start + s
+        self._admit(i, start - t, start, finish)
+        self.served += 1
+        return (self._gave_up(i, t) if finish - t > self.timeout else OK), finish
+
+    def admit_batch(self, requests, times):
+        """:meth:`admit` for arrays of requests in order of arrival, with the bookkeeping in numpy."""
+        service = self.service.take(requests)
+        start = np.array(self._schedule(times.tolist(), service.tolist()))
+        rejected = np.isnan(start)
+        wait = start - times
+        gave_up = wait > self.timeout
+        finish = start + service
+        late = gave_up | (finish - times > self.timeout)
+        self.sim.end[requests[late]] = times[late] + self.timeout
+        status = np.where(rejected, REJECTED, np.where(late, TIMEOUT, OK)).astype(np.int8)
+        leave = np.where(rejected, times, np.where(gave_up, start, finish))
+        kept = ~rejected
+        served = ~gave_up[kept]
+        self.batches.append((requests[kept], wait[kept], np.where(served, start[kept], np.nan),
+                             np.where(served, finish[kept], np.nan)))
+        self.served += int(served.sum())
+        return status, leave
 
     def _gave_up(self, i, arrived):
         self.sim.end[i] = arrived + self.timeout  # the client's view: it stopped waiting then
@@ -266,14 +350,16 @@ class ServerRun(Runtime):
             self.up = self.spec.is_up(outage.end_s)  # another outage may still cover this moment
 
     def columns(self):
+        admitted, waits, _, _ = self.records()
         wait = np.full(self.sim.n, np.nan)
-        wait[np.asarray(self.admitted, dtype=np.int64)] = self.waits
+        wait[admitted] = waits
         return {f"{self.spec.name}_wait_ms": wait * 1_000.0}
 
     def row(self):
-        waits = np.asarray(self.waits, dtype=float)
+        waits = self.records()[1]
         return {"workers": self.spec.workers, "served": self.served,
                 "mean_wait_ms": float(waits.mean() * 1_000.0) if waits.size else 0.0}
 
     def busy(self):
-        return np.asarray(self.starts, dtype=float), np.asarray(self.finishes, dtype=float), self.spec.workers
+        _, _, starts, finishes = self.records()
+        return starts, finishes, self.spec.workers

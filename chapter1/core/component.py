@@ -20,6 +20,8 @@ import dataclasses
 import math
 from dataclasses import dataclass, field, replace
 
+import numpy as np
+
 from . import validation as check
 
 OK, ERROR, TIMEOUT, REJECTED = range(4)
@@ -197,6 +199,14 @@ class Runtime:
         """
         outcome = [self.admit(i, t) for i, t in zip(requests, times)]
         return [status for status, _ in outcome], [leave for _, leave in outcome]
+
+    def admit_batch(self, requests, times):
+        """:meth:`admit_all` on arrays (request indices, arrival times); returns (statuses, leave times) as arrays.
+
+        The engine calls this one; a kind may override it to do its bookkeeping in numpy.
+        """
+        statuses, leaves = self.admit_all(requests.tolist(), times.tolist())
+        return np.asarray(statuses, dtype=np.int8), np.asarray(leaves, dtype=float)
 
     # -- what it reports ------------------------------------------------------------------------
 

@@ -62,10 +62,16 @@ class Result:
         """
         return self._requests.copy()
 
-    @property
+    @cached_property
+    def _periods(self):
+        """Each component with workers (in component order): its service periods ``(starts, ends, workers)``."""
+        periods = {r.spec.name: r.busy() for r in self.runtimes}
+        return {name: busy for name, busy in periods.items() if busy is not None}
+
+    @cached_property
     def _measured(self):
         """Runtimes that have workers (their service periods give utilisation), in component order."""
-        return [r for r in self.runtimes if r.busy() is not None]
+        return [r for r in self.runtimes if r.spec.name in self._periods]
 
     @cached_property
     def _ok_latency(self):
@@ -83,7 +89,8 @@ class Result:
 
     def utilization(self, name):
         """Share of worker time component ``name`` spent serving, over the simulated window."""
-        starts, ends, workers = self._runtime(name).busy()
+        self._runtime(name)  # a clear error for a name without workers
+        starts, ends, workers = self._periods[name]
         return float(_busy_seconds(starts, ends, np.array([0.0, self.duration_s]))[0] / (workers * self.duration_s))
 
     def summary(self):
@@ -119,7 +126,7 @@ class Result:
         rows = []
         for runtime in self.runtimes:
             failed = np.bincount(self.status_code[self.failed_at == runtime.index], minlength=len(STATUSES))
-            measured = runtime.busy() is not None
+            measured = runtime.spec.name in self._periods
             rows.append({
                 "component": runtime.spec.name, "kind": runtime.spec.kind, **runtime.row(),
                 "utilization": self.utilization(runtime.spec.name) if measured else float("nan"),
@@ -165,14 +172,13 @@ class Result:
         for q in PERCENTILES:
             table[f"p{q}_ms"] = _window_percentile(sorted_latency, bounds, q)
         for runtime in self._measured:
-            starts, ends, workers = runtime.busy()
+            starts, ends, workers = self._periods[runtime.spec.name]
             table[f"{runtime.spec.name}_utilization"] = _busy_seconds(starts, ends, edges) / (workers * width)
         return table
 
     def _runtime(self, name):
-        for runtime in self._measured:
-            if runtime.spec.name == name:
-                return runtime
+        if name in self._periods:
+            return next(r for r in self._measured if r.spec.name == name)
         names = ", ".join(repr(r.spec.name) for r in self._measured)
         raise KeyError(f"no component with workers named {name!r}; these have workers: {names}")
 
