@@ -223,6 +223,7 @@ def stage(repo=REPO, staging=STAGING):
     shutil.copy(repo / "book" / "_config.yml", staging / "_config.yml")
     for page in PAGES:
         shutil.copy(repo / "book" / page, staging / "book" / page)
+    shutil.copytree(repo / "book" / "_static", staging / "_static")
     staged = {}
     for folder in FOLDERS:
         (staging / folder).mkdir()
