@@ -1,39 +1,135 @@
-"""Time one live-panel update (simulate + chart to SVG) at each panel's request budget.
+"""Time one live-panel update (simulate + chart to SVG) at every panel's low, middle and high slider positions.
 
-Loops over every registered panel (:func:`chapter1.present.panels.all_panels`): from its defaults
-and from each of its examples, it times repeated updates, each moving one control as a learner
-would (:meth:`Panel.moves`), and prints the median wall time and CPU time (process_time).
-Target: median <= 150 ms.  CPU time is the fairer figure on a shared machine; wall time is what a
-learner waits.
+Loops over every registered panel (:func:`chapter1.present.panels.all_panels`).  For each control it
+sets the lowest, the middle and the highest value the control offers (the others at their defaults),
+each from a cold start (theory lines and labels computed afresh; chart templates are built
+once per kernel), and splits the update's CPU time into
+
+* **simulate**: the runs (``Simulation.run``),
+* **render**: Vega drawing the SVG (``vl_convert``),
+* **rest**: everything else: theory curves, tables the chart reads, the headline.
+
+It prints the median and the range (min-max) over those settings, per panel and over all panels,
+and, as the baseline measured in the same process, the render time of the same charts through
+Vega-Lite from scratch (``Template.svg_from_vega_lite``, the path before templates were compiled).
+Target: median <= 50 ms of CPU per update at every position.  CPU time (``process_time``, every
+thread of the process) is the fair figure on a shared machine; wall time is printed too.
+
+    python benchmarks/widget_update.py [chapter ...]
 """
 
+import collections
 import statistics
+import sys
 import time
 
-from chapter1.present.panels import DEFAULT_REQUESTS, all_panels
+import vl_convert
 
-REPEATS = 15
+from chapter1.core import simulation
+from chapter1.present import charts
+from chapter1.present.panels import all_panels
+
+SPENT = collections.Counter()
 
 
-def measure(panel, start):
-    panel.draw(**(start or {}))  # warm up: chart template, vega engine
-    wall, cpu = [], []
-    for setting in panel.moves(REPEATS, start=start):
+def _timed(key, function):
+    def timed(*args, **kwargs):
+        start = time.process_time()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            SPENT[key] += time.process_time() - start
+    return timed
+
+
+def instrument():
+    """Count CPU time in the simulation and in Vega; keep the Vega-Lite path to compare."""
+    simulation.Simulation.run = _timed("simulate", simulation.Simulation.run)
+    charts.vl_convert = type("Renderer", (), {"vega_to_svg": staticmethod(_timed("render", vl_convert.vega_to_svg)),
+                                              "vegalite_to_svg": staticmethod(vl_convert.vegalite_to_svg),
+                                              "vegalite_to_vega": staticmethod(vl_convert.vegalite_to_vega)})
+    drawn = []
+    svg = charts.Template.svg
+
+    def keep(template, datasets):
+        drawn.append((template, datasets))
+        return svg(template, datasets)
+
+    charts.Template.svg = keep
+    return drawn
+
+
+def cold_caches():
+    """The cached theory lines and labels of every chapter (not the chart templates), to start each update cold."""
+    found = []
+    for name, module in list(sys.modules.items()):
+        if name.startswith(("chapter1.present", "chapter1.sections", "chapter1.theory")):
+            found += [f for key, f in vars(module).items() if hasattr(f, "cache_clear") and hasattr(f, "__wrapped__")
+                      and "template" not in key and "chart" not in key]
+    return found
+
+
+def positions(panel):
+    """Each control at its lowest, middle and highest value (once each), the rest at the defaults."""
+    settings = []
+    for name, control in panel.controls.items():
+        values = control.values()
+        for value in dict.fromkeys((values[0], values[len(values) // 2], values[-1])):
+            settings.append({name: value})
+    return settings
+
+
+def measure(panel, drawn):
+    """[(wall ms, cpu ms, simulate ms, render ms, baseline render ms, setting)] over the panel's positions."""
+    panel.draw()  # the chart templates and the renderer start once per kernel, not per update
+    rows, caches = [], cold_caches()
+    for setting in positions(panel):
+        for cache in caches:
+            cache.cache_clear()
+        SPENT.clear()
+        drawn.clear()
         w0, c0 = time.perf_counter(), time.process_time()
         panel.draw(**setting)
-        wall.append((time.perf_counter() - w0) * 1_000)
-        cpu.append((time.process_time() - c0) * 1_000)
-    return statistics.median(wall), statistics.median(cpu), max(wall)
+        wall, cpu = time.perf_counter() - w0, time.process_time() - c0
+        c1 = time.process_time()
+        for template, datasets in drawn:
+            template.svg_from_vega_lite(datasets)
+        baseline = time.process_time() - c1
+        rows.append((1e3 * wall, 1e3 * cpu, 1e3 * SPENT["simulate"], 1e3 * SPENT["render"], 1e3 * baseline, setting))
+    return rows
+
+
+def spread(values):
+    return f"{statistics.median(values):6.1f} ({min(values):5.1f}-{max(values):6.1f})"
 
 
 def main():
-    print(f"request budget per update: {DEFAULT_REQUESTS:,} (unless a panel sets its own); target: median <= 150 ms")
+    chapters = set(sys.argv[1:])
+    drawn = instrument()
+    load = open("/proc/loadavg").read().split()[:3]
+    print(f"CPU ms per update: median (min-max) over each control's low, middle and high value; target median <= 50 "
+          f"(load average {' '.join(load)})")
+    print(f"{'panel':<33} {'update':>20} {'simulate':>20} {'render':>20} {'rest':>20} {'render, Vega-Lite':>20}")
+    everything = []
     for panel in all_panels():
-        for start in (None, *panel.examples):
-            wall, cpu, worst = measure(panel, start)
-            where = ", ".join(f"{k} = {v:,}" for k, v in (start or {}).items()) or "all controls move"
-            print(f"{panel.chapter} {panel.name:<26} {where:<28}: median {wall:6.1f} ms wall, {cpu:6.1f} ms CPU, "
-                  f"worst {worst:6.1f} ms")
+        if chapters and panel.chapter not in chapters:
+            continue
+        rows = measure(panel, drawn)
+        everything += rows
+        rest = [r[1] - r[2] - r[3] for r in rows]
+        worst = max(rows, key=lambda r: r[1])
+        print(f"{panel.chapter} {panel.name:<30} {spread([r[1] for r in rows])} {spread([r[2] for r in rows])} "
+              f"{spread([r[3] for r in rows])} {spread(rest)} {spread([r[4] for r in rows])}  "
+              f"slowest: {worst[5]}; wall median {statistics.median(r[0] for r in rows):.0f} ms", flush=True)
+    if everything:
+        render, baseline = sum(r[3] for r in everything), sum(r[4] for r in everything)
+        cpu = [r[1] for r in everything]
+        print(f"all panels, {len(everything)} updates: CPU {spread(cpu)} ms, "
+              f"wall {spread([r[0] for r in everything])} ms; render compiled / Vega-Lite = {render / baseline:.2f}x")
+        within = sum(c <= 50 for c in cpu) / len(cpu)
+        print(f"| one live-panel update, every panel, each control low/mid/high, cold theory | CPU median "
+              f"{statistics.median(cpu):.0f} ms ({min(cpu):.0f}-{max(cpu):.0f}), {within:.0%} of updates <= 50 ms; "
+              f"render {render / baseline:.2f}x of Vega-Lite's in this run | median <= 50 ms |")
 
 
 if __name__ == "__main__":

@@ -84,3 +84,27 @@ def test_cached_tables_are_handed_out_as_copies():
         first.iloc[0, 0] = first.iloc[1, 0]  # any change to the first row
         again = table()
         assert again.equals(before), "a cached table was handed out and changed"
+
+
+def test_theory_curves_in_one_pass_match_point_by_point():
+    """The vectorised M/M/c curve gives what predict() gives at each point (overload, DNS, theta = mu included)."""
+    import numpy as np
+
+    from chapter1 import Workload, analytic, single_server
+    from chapter1.theory import queues
+
+    for box in (single_server(workers=8, service_time_ms=50), single_server(workers=1, service_time_ms=10)):
+        table = charts.theory_curve(box)
+        for statistic, key in (("mean", "mean_ms"), ("p95", "p95_ms")):
+            rows = table[table["statistic"] == statistic]
+            expected = [analytic.predict(box, Workload(users=u), percents=(95,))[key] for u in rows["users"]]
+            assert np.allclose(rows["latency_ms"], expected, rtol=1e-12, atol=0)
+            assert len(rows) < 80, "the overloaded part of the grid is left out"
+    rates = [0.5, 10.0, 15.0, 20.0, 25.0]  # 2 workers at 10/s: theta = mu at 10/s, overloaded from 20/s
+    curve = queues.mmc_curve(rates, 10, 2, percents=(50, 99), delay_s=0.03, delay_share=0.4)
+    for k, rate in enumerate(rates):
+        point = queues.mmc(rate, 10, 2)
+        assert curve["mean_response_s"][k] == pytest.approx(0.4 * 0.03 + point.mean_response_s, rel=1e-12)
+        for q in (50, 99):
+            assert curve[f"p{q}_s"][k] == pytest.approx(queues.response_time_percentile(q, rate, 10, 2, 0.03, 0.4),
+                                                       rel=1e-12)

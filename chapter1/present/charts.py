@@ -47,6 +47,9 @@ class Template:
         self.spec = chart.to_dict()  # validated once, here
         if not titles:  # a panel can caption its charts in HTML instead: titles are a costly part of a redraw
             self.spec = _without_titles(self.spec)
+        # No ARIA labels on every mark (a third of a redraw): JupyterLab shows an SVG as an <img>, whose
+        # inner labels no screen reader reads; the picture is the same.
+        self.spec = {**self.spec, "config": {**self.spec.get("config", {}), "aria": False}}
         self.names = sorted(_dataset_names(self.spec))
         self._vega = vl_convert.vegalite_to_vega({**self.spec, "datasets": {name: [] for name in self.names}})
         self._slots = [k for k, source in enumerate(self._vega.get("data", []))
@@ -247,8 +250,10 @@ def _theory_curve(architecture, users_range, points, model, ceiling, near, workl
         extra = ceiling(architecture) * np.array(near)
         grid = np.sort(np.concatenate([grid, extra[(extra > users_range[0]) & (extra < users_range[1])]]))
     rows = []
-    for users in grid:
-        theory = model(architecture, Workload(users=float(users), **dict(workload_items)), percents=(95,))
+    options = dict(workload_items)
+    points = (analytic.predict_curve(architecture, grid, (95,), **options) if model is analytic.predict else
+              [model(architecture, Workload(users=float(users), **options), percents=(95,)) for users in grid])
+    for users, theory in zip(grid, points):
         if theory is None:
             continue
         rows += [{"users": users, "statistic": label, "latency_ms": theory[key]}
@@ -480,8 +485,17 @@ def records(data):
     [{'a': 1.0}, {'a': None}]
     """
     if isinstance(data, pd.DataFrame):
-        data = data.to_dict("records")
+        names = [str(name) for name in data.columns]
+        return [dict(zip(names, row)) for row in zip(*(_column(data.iloc[:, k]) for k in range(len(names))))]
     return [{k: _plain(v) for k, v in row.items()} for row in data]
+
+
+def _column(column):
+    """A column's values as plain Python (NaN as None), converted by numpy when its type allows."""
+    if isinstance(column.dtype, np.dtype) and column.dtype.kind in "fiub":
+        values = column.to_numpy().tolist()
+        return [None if v != v else v for v in values] if column.dtype.kind == "f" else values
+    return [_plain(v) for v in column.to_frame().to_dict("list")[column.name]]
 
 
 def _plain(value):

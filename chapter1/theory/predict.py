@@ -7,12 +7,14 @@ One station is an M/M/c queue; several in a row are a tandem.
 
 import math
 
+import numpy as np
+
 from ..core import validation as check
 from ..core.architecture import Architecture
 from ..core.workload import Workload
-from .queues import mmc, response_time_percentile, tandem, tandem_response_percentile
+from .queues import mmc, mmc_curve, response_time_percentile, tandem, tandem_response_percentile
 
-__all__ = ["predict"]
+__all__ = ["predict", "predict_curve"]
 
 
 def predict(architecture, workload, percents=(50, 95, 99)):
@@ -53,3 +55,28 @@ def predict(architecture, workload, percents=(50, 95, 99)):
                                                          delay_s=delay_s, delay_share=share) * 1_000.0
                               if single_workers else math.nan)
     return theory
+
+
+def predict_curve(architecture, users, percents=(95,), **workload_options):
+    """:func:`predict` at each of ``users`` (daily active users; other workload settings fixed): a list.
+
+    One M/M/c station (with or without DNS in front) takes one vectorised pass (:func:`mmc_curve`);
+    anything else is predicted point by point.
+
+    >>> from chapter1 import single_server
+    >>> box = single_server(workers=1)
+    >>> curve = predict_curve(box, [1_000, 20_000])
+    >>> [round(p["mean_ms"], 1) for p in curve], curve[1] == predict(box, Workload(users=20_000), (95,))
+    ([77.5, 119.4], True)
+    """
+    check.instance("architecture", architecture, Architecture, "single_server()")
+    users = [float(u) for u in users]
+    workloads = [Workload(users=u, **workload_options) for u in users[:1]]
+    stations = [tier.station() for tier in architecture.tiers]
+    if len(stations) != 1 or stations[0] is None or not users:
+        return [predict(architecture, Workload(users=u, **workload_options), percents) for u in users]
+    share, delay_s = (0.0, 0.0) if architecture.dns is None else architecture.dns.entry_delay(workloads[0])
+    curve = mmc_curve(np.array(users) * workloads[0].per_user_rate, *stations[0], percents=percents,
+                      delay_s=delay_s, delay_share=share)
+    return [{"utilization": float(curve["utilization"][k]), "mean_ms": float(curve["mean_response_s"][k]) * 1_000.0,
+             **{f"p{q}_ms": float(curve[f"p{q:g}_s"][k]) * 1_000.0 for q in percents}} for k in range(len(users))]

@@ -11,7 +11,7 @@ import numpy as np
 from ..core import validation as check
 
 __all__ = [
-    "MAX_SERVERS", "MAX_STAGES", "QueueStats", "TandemStats", "erlang_c", "littles_law", "mmc",
+    "MAX_SERVERS", "MAX_STAGES", "QueueStats", "TandemStats", "erlang_c", "littles_law", "mmc", "mmc_curve",
     "response_time_percentile", "response_time_survival", "tandem", "tandem_independent_percentile",
     "tandem_response_percentile",
 ]
@@ -97,10 +97,14 @@ def response_time_survival(t, arrival_rate, service_rate, servers=1):
 def _survival(t, arrival_rate, mu, servers, p_wait):
     """:func:`response_time_survival` of a stable queue whose P(wait) is known (Erlang C costs c steps).
 
-    ``t`` may be a number or a numpy array of times.
+    ``t`` may be a number or a numpy array of times; ``arrival_rate`` and ``p_wait`` may be arrays too.
     """
     theta = servers * mu - arrival_rate
-    if abs(theta - mu) < 1e-12 * mu:
+    if np.ndim(theta):  # many queues at once: each takes the branch it would take alone
+        with np.errstate(divide="ignore", invalid="ignore"):
+            after_wait = np.where(np.abs(theta - mu) < 1e-12 * mu, (1 + mu * t) * np.exp(-mu * t),
+                                  (theta * np.exp(-mu * t) - mu * np.exp(-theta * t)) / (theta - mu))
+    elif abs(theta - mu) < 1e-12 * mu:
         after_wait = (1 + mu * t) * np.exp(-mu * t)
     else:
         after_wait = (theta * np.exp(-mu * t) - mu * np.exp(-theta * t)) / (theta - mu)
@@ -139,6 +143,81 @@ def _quantile(survival, percent, guess):
     for _ in range(60):
         mid = (low + high) / 2
         low, high = (mid, high) if survival(mid) > target else (low, mid)
+    return (low + high) / 2
+
+
+def mmc_curve(arrival_rates, service_rate, servers=1, percents=(), delay_s=0.0, delay_share=0.0):
+    """:func:`mmc` and :func:`response_time_percentile` at many arrival rates in one vectorised pass.
+
+    Returns a dict of numpy arrays, one value per rate: ``utilization``, ``p_wait``, ``mean_response_s``
+    (with ``delay_share`` x ``delay_s`` added, as a resolver in front adds it) and ``p<q>_s`` for each
+    of ``percents``; inf where the queue is overloaded.  The same figures as the functions point by
+    point to the last bit or two (the same steps, array by array), several times faster for a curve.
+
+    >>> curve = mmc_curve([5.0, 8.0, 12.0], service_rate=10, percents=(50,))
+    >>> curve["mean_response_s"].round(4).tolist(), curve["p50_s"].round(4).tolist()
+    ([0.2, 0.5, inf], [0.1386, 0.3466, inf])
+    """
+    rates = np.asarray(arrival_rates, dtype=float)
+    check.number("arrival_rates", float(rates.min()) if rates.size else 0.0, low=0)
+    check_queue(1.0, service_rate, servers)
+    check.number("delay_s", delay_s, low=0)
+    check.number("delay_share", delay_share, low=0, high=1)
+    for percent in percents:
+        check.number("percent", percent, low=0, high=100, low_open=True)
+    load = rates / service_rate
+    rho = load / servers
+    stable = rho < 1
+    b = np.ones_like(load)  # Erlang B by its recurrence, as erlang_c; once B underflows it stays 0
+    for k in range(1, servers + 1):
+        b = load * b / (k + load * b)
+        b[b < 1e-300] = 0.0
+        if not b.any():
+            break
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p_wait = np.where(stable, b / (1 - rho + rho * b), 1.0)
+        response = np.where(stable, p_wait / (servers * service_rate - rates) + 1 / service_rate, np.inf)
+    curve = {"utilization": rho, "p_wait": p_wait, "mean_response_s": delay_share * delay_s + response}
+    for percent in percents:
+        times = np.full(rates.shape, np.inf)
+        if percent < 100 and stable.any():
+            times[stable] = _quantiles(_survival_of(rates[stable], service_rate, servers, p_wait[stable], delay_s,
+                                                    delay_share), percent, delay_s + 1 / service_rate,
+                                        int(stable.sum()))
+        curve[f"p{percent:g}_s"] = times
+    return curve
+
+
+def _survival_of(rates, mu, servers, p_wait, delay_s, delay_share):
+    """P(response > t) of stable M/M/c queues at ``rates`` as a function of an array ``t`` (one per queue).
+
+    :func:`_survival` with its constants gathered: a e^(-mu t) - b e^(-theta t), theta = c mu - lambda.
+    """
+    theta = servers * mu - rates
+    if (np.abs(theta - mu) < 1e-12 * mu).any():  # theta = mu: the other form of the same function
+        def plain(t):
+            return _survival(t, rates, mu, servers, p_wait)
+    else:
+        a, b = (1 - p_wait) + p_wait * theta / (theta - mu), p_wait * mu / (theta - mu)
+
+        def plain(t):
+            return a * np.exp(-mu * t) - b * np.exp(-theta * t)
+    if not delay_share:
+        return plain
+    return lambda t: (1 - delay_share) * plain(t) + delay_share * np.where(
+        t > delay_s, plain(np.maximum(t - delay_s, 0.0)), 1.0)
+
+
+def _quantiles(survival, percent, guess, count):
+    """:func:`_quantile` for ``count`` survival functions at once (``survival`` maps an array of times)."""
+    target = 1 - percent / 100
+    low, high = np.zeros(count), np.full(count, float(guess))
+    while (above := survival(high) > target).any():
+        high = np.where(above, high * 2, high)
+    for _ in range(60):
+        mid = (low + high) / 2
+        above = survival(mid) > target
+        low, high = np.where(above, mid, low), np.where(above, high, mid)
     return (low + high) / 2
 
 
