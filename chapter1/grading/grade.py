@@ -8,6 +8,11 @@ An instructor grades a class (one file or one folder per student), two at a time
 
     python -m chapter1.grade submissions/* --out gradebook.csv --feedback feedback --jobs 2
 
+or on a Dask cluster, one task per submission (``--scheduler tcp://host:8786``, or ``local:N`` for N
+worker processes here; see ``distributed``)::
+
+    python -m chapter1.grade submissions/* --scheduler tcp://10.0.0.5:8786
+
 For every submission the chapter is read from the notebook's metadata (the
 file name is the fallback); the chapter's CHECK cells are put back exactly as
 the course wrote them (edited ones restored, deleted ones re-inserted, unknown
@@ -93,6 +98,7 @@ def grade(
     jobs: int = 1,
     settings: Settings = DEFAULT_SETTINGS,
     progress: Callable[[int, int, Result], None] | None = None,
+    scheduler: str | None = None,
 ) -> list[Result]:
     """Grade submissions (files, or folders one per student), ``jobs`` at a time; results in input order.
 
@@ -103,11 +109,21 @@ def grade(
     The gradebook at ``out`` is rewritten atomically after every submission;
     feedback Markdown goes to ``feedback/<student>_<chapter>.md``.
 
+    ``scheduler``: run each submission as one task on a Dask cluster instead (a scheduler's address, or
+    ``"local:N"`` for a LocalCluster of N workers here); this process still writes every row.
+
     >>> grade(["submissions/alice", "submissions/bob"], out="gradebook.csv", jobs=2)  # doctest: +SKIP
     [Result(... status='graded' ...), Result(... status='error' ...)]
     """
     if not (isinstance(jobs, int) and jobs >= 1):
         raise ValueError(f"jobs must be a whole number of at least 1, got {jobs!r}")
+    if scheduler is not None:
+        if jobs != 1:
+            raise ValueError(f"jobs and scheduler are exclusive (the cluster's workers set how many run at once); "
+                             f"got jobs={jobs!r} with scheduler={scheduler!r}")
+        from chapter1.grading.distributed import parse
+
+        parse(scheduler)
     course = Course(solutions)
     verified(course.folder.resolve(), settings.sandbox)  # kernels cannot read the solutions, or IsolationError
     submissions = find_submissions(paths)
@@ -132,9 +148,15 @@ def grade(
         for index, item in enumerate(prepared):
             if isinstance(item, Result):
                 record(index, item)
+        waiting = [(index, item) for index, item in enumerate(prepared) if isinstance(item, _Job)]
+        if scheduler is not None:
+            from chapter1.grading.distributed import grade_on_cluster
+
+            for index, result in grade_on_cluster(waiting, settings, scheduler):
+                record(index, result)
+            waiting = []
         with ThreadPoolExecutor(max_workers=jobs) as pool:
-            futures = {pool.submit(_grade_job, item, settings, preflight): index
-                       for index, item in enumerate(prepared) if isinstance(item, _Job)}
+            futures = {pool.submit(_grade_job, item, settings, preflight): index for index, item in waiting}
             try:
                 for future in as_completed(futures):
                     record(futures[future], future.result())
@@ -175,6 +197,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--feedback", metavar="DIR", help="write one Markdown feedback file per submission here")
     parser.add_argument("--jobs", type=_positive(int, "a whole number >= 1"), default=1,
                         help="submissions graded at the same time (default: 1)")
+    parser.add_argument("--scheduler", metavar="ADDRESS",
+                        help="grade on a Dask cluster, one task per submission: a scheduler's address "
+                             "(tcp://host:8786), or local:N to start N worker processes here (needs the "
+                             "[cluster] extra)")
     parser.add_argument("--timeout", type=_positive(float, "seconds > 0"), default=Settings.timeout,
                         help=f"time limit per cell, seconds (default: {Settings.timeout:g})")
     parser.add_argument("--total-timeout", type=_positive(float, "seconds > 0"), default=Settings.total_timeout,
@@ -195,7 +221,8 @@ def main(argv: list[str] | None = None) -> int:
     single = len(args.submissions) == 1 and not Path(args.submissions[0]).is_dir()
     try:
         results = grade(args.submissions, solutions=args.solutions, out=args.out, feedback=args.feedback,
-                        jobs=args.jobs, settings=settings, progress=None if single else _progress_line)
+                        jobs=args.jobs, settings=settings, progress=None if single else _progress_line,
+                        scheduler=args.scheduler)
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
