@@ -13,8 +13,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	@touch $(STAMP)
 
-lab: $(STAMP)  ## open the course in JupyterLab
-	$(BIN)/jupyter lab notebooks/00_start_here.ipynb
+# JupyterLab on loopback only; as root (containers, workshop VMs) it needs --allow-root, and only then.
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
+
+lab: $(STAMP)  ## open the course in JupyterLab (on 127.0.0.1)
+	$(BIN)/jupyter lab --ip 127.0.0.1 $(ALLOW_ROOT) notebooks/00_start_here.ipynb
 
 test: $(STAMP)  ## the whole suite: lint, library, notebooks, exercises, browser
 	$(BIN)/ruff check chapter1 tests benchmarks
