@@ -275,9 +275,23 @@ def long_latency(table, *by):
     [[1, 'mean', 2.0]]
     """
     present = {k: v for k, v in STATISTICS.items() if k in table}
-    long = table[[*by, *present]].melt(list(by), list(present), var_name="statistic", value_name="latency_ms")
-    long["statistic"] = long["statistic"].map(present)
-    return long.dropna()
+    return long_form(table, list(by), present, "statistic", "latency_ms").dropna()
+
+
+def long_form(table, ids, columns, var_name, value_name):
+    """``table.melt(ids, columns, var_name, value_name)`` in a few numpy steps (pandas' melt costs a redraw
+    more than the rest of its tables); ``columns`` may be a dict {column: name in ``var_name``}.
+
+    >>> wide = pd.DataFrame({"t": [0, 1], "a": [1.0, 2.0], "b": [3.0, 4.0]})
+    >>> long_form(wide, ["t"], ["a", "b"], "k", "v").values.tolist()
+    [[0, 'a', 1.0], [1, 'a', 2.0], [0, 'b', 3.0], [1, 'b', 4.0]]
+    """
+    names = columns if isinstance(columns, dict) else {c: c for c in columns}
+    rows = len(table)
+    data = {c: np.tile(table[c].to_numpy(), len(names)) for c in ids}
+    data[var_name] = np.repeat(np.array(list(names.values()), dtype=object), rows)
+    data[value_name] = (np.concatenate([table[c].to_numpy() for c in names]) if names else np.zeros(0))
+    return pd.DataFrame(data)
 
 
 # -- what happens over simulated time ------------------------------------------------------
@@ -291,8 +305,8 @@ def timeline(result, bins=40):
 def timeline_data(result, bins=40):
     """The datasets :func:`timeline` draws: latency per window (long form), windows, outage bands."""
     table = result.timeline(bins)
-    latency = table.melt("t_s", ["p50_ms", "p95_ms", "p99_ms"], var_name="percentile", value_name="latency_ms")
-    latency["percentile"] = latency["percentile"].str.removesuffix("_ms")
+    latency = long_form(table, ["t_s"], {"p50_ms": "p50", "p95_ms": "p95", "p99_ms": "p99"}, "percentile",
+                        "latency_ms")
     labels = scales.spread_labels(latency.dropna().groupby("percentile").tail(1), "latency_ms", 0.1, span=True,
                                   into="label_ms")
     return {"latency": latency, "latency_labels": labels, "windows": table[["t_s", "error_share"]],
@@ -389,8 +403,7 @@ def utilization(result, bins=40):
     """Busy share of each tier's workers over simulated time; outages shaded red."""
     table = result.timeline(bins)
     columns = [c for c in table.columns if c.endswith("_utilization")]
-    long = table.melt("t_s", columns, var_name="component", value_name="utilization")
-    long["component"] = long["component"].str.removesuffix("_utilization")
+    long = long_form(table, ["t_s"], {c: c.removesuffix("_utilization") for c in columns}, "component", "utilization")
     lines = alt.Chart(alt.Data(name="utilization")).mark_line().encode(
         x=TIME,
         y=alt.Y("utilization:Q", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])), color="component:N")
@@ -486,7 +499,7 @@ def records(data):
     """
     if isinstance(data, pd.DataFrame):
         names = [str(name) for name in data.columns]
-        return [dict(zip(names, row)) for row in zip(*(_column(data.iloc[:, k]) for k in range(len(names))))]
+        return [dict(zip(names, row)) for row in zip(*(_column(column) for _, column in data.items()))]
     return [{k: _plain(v) for k, v in row.items()} for row in data]
 
 
@@ -495,7 +508,7 @@ def _column(column):
     if isinstance(column.dtype, np.dtype) and column.dtype.kind in "fiub":
         values = column.to_numpy().tolist()
         return [None if v != v else v for v in values] if column.dtype.kind == "f" else values
-    return [_plain(v) for v in column.to_frame().to_dict("list")[column.name]]
+    return [None if v is pd.NA or v is pd.NaT else _plain(v) for v in column.tolist()]
 
 
 def _plain(value):
