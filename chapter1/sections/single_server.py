@@ -39,16 +39,16 @@ def run_seeds(seed, runs=RUNS):
 def spread(values, unit="", fmt=",.0f", runs=True):
     """'a–b unit over n runs': the range of a figure over a panel's runs (one value: just that value).
 
-    >>> spread([9.1, 9.5, 9.0], " %", ".1f"), spread([3], " ms"), spread([1, 2], runs=False)
-    ('9.0–9.5 % over 3 runs', '3 ms', '1–2')
+    >>> spread([9.1, 9.5, 9.0], " %", ".1f"), spread([3], " ms"), spread([1, 2], runs=False), spread([4, 4.2])
+    ('9.0–9.5 % over 3 runs', '3 ms', '1–2', '4 in each of 2 runs')
     """
     values = [v for v in values if v == v]  # NaN (nothing to measure in a run) left out
     if not values:
         return "–"
-    low, high = min(values), max(values)
-    if len(values) == 1:
-        return f"{low:{fmt}}{unit}"
-    return f"{low:{fmt}}–{high:{fmt}}{unit}" + (f" over {len(values)} runs" if runs else "")
+    low, high = f"{min(values):{fmt}}", f"{max(values):{fmt}}"
+    if len(values) == 1 or low == high:
+        return f"{low}{unit}" + (f" in each of {len(values)} runs" if runs and len(values) > 1 else "")
+    return f"{low}–{high}{unit}" + (f" over {len(values)} runs" if runs else "")
 
 
 def single_server_panel(users=100_000, workers=8, service_time_ms=50, requests=panels.DEFAULT_REQUESTS, seed=0):

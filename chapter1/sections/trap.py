@@ -3,6 +3,7 @@ traffic; outlier ejection is the fix.  ``chapter1.balancing`` re-exports every n
 """
 
 import functools
+import math
 
 import pandas as pd
 
@@ -84,15 +85,17 @@ def trap_runs(policies=TRAP_POLICIES, seeds=(0, 1, 2), *, load_percent=70, eject
 def trap_view(policy, load_percent, eject_after, fall, *, requests=PANEL_REQUESTS, seed=0):
     """What the trap panel shows for one setting: (chart as SVG, headline HTML); three runs, overlaid.
 
-    ``eject_after`` 0 means no outlier ejection.  The panel checks every 5 s and kills web-2 at 12.5 s,
-    so that a run of 20,000 requests covers the death, three checks and the time after.
+    ``eject_after`` 0 means no outlier ejection.  The panel checks every 5 s and kills web-2 at 12.5 s;
+    each run simulates at most ``requests`` requests, and no more than cover the check that takes web-2
+    out and 15 s after it (20,000 requests cover three checks at 90 % load).
     """
     eject, h, dies = eject_after or None, PANEL_INTERVAL_S, PANEL_FAIL_AT_S
     rate = _trap_rate(load_percent)
     arch = trap_pool(policy, eject, fall, dies, h)
-    results = [simulate(arch, Workload.from_rate(rate), requests=requests, seed=s) for s in run_seeds(seed)]
-    result = results[0]
     seen = detected_at(dies, h, fall)
+    per_run = min(requests, math.ceil(rate * (seen + 15.0)))
+    results = [simulate(arch, Workload.from_rate(rate), requests=per_run, seed=s) for s in run_seeds(seed)]
+    result = results[0]
     datasets = overlaid_runs([failover_data(r, "load balancer", h, fail_at_s=dies) for r in results])
     times = datasets["failover_theory"]["t_s"]
     datasets["failover_theory"] = pd.DataFrame({"t_s": times, "share": [
