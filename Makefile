@@ -29,6 +29,17 @@ lint: $(STAMP)  ## ruff over the library, tests and benchmarks
 browser: $(STAMP)  ## only the real-browser tests of every notebook
 	$(BIN)/python -m pytest tests/browser -s
 
+.PHONY: book
+BOOK_VENV := build/book-venv
+
+$(BOOK_VENV)/.installed: pyproject.toml | $(STAMP)
+	@test -x $(BOOK_VENV)/bin/python || $(PYTHON) -m venv $(BOOK_VENV)
+	$(BOOK_VENV)/bin/python -m pip install --quiet $$($(BIN)/python -m chapter1.book --requirements)
+	@touch $@
+
+book: $(STAMP) $(BOOK_VENV)/.installed  ## the static HTML book: build/book/_build/html/index.html opens from disk
+	$(BIN)/python -m chapter1.book --jupyter-book $(BOOK_VENV)/bin/jupyter-book
+
 notebooks: $(STAMP)  ## re-execute every notebook and solution in place, then regenerate exercises/
 	$(BIN)/python -m chapter1.grading.execute notebooks/*.ipynb solutions/*.ipynb
 	$(BIN)/python -m chapter1.exercises solutions exercises
