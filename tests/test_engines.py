@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 import chapter1 as c
 from chapter1.components.dns import cache_misses
 from chapter1.components.policies import POLICIES
-from chapter1.components.server import DRAW_SHIFT, ServiceTimes
+from chapter1.components.server import DRAW_SHIFT, ConstantTimes, ServiceTimes
 from chapter1.core.simulation import Simulation, _clock
 
 
@@ -194,16 +194,19 @@ def test_service_times_give_one_draw_in_any_order():
     assert [times[i] for i in picks.tolist()] == whole[picks].tolist()  # old chunks drawn again when needed
     assert len(times.chunks) <= ServiceTimes.KEEP
     assert np.array_equal(times.take(np.sort(picks)), whole[np.sort(picks)])
-    assert np.array_equal(ServiceTimes(None, 0.05, n, "constant").take(picks[:5]), np.full(5, 0.05))
+    assert np.array_equal(ConstantTimes(0.05).take(picks[:5]), np.full(5, 0.05)) and ConstantTimes(0.05)[7] == 0.05
 
 
-def test_a_pool_of_many_servers_holds_a_few_chunks_each():
-    arch = c.load_balanced(64, "round_robin", workers=1, service_time_ms=10)
+@pytest.mark.parametrize("engine", ["fast", "simpy"])
+def test_a_pool_of_many_servers_holds_a_few_chunks_each(engine):
+    arch = c.load_balanced(16, "round_robin", workers=1, service_time_ms=5)
     n = (ServiceTimes.KEEP + 2) << DRAW_SHIFT
-    sim = Simulation(arch, c.Workload.from_rate(5_000), n, 0)
-    sim.run("fast")
-    held = [len(r.service.chunks) for r in sim.runtimes if isinstance(r.spec, c.Server)]
-    assert len(held) == 64 and max(held) == ServiceTimes.KEEP  # of the KEEP + 2 chunks each server drew
+    sim = Simulation(arch, c.Workload.from_rate(2_000), n, 0)
+    sim.run(engine)
+    servers = [r.service for r in sim.runtimes if isinstance(r.spec, c.Server)]  # exponential: drawn
+    assert len(servers) == 16 and all(len(s.states) == ServiceTimes.KEEP + 3 for s in servers)  # drew every chunk
+    # one request at a time keeps the last KEEP chunks; a whole share at once keeps none
+    assert max(len(s.chunks) for s in servers) == (ServiceTimes.KEEP if engine == "simpy" else 0)
 
 
 # -- vectorised pieces against the loops they replace ---------------------------------------------

@@ -315,7 +315,7 @@ class LoadBalancerRun(PoolRun):
         clients = np.arange(sim.clients, dtype=np.uint64)
         self.client_hashes = (clients * np.uint64(2654435761)) % np.uint64(2**32)
         self.client_hash = self.client_hashes.tolist()
-        self.outages = spec.outages
+        self.outages, self.interval, self.eject_after = spec.outages, spec.health_check_interval_s, spec.eject_after
         self.leaving = []  # event-free path: (when a request leaves its server, that server), a heap
         self.errors_in_row, self.ejected = [0] * len(spec.members), {}  # outlier ejection: member -> when
 
@@ -350,7 +350,9 @@ class LoadBalancerRun(PoolRun):
         now = self.env.now
         if self.outages and not self.spec.is_up(now):
             return ERROR
-        healthy = self._view(now)
+        if math.floor(now / self.interval) != self.view_key:  # (a new health check: _view, inlined in the hot path)
+            self._view(now)
+        healthy = self.healthy
         if not healthy:
             return ERROR  # no healthy server: the balancer answers 503
         # (_forward, inlined: this is the hot path of every balanced request)
@@ -359,7 +361,7 @@ class LoadBalancerRun(PoolRun):
         connections[k] += 1
         status = yield from backend.serve(i)
         connections[k] -= 1
-        if self.spec.eject_after is not None:
+        if self.eject_after is not None:
             self._count_error(k, status)
         if status != OK:
             self.sim.failed_at[i] = backend.index

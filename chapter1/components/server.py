@@ -145,16 +145,14 @@ class ServiceTimes:
     True
     """
 
-    KEEP = 4  # chunks kept (a request reaching a later tier out of order finds its chunk still there)
+    KEEP = 2  # chunks kept for requests one at a time (one arriving a little out of order finds its chunk)
 
-    def __init__(self, rng, mean_s, n, distribution="exponential"):
-        self.rng, self.mean_s, self.n, self.constant = rng, mean_s, n, distribution == "constant"
-        self.states = [] if self.constant else [rng.bit_generator.state]  # the state at the start of chunk c
+    def __init__(self, rng, mean_s, n):
+        self.rng, self.mean_s, self.n = rng, mean_s, n
+        self.states = [rng.bit_generator.state]  # the generator's state at the start of chunk c
         self.chunks = {}
 
     def __getitem__(self, i):
-        if self.constant:
-            return self.mean_s
         chunk = self.chunks.get(i >> DRAW_SHIFT)
         if chunk is None:
             chunk = self.chunk(i >> DRAW_SHIFT)
@@ -165,29 +163,44 @@ class ServiceTimes:
         found = self.chunks.get(c)
         if found is not None:
             return found
-        for earlier in range(len(self.states) - 1, c):  # draw forward, noting where each chunk starts
-            self._draw(earlier)
         return self._draw(c)
 
-    def _draw(self, c):
+    def _draw(self, c, keep=True):
+        for earlier in range(len(self.states) - 1, c):  # draw forward, noting where each chunk starts
+            self._draw(earlier, keep=False)
         size = min(1 << DRAW_SHIFT, self.n - (c << DRAW_SHIFT))
         self.rng.bit_generator.state = self.states[c]
         values = self.rng.exponential(self.mean_s, size)
         if c + 1 == len(self.states):
             self.states.append(self.rng.bit_generator.state)
-        if len(self.chunks) >= self.KEEP:
-            del self.chunks[next(iter(self.chunks))]
-        self.chunks[c] = values
+        if keep:
+            if len(self.chunks) >= self.KEEP:
+                del self.chunks[next(iter(self.chunks))]
+            self.chunks[c] = values
         return values
 
     def take(self, requests):
         """The service times of ``requests`` (an array of request indices), as an array."""
-        if self.constant or not len(requests):
-            return np.full(len(requests), self.mean_s)
+        if not len(requests):
+            return np.zeros(0)
         which = requests >> DRAW_SHIFT
         first, last = int(which.min()), int(which.max())
-        span = np.concatenate([self.chunk(c) for c in range(first, last + 1)])
+        span = np.concatenate([self.chunks.get(c) if c in self.chunks else self._draw(c, keep=False)
+                               for c in range(first, last + 1)])
         return span[requests - (first << DRAW_SHIFT)]
+
+
+class ConstantTimes:
+    """Service times that are all ``mean_s`` (no draws), read as :class:`ServiceTimes` are."""
+
+    def __init__(self, mean_s):
+        self.mean_s = mean_s
+
+    def __getitem__(self, i):
+        return self.mean_s
+
+    def take(self, requests):
+        return np.full(len(requests), self.mean_s)
 
 
 class ServerRun(Runtime):
@@ -200,14 +213,16 @@ class ServerRun(Runtime):
     def __init__(self, server, sim, index):
         super().__init__(server, sim, index)
         self.workers = simpy.Resource(self.env, capacity=server.workers)
-        self.service = ServiceTimes(sim.stream(server.name), server.service_time_ms / 1_000.0, sim.n,
-                                    server.distribution)  # request i's service time, were it to come here
+        mean_s = server.service_time_ms / 1_000.0  # request i's service time, were it to come here:
+        self.service = (ConstantTimes(mean_s) if server.distribution == "constant"
+                        else ServiceTimes(sim.stream(server.name), mean_s, sim.n))
         self.timeout = math.inf if server.timeout_ms is None else server.timeout_ms / 1_000.0
         self.queue_limit = math.inf if server.queue_limit is None else server.queue_limit
         self.admitted, self.waits, self.starts, self.finishes = [], [], [], []
         self.batches = []  # the event-free path's records, as arrays
         self.up, self.epoch, self.in_service, self.served = True, 0, set(), 0
         self.tracks_service = bool(server.outages)
+        self.holds_worker = bool(self.parts) and server.blocking
         for outage in server.outages:
             self.env.process(self._outage(outage))
         self.free = [0.0] * server.workers   # event-free path: when each worker is next free (a heap)
@@ -228,36 +243,42 @@ class ServerRun(Runtime):
         return tuple(np.concatenate(parts) for parts in zip(*self.batches, listed))
 
     def serve(self, i):
-        env = self.env
+        env, workers = self.env, self.workers
         if not self.up:
             return ERROR
-        if self.workers.count >= self.workers.capacity and len(self.workers.queue) >= self.queue_limit:
+        if len(workers.queue) >= self.queue_limit and workers.count >= workers.capacity:
             return REJECTED
         arrived, epoch = env.now, self.epoch
-        with self.workers.request() as slot:
+        with workers.request() as slot:
             yield slot
-            if env.now - arrived > self.timeout:  # the client gave up while queued (maybe before a failure)
-                self._admit(i, env.now - arrived)
+            start = env.now
+            if start - arrived > self.timeout:  # the client gave up while queued (maybe before a failure)
+                self._admit(i, start - arrived)
                 return self._gave_up(i, arrived)
             if self.epoch != epoch:  # the server died while this request queued
-                self._admit(i, env.now - arrived)
+                self._admit(i, start - arrived)
                 return ERROR
-            at = self._admit(i, env.now - arrived, env.now)
+            at = len(self.admitted)  # (_admit, inlined: the hot path of every request)
+            self.admitted.append(i)
+            self.waits.append(start - arrived)
+            self.starts.append(start)
+            self.finishes.append(math.nan)
             if self.tracks_service:
                 status = yield from self._tracked_service(i, at)
                 if status != OK:
                     return self._gave_up(i, arrived) if env.now - arrived > self.timeout else status
+                end = env.now
             else:
                 yield env.timeout(self.service[i])
-                self.finishes[at] = env.now
+                self.finishes[at] = end = env.now
             self.served += 1
-            if self.parts and self.spec.blocking:  # thread per request: the worker waits for the answer
-                if env.now - arrived > self.timeout:
+            if self.holds_worker:  # thread per request: the worker waits for the answer
+                if end - arrived > self.timeout:
                     return self._gave_up(i, arrived)
                 status = yield from self.pass_on(self.parts[0], i)
                 self.finishes[at] = env.now  # held all along: busy
                 return status
-        if env.now - arrived > self.timeout:
+        if end - arrived > self.timeout:
             return self._gave_up(i, arrived)
         if self.parts:  # asynchronous: the worker is already free for the next request
             return (yield from self.pass_on(self.parts[0], i))

@@ -118,8 +118,10 @@ class Simulation:
         if fast and engine != "simpy":
             self._run_fast(order, _clock(enter[order]))
         else:
+            self.done = [math.nan] * self.n  # when each request came back (a list: cheaper to write one at a time)
             self.env.process(self._source(order, enter))
             self.env.run()
+            self.end = np.where(np.isnan(self.end), self.done, self.end)  # a component's own end time comes first
         return Result(self)
 
     def _run_fast(self, order, times):
@@ -137,22 +139,39 @@ class Simulation:
         self.end[order] = np.where(np.isnan(self.end[order]), times, self.end[order])
 
     def _source(self, order, enter):
-        env, request = self.env, self._request
+        env, request, finish = self.env, self._request, self._finish
+        alone = self.tiers[0] if len(self.tiers) == 1 else None  # one tier: its process is the request's
+        now = env.now
         for i, t in zip(order.tolist(), enter[order].tolist()):
-            if t > env.now:
-                yield env.timeout(t - env.now)
-            env.process(request(i))
+            if t > now:
+                yield env.timeout(t - now)
+                now = env.now
+            if alone is None:
+                env.process(request(i))
+            else:
+                process = env.process(alone.serve(i))
+                process.request = i  # for _finish
+                process.callbacks.append(finish)
 
     def _request(self, i):
         for tier in self.tiers:
             status = yield from tier.serve(i)
             if status != OK:
-                self.status[i] = status
-                if self.failed_at[i] < 0:  # a holder may already have named the part that failed
-                    self.failed_at[i] = tier.index
+                self._failed(i, status, tier)
                 break
-        if math.isnan(self.end[i]):
-            self.end[i] = self.env.now
+        self.done[i] = self.env.now
+
+    def _finish(self, process):
+        """The end of a request whose one tier ran as its own process (``process.request``: the request)."""
+        i, status = process.request, process.value
+        if status != OK:
+            self._failed(i, status, self.tiers[0])
+        self.done[i] = self.env.now
+
+    def _failed(self, i, status, tier):
+        self.status[i] = status
+        if self.failed_at[i] < 0:  # a holder may already have named the part that failed
+            self.failed_at[i] = tier.index
 
 
 def _clock(times):
