@@ -123,6 +123,12 @@ def cost(result, horizon_s=HORIZON_S):
     return float(paid), float(np.nanmax(result.requests["queue_wait_ms"])) / 1_000.0
 
 
+@functools.lru_cache(maxsize=64)
+def fixed_cost(peak, workers, seed=0):
+    """:func:`cost` of one run with ``workers`` all the time (kept: a start-up delay does not change it)."""
+    return cost(runs(peak, 0, workers, seed=seed, seeds=1, autoscale=False)[0])
+
+
 def fluid_cost(peak, provision_s, max_workers):
     """Worker-seconds the fluid model pays over the horizon (read every 0.5 s: its changes fall on whole seconds
     when the delay is whole)."""
@@ -178,7 +184,7 @@ def headline(peak, provision_s, max_workers, results, seed=0):
                      f"to this peak's next check; {theory:,.0f} with W = h/2 = {CHECK_S / 2:g} s, the average "
                      f"over where a step falls)")
     costs = [cost(r) for r in results]
-    fixed = cost(runs(peak, provision_s, max_workers, seed=seed, seeds=1, autoscale=False)[0])
+    fixed = fixed_cost(peak, max_workers, seed)
     peaks = [r.summary()["backlog_max"] for r in results]
     lines.append(f"largest backlog <b>{np.mean(peaks):,.0f}</b> photos · longest wait <b>"
                  f"{np.mean([w for _, w in costs]):,.0f} s</b> · paid <b>{np.mean([p for p, _ in costs]):,.0f}</b> "
