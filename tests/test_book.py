@@ -280,6 +280,8 @@ def test_each_formula_names_a_chapter_and_its_example_matches_the_closed_form():
         "database load = r (1 − w)(1 − h) + r w": 1_000 * 0.9 * 0.2 + 100,
         "tandem: W = W₁ + W₂ + ...": 1 / (100 - 50) + 1 / (80 - 50),
         "detection ≈ interval / 2 + for": 15 / 2 + 60,
+        "Amdahl: C(N) = N / (1 + σ (N − 1))": 64 / (1 + 0.01 * 63),
+        "USL: C(N) = N / (1 + σ (N − 1) + κ N (N − 1))": 64 / (1 + 0.01 * 63 + 0.0001 * 64 * 63),
     }
     for formula, value in expected.items():
         assert table.loc[formula, "value"] == pytest.approx(value, rel=1e-9), formula
