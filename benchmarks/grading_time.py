@@ -80,9 +80,11 @@ def main():
     wall, cpu, rows = grade_class(count)
     print(f"  {len(rows)} rows; wall {wall:.1f} s = {wall / count:.2f} s a notebook "
           f"(50 notebooks: {50 * wall / count:.0f} s, target <= 60 s); CPU {cpu / count:.2f} s a notebook")
+    idle = 50 * cpu / count / JOBS
+    print(f"  on {JOBS} idle cores the CPU alone would take {idle:.0f} s for 50 notebooks")
     print(f"| grading 50 chapter-01 submissions, `--jobs {JOBS}` | {count} graded in {wall:.0f} s: "
-          f"{wall / count:.2f} s a notebook, {50 * wall / count:.0f} s for 50; {cpu / count:.2f} s CPU a notebook "
-          "| <= 60 s |")
+          f"{wall / count:.2f} s a notebook, {50 * wall / count:.0f} s for 50 (load {' '.join(load)} before); "
+          f"{cpu / count:.2f} s CPU a notebook, so {idle:.0f} s for 50 on {JOBS} idle cores | <= 60 s |")
     print(f"where a notebook's CPU goes (fresh interpreters, median of {ROUNDS}):")
     for label, statement in PARTS.items():
         seconds = statistics.median(cpu_seconds(statement) for _ in range(ROUNDS))
