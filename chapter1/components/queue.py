@@ -100,11 +100,13 @@ class Consumers(Workers, Component):
 
     def describe(self):
         extra = " · idempotent" if self.idempotent else ""
-        scaling = [] if self.autoscale is None else [self.autoscale.describe()]
+        scaling = [] if self.autoscale is None else [f"autoscaled, start {self.autoscale.provision_s:g} s"]
         return ["consumers", self.label(), f"up to {self.capacity:,.0f} msg/s{extra}", *scaling]
 
     def label(self):
-        return f"{self.workers} workers x {self.service_time_ms + self.ack_ms:g} ms"
+        scaled = self.autoscale
+        workers = self.workers if scaled is None else f"{scaled.min_workers}-{scaled.max_workers}"
+        return f"{workers} workers x {self.service_time_ms + self.ack_ms:g} ms"
 
 
 class ConsumersRun(Runtime):
