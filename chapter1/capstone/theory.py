@@ -1,0 +1,220 @@
+"""Theory's verdict on a design: each station's load at the peak and after each fault, latency, faults a year.
+
+Every figure here comes from the course's closed forms (M/M/c, Che's LRU approximation, the TTL hit
+ratio, GeoDNS failover, lost writes by Little's law); :mod:`chapter1.capstone.scoring` sets them
+next to what the simulation measures.
+
+>>> from chapter1.capstone.design import Design
+>>> loads = stations(Design(web_servers=12, cache_nodes=2, shards=2, replicas=1, consumers=14))
+>>> list(loads["station"])
+['web server', 'session store', 'consumers', 'primary', 'replica']
+"""
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from ..components.shards import ShardRouter, key_hash
+from ..theory.caching import che_time, zipf_popularity
+from ..theory.cdn import edge_hit_ratio, fetch_ms, origin_load
+from ..theory.datacentres import failover_failures, geo_hit_ratio
+from ..theory.queues import _survival, mmc, response_time_percentile
+from ..theory.replication import SECONDS_PER_YEAR, expected_lost_writes, sync_write_delay_ms
+from .design import BOXES, FAULTS, TARGET, TIMERS, Design, build, peak_rate
+
+CDN_TTL_S, EDGE_KM, STORE_MS = 3_600.0, 100.0, 5.0  # the CDN's defaults; a durable publish: 2 ms + 3 ms on disk
+LOSSES = (None, "web_server", "cache_node", "primary", "data_centre")
+
+
+def _flow(design, target, lost=None):
+    """Rates at one serving data centre (requests a second), hit ratios and the busiest shard's shares of the
+    database reads and writes, in the state after ``lost``."""
+    d, t = design, target
+    rate = peak_rate(t)
+    edge = edge_hit_ratio(rate * t["static_share"], CDN_TTL_S, d.datacentres, t["keys"], t["zipf_s"]) if d.cdn else 0.0
+    origin = origin_load(rate, edge, t["static_share"]) if d.cdn else rate
+    sites = d.datacentres - (lost == "data_centre")
+    serving = 1 if d.mode == "active-passive" else sites
+    q, hit_k = _keys(d, t, rate)
+    if lost == "cache_node" and d.cache_nodes:
+        hit_k = np.where(key_hash(np.arange(len(q))) % np.uint64(d.cache_nodes) == 0, 0.0, hit_k)  # node 1's keys
+    reads, writes = q * (1 - hit_k), q
+    share = {"reads": 1.0, "writes": 1.0}
+    if d.shards > 1:
+        worst = -1.0
+        for router in (c for c in build(d, t).components if isinstance(c, ShardRouter)):
+            owner = router.owners(np.arange(len(q)))
+            r = np.bincount(owner, weights=reads, minlength=d.shards) / max(reads.sum(), 1e-12)
+            w = np.bincount(owner, weights=writes, minlength=d.shards) / writes.sum()
+            load = r * t["read_ratio"] * reads.sum() / max(d.replicas, 1) + w * (1 - t["read_ratio"])
+            k = int(np.argmax(load))
+            if load[k] > worst:
+                worst, share = load[k], {"reads": float(r[k]), "writes": float(w[k])}
+    return {"rate": rate, "edge_hit": edge, "origin": origin, "site": origin / serving if sites else math.inf,
+            "cache_hit": float((q * hit_k).sum()), "sites": sites, "shard": share}
+
+
+def _keys(design, target, rate):
+    """The key mix that reaches the data centres and each key's cache hit chance per read (Che's LRU).
+
+    The CDN answers the hot assets at its edges, so the origin sees every dynamic request (the Zipf
+    mix) but only the static misses, which lean to the cold keys: a flatter mix, a lower hit ratio.
+    A write drops its key from the cache, so a read hits only if the key's last request was a read:
+    per key, (1 - w)(1 - e^(-q T)) with T from sum (1 - w)(1 - e^(-q T)) = C (the course's Che).
+    """
+    t, p = target, zipf_popularity(target["keys"], target["zipf_s"])
+    if design.cdn:
+        per_edge = rate * t["static_share"] / design.datacentres * p * CDN_TTL_S
+        p = (1 - t["static_share"]) * p + t["static_share"] * p / (1 + per_edge)  # x (1 - hit): the misses
+        p = p / p.sum()
+    if not design.cache_nodes:
+        return p, np.zeros_like(p)
+    read, size = t["read_ratio"], design.cache_nodes * BOXES["cache_node"]["keys"]
+    if size / read >= len(p):
+        return p, np.full_like(p, read)
+    return p, read * (1 - np.exp(-p * che_time(p, size / read)))
+
+
+def stations(design, target=None, lost=None):
+    """Theory's load on each kind of station of a serving data centre at the peak (after fault ``lost``).
+
+    One row per station: arrival rate per box, service rate, workers, utilisation.
+    """
+    d, t = Design.of(design), {**TARGET, **(target or {})}
+    if lost not in LOSSES:
+        raise ValueError(f"lost must be one of {', '.join(map(repr, LOSSES))}; got {lost!r}")
+    f, b = _flow(d, t, lost), BOXES
+    site = f["site"]
+    servers = d.web_servers - (lost == "web_server")
+    reads = site * t["read_ratio"] * (1 - f["cache_hit"]) * f["shard"]["reads"]   # the busiest shard's
+    writes = site * (1 - t["read_ratio"]) * f["shard"]["writes"]
+    replicas = d.replicas - (lost == "primary" and d.replicas > 0)
+    db_mu = 1_000 / b["database"]["service_time_ms"]
+    rows = [("web server", site / max(servers, 1) if servers else math.inf, 1_000 / b["web_server"]["service_time_ms"],
+             b["web_server"]["workers"])]
+    if d.sessions == "shared":
+        store = b["session_store"]
+        rows.append(("session store", site, 1_000 / store["service_time_ms"], store["workers"]))
+    consumer = b["consumer"]
+    rows.append(("consumers", site * t["job_share"], 1_000 / (consumer["service_time_ms"] + consumer["ack_ms"]),
+                 d.consumers))
+    rows.append(("primary", writes + (reads if replicas == 0 else 0.0), db_mu, b["database"]["workers"]))
+    if replicas:
+        rows.append(("replica", reads / replicas + writes, db_mu, b["database"]["workers"]))
+    table = pd.DataFrame(rows, columns=["station", "arrival_rps", "service_rps", "workers"])
+    table["utilization"] = table["arrival_rps"] / (table["service_rps"] * table["workers"])
+    return table
+
+
+def latency_ms(design, target=None, percents=(95, 99), step_ms=0.5, span_ms=4_000.0):
+    """Theory's latency percentiles (ms): the request's path as a mixture of sums of independent M/M/c times.
+
+    A CDN hit costs the edge's round trips; every other request crosses the network, the web server,
+    the session store, a publish for a job, the cache, and (a miss or a write) the database.  Treating a
+    request's times at the stations as independent is exact for one worker per station and an
+    approximation otherwise (chapter 03 measured its size); inf when a station is overloaded.
+    """
+    d, t = Design.of(design), {**TARGET, **(target or {})}
+    loads, f = stations(d, t).set_index("station"), _flow(d, t)
+    if (loads["utilization"] >= 1).any():
+        return {q: math.inf for q in percents}
+    grid = np.arange(0.0, span_ms + step_ms, step_ms) / 1_000.0
+
+    def station(name):
+        row = loads.loc[name]
+        q = mmc(row["arrival_rps"], row["service_rps"], int(row["workers"]))
+        return -np.diff(_survival(grid, row["arrival_rps"], row["service_rps"], int(row["workers"]), q.p_wait))
+
+    def delay(ms):
+        pmf = np.zeros(len(grid) - 1)
+        pmf[min(int(round(ms / step_ms)), len(pmf) - 1)] = 1.0
+        return pmf
+
+    def conv(*pmfs):
+        total = pmfs[0]
+        for pmf in pmfs[1:]:
+            total = np.convolve(total, pmf)[:len(grid) - 1]
+        return total
+
+    network = BOXES["network_ms"] + (1 - geo_hit_ratio(f["rate"], 1_000, TIMERS["geodns_ttl_s"])) * 30.0
+    front = [station("web server"), delay(network + t["job_share"] * STORE_MS)]
+    if d.sessions == "shared":
+        front.append(station("session store"))
+    hit_ms = BOXES["cache_node"]["hit_ms"] if d.cache_nodes else 0.0
+    read_db = station("replica" if "replica" in loads.index else "primary")
+    sync = sync_write_delay_ms(d.replicas, BOXES["replication_lag_ms"]) if d.replication == "sync" else 0.0
+    reads = t["read_ratio"]
+    origin = conv(*front, delay(hit_ms)) * reads * f["cache_hit"]
+    origin = origin + conv(*front, delay(hit_ms), read_db) * reads * (1 - f["cache_hit"])
+    origin = origin + conv(*front, station("primary"), delay(sync)) * (1 - reads)
+    edge_ms = fetch_ms(EDGE_KM) + 1.0
+    static_hit = t["static_share"] * f["edge_hit"] if d.cdn else 0.0
+    static_miss = t["static_share"] * (1 - f["edge_hit"]) if d.cdn else 0.0
+    mixed = static_hit * delay(edge_ms) + (1 - static_hit - static_miss) * origin
+    mixed = mixed + static_miss * conv(origin, delay(edge_ms))
+    cdf = np.cumsum(mixed)
+    return {q: float((np.searchsorted(cdf, q / 100) + 0.5) * step_ms) for q in percents}
+
+
+def jobs_p95_s(design, target=None):
+    """Theory's 95th percentile of a job's time from its request to done: the consumers' M/M/c response."""
+    loads = stations(design, target).set_index("station").loc["consumers"]
+    return response_time_percentile(95, loads["arrival_rps"], loads["service_rps"], int(loads["workers"]))
+
+
+def faults(design, target=None):
+    """Theory's cost of each fault: failed requests (as seconds of the whole site down), lost writes, a year.
+
+    One row per fault kind: how many boxes of that kind serve traffic, failures a year each, the
+    seconds of full outage one fault costs (detection while requests still go to the dead box, plus
+    the share the survivors cannot carry until the repair), the writes it loses, and the year's totals.
+    """
+    d, t = Design.of(design), {**TARGET, **(target or {})}
+    f, rows = _flow(d, t), []
+    rate, site = f["rate"], f["site"]
+    serving = 1 if d.mode == "active-passive" else d.datacentres
+    writes = site * (1 - t["read_ratio"])
+    for kind, count in (("web_server", d.web_servers), ("cache_node", d.cache_nodes), ("primary", d.shards),
+                        ("data_centre", 1)):
+        repair_s = FAULTS[kind]["repair_h"] * 3_600
+        after = stations(d, t, lost=kind) if kind != "data_centre" or d.datacentres > 1 else None
+        short = 0.0 if after is None else _shortfall(after)
+        lost_writes = 0.0
+        if kind == "web_server":
+            failed = site / d.web_servers * TIMERS["health_check_s"] / 2
+        elif kind == "cache_node":
+            failed = 0.0
+        elif kind == "primary":
+            shard = writes / d.shards
+            if d.replicas:
+                failed = shard * TIMERS["failover_s"]
+                lag = BOXES["replication_lag_ms"] if d.replication == "async" else 0.0
+                lost_writes = expected_lost_writes(shard, lag)
+            else:
+                failed = site / d.shards * repair_s  # reads and writes of its keys wait for the repair
+        elif d.datacentres == 1:
+            failed = site * repair_s
+        else:
+            hit = geo_hit_ratio(rate, 1_000, TIMERS["geodns_ttl_s"])
+            failed = failover_failures(site, 0.0, TIMERS["site_check_s"], TIMERS["geodns_ttl_s"], hit)
+            failed += site * TIMERS["site_check_s"] / 2  # a death at a random moment waits half a check on average
+            lost_writes = writes * BOXES["site_lag_ms"] / 1_000.0
+        seconds = failed / rate + short * site / rate * repair_s
+        boxes = count * serving
+        per_year = FAULTS[kind]["per_year"]
+        rows.append({"fault": kind, "boxes": boxes, "per_year_each": per_year, "outage_s_per_fault": seconds,
+                     "lost_writes_per_fault": lost_writes, "outage_s_per_year": boxes * per_year * seconds,
+                     "lost_writes_per_year": boxes * per_year * lost_writes})
+    return pd.DataFrame(rows)
+
+
+def _shortfall(loads):
+    """Share of a site's requests the busiest station turns away when overloaded: 1 - capacity / offered."""
+    rho = loads.loc[loads["station"] != "consumers", "utilization"].max()
+    return max(0.0, 1 - 1 / rho) if rho > 0 else 0.0
+
+
+def availability(fault_table):
+    """The year's availability from a fault table: 1 - outage seconds a year / seconds in a year."""
+    return 1 - fault_table["outage_s_per_year"].sum() / SECONDS_PER_YEAR
