@@ -177,3 +177,23 @@ def enable() -> bool:
 
 
 enable()
+
+
+# ------------------------------------------------------------ chapter 13's reference design (never printed)
+
+_CAPSTONE_REFERENCE = {"datacentres": 2, "mode": "active-active", "web_servers": 10, "cdn": True, "sessions": "shared",
+                       "cache_nodes": 3, "shards": 2, "replicas": 3, "replication": "async", "consumers": 13}
+
+
+def capstone_reference():
+    """The course's reference design for chapter 13, as a dict of Design fields (for the grader and the tests)."""
+    return dict(_CAPSTONE_REFERENCE)
+
+
+def capstone_cost(usd_per_month, margin: float = 0.2, *, hint: str = "") -> None:
+    """Pass when a monthly bill is at most ``1 + margin`` times the reference design's; fails without showing it."""
+    from ..capstone.design import monthly_cost
+
+    reference = float(monthly_cost(_CAPSTONE_REFERENCE)["usd_per_month"].sum())
+    if not float(number(usd_per_month, "usd_per_month")) <= (1 + margin) * reference:
+        raise CheckFailed("not right yet" + (f": {hint}" if hint else "."))
