@@ -107,7 +107,7 @@ def glossary(folder=NOTEBOOKS):
 
 
 def glossary_markdown(folder=NOTEBOOKS, notebooks_link="../notebooks"):
-    """The glossary page as Markdown: an introduction and one table (links to each chapter).
+    """The glossary page as Markdown: one table by the English term, one by the Korean (links to each chapter).
 
     >>> "| English | 한국어 | meaning | chapter |" in glossary_markdown()
     True
@@ -134,6 +134,9 @@ def glossary_markdown(folder=NOTEBOOKS, notebooks_link="../notebooks"):
         if row.also_in:
             chapter += f" ({row.also_in})"
         lines.append(f"| {row.english} | {row.korean} | {row.meaning} | {chapter} |")
+    lines += ["", "## 한국어 순 · by the Korean term", "", "| 한국어 | English | chapter |", "|---|---|---|"]
+    for row in table.sort_values("korean", kind="stable").itertuples(index=False):
+        lines.append(f"| {row.korean} | {row.english} | [{row.chapter}]({notebooks_link}/{files[row.chapter]}) |")
     return "\n".join(lines) + "\n"
 
 
@@ -145,9 +148,8 @@ def write_glossary(path=GLOSSARY_PAGE, folder=NOTEBOOKS):
     ...     write_glossary(pathlib.Path(tmp) / "glossary.md") > 100
     True
     """
-    text = glossary_markdown(folder)
-    Path(path).write_text(text, encoding="utf-8")
-    return sum(1 for line in text.splitlines() if line.startswith("| ") and not line.startswith("| English"))
+    Path(path).write_text(glossary_markdown(folder), encoding="utf-8")
+    return len(glossary(folder))
 
 
 def _markdown_sources(path):

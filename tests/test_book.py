@@ -153,12 +153,20 @@ def test_every_notebook_has_its_page_with_its_charts(site):
 
 def test_the_glossary_page_lists_every_term(site):
     text = (site / "book" / "glossary.html").read_text(encoding="utf-8")
-    cells = re.findall(r"<tr[^>]*>\s*<td[^>]*>(.*?)</td>\s*<td[^>]*>(.*?)</td>", text, re.S)
-    shown = {(_plain(en), _plain(ko)) for en, ko in cells}
+    by_english, by_korean = _two_tables(text)
     table = glossary.glossary()
     expected = {(_plain(en), _plain(ko)) for en, ko in zip(table["english"], table["korean"])}
-    assert expected <= shown, sorted(expected - shown)[:5]
-    assert len(cells) == len(table)
+    for cells, swap in ((by_english, False), (by_korean, True)):
+        shown = {(_plain(b), _plain(a)) if swap else (_plain(a), _plain(b)) for a, b in cells}
+        assert expected <= shown, sorted(expected - shown)[:5]
+        assert len(cells) == len(table)
+
+
+def _two_tables(text):
+    tables = re.findall(r"<table.*?</table>", text, re.S)
+    assert len(tables) == 2, "the glossary page has a table by English and one by Korean"
+    row = re.compile(r"<tr[^>]*>\s*<td[^>]*>(.*?)</td>\s*<td[^>]*>(.*?)</td>", re.S)
+    return [row.findall(t) for t in tables]
 
 
 def _plain(fragment):
