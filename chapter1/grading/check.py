@@ -181,7 +181,7 @@ enable()
 
 # ------------------------------------------------------------ chapter 13's reference design (never printed)
 
-_CAPSTONE_REFERENCE = {"datacentres": 2, "mode": "active-active", "web_servers": 10, "cdn": True, "sessions": "shared",
+_CAPSTONE_REFERENCE = {"datacentres": 2, "mode": "active-active", "web_servers": 12, "cdn": True, "sessions": "shared",
                        "cache_nodes": 3, "shards": 2, "replicas": 3, "replication": "async", "consumers": 13}
 
 

@@ -1,0 +1,141 @@
+"""Chapter 13, the capstone: glue for the notebook (tables, the back-of-the-envelope, sizing, the verdict).
+
+The model lives in :mod:`chapter1.capstone` (target, prices, Design, build, score) and the picture in
+:mod:`chapter1.present.review`; this module only arranges them for reading.
+
+>>> envelope().loc["peak rate", "value"].round()
+3472.0
+"""
+
+import math
+
+import pandas as pd
+
+from ..capstone import theory
+from ..capstone.design import BOXES, FAULTS, PRICES, TARGET, TIMERS, Design, build, describe, monthly_cost, workload
+from ..capstone.scoring import GROUPS, score
+from ..core import validation as check
+from ..core.workload import SECONDS_PER_DAY
+from ..present.review import pools, review
+
+__all__ = ["BOXES", "FAULTS", "PRICES", "TARGET", "TIMERS", "Design", "build", "compare", "describe", "envelope",
+           "fault_view", "monthly_cost", "points", "review", "score", "sizing", "target_table", "verdict", "pools",
+           "workload"]
+
+_UNITS = {"daily_active_users": "users", "requests_per_user": "requests a day", "peak_factor": "x the average",
+          "read_ratio": "share", "keys": "items", "zipf_s": "exponent", "static_share": "share of requests",
+          "job_share": "share of site requests", "p95_ms": "ms at most", "p99_ms": "ms at most",
+          "peak_utilization": "busiest box, at most", "jobs_p95_s": "s at most", "availability": "a year, at least",
+          "lost_writes_per_year": "at most", "sessions_lost_per_fault": "at most", "usd_per_month": "US$ at most"}
+
+
+def target_table(target=None):
+    """The target as a table: what, the figure, its unit (traffic first, then the goals).
+
+    >>> target_table().loc["p99_ms", "unit"]
+    'ms at most'
+    """
+    t = {**TARGET, **(target or {})}
+    return pd.DataFrame({"value": {k: f"{v:,.6g}" for k, v in t.items()}, "unit": {k: _UNITS.get(k, "") for k in t}})
+
+
+def envelope(target=None):
+    """The back-of-the-envelope, step by step: each quantity, how it follows, its value.
+
+    The numbers a designer works out before any simulation: the peak rate, what the CDN leaves for
+    the sites, one site's share (and all of it after a site is lost), and the boxes that carries.
+    """
+    t = {**TARGET, **(target or {})}
+    d2 = Design(datacentres=2)
+    flow, after = theory._flow(d2, t), theory._flow(d2, t, lost="data_centre")
+    web, db = BOXES["web_server"], BOXES["database"]
+    web_rps, db_qps = web["workers"] * 1_000 / web["service_time_ms"], db["workers"] * 1_000 / db["service_time_ms"]
+    average = t["daily_active_users"] * t["requests_per_user"] / SECONDS_PER_DAY
+    rows = [
+        ("average rate", "DAU x requests per user / 86,400", average),
+        ("peak rate", "average x peak factor", average * t["peak_factor"]),
+        ("CDN edge hit ratio", "TTL formula over Zipf assets, 2 edges, TTL 1 h", flow["edge_hit"]),
+        ("origin rate", "peak x ((1 - static) + static x (1 - edge hit))", flow["origin"]),
+        ("one site, 2 sites", "origin / 2", flow["site"]),
+        ("one site, the other lost", "origin / 1", after["site"]),
+        ("web servers per site", f"site rate / ({web_rps:g} req/s per server x 0.8)", after["site"] / (web_rps * 0.8)),
+        ("cache hit ratio, 1 node", "Che's LRU over the keys the CDN leaves", theory._flow(Design(cache_nodes=1), t)[
+            "cache_hit"]),
+        ("database reads, 1 cache node", "site x read share x (1 - hit)",
+         after["site"] * t["read_ratio"] * (1 - theory._flow(Design(cache_nodes=1), t)["cache_hit"])),
+        ("database writes", "site x write share (every replica replays them)", after["site"] * (1 - t["read_ratio"])),
+        ("one database", f"{db['workers']} workers x 1,000 / {db['service_time_ms']:g} ms", db_qps),
+    ]
+    return pd.DataFrame(rows, columns=["quantity", "how", "value"]).set_index("quantity")
+
+
+def sizing(design, target=None):
+    """Theory's utilisation of each station of a site: at the peak, and after each fault.
+
+    >>> list(sizing(Design()).columns)
+    ['peak', 'web_server lost', 'cache_node lost', 'primary lost', 'data_centre lost']
+    """
+    d = Design.of(design)
+    table = theory.stations(d, target).set_index("station")[["utilization"]].rename(columns={"utilization": "peak"})
+    for lost in theory.LOSSES[1:]:
+        if lost == "data_centre" and d.datacentres == 1:
+            continue
+        if lost == "cache_node" and not d.cache_nodes:
+            continue
+        after = theory.stations(d, target, lost=lost).set_index("station")["utilization"]
+        table[f"{lost} lost"] = after
+    return table
+
+
+def verdict(result):
+    """The score's target table, rounded for reading (met targets True)."""
+    table = result.table.copy()
+    for column in ("goal", "simulated", "theory"):
+        table[column] = [_rounded(v) for v in table[column]]
+    return table.set_index("target")
+
+
+def _rounded(value):
+    if not isinstance(value, float) or math.isnan(value) or math.isinf(value):
+        return value
+    if 0.99 < value < 1:
+        return round(value, 6)
+    return round(value, 3) if abs(value) < 10 else round(value, 1)
+
+
+def fault_view(result):
+    """Each fault's cost: theory and simulation side by side (seconds of the whole site down, lost writes)."""
+    columns = ["fault", "boxes", "per_year_each", "outage_s_theory", "outage_s_sim", "lost_writes_theory",
+               "lost_writes_sim", "sessions_lost_sim"]
+    return result.faults[columns].set_index("fault").round(3)
+
+
+def compare(designs, target=None, **options):
+    """Score several designs (a dict name -> Design or dict); one row per design: cost, bottleneck, targets missed."""
+    if not isinstance(designs, dict) or not designs:
+        raise TypeError(f"designs must be a non-empty dict of name -> Design; got {designs!r}")
+    rows = []
+    for name, design in designs.items():
+        s = score(design, target, **options)
+        rows.append({"design": name, "usd_per_month": s.usd_per_month, "bottleneck": s.bottleneck["component"],
+                     "busiest": round(s.bottleneck["utilization"], 3), "missed": ", ".join(s.missed()) or "none",
+                     "seconds": round(s.seconds, 1)})
+    return pd.DataFrame(rows).set_index("design")
+
+
+def points(result, margin=0.2, per_group=2):
+    """Marks a score earns, as the chapter's exercise grades it: ``per_group`` for each group of targets met;
+    the cost group also needs the bill within ``margin`` of the course's reference design (never shown)."""
+    from ..grading import check as grading_check
+
+    check.number("margin", margin, low=0, high=10)
+    marks = {}
+    for group in GROUPS:
+        ok = result.group_met(group)
+        if group == "cost" and ok:
+            try:
+                grading_check.capstone_cost(result.usd_per_month, margin)
+            except AssertionError:
+                ok = False
+        marks[group] = per_group if ok else 0
+    return marks
