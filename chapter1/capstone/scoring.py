@@ -104,6 +104,8 @@ def score(design, target=None, prices=None, *, requests=12_000, fault_requests=6
     bottleneck = {"component": top, "utilization": float(used[top]), "theory_station": worst["station"],
                   "theory_utilization": float(worst["utilization"])}
     jobs = [r.figures()["done_p95_ms"] for r in peak.runtimes if type(r).__name__ == "QueueRun"]
+    if any(used[name] >= 0.98 for name in _consumers(peak)):
+        jobs = [float("inf")]  # saturated consumers: the backlog grows for as long as the peak lasts
     faults = _faults(design, t, load, fault_requests, seed)
     bill = monthly_cost(design, t, prices)
     lat = theory.latency_ms(design, t)
@@ -190,6 +192,10 @@ def _measure(result, at, detected, compress, repair_s):
         elif kind in ("StickyRun", "SessionStoreRun"):
             sessions += runtime.figures()["sessions_lost"]
     return float(seconds), float(lost), float(sessions)
+
+
+def _consumers(result):
+    return [r.spec.name for r in result.runtimes if type(r).__name__ == "ConsumersRun"]
 
 
 def _overload(result, since):

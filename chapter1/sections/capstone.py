@@ -36,7 +36,8 @@ def target_table(target=None):
     'ms at most'
     """
     t = {**TARGET, **(target or {})}
-    return pd.DataFrame({"value": {k: f"{v:,.6g}" for k, v in t.items()}, "unit": {k: _UNITS.get(k, "") for k in t}})
+    values = {k: f"{v:,}" if isinstance(v, int) else f"{v:g}" for k, v in t.items()}
+    return pd.DataFrame({"value": values, "unit": {k: _UNITS.get(k, "") for k in t}})
 
 
 def envelope(target=None):
