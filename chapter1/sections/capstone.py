@@ -18,9 +18,9 @@ from ..core import validation as check
 from ..core.workload import SECONDS_PER_DAY
 from ..present.review import pools, review
 
-__all__ = ["BOXES", "FAULTS", "PRICES", "TARGET", "TIMERS", "Design", "build", "compare", "describe", "envelope",
-           "fault_view", "monthly_cost", "points", "review", "score", "sizing", "target_table", "verdict", "pools",
-           "workload"]
+__all__ = ["BOXES", "FAULTS", "PRICES", "TARGET", "TIMERS", "Design", "box_table", "build", "compare", "describe",
+           "envelope", "fault_view", "monthly_cost", "points", "pools", "review", "score", "sizing", "target_table",
+           "verdict", "workload"]
 
 _UNITS = {"daily_active_users": "users", "requests_per_user": "requests a day", "peak_factor": "x the average",
           "read_ratio": "share", "keys": "items", "zipf_s": "exponent", "static_share": "share of requests",
@@ -62,12 +62,25 @@ def envelope(target=None):
         ("web servers per site", f"site rate / ({web_rps:g} req/s per server x 0.8)", after["site"] / (web_rps * 0.8)),
         ("cache hit ratio, 1 node", "Che's LRU over the keys the CDN leaves", theory._flow(Design(cache_nodes=1), t)[
             "cache_hit"]),
-        ("database reads, 1 cache node", "site x read share x (1 - hit)",
+        ("database reads, site alone, 1 cache node", "site x read share x (1 - hit)",
          after["site"] * t["read_ratio"] * (1 - theory._flow(Design(cache_nodes=1), t)["cache_hit"])),
-        ("database writes", "site x write share (every replica replays them)", after["site"] * (1 - t["read_ratio"])),
+        ("database writes, site alone", "site x write share (every replica replays them)",
+         after["site"] * (1 - t["read_ratio"])),
         ("one database", f"{db['workers']} workers x 1,000 / {db['service_time_ms']:g} ms", db_qps),
     ]
     return pd.DataFrame(rows, columns=["quantity", "how", "value"]).set_index("quantity")
+
+
+def box_table(boxes=None):
+    """What one of each box does, one line each (``BOXES`` as text).
+
+    >>> box_table().loc["web_server", "what one does"]
+    'workers 8, service_time_ms 40'
+    """
+    b = {**BOXES, **(boxes or {})}
+    lines = {k: ", ".join(f"{name} {value:g}" for name, value in v.items()) if isinstance(v, dict) else f"{v:g}"
+             for k, v in b.items()}
+    return pd.DataFrame({"what one does": lines})
 
 
 def sizing(design, target=None):
@@ -97,11 +110,12 @@ def verdict(result):
 
 
 def _rounded(value):
+    """A figure as text: six digits for an availability, three decimals below 10, one above."""
     if not isinstance(value, float) or math.isnan(value) or math.isinf(value):
-        return value
+        return str(value)
     if 0.99 < value < 1:
-        return round(value, 6)
-    return round(value, 3) if abs(value) < 10 else round(value, 1)
+        return f"{value:.6f}"
+    return f"{value:,.3f}" if abs(value) < 10 else f"{value:,.1f}"
 
 
 def fault_view(result):
