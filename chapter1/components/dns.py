@@ -124,7 +124,7 @@ def cache_misses(user, arrival, start, ttl, down_now):
     [True, False, True, True]
     """
     n = len(arrival)
-    order = np.argsort(user, kind="stable")  # each user's requests together, in order of arrival
+    order = stable_order(user)  # each user's requests together, in order of arrival
     users, t = user[order], arrival[order]
     first = np.r_[True, users[1:] != users[:-1]]
     group = np.cumsum(first) - 1
@@ -142,7 +142,7 @@ def cache_misses(user, arrival, start, ttl, down_now):
     down_sorted, fresh = down_now[order], start[order]
     positions = np.arange(n)
     # after a miss: the first request at or after t + ttl; when DNS was down, the very next request
-    expiry = np.maximum(np.searchsorted(arrival, t + ttl), order + 1)
+    expiry = np.maximum(np.searchsorted(arrival, arrival + ttl)[order], order + 1)  # (sorted queries: faster)
     after = np.r_[positions[1:], n]
     same_user = np.r_[~first[1:], False]
     following = np.where(down_sorted, np.where(same_user, after, n), at_or_after(positions, expiry))
@@ -167,3 +167,17 @@ def cache_misses(user, arrival, start, ttl, down_now):
     result = np.zeros(n, dtype=bool)
     result[order] = missed[:n]
     return result
+
+
+def stable_order(values):
+    """``np.argsort(values, kind="stable")`` for whole numbers >= 0, sorting 16 bits at a time (numpy's radix
+    sort, several times faster than a comparison sort of a million numbers).
+
+    >>> stable_order(np.array([70_000, 3, 70_000, 2])).tolist()
+    [3, 1, 0, 2]
+    """
+    order = np.arange(len(values))
+    for shift in range(0, max(1, int(values.max(initial=0)).bit_length()), 16):
+        digit = ((values[order] >> shift) & 0xFFFF).astype(np.uint16)
+        order = order[np.argsort(digit, kind="stable")]
+    return order

@@ -395,7 +395,7 @@ class LoadBalancerRun(PoolRun):
             routes = np.array([self.choose(self, healthy, i) for i in requests.tolist()], dtype=np.int64)
         self.routed[requests] = routes
         status, leave = np.empty(len(requests), dtype=np.int8), np.empty(len(requests))
-        by_server = np.argsort(routes, kind="stable")
+        by_server = np.argsort(routes.astype(np.uint16), kind="stable")  # (radix sort: at most 1,000 servers)
         bounds = np.searchsorted(routes[by_server], np.arange(len(self.parts) + 1))
         for k, part in enumerate(self.parts):
             share = by_server[bounds[k]:bounds[k + 1]]

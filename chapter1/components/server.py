@@ -290,13 +290,14 @@ class ServerRun(Runtime):
     def exact_times(self):
         return self.spec.distribution == "constant"
 
-    def _schedule(self, times, services):
+    def _schedule(self, times, services, bounded=True):
         """FCFS without events: when each request starts (NaN: rejected), as :meth:`serve` would decide.
 
         Each starts when the earliest worker is free (a heap of free times); a queued request holds its
-        place until it starts; one that waited past the timeout releases its worker at once."""
+        place until it starts; one that waited past the timeout releases its worker at once.  With
+        ``bounded=False`` the queue limit is left out (see :meth:`_starts`)."""
         free, waiting, limit, timeout = self.free, self.waiting, self.queue_limit, self.timeout
-        bounded, starts = limit != math.inf, []
+        bounded, starts = bounded and limit != math.inf, []
         for t, s in zip(times, services):
             if bounded:
                 while waiting and waiting[0] <= t:
@@ -329,7 +330,7 @@ class ServerRun(Runtime):
     def admit_batch(self, requests, times):
         """:meth:`admit` for arrays of requests in order of arrival, with the bookkeeping in numpy."""
         service = self.service.take(requests)
-        start = np.array(self._schedule(times.tolist(), service.tolist()))
+        start = self._starts(times, service)
         rejected = np.isnan(start)
         wait = start - times
         gave_up = wait > self.timeout
@@ -344,6 +345,23 @@ class ServerRun(Runtime):
                              np.where(served, finish[kept], np.nan)))
         self.served += int(served.sum())
         return status, leave
+
+    def _starts(self, times, services):
+        """:meth:`_schedule` for a whole share, first in a tighter loop that leaves the queue limit out, kept when
+        no request would have found the queue full.  FCFS starts never decrease, so the queue request k
+        finds (the earlier ones still waiting) is k less those that started by its arrival: a count."""
+        limit, bounded = self.queue_limit, self.queue_limit != math.inf
+        if not len(times) or not bounded or self.waiting:
+            return np.array(self._schedule(times.tolist(), services.tolist()), dtype=float)
+        free = list(self.free)
+        start = np.array(self._schedule(times.tolist(), services.tolist(), bounded=False))
+        k = np.arange(len(start))
+        queued = k - np.minimum(np.searchsorted(start, times, side="right"), k)
+        if not np.any((queued >= limit) & (start > times)):
+            self.waiting.extend(start[start > times[-1]].tolist())  # still queued after the last arrival
+            return start
+        self.free = free  # someone found the queue full: again, with the limit
+        return np.array(self._schedule(times.tolist(), services.tolist()))
 
     def _gave_up(self, i, arrived):
         self.sim.end[i] = arrived + self.timeout  # the client's view: it stopped waiting then

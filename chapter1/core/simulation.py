@@ -133,9 +133,10 @@ class Simulation:
             self.status[lost] = status[failed]
             self.failed_at[lost] = np.where(self.failed_at[lost] < 0, tier.index, self.failed_at[lost])
             self.end[lost] = np.where(np.isnan(self.end[lost]), leave[failed], self.end[lost])
-            order, leave = order[~failed], leave[~failed]
-            by_time = np.argsort(leave, kind="stable")
-            order, times = order[by_time], leave[by_time]
+            order, times = order[~failed], leave[~failed]
+            if tier is not self.tiers[-1]:  # the next tier takes them in order of arrival there
+                by_time = np.argsort(times, kind="stable")
+                order, times = order[by_time], times[by_time]
         self.end[order] = np.where(np.isnan(self.end[order]), times, self.end[order])
 
     def _source(self, order, enter):

@@ -1,0 +1,54 @@
+"""1,000,000 requests through single_server() and load_balanced(8) under each policy, with the event-free engine.
+
+Each configuration runs at 80 % load (the knee: queues form and drain) and in overload (queues full,
+requests rejected and timing out); CPU seconds, median of ROUNDS runs, against numpy drawing the same
+number of exponential variates in the same run (a floor no simulation goes below).  Target: <= 0.3 s.
+
+    python benchmarks/million.py                 # every configuration
+    python benchmarks/million.py round_robin     # one policy (or "single")
+"""
+
+import statistics
+import sys
+import time
+
+import numpy as np
+
+import chapter1 as c
+from chapter1.components.policies import POLICIES
+
+REQUESTS = 1_000_000
+ROUNDS = 3
+TARGET_S = 0.3
+
+
+def configuration(name, load):
+    """single_server() (8 workers x 50 ms) or load_balanced(8, policy) with its defaults (8 x 8 workers x 50 ms)."""
+    arch = c.single_server() if name == "single" else c.load_balanced(8, name)
+    capacity = arch["server"].capacity if name == "single" else arch["load balancer"].capacity
+    return arch, c.Workload.from_rate(load * capacity)
+
+
+def cpu(fn, *args, **options):
+    start = time.process_time()
+    fn(*args, **options)
+    return time.process_time() - start
+
+
+def main():
+    names = sys.argv[1:] or ["single", *POLICIES]
+    floor = statistics.median(cpu(np.random.default_rng(0).exponential, 1.0, REQUESTS) for _ in range(5))
+    print(f"{REQUESTS:,} requests, event-free engine, CPU s (median of {ROUNDS}); numpy's {REQUESTS:,} "
+          f"exponential draws: {floor:.3f} s")
+    for name in names:
+        row = []
+        for load in (0.8, 1.5):
+            arch, workload = configuration(name, load)
+            runs = [cpu(c.simulate, arch, workload, requests=REQUESTS, seed=0, engine="fast") for _ in range(ROUNDS)]
+            row.append(f"{load:.0%} load {statistics.median(runs):5.2f} s ({min(runs):.2f}-{max(runs):.2f})")
+        label = "single_server()" if name == "single" else f"load_balanced(8, {name!r})"
+        print(f"{label:<40} " + " · ".join(row) + f"  (target <= {TARGET_S} s)")
+
+
+if __name__ == "__main__":
+    main()
