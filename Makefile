@@ -17,6 +17,8 @@ $(STAMP): pyproject.toml
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
 lab: $(STAMP)  ## open the course in JupyterLab (on 127.0.0.1)
+	@# JupyterLab shows a stored SVG chart only in a trusted notebook: trust the course's own notebooks.
+	@$(BIN)/jupyter trust notebooks/*.ipynb solutions/*.ipynb >/dev/null
 	$(BIN)/jupyter lab --ip 127.0.0.1 $(ALLOW_ROOT) notebooks/00_start_here.ipynb
 
 test: $(STAMP)  ## the whole suite: lint, library, notebooks, exercises, browser

@@ -105,6 +105,16 @@ def test_make_lab_binds_loopback_and_allows_root_only_as_root():
     assert words[-1] == "notebooks/00_start_here.ipynb"
 
 
+@pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
+def test_make_lab_trusts_the_course_notebooks_so_their_stored_charts_show():
+    done = subprocess.run(["make", "-n", "lab"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    lines = done.stdout.splitlines()
+    trust = [i for i, line in enumerate(lines) if "jupyter trust" in line]
+    lab = [i for i, line in enumerate(lines) if "jupyter lab" in line]
+    assert trust and lab and trust[0] < lab[0], done.stdout
+    assert "notebooks/*.ipynb" in lines[trust[0]] and "solutions/*.ipynb" in lines[trust[0]]
+
+
 @pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None or shutil.which("make") is None,
                     reason="needs root (to become another user), setpriv and make")
 def test_make_lab_does_not_allow_root_for_another_user():
