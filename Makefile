@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: lab test lint browser exercises notebooks bench clean
+.PHONY: lab test lint browser exercises notebooks bench mutate clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed; found " + sys.version.split()[0])'
@@ -51,6 +51,10 @@ exercises: $(STAMP)  ## regenerate exercises/ from solutions/
 
 bench: $(STAMP)  ## print performance figures (ratios against bare simpy)
 	@for f in benchmarks/*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+
+mutate: $(STAMP)  ## mutation testing (slow): kill rate per module and the surviving mutants
+	@$(BIN)/python -c 'import mutmut' 2>/dev/null || $(BIN)/python -m pip install --quiet 'mutmut>=3.8'
+	$(BIN)/python mutation/run.py $(GROUPS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info

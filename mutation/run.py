@@ -1,0 +1,203 @@
+"""Mutation testing of the library with mutmut: ``make mutate`` (slow, not part of ``make test``).
+
+Usage::
+
+    python mutation/run.py [GROUP ...] [--max-children N] [--report-only]
+
+Groups (run in this order when none is named): theory, result, components, simulation, grading.
+Each group is a copy of the repository in ``build/mutate/<group>/`` where mutmut (settings under
+``[tool.mutmut]`` in pyproject.toml) mutates only that group's modules and runs only the fast test
+files that exercise them (no notebooks, no browser).  mutmut keeps its verdicts in the copy, so a
+second run retests only what changed.
+
+The copy is imported from mutmut's ``mutants/`` folder, never from the checkout: the venv
+``build/mutate/venv`` sees the course venv's packages but not its editable install of ``chapter1``
+(an editable install would shadow the mutated copy and most mutants would report "no tests").
+
+The report gives, per module, killed / (killed + survived + timeouts) over the mutants that are not
+listed in ``mutation/equivalent.txt`` (one ``mutant-name  reason`` a line), then every survivor.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import tomllib
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BUILD = ROOT / "build" / "mutate"
+EQUIVALENT = Path(__file__).with_name("equivalent.txt")
+
+# group -> (modules to mutate, the test files that exercise them)
+GROUPS = {
+    "theory": (["chapter1/theory/*"], [
+        "tests/test_analytic.py", "tests/test_properties.py", "tests/test_robustness.py",
+        "tests/test_behaviour.py", "tests/test_balancing.py", "tests/test_cache.py", "tests/test_cdn.py",
+        "tests/test_replication.py", "tests/test_sharding.py", "tests/test_messaging.py",
+        "tests/test_datacentres.py", "tests/test_scaling.py", "tests/test_database_tier.py",
+        "tests/test_autoscaling.py", "tests/test_validation.py", "tests/test_loadbalancer.py",
+        "tests/test_stateless.py",
+        "tests/test_single_server.py"]),
+    "result": (["chapter1/core/result.py"], [
+        "tests/test_result.py", "tests/test_simulation.py", "tests/test_engines.py",
+        "tests/test_behaviour.py", "tests/test_robustness.py"]),
+    "components": (["chapter1/components/*"], [
+        "tests/test_components.py", "tests/test_loadbalancer.py", "tests/test_behaviour.py",
+        "tests/test_robustness.py", "tests/test_properties.py", "tests/test_cache.py", "tests/test_cdn.py",
+        "tests/test_replication.py", "tests/test_sharding.py", "tests/test_messaging.py",
+        "tests/test_datacentres.py", "tests/test_stateless.py", "tests/test_faults.py", "tests/test_contract.py"]),
+    "simulation": (["chapter1/core/simulation.py", "chapter1/core/component.py", "chapter1/core/architecture.py",
+                    "chapter1/core/workload.py", "chapter1/core/validation.py"], [
+        "tests/test_simulation.py", "tests/test_engines.py", "tests/test_faults.py", "tests/test_workload.py",
+        "tests/test_validation.py", "tests/test_contract.py", "tests/test_extending.py",
+        "tests/test_single_server.py", "tests/test_behaviour.py", "tests/test_robustness.py"]),
+    "grading": (["chapter1/grading/*"], [
+        "tests/test_grade.py", "tests/test_exercises.py", "tests/test_exercise_pipeline.py",
+        "tests/test_isolation.py", "tests/test_behaviour.py"]),
+}
+COPIED = ["chapter1", "tests", "pyproject.toml", "notebooks", "solutions", "exercises", "README.md", "docs"]
+KILLED, SURVIVED, NO_TESTS, TIMEOUT = {1, 3}, {0}, {5, 33}, {36, 24, -24, 152, 255}
+
+
+def venv():
+    """A venv that sees the course venv's packages but not its editable ``chapter1``; made once."""
+    home = BUILD / "venv"
+    python = home / "bin" / "python"
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(home)], check=True)
+        site = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+                              check=True, capture_output=True, text=True).stdout.strip()
+        # a plain path line: the course venv's own .pth files (the editable finder) are not run
+        Path(site, "course-packages.pth").write_text(sysconfig.get_path("purelib") + "\n")
+    probe = subprocess.run([str(python), "-c", "import chapter1"], cwd="/", capture_output=True)
+    if probe.returncode == 0:
+        sys.exit(f"{home} can import chapter1 outside the mutants; remove it and run again")
+    return python
+
+
+def prepare(group):
+    """Copy the checkout to build/mutate/<group>/ and point mutmut's settings at the group."""
+    where = BUILD / group
+    where.mkdir(parents=True, exist_ok=True)
+    for name in COPIED:
+        source, target = ROOT / name, where / name
+        if source.is_dir():
+            shutil.copytree(source, target, dirs_exist_ok=True,
+                            ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints", "browser"))
+        elif source.exists():
+            shutil.copy2(source, target)
+    only, tests = GROUPS[group]
+    tests = [name for name in tests if (ROOT / name).exists()]
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    settings = tomllib.loads(pyproject)["tool"]["mutmut"]
+    extra = {"only_mutate": only, "pytest_add_cli_args_test_selection": tests}
+    if any(key in settings for key in extra):
+        sys.exit(f"[tool.mutmut] must leave {sorted(extra)} to mutation/run.py")
+    lines = "".join(f"{key} = {json.dumps(value)}\n" for key, value in extra.items())
+    (where / "pyproject.toml").write_text(pyproject.replace("[tool.mutmut]\n", "[tool.mutmut]\n" + lines, 1))
+    return where
+
+
+def run(group, python, max_children):
+    where = prepare(group)
+    print(f"== mutmut over {group} in {where.relative_to(ROOT)}", flush=True)
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    env.pop("PYTHONPATH", None)
+    mutmut = [str(python), "-c", "import sys; from mutmut.__main__ import cli; sys.exit(cli())"]
+    # mutmut keeps a verdict until asked again: mutants not killed last time are retested by name first,
+    # so tests added since then count; then every mutant without a verdict is tested.
+    again = [name for codes in verdicts(group).values() for name, code in codes.items()
+             if code is not None and code not in KILLED | TIMEOUT and name not in equivalent()]
+    for chunk in (again[i:i + 200] for i in range(0, len(again), 200)):
+        subprocess.run([*mutmut, "run", "--max-children", str(max_children), *chunk], cwd=where, env=env)
+    return subprocess.run([*mutmut, "run", "--max-children", str(max_children)], cwd=where, env=env).returncode
+
+
+def equivalent():
+    """{mutant name: reason} from mutation/equivalent.txt."""
+    pairs = (line.split(None, 1) for line in EQUIVALENT.read_text().splitlines()
+             if line.strip() and not line.startswith("#"))
+    return {name: reason.strip() for name, reason in pairs}
+
+
+def verdicts(group):
+    """{module path: {mutant name: exit code}} from mutmut's meta files of one group."""
+    mutants = BUILD / group / "mutants"
+    out = {}
+    for meta in sorted(mutants.glob("chapter1/**/*.py.meta")):
+        codes = json.loads(meta.read_text())["exit_code_by_key"]
+        if codes:
+            out[str(meta.relative_to(mutants))[:-len(".meta")]] = codes
+    return out
+
+
+def report(groups):
+    """Print the kill rate per module and every surviving mutant; return the rates by group."""
+    skip = equivalent()
+    rates, survivors = {}, []
+    print(f"\n{'module':44} {'killed':>6} {'t/o':>4} {'surv':>5} {'untested':>8} {'equiv':>5} {'unrun':>5} {'rate':>7}")
+    for group in groups:
+        total = Counter()
+        for module, codes in verdicts(group).items():
+            counts = Counter()
+            for name, code in codes.items():
+                if name in skip:
+                    counts["equivalent"] += 1
+                elif code in KILLED:
+                    counts["killed"] += 1
+                elif code in SURVIVED:
+                    counts["survived"] += 1
+                    survivors.append((group, name))
+                elif code in TIMEOUT:  # the mutant made a test hang: caught
+                    counts["timeout"] += 1
+                elif code is None:  # not run yet: left out of the rate, and shown
+                    counts["unrun"] += 1
+                else:  # no test reaches it, or a crash: not killed
+                    counts["other"] += 1
+                    survivors.append((group, name))
+            total.update(counts)
+            print(_row(module, counts), flush=True)
+        rates[group] = _rate(total)
+        print(_row(f"[{group}]", total) + "\n")
+    for group, name in survivors:
+        diff = subprocess.run([str(BUILD / "venv" / "bin" / "python"), "-c",
+                               "import sys; from mutmut.__main__ import cli; sys.exit(cli())", "show", name],
+                              cwd=BUILD / group, capture_output=True, text=True).stdout
+        changed = [line for line in diff.splitlines()[3:] if line[:1] in "+-" and line[1:].strip()]
+        print(f"not killed {name}\n    " + "\n    ".join(changed[:4]))
+    return rates
+
+
+def _rate(counts):
+    tested = counts["killed"] + counts["survived"] + counts["timeout"] + counts["other"]
+    return (counts["killed"] + counts["timeout"]) / tested if tested else float("nan")
+
+
+def _row(label, c):
+    return (f"{label:44} {c['killed']:6} {c['timeout']:4} {c['survived']:5} {c['other']:8} {c['equivalent']:5} "
+            f"{c['unrun']:5} {_rate(c):7.1%}")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("groups", nargs="*", help=f"any of {', '.join(GROUPS)} (default: all, in that order)")
+    parser.add_argument("--max-children", type=int, default=1, help="mutants tested at once (default 1)")
+    parser.add_argument("--report-only", action="store_true", help="report the verdicts already stored")
+    args = parser.parse_args(argv)
+    groups = args.groups or list(GROUPS)
+    if unknown := set(groups) - set(GROUPS):
+        parser.error(f"unknown group(s) {sorted(unknown)}; choose from {', '.join(GROUPS)}")
+    if not args.report_only:
+        python = venv()
+        for group in groups:
+            run(group, python, args.max_children)
+    report([g for g in groups if (BUILD / g / "mutants").exists()])
+
+
+if __name__ == "__main__":
+    main()
