@@ -84,7 +84,7 @@ def score(design, target=None, prices=None, *, requests=12_000, fault_requests=6
     >>> s = score(dict(web_servers=12, cache_nodes=2, shards=2, replicas=1, consumers=14), requests=4_000,
     ...           fault_requests=3_000)
     >>> list(s.table["target"])[:3]
-    ['p95_ms', 'p99_ms', 'peak_error_rate']
+    ['p95_ms', 'p99_ms', 'peak_utilization']
     """
     started = time.perf_counter()
     design = Design.of(design)

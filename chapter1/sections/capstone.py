@@ -3,8 +3,8 @@
 The model lives in :mod:`chapter1.capstone` (target, prices, Design, build, score) and the picture in
 :mod:`chapter1.present.review`; this module only arranges them for reading.
 
->>> envelope().loc["peak rate", "value"].round()
-3472.0
+>>> round(envelope().loc["peak rate", "value"])
+3472
 """
 
 import math
