@@ -49,8 +49,14 @@ notebooks: $(STAMP)  ## re-execute every notebook and solution in place, then re
 exercises: $(STAMP)  ## regenerate exercises/ from solutions/
 	$(BIN)/python -m chapter1.exercises solutions exercises
 
-bench: $(STAMP)  ## print performance figures (ratios against bare simpy)
-	@for f in benchmarks/*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+bench: $(STAMP)  ## print performance figures, then one table: each row a median or a ratio against a baseline of the same run
+	@mkdir -p build/bench
+	@for f in benchmarks/*.py; do \
+	  out=build/bench/$$(basename $$f .py).txt; echo "== $$f"; \
+	  { $(BIN)/python -u $$f; echo $$? > $$out.status; } 2>&1 | tee $$out; \
+	  test "$$(cat $$out.status)" = 0 || exit 1; \
+	done
+	@echo; echo "| what | measured here | target |"; echo "|---|---|---|"; cat build/bench/*.txt | grep '^| ' || true
 
 mutate: $(STAMP)  ## mutation testing (slow): kill rate per module and the surviving mutants
 	@$(BIN)/python -c 'import mutmut' 2>/dev/null || $(BIN)/python -m pip install --quiet 'mutmut>=3.8'
