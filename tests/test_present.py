@@ -90,7 +90,7 @@ def test_theory_curves_in_one_pass_match_point_by_point():
     """The vectorised M/M/c curve gives what predict() gives at each point (overload, DNS, theta = mu included)."""
     import numpy as np
 
-    from chapter1 import Workload, analytic, single_server
+    from chapter1 import Workload, analytic, single_server, web_and_database
     from chapter1.theory import queues
 
     for box in (single_server(workers=8, service_time_ms=50), single_server(workers=1, service_time_ms=10)):
@@ -100,6 +100,11 @@ def test_theory_curves_in_one_pass_match_point_by_point():
             expected = [analytic.predict(box, Workload(users=u), percents=(95,))[key] for u in rows["users"]]
             assert np.allclose(rows["latency_ms"], expected, rtol=1e-12, atol=0)
             assert len(rows) < 80, "the overloaded part of the grid is left out"
+    split = web_and_database(web_workers=1, db_workers=2)  # two tiers: predicted point by point, the same dicts
+    users = [1_000.0, 200_000.0, 5_000_000.0]
+    assert analytic.predict_curve(split, users) == [analytic.predict(split, Workload(users=u), (95,)) for u in users]
+    with pytest.raises(ValueError, match="users"):
+        analytic.predict_curve(single_server(), [1_000, -5])
     rates = [0.5, 10.0, 15.0, 20.0, 25.0]  # 2 workers at 10/s: theta = mu at 10/s, overloaded from 20/s
     curve = queues.mmc_curve(rates, 10, 2, percents=(50, 99), delay_s=0.03, delay_share=0.4)
     for k, rate in enumerate(rates):

@@ -71,6 +71,8 @@ def predict_curve(architecture, users, percents=(95,), **workload_options):
     """
     check.instance("architecture", architecture, Architecture, "single_server()")
     users = [float(u) for u in users]
+    if users:
+        check.number("users", min(users), low=0, low_open=True)
     workloads = [Workload(users=u, **workload_options) for u in users[:1]]
     stations = [tier.station() for tier in architecture.tiers]
     if len(stations) != 1 or stations[0] is None or not users:
