@@ -256,7 +256,8 @@ class PoolRun(Runtime):
         members = spec.members
         super().__init__(spec, sim, index)
         self.rng = sim.stream(spec.name)
-        self.routed = np.full(sim.n, -1, dtype=np.int32)  # member each request was sent to (-1: none)
+        self.routed = [-1] * sim.n  # member each request was sent to (-1: none), one at a time
+        self.routed_all = []  # and (requests, members) arrays from the event-free path
         self.connections = [0] * len(members)
         self.joins = spec.joins_at()
         self.join_order = sorted(self.joins)
@@ -292,11 +293,18 @@ class PoolRun(Runtime):
     def columns(self):
         """``server``: the server each request was sent to ('' if none)."""
         names = np.array([s.name for s in self.spec.members] + [""], dtype=object)
-        return {"server": names[self.routed]}
+        return {"server": names[self.routes()]}
+
+    def routes(self):
+        """The member each request was sent to (-1: none), as an array."""
+        routed = np.array(self.routed, dtype=np.int64)
+        for requests, members in self.routed_all:
+            routed[requests] = members
+        return routed
 
     def row(self):
         """A pool has no workers; ``served`` counts the requests it forwarded to a server."""
-        return {"workers": None, "served": int(np.count_nonzero(self.routed >= 0)), "mean_wait_ms": float("nan")}
+        return {"workers": None, "served": int(np.count_nonzero(self.routes() >= 0)), "mean_wait_ms": float("nan")}
 
 
 class LoadBalancerRun(PoolRun):
@@ -393,7 +401,7 @@ class LoadBalancerRun(PoolRun):
             routes = BATCH_POLICIES[self.spec.policy](self, healthy, requests)
         else:
             routes = np.array([self.choose(self, healthy, i) for i in requests.tolist()], dtype=np.int64)
-        self.routed[requests] = routes
+        self.routed_all.append((requests, routes))
         status, leave = np.empty(len(requests), dtype=np.int8), np.empty(len(requests))
         by_server = np.argsort(routes.astype(np.uint16), kind="stable")  # (radix sort: at most 1,000 servers)
         bounds = np.searchsorted(routes[by_server], np.arange(len(self.parts) + 1))
@@ -408,21 +416,19 @@ class LoadBalancerRun(PoolRun):
     def _admit_one_by_one(self, healthy, requests, times):
         leaving, connections, choose, parts = self.leaving, self.connections, self.choose, self.parts
         failed_at = self.sim.failed_at
-        routes, statuses, leaves = [], [], []
+        routed, statuses, leaves = self.routed, [], []
         for i, t in zip(requests.tolist(), times.tolist()):
             while leaving and leaving[0][0] <= t:
                 connections[heappop(leaving)[1]] -= 1
-            k = choose(self, healthy, i)
+            k = routed[i] = choose(self, healthy, i)
             status, leave = parts[k].admit(i, t)
             if status != OK:
                 failed_at[i] = parts[k].index
             if leave > t:
                 connections[k] += 1
                 heappush(leaving, (leave, k))
-            routes.append(k)
             statuses.append(status)
             leaves.append(leave)
-        self.routed[requests] = routes
         return np.array(statuses, dtype=np.int8), np.array(leaves)
 
 

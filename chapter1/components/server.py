@@ -218,6 +218,7 @@ class ServerRun(Runtime):
                         else ServiceTimes(sim.stream(server.name), mean_s, sim.n))
         self.timeout = math.inf if server.timeout_ms is None else server.timeout_ms / 1_000.0
         self.queue_limit = math.inf if server.queue_limit is None else server.queue_limit
+        self.bounded = server.queue_limit is not None
         self.admitted, self.waits, self.starts, self.finishes = [], [], [], []
         self.batches = []  # the event-free path's records, as arrays
         self.up, self.epoch, self.in_service, self.served = True, 0, set(), 0
@@ -249,35 +250,39 @@ class ServerRun(Runtime):
         if len(workers.queue) >= self.queue_limit and workers.count >= workers.capacity:
             return REJECTED
         arrived, epoch = env.now, self.epoch
-        with workers.request() as slot:
-            yield slot
-            start = env.now
-            if start - arrived > self.timeout:  # the client gave up while queued (maybe before a failure)
-                self._admit(i, start - arrived)
-                return self._gave_up(i, arrived)
-            if self.epoch != epoch:  # the server died while this request queued
-                self._admit(i, start - arrived)
-                return ERROR
-            at = len(self.admitted)  # (_admit, inlined: the hot path of every request)
-            self.admitted.append(i)
-            self.waits.append(start - arrived)
-            self.starts.append(start)
-            self.finishes.append(math.nan)
-            if self.tracks_service:
-                status = yield from self._tracked_service(i, at)
-                if status != OK:
-                    return self._gave_up(i, arrived) if env.now - arrived > self.timeout else status
-                end = env.now
+        slot = workers.request()  # released by hand at each way out (a with block costs three calls a request)
+        yield slot
+        start = env.now
+        if start - arrived > self.timeout or self.epoch != epoch:  # gave up while queued, or the server died then
+            self._admit(i, start - arrived)
+            status = self._gave_up(i, arrived) if start - arrived > self.timeout else ERROR
+            workers.release(slot)
+            return status
+        at = len(self.admitted)  # (_admit, inlined: the hot path of every request)
+        self.admitted.append(i)
+        self.waits.append(start - arrived)
+        self.starts.append(start)
+        self.finishes.append(math.nan)
+        if self.tracks_service:
+            status = yield from self._tracked_service(i, at)
+            if status != OK:
+                status = self._gave_up(i, arrived) if env.now - arrived > self.timeout else status
+                workers.release(slot)
+                return status
+            end = env.now
+        else:
+            yield env.timeout(self.service[i])
+            self.finishes[at] = end = env.now
+        self.served += 1
+        if self.holds_worker:  # thread per request: the worker waits for the answer
+            if end - arrived > self.timeout:
+                status = self._gave_up(i, arrived)
             else:
-                yield env.timeout(self.service[i])
-                self.finishes[at] = end = env.now
-            self.served += 1
-            if self.holds_worker:  # thread per request: the worker waits for the answer
-                if end - arrived > self.timeout:
-                    return self._gave_up(i, arrived)
                 status = yield from self.pass_on(self.parts[0], i)
                 self.finishes[at] = env.now  # held all along: busy
-                return status
+            workers.release(slot)
+            return status
+        workers.release(slot)
         if end - arrived > self.timeout:
             return self._gave_up(i, arrived)
         if self.parts:  # asynchronous: the worker is already free for the next request
@@ -290,33 +295,44 @@ class ServerRun(Runtime):
     def exact_times(self):
         return self.spec.distribution == "constant"
 
-    def _schedule(self, times, services, bounded=True):
-        """FCFS without events: when each request starts (NaN: rejected), as :meth:`serve` would decide.
+    def _step(self, t, s):
+        """FCFS without events, one request arriving at ``t`` needing ``s``: when it starts (NaN: rejected), as
+        :meth:`serve` would decide.
 
-        Each starts when the earliest worker is free (a heap of free times); a queued request holds its
-        place until it starts; one that waited past the timeout releases its worker at once.  With
-        ``bounded=False`` the queue limit is left out (see :meth:`_starts`)."""
-        free, waiting, limit, timeout = self.free, self.waiting, self.queue_limit, self.timeout
-        bounded, starts = bounded and limit != math.inf, []
+        It starts when the earliest worker is free (a heap of free times); a queued request holds its place
+        until it starts; one that waited past the timeout releases its worker at once."""
+        free, waiting = self.free, self.waiting
+        start = free[0]
+        if self.bounded:
+            while waiting and waiting[0] <= t:
+                waiting.popleft()
+            if start > t and len(waiting) >= self.queue_limit:
+                return math.nan
+            if start > t:
+                waiting.append(start)
+        if start <= t:
+            start = t
+        heapreplace(free, start if start - t > self.timeout else start + s)
+        return start
+
+    def _schedule(self, times, services, bounded=True):
+        """:meth:`_step` for many requests; ``bounded=False`` leaves the queue limit out in a tighter loop."""
+        if bounded and self.bounded:
+            step = self._step
+            return [step(t, s) for t, s in zip(times, services)]
+        free, timeout, starts = self.free, self.timeout, []
         for t, s in zip(times, services):
-            if bounded:
-                while waiting and waiting[0] <= t:
-                    waiting.popleft()
-                if free[0] > t and len(waiting) >= limit:
-                    starts.append(math.nan)
-                    continue
             start = free[0]
             if start <= t:
                 start = t
-            elif bounded:
-                waiting.append(start)
             heapreplace(free, start if start - t > timeout else start + s)
             starts.append(start)
         return starts
 
     def admit(self, i, t):
         """One request without events (a balancer that reads connections routes one at a time)."""
-        (start,) = self._schedule((t,), (s := self.service[i],))
+        s = self.service[i]
+        start = self._step(t, s)
         if start != start:  # NaN: rejected
             return REJECTED, t
         if start - t > self.timeout:
@@ -350,14 +366,13 @@ class ServerRun(Runtime):
         """:meth:`_schedule` for a whole share, first in a tighter loop that leaves the queue limit out, kept when
         no request would have found the queue full.  FCFS starts never decrease, so the queue request k
         finds (the earlier ones still waiting) is k less those that started by its arrival: a count."""
-        limit, bounded = self.queue_limit, self.queue_limit != math.inf
-        if not len(times) or not bounded or self.waiting:
+        if not len(times) or not self.bounded or self.waiting:
             return np.array(self._schedule(times.tolist(), services.tolist()), dtype=float)
         free = list(self.free)
         start = np.array(self._schedule(times.tolist(), services.tolist(), bounded=False))
         k = np.arange(len(start))
         queued = k - np.minimum(np.searchsorted(start, times, side="right"), k)
-        if not np.any((queued >= limit) & (start > times)):
+        if not np.any((queued >= self.queue_limit) & (start > times)):
             self.waiting.extend(start[start > times[-1]].tolist())  # still queued after the last arrival
             return start
         self.free = free  # someone found the queue full: again, with the limit
