@@ -123,7 +123,11 @@ class Design:
 
     @classmethod
     def of(cls, spec):
-        """A Design from a dict; an unknown field is named with the valid ones."""
+        """A Design from a dict; an unknown field is named with the valid ones.
+
+        >>> Design.of({"web_servers": 4}).web_servers
+        4
+        """
         if isinstance(spec, Design):
             return spec
         if not isinstance(spec, dict):
@@ -183,6 +187,9 @@ def build(design, target=None, boxes=None, timers=None):
     """The Architecture of ``design``: CDN (optional) -> GeoDNS -> data centres, each a full stack.
 
     ``timers`` overrides :data:`TIMERS` (the scoring runs faults with every detection timer shortened).
+
+    >>> len(build(Design(datacentres=1)).components)
+    23
     """
     design, target, boxes = Design.of(design), {**TARGET, **(target or {})}, {**BOXES, **(boxes or {})}
     timers = {**TIMERS, **(timers or {})}
@@ -200,7 +207,11 @@ def build(design, target=None, boxes=None, timers=None):
 
 
 def describe(design):
-    """The design in one line."""
+    """The design in one line.
+
+    >>> describe(Design(cdn=False))[:40]
+    '2 DC (active-active): 10 web, shared ses'
+    """
     d = Design.of(design)
     cache = f"{d.cache_nodes} cache node{'s' * (d.cache_nodes != 1)}" if d.cache_nodes else "no cache"
     return (f"{d.datacentres} DC ({d.mode}){' + CDN' if d.cdn else ''}: {d.web_servers} web, {d.sessions} sessions, "
@@ -212,6 +223,10 @@ def monthly_cost(design, target=None, prices=None):
     """The bill: one row per line item (count, unit price, US dollars a month).
 
     CDN traffic: static requests x asset size over a month of average days (the peak factor does not bill).
+
+    >>> bill = monthly_cost(Design()).set_index("item")
+    >>> int(bill.loc["web servers", "count"]), int(bill.loc["web servers", "usd_per_month"])
+    (20, 6000)
     """
     d, t, p = Design.of(design), {**TARGET, **(target or {})}, {**PRICES, **(prices or {})}
     n = d.datacentres
@@ -228,6 +243,10 @@ def monthly_cost(design, target=None, prices=None):
 
 
 def peak_rate(target=None):
-    """Requests a second at the daily peak: DAU x requests per user / 86,400 x peak factor."""
+    """Requests a second at the daily peak: DAU x requests per user / 86,400 x peak factor.
+
+    >>> round(peak_rate({"peak_factor": 1.0}))
+    1157
+    """
     t = {**TARGET, **(target or {})}
     return t["daily_active_users"] * t["requests_per_user"] / SECONDS_PER_DAY * t["peak_factor"]

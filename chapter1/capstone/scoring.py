@@ -236,6 +236,11 @@ def utilization(result, start_s=0.0, end_s=None):
     """Each box's utilisation (share of its workers' time spent serving) between ``start_s`` and ``end_s``.
 
     One pass over each box's service periods (Result.utilization(name) looks its box up by name each call).
+
+    >>> from chapter1 import Workload, simulate, single_server
+    >>> result = simulate(single_server(workers=2, service_time_ms=100), Workload.from_rate(10), requests=5_000)
+    >>> bool(abs(utilization(result)["server"] - result.utilization("server")) < 1e-9)
+    True
     """
     end_s = result.duration_s if end_s is None else end_s
     check.number("start_s", start_s, low=0)

@@ -114,6 +114,9 @@ def latency_ms(design, target=None, percents=(95, 99), step_ms=0.5, span_ms=4_00
     the session store, a publish for a job, the cache, and (a miss or a write) the database.  Treating a
     request's times at the stations as independent is exact for one worker per station and an
     approximation otherwise (chapter 03 measured its size); inf when a station is overloaded.
+
+    >>> latency_ms(Design(web_servers=12, cache_nodes=2, shards=2, replicas=1, consumers=14))
+    {95: 129.25, 99: 197.75}
     """
     d, t = Design.of(design), {**TARGET, **(target or {})}
     loads, f = stations(d, t).set_index("station"), _flow(d, t)
@@ -158,9 +161,13 @@ def latency_ms(design, target=None, percents=(95, 99), step_ms=0.5, span_ms=4_00
 
 
 def jobs_p95_s(design, target=None):
-    """Theory's 95th percentile of a job's time from its request to done: the consumers' M/M/c response."""
+    """Theory's 95th percentile of a job's time from its request to done: the consumers' M/M/c response.
+
+    >>> round(jobs_p95_s(Design(consumers=14)), 2)
+    0.62
+    """
     loads = stations(design, target).set_index("station").loc["consumers"]
-    return response_time_percentile(95, loads["arrival_rps"], loads["service_rps"], int(loads["workers"]))
+    return float(response_time_percentile(95, loads["arrival_rps"], loads["service_rps"], int(loads["workers"])))
 
 
 def faults(design, target=None):
@@ -169,6 +176,9 @@ def faults(design, target=None):
     One row per fault kind: how many boxes of that kind serve traffic, failures a year each, the
     seconds of full outage one fault costs (detection while requests still go to the dead box, plus
     the share the survivors cannot carry until the repair), the writes it loses, and the year's totals.
+
+    >>> list(faults(Design())["fault"])
+    ['web_server', 'cache_node', 'primary', 'data_centre']
     """
     d, t = Design.of(design), {**TARGET, **(target or {})}
     f, rows = _flow(d, t), []
@@ -216,5 +226,9 @@ def _shortfall(loads):
 
 
 def availability(fault_table):
-    """The year's availability from a fault table: 1 - outage seconds a year / seconds in a year."""
-    return 1 - fault_table["outage_s_per_year"].sum() / SECONDS_PER_YEAR
+    """The year's availability from a fault table: 1 - outage seconds a year / seconds in a year.
+
+    >>> round(availability(faults(Design(web_servers=12, cache_nodes=2, shards=2, replicas=1, consumers=14))), 5)
+    0.99977
+    """
+    return float(1 - fault_table["outage_s_per_year"].sum() / SECONDS_PER_YEAR)

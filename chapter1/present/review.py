@@ -33,7 +33,13 @@ def _column(name):
 
 
 def pools(score):
-    """One row per (data centre, column): boxes, mean and busiest utilisation at the peak, busiest box."""
+    """One row per (data centre, column): boxes, mean and busiest utilisation at the peak, busiest box.
+
+    >>> from chapter1.capstone.scoring import score
+    >>> table = pools(score(dict(datacentres=1, cache_nodes=2), requests=2_000, fault_requests=1_000))
+    >>> list(table["pool"])
+    ['web', 'session store', 'consumers', 'primary', 'replica', 'cache']
+    """
     import pandas as pd
 
     rows = []

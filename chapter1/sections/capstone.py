@@ -102,7 +102,12 @@ def sizing(design, target=None):
 
 
 def verdict(result):
-    """The score's target table, rounded for reading (met targets True)."""
+    """The score's target table, rounded for reading (met targets True).
+
+    >>> s = score(Design(datacentres=1), requests=2_000, fault_requests=1_000)
+    >>> bool(verdict(s).loc["availability", "met"])
+    False
+    """
     table = result.table.copy()
     for column in ("goal", "simulated", "theory"):
         table[column] = [_rounded(v) for v in table[column]]
@@ -119,14 +124,23 @@ def _rounded(value):
 
 
 def fault_view(result):
-    """Each fault's cost: theory and simulation side by side (seconds of the whole site down, lost writes)."""
+    """Each fault's cost: theory and simulation side by side (seconds of the whole site down, lost writes).
+
+    >>> list(fault_view(score(Design(), requests=2_000, fault_requests=1_000)).index)
+    ['web_server', 'cache_node', 'primary', 'data_centre']
+    """
     columns = ["fault", "boxes", "per_year_each", "outage_s_theory", "outage_s_sim", "lost_writes_theory",
                "lost_writes_sim", "sessions_lost_sim"]
     return result.faults[columns].set_index("fault").round(3)
 
 
 def compare(designs, target=None, **options):
-    """Score several designs (a dict name -> Design or dict); one row per design: cost, bottleneck, targets missed."""
+    """Score several designs (a dict name -> Design or dict); one row per design: cost, bottleneck, targets missed.
+
+    >>> table = compare({"one site": Design(datacentres=1)}, requests=2_000, fault_requests=1_000)
+    >>> int(table.loc["one site", "usd_per_month"])
+    11350
+    """
     if not isinstance(designs, dict) or not designs:
         raise TypeError(f"designs must be a non-empty dict of name -> Design; got {designs!r}")
     rows = []
@@ -140,7 +154,11 @@ def compare(designs, target=None, **options):
 
 def points(result, margin=0.2, per_group=2):
     """Marks a score earns, as the chapter's exercise grades it: ``per_group`` for each group of targets met;
-    the cost group also needs the bill within ``margin`` of the course's reference design (never shown)."""
+    the cost group also needs the bill within ``margin`` of the course's reference design (never shown).
+
+    >>> points(score(Design(datacentres=1), requests=2_000, fault_requests=1_000))["availability"]
+    0
+    """
     from ..grading import check as grading_check
 
     check.number("margin", margin, low=0, high=10)
