@@ -7,20 +7,23 @@ The model lives in :mod:`chapter1.capstone` (target, prices, Design, build, scor
 3472
 """
 
+import functools
 import math
 
 import pandas as pd
 
 from ..capstone import theory
 from ..capstone.design import BOXES, FAULTS, PRICES, TARGET, TIMERS, Design, build, describe, monthly_cost, workload
-from ..capstone.scoring import GROUPS, score
+from ..capstone.scoring import GROUPS, score, utilization
 from ..core import validation as check
+from ..core.simulation import simulate
 from ..core.workload import SECONDS_PER_DAY
+from ..present import charts, panels, scales
 from ..present.review import pools, review
 
 __all__ = ["BOXES", "FAULTS", "PRICES", "TARGET", "TIMERS", "Design", "box_table", "build", "compare", "describe",
-           "envelope", "fault_view", "monthly_cost", "points", "pools", "review", "score", "sizing", "target_table",
-           "verdict", "workload"]
+           "design_panel", "design_view", "envelope", "fault_view", "monthly_cost", "points", "pools", "review",
+           "score", "sizing", "target_table", "verdict", "workload"]
 
 _UNITS = {"daily_active_users": "users", "requests_per_user": "requests a day", "peak_factor": "x the average",
           "read_ratio": "share", "keys": "items", "zipf_s": "exponent", "static_share": "share of requests",
@@ -172,3 +175,70 @@ def points(result, margin=0.2, per_group=2):
                 ok = False
         marks[group] = per_group if ok else 0
     return marks
+
+
+# -- the live panel: a design's stations by theory, its peak by simulation ------------------------------------
+
+PANEL_TOP = 1.5   # bars stop at 150 % (their labels give the real figure)
+PANEL_CAPTION = (
+    "<small>Bars: theory's utilisation of each station of a serving site, at the peak (blue) and with the other "
+    "site lost (orange; red where it passes 100 %: a queue that grows until the repair). Dashed rules: the 85 % "
+    "headroom target and 100 %. The headline sets a short simulated peak (busiest box, p95) against theory: in "
+    "under a second an overloaded box shows below 100 % busy, its queue only starting to grow. "
+    "<code>cs.score(design)</code> adds the faults.</small>")
+
+
+@functools.lru_cache(maxsize=1)
+def _template():
+    x = scales.share_axis("x", "shown:Q", "utilisation", top=PANEL_TOP, ticks=[0, 0.5, 0.85, 1.0, 1.5])
+    return charts.Template(charts.bars(
+        "loads", x, charts.nominal("row:N", None), scales.color("state:N", {"peak": "blue", "site lost": "orange",
+                                                                             "overloaded": "red"}),
+        tooltip=("row:N", ("utilization:Q", ".0%")), rule="at:Q", text=("utilization:Q", ".0%")), titles=False)
+
+
+def design_view(datacentres, web_servers, cache_nodes, shards, replicas, consumers, *, requests=3_000, seed=0):
+    """What the panel shows for one design: (chart as SVG, headline HTML): theory's stations, a simulated peak."""
+    design = Design(datacentres=datacentres, web_servers=web_servers, cache_nodes=cache_nodes, shards=shards,
+                    replicas=replicas, consumers=consumers)
+    loads = sizing(design)
+    rows = []
+    for station, row in loads.iterrows():
+        rows.append({"row": f"{station} · peak", "utilization": row["peak"], "state": "peak"})
+        if "data_centre lost" in loads:
+            lost = row["data_centre lost"]
+            rows.append({"row": f"{station} · site lost", "utilization": lost,
+                         "state": "overloaded" if lost >= 1 else "site lost"})
+    table = pd.DataFrame(rows)
+    table["shown"] = table["utilization"].clip(upper=PANEL_TOP)
+    svg = _template().svg({"loads": table, "target": [{"at": 0.85}, {"at": 1.0}]})
+    result = simulate(build(design), workload(), requests=requests, seed=seed)
+    used = utilization(result)
+    top, lat = used.idxmax(), theory.latency_ms(design)
+    bill = float(monthly_cost(design)["usd_per_month"].sum())
+    availability = theory.availability(theory.faults(design))
+    text = [f"<b>${bill:,.0f}</b> a month · theory's availability a year <b>{availability:.4%}</b> "
+            f"(target {TARGET['availability']:.3%})",
+            f"simulated peak: busiest box <b>{top}</b> at <b>{used[top]:.0%}</b> (theory's busiest station: "
+            f"{loads['peak'].idxmax()} at {loads['peak'].max():.0%}) · p95 <b>{result.percentile(95):,.0f} ms</b> "
+            f"(theory {'none: a station is overloaded' if math.isinf(lat[95]) else f'{lat[95]:,.0f} ms'})",
+            f"<small>{requests:,} simulated requests = {result.duration_s:.2f} s of peak traffic at "
+            f"{result.workload.rate:,.0f} req/s (run {seed + 1})</small>"]
+    return svg, panels.headline(*text, caption=PANEL_CAPTION)
+
+
+def design_panel(*, seed=0, **values):
+    """Chapter 13's panel: sites, web servers, cache nodes, shards, replicas, consumers; theory and a simulated peak.
+
+    >>> box = design_panel()  # doctest: +SKIP
+    """
+    return PANEL.show(seed=seed, **values)
+
+
+PANEL = panels.register_panel(panels.Panel(
+    "capstone design", "13", design_view, caption=PANEL_CAPTION, requests=3_000,
+    controls={"datacentres": panels.integer(1, 4, "data centres"), "web_servers": panels.integer(4, 30, "web", step=2),
+              "cache_nodes": panels.integer(0, 6, "cache nodes"), "shards": panels.integer(1, 4, "shards"),
+              "replicas": panels.integer(0, 4, "replicas"), "consumers": panels.integer(6, 24, "consumers", step=2)},
+    defaults={"datacentres": 2, "web_servers": 8, "cache_nodes": 1, "shards": 1, "replicas": 2, "consumers": 10},
+    examples=({"datacentres": 1}, {"cache_nodes": 4})))
