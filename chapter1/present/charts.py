@@ -54,6 +54,9 @@ class Template:
         self._vega = vl_convert.vegalite_to_vega({**self.spec, "datasets": {name: [] for name in self.names}})
         self._slots = [k for k, source in enumerate(self._vega.get("data", []))
                        if source.get("name") in self.names and source.get("values") == []]
+        missing = set(self.names) - {self._vega["data"][k]["name"] for k in self._slots}
+        if missing:  # Vega-Lite compiled a dataset into another shape: a redraw would silently lose it
+            raise ValueError(f"the compiled chart has no data source for {sorted(missing)}; draw it with with_data()")
 
     def vega(self, datasets):
         """The compiled Vega spec with ``datasets`` in place (a dataset not given is empty); shares all else."""
