@@ -10,6 +10,7 @@ next to what the simulation measures.
 ['web server', 'session store', 'consumers', 'primary', 'replica']
 """
 
+import functools
 import math
 
 import numpy as np
@@ -29,8 +30,13 @@ LOSSES = (None, "web_server", "cache_node", "primary", "data_centre")
 
 def _flow(design, target, lost=None):
     """Rates at one serving data centre (requests a second), hit ratios and the busiest shard's shares of the
-    database reads and writes, in the state after ``lost``."""
-    d, t = design, target
+    database reads and writes, in the state after ``lost`` (remembered: a panel asks for the same ones again)."""
+    return _flow_of(design, tuple(sorted(target.items())), lost)
+
+
+@functools.lru_cache(maxsize=256)
+def _flow_of(design, target_items, lost):
+    d, t = design, dict(target_items)
     rate = peak_rate(t)
     edge = edge_hit_ratio(rate * t["static_share"], CDN_TTL_S, d.datacentres, t["keys"], t["zipf_s"]) if d.cdn else 0.0
     origin = origin_load(rate, edge, t["static_share"]) if d.cdn else rate

@@ -197,7 +197,7 @@ def _template():
         tooltip=("row:N", ("utilization:Q", ".0%")), rule="at:Q", text=("utilization:Q", ".0%")), titles=False)
 
 
-def design_view(datacentres, web_servers, cache_nodes, shards, replicas, consumers, *, requests=3_000, seed=0):
+def design_view(datacentres, web_servers, cache_nodes, shards, replicas, consumers, *, requests=2_000, seed=0):
     """What the panel shows for one design: (chart as SVG, headline HTML): theory's stations, a simulated peak."""
     design = Design(datacentres=datacentres, web_servers=web_servers, cache_nodes=cache_nodes, shards=shards,
                     replicas=replicas, consumers=consumers)
@@ -236,7 +236,7 @@ def design_panel(*, seed=0, **values):
 
 
 PANEL = panels.register_panel(panels.Panel(
-    "capstone design", "13", design_view, caption=PANEL_CAPTION, requests=3_000,
+    "capstone design", "13", design_view, caption=PANEL_CAPTION, requests=2_000,
     controls={"datacentres": panels.integer(1, 4, "data centres"), "web_servers": panels.integer(4, 30, "web", step=2),
               "cache_nodes": panels.integer(0, 6, "cache nodes"), "shards": panels.integer(1, 4, "shards"),
               "replicas": panels.integer(0, 4, "replicas"), "consumers": panels.integer(6, 24, "consumers", step=2)},
