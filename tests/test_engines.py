@@ -262,3 +262,23 @@ def test_the_source_clock_keeps_a_chain_of_rounded_steps():
              67.6871828584128, 356.9520566799409]
     clock = _clock(np.array(times)).tolist()
     assert clock == clock_loop(times) and sum(a != b for a, b in zip(clock, times)) == 2
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(workers=st.integers(1, 4), limit=st.integers(0, 6), timeout=st.sampled_from([None, 0.05, 0.4]),
+       load=st.sampled_from([0.5, 0.9, 1.3, 3.0]), block=st.integers(1, 40), seed=st.integers(0, 2**20))
+def test_a_share_in_blocks_starts_as_one_loop_with_the_queue_limit(workers, limit, timeout, load, block, seed):
+    server = c.Server(workers=workers, service_time_ms=20, queue_limit=limit,
+                      timeout_ms=None if timeout is None else timeout * 1_000)
+    rng = np.random.default_rng(seed)
+    times = np.cumsum(rng.exponential(0.02 / workers / load, 300))
+    services = rng.exponential(0.02, 300)
+
+    def runtime():
+        return Simulation(c.Architecture("one", (server,), dns=None), c.Workload.from_rate(10), 300, 0).runtimes[0]
+    blocks, whole = runtime(), runtime()
+    got = blocks._starts(times, services, block=block)
+    want = np.array(whole._schedule(times.tolist(), services.tolist()))
+    assert np.array_equal(got, want, equal_nan=True)
+    assert sorted(blocks.free) == sorted(whole.free)
+    assert [w for w in blocks.waiting if w > times[-1]] == [w for w in whole.waiting if w > times[-1]]

@@ -139,20 +139,20 @@ def cache_misses(user, arrival, start, ttl, down_now):
         found[some] = np.searchsorted(key, group[position[some]] * (n + 1) + index[some])
         return found
 
-    down_sorted, fresh = down_now[order], start[order]
-    positions = np.arange(n)
-    # after a miss: the first request at or after t + ttl; when DNS was down, the very next request
-    expiry = np.maximum(np.searchsorted(arrival, arrival + ttl)[order], order + 1)  # (sorted queries: faster)
-    after = np.r_[positions[1:], n]
-    same_user = np.r_[~first[1:], False]
-    following = np.where(down_sorted, np.where(same_user, after, n), at_or_after(positions, expiry))
-    # a user with no answer yet reads its held answer afresh at each request, until one caches something
-    unset = (fresh <= t) & down_sorted
-    settled = np.cumsum(~unset)
-    before_user = (settled - ~unset)[np.flatnonzero(first)][group]
+    fresh, positions = start[order], np.arange(n)
+    # after a miss: the first request at or after t + ttl (sorted queries first: faster)
+    following = at_or_after(positions, np.maximum(np.searchsorted(arrival, arrival + ttl)[order], order + 1))
     missed = np.zeros(n + 1, dtype=bool)
-    missed[:n] = unset & (settled == before_user)
-    chooses = np.flatnonzero(~unset & (settled == before_user + 1))  # the request that first caches
+    chooses = np.flatnonzero(first)  # the request that first caches something: each user's first
+    if down_now.any():  # a miss while DNS is down caches nothing: the very next request misses too
+        down_sorted = down_now[order]
+        following = np.where(down_sorted, np.where(np.r_[~first[1:], False], positions + 1, n), following)
+        # a user with no answer yet reads its held answer afresh at each request, until one caches something
+        unset = (fresh <= t) & down_sorted
+        settled = np.cumsum(~unset)
+        before_user = (settled - ~unset)[chooses][group]
+        missed[:n] = unset & (settled == before_user)
+        chooses = np.flatnonzero(~unset & (settled == before_user + 1))
     held = fresh[chooses] > t[chooses]
     roots = np.where(held, at_or_after(chooses, np.searchsorted(arrival, fresh[chooses])), chooses)
     jump, chain = np.r_[following, n], roots[roots < n]

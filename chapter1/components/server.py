@@ -362,21 +362,34 @@ class ServerRun(Runtime):
         self.served += int(served.sum())
         return status, leave
 
-    def _starts(self, times, services):
-        """:meth:`_schedule` for a whole share, first in a tighter loop that leaves the queue limit out, kept when
-        no request would have found the queue full.  FCFS starts never decrease, so the queue request k
-        finds (the earlier ones still waiting) is k less those that started by its arrival: a count."""
-        if not len(times) or not self.bounded or self.waiting:
+    def _starts(self, times, services, block=1 << 14):
+        """:meth:`_schedule` for a whole share, ``block`` requests at a time.  A block is first run in a tighter
+        loop that leaves the queue limit out, and kept when no request would have found the queue full:
+        FCFS starts never decrease, so the queue request k finds (those still waiting, from earlier blocks
+        and this one) is a count.  Otherwise it runs again with the limit, and so do the next blocks until
+        one ends with nobody waiting (an overload keeps the queue full)."""
+        if not self.bounded:
             return np.array(self._schedule(times.tolist(), services.tolist()), dtype=float)
-        free = list(self.free)
-        start = np.array(self._schedule(times.tolist(), services.tolist(), bounded=False))
-        k = np.arange(len(start))
-        queued = k - np.minimum(np.searchsorted(start, times, side="right"), k)
-        if not np.any((queued >= self.queue_limit) & (start > times)):
-            self.waiting.extend(start[start > times[-1]].tolist())  # still queued after the last arrival
-            return start
-        self.free = free  # someone found the queue full: again, with the limit
-        return np.array(self._schedule(times.tolist(), services.tolist()))
+        parts, tight = [np.zeros(0)], True
+        for low in range(0, len(times), block):
+            t, s = times[low:low + block], services[low:low + block]
+            free, waiting = list(self.free), np.array(self.waiting, dtype=float)
+            if tight:
+                start = np.array(self._schedule(t.tolist(), s.tolist(), bounded=False))
+                k = np.arange(len(start))
+                queued = (len(waiting) - np.searchsorted(waiting, t, side="right")
+                          + k - np.minimum(np.searchsorted(start, t, side="right"), k))
+                tight = not np.any((queued >= self.queue_limit) & (start > t))
+                if tight:
+                    held = np.concatenate([waiting, start])
+                    self.waiting = deque(held[held > t[-1]].tolist())  # still queued after the last arrival
+                else:
+                    self.free, self.waiting = free, deque(waiting.tolist())  # someone found the queue full
+            if not tight:
+                start = np.array(self._schedule(t.tolist(), s.tolist()))
+                tight = not any(w > t[-1] for w in self.waiting)
+            parts.append(start)
+        return np.concatenate(parts)
 
     def _gave_up(self, i, arrived):
         self.sim.end[i] = arrived + self.timeout  # the client's view: it stopped waiting then
