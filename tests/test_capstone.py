@@ -209,3 +209,23 @@ def test_the_review_draws_every_pool_and_names_the_bottleneck(weaker):
     assert ">cache nodes<" not in picture  # no cache in this design
     pools = cs.pools(weaker)
     assert pools.loc[pools["busiest"].idxmax(), "busiest_box"] == weaker.bottleneck["component"]
+
+
+@pytest.mark.parametrize("victim, boxes, expected", [
+    # a site's acknowledged writes still on their way to the other site: site write rate x 100 ms
+    ("dc-1", None, lambda d: theory.faults(d).set_index("fault").loc["data_centre", "lost_writes_per_fault"]),
+    # a primary's writes not yet on the replica it is replaced by: write rate x lag (200 ms here, to count many)
+    ("dc-1 primary", {"replication_lag_ms": 200.0},
+     lambda d: theory._flow(d, TARGET)["site"] * (1 - TARGET["read_ratio"]) * 0.2),
+])
+def test_lost_writes_follow_littles_law_over_seeds(victim, boxes, expected):
+    design = Design(web_servers=12, cache_nodes=3, shards=1, replicas=2, consumers=13)
+    arch = build(design, boxes=boxes)
+    lost = []
+    for seed in range(6):
+        result = c.simulate(arch.fail(victim, at_s=1.0), workload(), requests=6_000, seed=seed)
+        lost.append(sum(r.figures()["lost_writes"] for r in result.runtimes
+                        if type(r).__name__ in ("ReplicaSetRun", "GeoDNSRun")))
+    mean, want = float(np.mean(lost)), float(expected(design))
+    # counts are Poisson: over six runs the mean's standard deviation is sqrt(want / 6); allow three of them
+    assert abs(mean - want) < 3 * math.sqrt(want / 6), (lost, want)
