@@ -282,3 +282,17 @@ def test_a_share_in_blocks_starts_as_one_loop_with_the_queue_limit(workers, limi
     assert np.array_equal(got, want, equal_nan=True)
     assert sorted(blocks.free) == sorted(whole.free)
     assert [w for w in blocks.waiting if w > times[-1]] == [w for w in whole.waiting if w > times[-1]]
+
+
+@pytest.mark.parametrize("weights", [[160.0] * 8, [1, 2, 3], [2.5, 5.0], [7, 11, 13, 1_000], [0.3, 0.7, 1.1]])
+@pytest.mark.parametrize("n", [1, 17, 3_001])
+def test_weighted_picks_for_a_whole_run_are_one_at_a_time(weights, n):
+    from chapter1.components import policies
+
+    class Run:
+        def __init__(self):
+            self.current, self.weights = [0.0] * len(weights), list(weights)
+    one, whole, healthy = Run(), Run(), tuple(range(len(weights)))
+    picks = [policies._weighted(one, healthy, i) for i in range(n)]
+    assert policies._weighted_all(whole, healthy, np.arange(n), longest=50).tolist() == picks
+    assert whole.current == one.current  # the next pick follows on

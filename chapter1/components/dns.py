@@ -140,13 +140,16 @@ def cache_misses(user, arrival, start, ttl, down_now):
         return found
 
     fresh, positions = start[order], np.arange(n)
-    # after a miss: the first request at or after t + ttl (sorted queries first: faster)
-    following = at_or_after(positions, np.maximum(np.searchsorted(arrival, arrival + ttl)[order], order + 1))
+    # after a miss: the first request at or after t + ttl; most often the user's next request, else searched
+    same_user = np.r_[~first[1:], False]
+    following = np.where(same_user, positions + 1, n)
+    near = np.flatnonzero(same_user & (np.r_[t[1:], np.inf] < t + ttl))
+    following[near] = at_or_after(near, np.maximum(np.searchsorted(arrival, t[near] + ttl), order[near] + 1))
     missed = np.zeros(n + 1, dtype=bool)
     chooses = np.flatnonzero(first)  # the request that first caches something: each user's first
     if down_now.any():  # a miss while DNS is down caches nothing: the very next request misses too
         down_sorted = down_now[order]
-        following = np.where(down_sorted, np.where(np.r_[~first[1:], False], positions + 1, n), following)
+        following = np.where(down_sorted, np.where(same_user, positions + 1, n), following)
         # a user with no answer yet reads its held answer afresh at each request, until one caches something
         unset = (fresh <= t) & down_sorted
         settled = np.cumsum(~unset)

@@ -90,8 +90,23 @@ def _ip_hash_all(run, healthy, requests):
     return np.where(np.isin(home, healthy), home, other)
 
 
+def _weighted_all(run, healthy, requests, longest=100_000):
+    """:func:`_weighted` for an array of requests: its picks repeat from the moment every server's current
+    weight is back where it began (after sum(weights) picks for whole-number weights), so one cycle is tiled."""
+    begin, cycle, n = list(run.current), [], len(requests)
+    while len(cycle) < min(n, longest):
+        cycle.append(_weighted(run, healthy, None))
+        if run.current == begin:
+            picks = np.resize(np.array(cycle), n)
+            for _ in range(n % len(cycle)):  # the state after n picks is the state after n mod cycle
+                _weighted(run, healthy, None)
+            return picks
+    return np.array(cycle + [_weighted(run, healthy, None) for _ in range(n - len(cycle))])
+
+
 # The same choices for a whole run at once, for the policies that ignore connections (the event-free path).
-BATCH_POLICIES = {"round_robin": _round_robin_all, "random": _random_all, "ip_hash": _ip_hash_all}
+BATCH_POLICIES = {"round_robin": _round_robin_all, "random": _random_all, "ip_hash": _ip_hash_all,
+                  "weighted": _weighted_all}
 
 # Policies that read the two uniform draws each request carries (``run.u``, ``run.v``).
 DRAWS = frozenset({"random", "power_of_two"})
