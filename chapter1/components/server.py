@@ -136,12 +136,14 @@ DRAW_SHIFT = 14  # service times are drawn in chunks of 2**14 requests
 class ServiceTimes:
     """Each request's service time at one server: request ``i`` gets the ``i``-th draw of the server's stream.
 
-    The draws are made in chunks as requests need them, keeping the last few chunks and the generator's
-    state at the start of each (to draw an old chunk again), so a pool of many servers holds a few
-    chunks per server, not one draw per server and request.  Chunks give the numbers of one draw of n.
+    The draws are made in chunks of 2**14 as requests need them, noting the generator's state at the start
+    of each (to draw an old chunk again).  Read one request at a time, the last :attr:`KEEP` chunks are
+    kept; a whole share at once (:meth:`take`) draws the span it covers and keeps nothing.  A pool of many
+    servers so holds a few chunks per server, not one draw per server and request.  Chunks give the
+    numbers of one draw of n.
 
     >>> times = ServiceTimes(np.random.default_rng(1), 0.05, 100_000)
-    >>> times[70_000] == np.random.default_rng(1).exponential(0.05, 100_000)[70_000]
+    >>> times[70_000] == np.random.default_rng(1).exponential(0.05, 100_000)[70_000].item()
     True
     """
 
