@@ -191,11 +191,16 @@ def _warm_up(policy, name, keys, capacity):
     policy.fill(keys[np.sort(last)[-capacity:]].tolist())
 
 
+def _replica_sets(count, **options):
+    """``count`` replica sets named shard-1, ... each a primary (``shard-k primary``) with no replica yet."""
+    return tuple(ReplicaSet(name=f"shard-{k + 1}", primary=Database(name=f"shard-{k + 1} primary", workers=4),
+                            **options) for k in range(count))
+
+
 def _sharded_example():
-    shards = tuple(ReplicaSet(name=f"shard-{k + 1}", primary=Database(name=f"shard-{k + 1} primary", workers=4),
-                              failover_s=3.0) for k in range(2))
     return Architecture("sharded replica sets", (WebServer(workers=8, service_time_ms=20),
-                                                 ShardedData(shards=shards, scheme="ring", vnodes=50)))
+                                                 ShardedData(shards=_replica_sets(2, failover_s=3.0), scheme="ring",
+                                                             vnodes=50)))
 
 
 @register(example=_sharded_example)
@@ -208,7 +213,7 @@ class ShardedData(ShardRouter):
     (['shard-1', 'shard-2'], '2 shards, each a replica set')
     """
 
-    shards: tuple = ()
+    shards: tuple = field(default_factory=lambda: _replica_sets(2))
 
     def __post_init__(self):
         Component.__post_init__(self)
