@@ -43,6 +43,11 @@ def _power_of_two(run, healthy, i):
 def _weighted(run, healthy, i):
     """Smooth weighted round robin (as nginx): server k gets a share weight_k / sum of weights, evenly spread."""
     current, weights, total, best = run.current, run.weights, 0.0, healthy[0]
+    if len(healthy) == len(current):  # every member healthy (members 0..m-1): the same steps over whole lists
+        current = run.current = [c + w for c, w in zip(current, weights)]
+        best = current.index(max(current))
+        current[best] -= sum(weights, 0.0)  # (added in order from 0.0, as the loop below adds)
+        return best
     for k in healthy:
         current[k] += weights[k]
         total += weights[k]
