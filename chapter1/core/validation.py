@@ -7,6 +7,8 @@ ValueError.  Both messages name the parameter and the valid range or choices.
 import math
 import numbers
 
+import numpy as np
+
 
 def number(name, value, *, low=None, high=None, low_open=False, integer=False, allow_inf=False):
     """Return ``value`` if it is a number in range; TypeError if it is not a number, else ValueError.
@@ -28,6 +30,23 @@ def number(name, value, *, low=None, high=None, low_open=False, integer=False, a
     if too_low or too_high or (math.isinf(value) and not allow_inf):
         raise ValueError(f"{wanted}; got {value!r}")
     return value
+
+
+def probabilities(name, value):
+    """``value`` as a 1-D float array of probabilities summing to 1 (a key popularity); ValueError naming ``name``.
+
+    >>> probabilities("popularity", [0.25, 0.75]).tolist()
+    [0.25, 0.75]
+    """
+    wanted = f"{name} must be a list of probabilities that sum to 1 (e.g. Workload().key_popularity())"
+    try:
+        p = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise TypeError(f"{wanted}; got {value!r:.60}") from None
+    if p.ndim != 1 or p.size == 0 or not np.isfinite(p).all() or (p < 0).any() or not math.isclose(p.sum(), 1.0,
+                                                                                                      rel_tol=1e-6):
+        raise ValueError(f"{wanted}; got {value!r:.60}")
+    return p
 
 
 def choice(name, value, options):

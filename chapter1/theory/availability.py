@@ -98,5 +98,5 @@ def downtime_per_year(availability):
 
 def _availabilities(values):
     if not values:
-        raise ValueError("give at least one availability, e.g. availability_series(0.99, 0.999)")
+        raise ValueError("availabilities must list at least one availability, e.g. availability_series(0.99, 0.999)")
     return [check.number("availability", a, low=0, high=1) for a in values]

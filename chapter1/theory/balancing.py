@@ -18,7 +18,8 @@ def random_routing(arrival_rate, service_rate, servers, workers=1):
     >>> round(random_routing(80, 10, servers=10).mean_response_s, 6)   # 10 M/M/1 at 80%: 1 / (10 - 8)
     0.5
     """
-    check.number("servers", servers, low=1, high=MAX_SERVERS, integer=True)
+    check_queue(arrival_rate, service_rate, servers)
+    check.number("workers", workers, low=1, high=MAX_SERVERS, integer=True)
     one = mmc(arrival_rate / servers, service_rate, workers)
     return QueueStats(one.utilization, one.p_wait, one.mean_wait_s, one.mean_response_s,
                       arrival_rate * one.mean_response_s)

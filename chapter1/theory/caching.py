@@ -42,6 +42,7 @@ def ttl_stale_ratio(read_rate, write_rate, ttl_s):
     >>> round(ttl_stale_ratio(read_rate=1.0, write_rate=0.01, ttl_s=60), 3)  # a write every 100 s, kept 60 s
     0.244
     """
+    check.number("read_rate", read_rate, low=0)
     check.number("write_rate", write_rate, low=0)
     hit = ttl_hit_ratio(read_rate, ttl_s)
     x = write_rate * ttl_s
@@ -71,7 +72,7 @@ def che_time(popularity, cache_size, policy="lru"):
     >>> round(che_time(np.full(100, 0.01), 50))   # 100 equally popular keys, half of them cached
     69
     """
-    p = np.asarray(popularity, dtype=float)
+    p = check.probabilities("popularity", popularity)
     check.number("cache_size", cache_size, low=0, high=len(p), low_open=True)
     if cache_size >= len(p):
         return math.inf
@@ -111,7 +112,7 @@ def hit_ratio_from_popularity(popularity, cache_size, policy="lru", write_share=
     then hits only if the key's previous request was a read, so each key's occupancy and hit chance
     are multiplied by (1 - w), and T solves sum_i (1 - w)(1 - e^(-p_i T)) = C.
     """
-    p = np.asarray(popularity, dtype=float)
+    p = check.probabilities("popularity", popularity)
     check.number("cache_size", cache_size, low=1, high=len(p), integer=True)
     check.choice("policy", policy, POLICIES_WITH_THEORY)
     read = 1 - check.number("write_share", write_share, low=0, high=1)

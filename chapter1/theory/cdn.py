@@ -116,6 +116,8 @@ def egress_cost(gigabytes, hit_ratio, prices=None):
 
 
 def _prices(prices):
+    if prices is not None and not isinstance(prices, dict):
+        raise TypeError(f"prices must be a dict setting {', '.join(PRICES)} (or None); got {prices!r}")
     prices = {**PRICES, **(prices or {})}
     unknown = sorted(set(prices) - set(PRICES))
     if unknown:
@@ -127,7 +129,8 @@ def _prices(prices):
 def break_even_hit_ratio(prices=None):
     """The hit ratio above which the CDN costs less than the origin alone: cdn price / origin price.
 
-    Below it, each miss pays twice (the origin fills the edge, the edge sends to the client).
+    Below it, each miss pays twice (the origin fills the edge, the edge sends to the client).  Above 1
+    (inf when the origin's bytes are free) no hit ratio makes the CDN the cheaper way.
 
     >>> round(break_even_hit_ratio(), 3)
     0.556

@@ -8,6 +8,8 @@ exponential lag of mean L.
 
 import math
 
+import numpy as np
+
 from ..core import validation as check
 from .caching import ttl_hit_ratio
 
@@ -61,8 +63,8 @@ def failover_failures(rate, fail_at_s, interval_s, ttl_s=0.0, hit_ratio=0.0, in_
     check.number("ttl_s", ttl_s, low=0)
     check.number("hit_ratio", hit_ratio, low=0, high=1)
     check.number("in_site_s", in_site_s, low=0)
-    check.number("recover_s", recover_s, low=fail_at_s, allow_inf=True)
     seen = site_detected_at(fail_at_s, interval_s)
+    check.number("recover_s", recover_s, low=fail_at_s, allow_inf=True)
     detection = min(seen, recover_s) - fail_at_s
     window = min(ttl_s, max(0.0, recover_s - seen))   # how long cached answers keep failing after the check
     tail = hit_ratio * (window - window ** 2 / (2 * ttl_s)) if ttl_s > 0 else 0.0
@@ -157,7 +159,7 @@ def conflict_rate(write_rates, key_popularity, lag_ms):
     2.5
     """
     rates = [check.number("write_rates", w, low=0) for w in write_rates]
-    squares = sum(float(p) ** 2 for p in key_popularity)
+    squares = float(np.sum(check.probabilities("key_popularity", key_popularity) ** 2))
     check.number("lag_ms", lag_ms, low=0)
     pairs = sum(rates[a] * rates[b] for a in range(len(rates)) for b in range(a + 1, len(rates)))
     return pairs * squares * 2 * lag_ms / 1_000.0

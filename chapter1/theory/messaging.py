@@ -16,7 +16,7 @@ import numpy as np
 
 from ..core import validation as check
 from .availability import availability_series
-from .queues import check_queue, mmc
+from .queues import MAX_SERVERS, check_queue, mmc
 
 __all__ = ["backlog_curve", "decoupled_availability", "drain_time", "mean_backlog", "mean_queue_wait_s",
            "outage_backlog", "synchronous_availability", "workers_to_drain"]
@@ -28,7 +28,12 @@ def mean_queue_wait_s(arrival_rate, service_rate, workers):
     >>> round(mean_queue_wait_s(50, 10, 8) * 1_000, 1)
     5.6
     """
-    return mmc(arrival_rate, service_rate, workers).mean_wait_s
+    return mmc(arrival_rate, service_rate, _workers(workers)).mean_wait_s
+
+
+def _workers(workers):
+    """The consumers, checked under their own name (the queueing formulas call them servers)."""
+    return check.number("workers", workers, low=1, high=MAX_SERVERS, integer=True)
 
 
 def mean_backlog(arrival_rate, service_rate, workers):
@@ -63,7 +68,7 @@ def drain_time(backlog, arrival_rate, service_rate, workers):
     inf
     """
     check.number("backlog", backlog, low=0)
-    check_queue(arrival_rate, service_rate, workers)
+    check_queue(arrival_rate, service_rate, _workers(workers))
     spare = workers * service_rate - arrival_rate
     if backlog == 0:
         return 0.0
@@ -92,8 +97,9 @@ def backlog_curve(times, arrival_rate, service_rate, workers, *, outage=None, bu
     >>> backlog_curve([0, 20, 40, 60, 80], 50, 10, 8, outage=(10, 30)).tolist()
     [0.0, 500.0, 700.0, 100.0, 0.0]
     """
-    check_queue(arrival_rate, service_rate, workers)
-    times = np.asarray(times, dtype=float)
+    check_queue(arrival_rate, service_rate, _workers(workers))
+    times = np.asarray(times, dtype=object).ravel()
+    times = np.array([check.number("times", t, low=0) for t in times], dtype=float)
     events = sorted(set(times.tolist()) | _edges(outage) | _edges(burst and (burst[0], burst[0])))
     level, last, values = 0.0, 0.0, {}
     spare = workers * service_rate - arrival_rate
@@ -130,6 +136,8 @@ def decoupled_availability(producer, broker, consumers=None):
     >>> round(decoupled_availability(0.999, 0.9999, consumers=0.99), 5)
     0.9989
     """
+    check.number("producer", producer, low=0, high=1)
+    check.number("broker", broker, low=0, high=1)
     if consumers is not None:
         check.number("consumers", consumers, low=0, high=1)
     return availability_series(producer, broker)

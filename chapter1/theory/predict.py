@@ -70,9 +70,7 @@ def predict_curve(architecture, users, percents=(95,), **workload_options):
     ([77.5, 119.4], True)
     """
     check.instance("architecture", architecture, Architecture, "single_server()")
-    users = [float(u) for u in users]
-    if users:
-        check.number("users", min(users), low=0, low_open=True)
+    users = [float(check.number("users", u, low=0, low_open=True)) for u in users]
     workloads = [Workload(users=u, **workload_options) for u in users[:1]]
     stations = [tier.station() for tier in architecture.tiers]
     if len(stations) != 1 or stations[0] is None or not users:

@@ -158,8 +158,8 @@ def mmc_curve(arrival_rates, service_rate, servers=1, percents=(), delay_s=0.0, 
     >>> curve["mean_response_s"].round(4).tolist(), curve["p50_s"].round(4).tolist()
     ([0.2, 0.5, inf], [0.1386, 0.3466, inf])
     """
-    rates = np.asarray(arrival_rates, dtype=float)
-    check.number("arrival_rates", float(rates.min()) if rates.size else 0.0, low=0)
+    rates = np.array([check.number("arrival_rates", r, low=0) for r in np.asarray(arrival_rates, dtype=object).ravel()],
+                     dtype=float)
     check_queue(1.0, service_rate, servers)
     check.number("delay_s", delay_s, low=0)
     check.number("delay_share", delay_share, low=0, high=1)
@@ -333,6 +333,7 @@ def tandem_independent_percentile(percent, arrival_rate, stages, delay_s=0.0, de
     check.number("percent", percent, low=0, high=100, low_open=True)
     check.number("delay_s", delay_s, low=0)
     check.number("delay_share", delay_share, low=0, high=1)
+    check.number("bins", bins, low=1, high=2**20, integer=True)
     queues = [(mu, servers, mmc(arrival_rate, mu, servers)) for mu, servers in stages]
     if not queues:
         raise ValueError("stages must list at least one (service_rate, servers) pair; got none")

@@ -10,6 +10,7 @@ import math
 import numpy as np
 
 from ..core import validation as check
+from ..core.workload import Workload
 from .availability import availability_parallel
 from .queues import mmc, response_time_percentile
 
@@ -53,7 +54,8 @@ def max_rate(replicas, capacity, read_ratio, replay_cost=1.0, primary_capacity=N
     if replicas == 0:
         return float(primary)
     writes_limit = primary / (1 - read_ratio) if read_ratio < 1 else math.inf
-    reads_limit = replicas * capacity / (read_ratio + replicas * (1 - read_ratio) * replay_cost)
+    load_per_read = read_ratio + replicas * (1 - read_ratio) * replay_cost  # 0: no reads, free replays
+    reads_limit = replicas * capacity / load_per_read if load_per_read > 0 else math.inf
     return float(min(writes_limit, reads_limit))
 
 
@@ -67,6 +69,7 @@ def replica_arrivals(rate, read_ratio, replicas, replay_cost=1.0):
     check.number("rate", rate, low=0)
     check.number("read_ratio", read_ratio, low=0, high=1)
     check.number("replicas", replicas, low=0, integer=True)
+    check.number("replay_cost", replay_cost, low=0)
     if replicas == 0:
         return float(rate)
     return float(rate * read_ratio / replicas + rate * (1 - read_ratio) * replay_cost)
@@ -102,9 +105,7 @@ def stale_read_probability(key_popularity, write_rate, lag_ms):
     >>> round(stale_read_probability([0.5, 0.5], write_rate=2, lag_ms=1_000), 3)   # 1 - e^-1
     0.632
     """
-    p = np.asarray(key_popularity, dtype=float)
-    if p.ndim != 1 or p.size == 0 or (p < 0).any() or not math.isclose(p.sum(), 1.0, rel_tol=1e-6):
-        raise ValueError("key_popularity must be probabilities that sum to 1 (e.g. Workload().key_popularity())")
+    p = check.probabilities("key_popularity", key_popularity)
     check.number("write_rate", write_rate, low=0)
     check.number("lag_ms", lag_ms, low=0)
     return float(np.sum(p * -np.expm1(-write_rate * p * lag_ms / 1_000.0)))
@@ -117,6 +118,7 @@ def stale_reads(workload, lag_ms):
     >>> round(stale_reads(Workload.from_rate(500, keys=1_000), lag_ms=100), 3)
     0.117
     """
+    check.instance("workload", workload, Workload, "Workload(users=1000)")
     return stale_read_probability(workload.key_popularity(), workload.rate * (1 - workload.read_ratio), lag_ms)
 
 

@@ -114,9 +114,10 @@ def fanout_quantile_ms(q, k, mean_ms):
     """
     check.number("q", q, low=0, low_open=True, high=1)
     check.number("mean_ms", mean_ms, low=0)
+    k = _k(k)
     if q == 1:
         return math.inf
-    return -mean_ms * math.log1p(-(q ** (1.0 / _k(k))))
+    return -mean_ms * math.log1p(-(q ** (1.0 / k)))
 
 
 def fanout_mean_ms(k, mean_ms):
