@@ -152,7 +152,7 @@ PARAMETERS = {
     "replicas": Number(0, integer=True, draw_high=50), "balls": Number(0, integer=True, draw_high=10**6),
     "datacentres": Number(2, integer=True, draw_high=10), "d": Number(1, integer=True, draw_high=10),
     "round_trips": Number(0, 20, integer=True), "fill_round_trips": Number(0, 20, integer=True),
-    "km": Number(0, 20_000), "mean_time_s": Number(0, draw_high=1e5, inf_ok=True),
+    "km": Number(0, 40_000), "mean_time_s": Number(0, draw_high=1e5, inf_ok=True),
     "recover_s": Number(0, draw_high=1e5, inf_ok=True), "peak_factor": Number(1, draw_high=100),
     "queue_limit": Number(0, integer=True, draw_high=10**6), "burst_messages": Number(0, integer=True),
     "cache_size": COUNT,
@@ -182,6 +182,9 @@ PARAMETERS = {
 # where one name has other ranges in one place: (function, parameter) -> range
 OVERRIDES = {
     ("load_balancing", "policy"): Choice(tuple(theory.LOAD_BALANCING)),
+    ("che_time", "cache_size"): Number(0, low_open=True, draw_high=200),  # an effective size may be fractional
+    ("che_time", "policy"): Choice(("lru", "fifo", "random")),
+    ("k_of_n_availability", "k"): Number(0, integer=True, draw_high=50),
     ("fanout_cdf", "cdf"): Drawn(PROBABILITY.valid(), st.sampled_from([1.5, -0.1, math.nan, "0.5"])),
     ("fetch_ms", "round_trips"): Number(0, 20),  # a mean over connections may be fractional
     ("predict_curve", "users"): Items(Number(0, low_open=True, draw_high=1e7), (0, 5)),

@@ -74,6 +74,7 @@ def che_time(popularity, cache_size, policy="lru"):
     """
     p = check.probabilities("popularity", popularity)
     check.number("cache_size", cache_size, low=0, high=len(p), low_open=True)
+    check.choice("policy", policy, ("lru", "fifo", "random"))  # LFU has no characteristic time
     if cache_size >= len(p):
         return math.inf
     occupancy = _occupancy(policy)
@@ -117,7 +118,7 @@ def hit_ratio_from_popularity(popularity, cache_size, policy="lru", write_share=
     check.choice("policy", policy, POLICIES_WITH_THEORY)
     read = 1 - check.number("write_share", write_share, low=0, high=1)
     if policy == "lfu":
-        return float(read * np.sort(p)[::-1][:cache_size].sum())
+        return float(read * min(1.0, np.sort(p)[::-1][:cache_size].sum()))  # the sum may round above 1
     if read == 0:
         return 0.0
     effective = cache_size / read

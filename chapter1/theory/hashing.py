@@ -115,6 +115,7 @@ def sessions_lost_share(servers, event="death", scheme="modulo"):
     """
     check.number("servers", servers, low=1, high=MAX_BINS, integer=True)
     check.choice("event", event, ("death", "join"))
+    check.choice("scheme", scheme, SCHEMES)
     if event == "death":
         return 1.0 / servers
     return keys_moved(servers, servers + 1, scheme)
