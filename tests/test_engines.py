@@ -10,6 +10,7 @@ lighter (stored digests of whole Results), and the vectorised pieces match the l
 
 import hashlib
 import math
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -284,15 +285,31 @@ def test_a_share_in_blocks_starts_as_one_loop_with_the_queue_limit(workers, limi
     assert [w for w in blocks.waiting if w > times[-1]] == [w for w in whole.waiting if w > times[-1]]
 
 
+def weighted_loop(current, weights, healthy):
+    """nginx's smooth weighted round robin, one pick (the reference)."""
+    total, best = 0.0, healthy[0]
+    for k in healthy:
+        current[k] += weights[k]
+        total += weights[k]
+        if current[k] > current[best]:
+            best = k
+    current[best] -= total
+    return best
+
+
 @pytest.mark.parametrize("weights", [[160.0] * 8, [1, 2, 3], [2.5, 5.0], [7, 11, 13, 1_000], [0.3, 0.7, 1.1]])
-@pytest.mark.parametrize("n", [1, 17, 3_001])
-def test_weighted_picks_for_a_whole_run_are_one_at_a_time(weights, n):
+def test_weighted_picks_come_round_as_the_loop_makes_them_while_servers_come_and_go(weights):
     from chapter1.components import policies
 
-    class Run:
-        def __init__(self):
-            self.current, self.weights = [0.0] * len(weights), list(weights)
-    one, whole, healthy = Run(), Run(), tuple(range(len(weights)))
-    picks = [policies._weighted(one, healthy, i) for i in range(n)]
-    assert policies._weighted_all(whole, healthy, np.arange(n), longest=50).tolist() == picks
-    assert whole.current == one.current  # the next pick follows on
+    run = SimpleNamespace(current=[0.0] * len(weights), weights=list(weights), cycle=None, cycle_at=0)
+    reference, every = [0.0] * len(weights), tuple(range(len(weights)))
+    rng = np.random.default_rng(len(weights))
+    for stretch in range(40):  # stretches with every server, or with one out, some picked a whole run at once
+        out = int(rng.integers(len(weights))) if stretch % 3 == 1 and len(weights) > 1 else None
+        healthy = tuple(k for k in every if k != out)
+        n = int(rng.integers(1, 200))
+        want = [weighted_loop(reference, weights, healthy) for _ in range(n)]
+        if stretch % 2:
+            assert policies._weighted_all(run, healthy, np.arange(n)).tolist() == want
+        else:
+            assert [policies._weighted(run, healthy, i) for i in range(n)] == want

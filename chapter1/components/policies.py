@@ -42,12 +42,12 @@ def _power_of_two(run, healthy, i):
 
 def _weighted(run, healthy, i):
     """Smooth weighted round robin (as nginx): server k gets a share weight_k / sum of weights, evenly spread."""
+    if len(healthy) == len(run.current) and _cycle(run):  # every member healthy: the picks come round in turn
+        k = run.cycle[run.cycle_at]
+        run.cycle_at = (run.cycle_at + 1) % len(run.cycle)
+        return k
+    _leave_cycle(run)
     current, weights, total, best = run.current, run.weights, 0.0, healthy[0]
-    if len(healthy) == len(current):  # every member healthy (members 0..m-1): the same steps over whole lists
-        current = run.current = [c + w for c, w in zip(current, weights)]
-        best = current.index(max(current))
-        current[best] -= sum(weights, 0.0)  # (added in order from 0.0, as the loop below adds)
-        return best
     for k in healthy:
         current[k] += weights[k]
         total += weights[k]
@@ -55,6 +55,35 @@ def _weighted(run, healthy, i):
             best = k
     current[best] -= total
     return best
+
+
+def _weighted_step(current, weights):
+    """One pick of :func:`_weighted` over every member (the same steps on whole lists); ``current`` is updated."""
+    current[:] = [c + w for c, w in zip(current, weights)]
+    best = current.index(max(current))
+    current[best] -= sum(weights, 0.0)  # (added in order from 0.0, as _weighted adds)
+    return best
+
+
+def _cycle(run, longest=1_000):
+    """The picks over every member from the current weights until these come back (``run.cycle``, next at
+    ``run.cycle_at``; after sum(weights) picks for whole-number weights); empty if not within ``longest``."""
+    if run.cycle is None:
+        current, picks = list(run.current), []
+        while len(picks) < longest:
+            picks.append(_weighted_step(current, run.weights))
+            if current == run.current:
+                break
+        run.cycle, run.cycle_at = (picks if current == run.current else []), 0
+    return run.cycle
+
+
+def _leave_cycle(run):
+    """Bring ``run.current`` to where the picks taken from the cycle left it (some member is out)."""
+    if run.cycle:
+        for _ in range(run.cycle_at):
+            _weighted_step(run.current, run.weights)
+        run.cycle = None
 
 
 def _ip_hash(run, healthy, i):
@@ -95,18 +124,13 @@ def _ip_hash_all(run, healthy, requests):
     return np.where(np.isin(home, healthy), home, other)
 
 
-def _weighted_all(run, healthy, requests, longest=100_000):
-    """:func:`_weighted` for an array of requests: its picks repeat from the moment every server's current
-    weight is back where it began (after sum(weights) picks for whole-number weights), so one cycle is tiled."""
-    begin, cycle, n = list(run.current), [], len(requests)
-    while len(cycle) < min(n, longest):
-        cycle.append(_weighted(run, healthy, None))
-        if run.current == begin:
-            picks = np.resize(np.array(cycle), n)
-            for _ in range(n % len(cycle)):  # the state after n picks is the state after n mod cycle
-                _weighted(run, healthy, None)
-            return picks
-    return np.array(cycle + [_weighted(run, healthy, None) for _ in range(n - len(cycle))])
+def _weighted_all(run, healthy, requests):
+    """:func:`_weighted` for an array of requests: one cycle of picks, tiled."""
+    if len(healthy) == len(run.current) and _cycle(run):
+        cycle = np.roll(run.cycle, -run.cycle_at)
+        run.cycle_at = (run.cycle_at + len(requests)) % len(cycle)
+        return np.resize(cycle, len(requests))
+    return np.array([_weighted(run, healthy, None) for _ in range(len(requests))], dtype=np.int64)
 
 
 # The same choices for a whole run at once, for the policies that ignore connections (the event-free path).

@@ -319,6 +319,7 @@ class LoadBalancerRun(PoolRun):
             self.u, self.v = self.u_draws.tolist(), self.v_draws.tolist()
         self.weights = list(spec.weights or (s.capacity for s in spec.members))
         self.current = [0.0] * len(spec.members)
+        self.cycle, self.cycle_at = None, 0  # smooth weighted round robin's picks, when they come round (policies)
         # A fixed pseudo-random hash per client (Knuth's multiplicative hash), for ip_hash.
         clients = np.arange(sim.clients, dtype=np.uint64)
         self.client_hashes = (clients * np.uint64(2654435761)) % np.uint64(2**32)
