@@ -32,6 +32,15 @@ def number(name, value, *, low=None, high=None, low_open=False, integer=False, a
     return value
 
 
+def number_list(name, values, **limits):
+    """``values`` (a list or array) as a 1-D float array, each checked by :func:`number` under ``name``.
+
+    >>> number_list("times", [0, 2.5], low=0).tolist()
+    [0.0, 2.5]
+    """
+    return np.array([number(name, v, **limits) for v in np.asarray(values, dtype=object).ravel()], dtype=float)
+
+
 def probabilities(name, value):
     """``value`` as a 1-D float array of probabilities summing to 1 (a key popularity); ValueError naming ``name``.
 

@@ -172,9 +172,7 @@ def deploy_stale_requests(rates, ttl_s, on_deploy, invalidation_s=0.0):
     >>> round(deploy_stale_requests([1.0], ttl_s=60, on_deploy="ttl"), 2)   # 60/61 x 1 req/s x 30 s
     29.51
     """
-    r = np.asarray(rates, dtype=float)
-    if r.ndim != 1 or (r < 0).any() or not np.isfinite(r).all():
-        raise ValueError(f"rates must be a list of request rates >= 0 (one per edge and asset); got {rates!r}")
+    r = check.number_list("rates", rates, low=0)  # one per edge and asset
     window = stale_window_s(on_deploy, ttl_s, invalidation_s)
     hits = np.array([ttl_hit_ratio(x, ttl_s) for x in r.tolist()])
     return float((r * hits * window).sum())

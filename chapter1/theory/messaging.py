@@ -98,8 +98,7 @@ def backlog_curve(times, arrival_rate, service_rate, workers, *, outage=None, bu
     [0.0, 500.0, 700.0, 100.0, 0.0]
     """
     check_queue(arrival_rate, service_rate, _workers(workers))
-    times = np.asarray(times, dtype=object).ravel()
-    times = np.array([check.number("times", t, low=0) for t in times], dtype=float)
+    times = check.number_list("times", times, low=0)
     events = sorted(set(times.tolist()) | _edges(outage) | _edges(burst and (burst[0], burst[0])))
     level, last, values = 0.0, 0.0, {}
     spare = workers * service_rate - arrival_rate

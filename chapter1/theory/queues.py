@@ -158,8 +158,7 @@ def mmc_curve(arrival_rates, service_rate, servers=1, percents=(), delay_s=0.0, 
     >>> curve["mean_response_s"].round(4).tolist(), curve["p50_s"].round(4).tolist()
     ([0.2, 0.5, inf], [0.1386, 0.3466, inf])
     """
-    rates = np.array([check.number("arrival_rates", r, low=0) for r in np.asarray(arrival_rates, dtype=object).ravel()],
-                     dtype=float)
+    rates = check.number_list("arrival_rates", arrival_rates, low=0)
     check_queue(1.0, service_rate, servers)
     check.number("delay_s", delay_s, low=0)
     check.number("delay_share", delay_share, low=0, high=1)

@@ -108,7 +108,7 @@ def stale_read_probability(key_popularity, write_rate, lag_ms):
     p = check.probabilities("key_popularity", key_popularity)
     check.number("write_rate", write_rate, low=0)
     check.number("lag_ms", lag_ms, low=0)
-    return float(np.sum(p * -np.expm1(-write_rate * p * lag_ms / 1_000.0)))
+    return float(min(1.0, np.sum(p * -np.expm1(-write_rate * p * lag_ms / 1_000.0))))  # the sum may round above 1
 
 
 def stale_reads(workload, lag_ms):

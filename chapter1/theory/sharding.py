@@ -59,6 +59,9 @@ def vnodes_for_spread(target, shards=None):
     check.number("shards", shards, low=2, high=MAX_SHARDS, integer=True)
     n = int(shards)
     v = max(1, math.ceil(((n - 1) / target**2 - 1) / n - 1e-9))
+    if v > MAX_VNODES:
+        raise ValueError(f"target must be a spread {MAX_VNODES:,} vnodes a shard can reach, about "
+                         f"{math.sqrt((n - 1) / (n * MAX_VNODES + 1)):.2g} or more; got {target}")
     while v > 1 and load_spread(v - 1, n) <= target:
         v -= 1
     while load_spread(v, n) > target:
