@@ -19,6 +19,7 @@ listed in ``mutation/equivalent.txt`` (one ``mutant-name  reason`` a line), then
 """
 
 import argparse
+import hashlib
 import json
 import os
 import shutil
@@ -42,7 +43,7 @@ GROUPS = {
         "tests/test_datacentres.py", "tests/test_scaling.py", "tests/test_database_tier.py",
         "tests/test_autoscaling.py", "tests/test_validation.py", "tests/test_loadbalancer.py",
         "tests/test_stateless.py",
-        "tests/test_single_server.py"]),
+        "tests/test_single_server.py", "tests/test_theory_edges.py"]),
     "result": (["chapter1/core/result.py"], [
         "tests/test_result.py", "tests/test_simulation.py", "tests/test_engines.py",
         "tests/test_behaviour.py", "tests/test_robustness.py"]),
@@ -93,6 +94,7 @@ def prepare(group):
             shutil.copy2(source, target)
     only, tests = GROUPS[group]
     tests = [name for name in tests if (ROOT / name).exists()]
+    keep_verdicts_when_tests_are_added(where, tests)
     pyproject = (ROOT / "pyproject.toml").read_text()
     settings = tomllib.loads(pyproject)["tool"]["mutmut"]
     extra = {"only_mutate": only, "pytest_add_cli_args_test_selection": tests}
@@ -101,6 +103,21 @@ def prepare(group):
     lines = "".join(f"{key} = {json.dumps(value)}\n" for key, value in extra.items())
     (where / "pyproject.toml").write_text(pyproject.replace("[tool.mutmut]\n", "[tool.mutmut]\n" + lines, 1))
     return where
+
+
+def keep_verdicts_when_tests_are_added(where, tests):
+    """mutmut forgets every verdict when the test selection changes.  When the group only gained test files,
+    a kill still stands (more tests cannot let a mutant live), so mutmut is told the selection is the old one;
+    it then collects coverage for the new tests alone, and the mutants not killed are retested by name."""
+    stats, used = where / "mutants" / "mutmut-stats.json", where / "selection.json"
+    before = json.loads(used.read_text()) if used.exists() else None
+    if stats.exists() and before is not None and set(before) <= set(tests) and before != tests:
+        data = json.loads(stats.read_text())
+        data["config_fingerprint"]["test_selection"] = hashlib.sha256(repr(tuple(tests)).encode()).hexdigest()[:12]
+        stats.write_text(json.dumps(data))
+    elif before is not None and before != tests and (where / "mutants").exists():
+        shutil.rmtree(where / "mutants")  # tests were taken away: start again
+    used.write_text(json.dumps(tests))
 
 
 def run(group, python, max_children):
@@ -113,7 +130,7 @@ def run(group, python, max_children):
     # so tests added since then count; then every mutant without a verdict is tested.
     again = [name for codes in verdicts(group).values() for name, code in codes.items()
              if code is not None and code not in KILLED | TIMEOUT and name not in equivalent()]
-    for chunk in (again[i:i + 200] for i in range(0, len(again), 200)):
+    for chunk in (again[i:i + 2000] for i in range(0, len(again), 2000)):
         subprocess.run([*mutmut, "run", "--max-children", str(max_children), *chunk], cwd=where, env=env)
     return subprocess.run([*mutmut, "run", "--max-children", str(max_children)], cwd=where, env=env).returncode
 
@@ -164,13 +181,36 @@ def report(groups):
             print(_row(module, counts), flush=True)
         rates[group] = _rate(total)
         print(_row(f"[{group}]", total) + "\n")
-    for group, name in survivors:
-        diff = subprocess.run([str(BUILD / "venv" / "bin" / "python"), "-c",
-                               "import sys; from mutmut.__main__ import cli; sys.exit(cli())", "show", name],
-                              cwd=BUILD / group, capture_output=True, text=True).stdout
-        changed = [line for line in diff.splitlines()[3:] if line[:1] in "+-" and line[1:].strip()]
-        print(f"not killed {name}\n    " + "\n    ".join(changed[:4]))
+    for group in groups:
+        names = [name for g, name in survivors if g == group]
+        for name, diff in diffs(group, names).items():
+            changed = [line for line in diff.splitlines()[2:] if line[:1] in "+-" and line[1:].strip()]
+            print(f"not killed {name}\n    " + "\n    ".join(changed[:4]))
     return rates
+
+
+SHOW = """
+import json, sys
+from mutmut.mutation.diff_apply import get_diff_for_mutant
+out = {}
+for name in json.load(sys.stdin):
+    try:
+        out[name] = get_diff_for_mutant(name)
+    except Exception as error:  # a mutant of a function that no longer exists
+        out[name] = f"- (no diff: {error!r})"
+print(json.dumps(out))
+"""
+
+
+def diffs(group, names):
+    """{mutant name: its diff}, from one mutmut process (``mutmut show`` would start one per mutant)."""
+    if not names:
+        return {}
+    done = subprocess.run([str(BUILD / "venv" / "bin" / "python"), "-c", SHOW], input=json.dumps(names),
+                          cwd=BUILD / group, capture_output=True, text=True)
+    if done.returncode:
+        return {name: f"- (mutmut could not show it: {done.stderr.strip().splitlines()[-1:]})" for name in names}
+    return json.loads(done.stdout)
 
 
 def _rate(counts):
