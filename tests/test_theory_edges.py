@@ -65,3 +65,15 @@ def test_lfu_bound_is_the_popular_keys_share_and_never_above_one():
     top_five = np.sort(popularity)[::-1][:5].sum()
     assert analytic.hit_ratio_from_popularity(popularity, 5, "lfu") == pytest.approx(top_five)
     assert analytic.cache_hit_ratio("lfu", 50, 50, 0.0625) <= 1.0
+
+
+def test_cost_table_counts_a_month_of_bytes_in_decimal_gigabytes_per_edge_share():
+    """1e6 requests a day for a 100 KB file: 3,000 GB a month; each of 4 edges sees a quarter of the requests."""
+    table = analytic.cost_table([{"asset": "hero.jpg", "size_kb": 100, "requests_per_day": 1e6},
+                                 {"asset": "unused.pdf", "size_kb": 0, "requests_per_day": 0}], edges=4, ttl_s=600)
+    hero, unused = table.iloc[0], table.iloc[1]
+    assert hero["gb_per_month"] == pytest.approx(3_000)
+    assert hero["hit_ratio"] == pytest.approx(analytic.ttl_hit_ratio(1e6 / 86_400 / 4, 600))
+    cost = analytic.egress_cost(3_000, hero["hit_ratio"])
+    assert (hero["cdn_usd"], hero["origin_only_usd"]) == pytest.approx((cost["total"], cost["origin_only"]))
+    assert unused["gb_per_month"] == 0 and unused["cdn_usd"] == 0 and not unused["keep_on_cdn"]
