@@ -24,9 +24,12 @@ def _least_connections(run, healthy, i):
     run.turn += 1
     connections, m = run.connections, len(healthy)
     start = run.turn % m
-    if m == len(connections):  # every member is healthy (members 0..m-1): search the counts themselves
-        turned = connections[start:] + connections[:start]
-        return (start + turned.index(min(turned))) % m
+    if m == len(connections):  # every member is healthy (members 0..m-1): the first fewest from start, or before
+        low = min(connections)
+        try:
+            return connections.index(low, start)
+        except ValueError:
+            return connections.index(low)
     return min(healthy[start:] + healthy[:start], key=connections.__getitem__)
 
 
