@@ -8,6 +8,7 @@ import math
 
 import numpy as np
 import pytest
+from test_robustness import within  # the hang guard
 
 from chapter1 import analytic
 
@@ -77,3 +78,11 @@ def test_cost_table_counts_a_month_of_bytes_in_decimal_gigabytes_per_edge_share(
     cost = analytic.egress_cost(3_000, hero["hit_ratio"])
     assert (hero["cdn_usd"], hero["origin_only_usd"]) == pytest.approx((cost["total"], cost["origin_only"]))
     assert unused["gb_per_month"] == 0 and unused["cdn_usd"] == 0 and not unused["keep_on_cdn"]
+
+
+def test_a_fast_stage_before_a_nearly_saturated_one_answers_at_once_and_exactly():
+    """Two M/M/1 stages left with rates a = 99 and b = 0.001 a second: the total's survival is
+    (b e^(-a t) - a e^(-b t)) / (b - a) (two exponentials); this once took minutes (one tick per 1/99 s)."""
+    a, b = 100 - 1.0, 1.001 - 1.0
+    p95 = within(5, lambda: analytic.tandem_response_percentile(95, 1.0, [100, 1.001]))
+    assert (b * math.exp(-a * p95) - a * math.exp(-b * p95)) / (b - a) == pytest.approx(0.05, rel=1e-6)

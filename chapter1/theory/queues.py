@@ -374,6 +374,8 @@ def _chain_survival(t, rates):
     moves, stay = rates / top, 1 - rates / top
     mean = top * t
     last = int(mean + 12 * math.sqrt(mean) + 30)  # the Poisson tail beyond it is below 1e-30
+    if len(rates) ** 3 < 100 * last:  # many ticks (a fast stage before a slow one), few stages: the matrix is cheaper
+        return _chain_survival_expm(t, rates)
     ticks = np.arange(last + 1)
     log_weights = -mean + ticks * math.log(mean) - np.array([math.lgamma(k + 1) for k in ticks])
     where = np.zeros(len(rates))
@@ -383,6 +385,22 @@ def _chain_survival(t, rates):
         total += math.exp(log_weights[k]) * where.sum()
         where[1:], where[0] = where[1:] * stay[1:] + where[:-1] * moves[:-1], where[0] * stay[0]
     return min(1.0, max(0.0, total))
+
+
+def _chain_survival_expm(t, rates):
+    """The same probability from the chain's matrix exponential, exp(Qt) by scaling and squaring: its cost
+    grows with log(max rate x t), not with it, so stiff chains (one stage far faster than another) stay quick.
+    Q moves stage i on at rate r_i; the answer is the first row of exp(Qt) summed (still in the chain)."""
+    q = (np.diag(-rates) + np.diag(rates[:-1], 1)) * t
+    squarings = max(0, math.ceil(math.log2(max(np.abs(q).sum(axis=1).max(), 1e-300) / 0.5)))
+    q /= 2.0 ** squarings
+    term = total = np.eye(len(rates))
+    for k in range(1, 20):  # ||q|| <= 1/2: the Taylor series' remainder is below 1e-22
+        term = term @ q / k
+        total = total + term
+    for _ in range(squarings):
+        total = total @ total
+    return min(1.0, max(0.0, float(total[0].sum())))
 
 
 # -- load balancing: n servers, one worker each, exponential service ---------------------------
