@@ -120,16 +120,22 @@ def keep_verdicts_when_tests_are_added(where, tests):
     used.write_text(json.dumps(tests))
 
 
-def run(group, python, max_children):
+def run(group, python, max_children, only=()):
     where = prepare(group)
     print(f"== mutmut over {group} in {where.relative_to(ROOT)}", flush=True)
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    # one BLAS thread: mutmut forks its workers, and a child forked while the parent's BLAS threads exist
+    # deadlocks at its first matrix product
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
+           "MKL_NUM_THREADS": "1"}
     env.pop("PYTHONPATH", None)
     mutmut = [str(python), "-c", "import sys; from mutmut.__main__ import cli; sys.exit(cli())"]
+    if only:  # every mutant of these modules, decided or not
+        patterns = [f"{module}.*" for module in only]
+        return subprocess.run([*mutmut, "run", "--max-children", str(max_children), *patterns], cwd=where, env=env)
     # mutmut keeps a verdict until asked again: mutants not killed last time are retested by name first,
     # so tests added since then count; then every mutant without a verdict is tested.
     again = [name for codes in verdicts(group).values() for name, code in codes.items()
-             if code is not None and code not in KILLED | TIMEOUT and name not in equivalent()]
+             if code is not None and code not in KILLED and name not in equivalent()]
     for chunk in (again[i:i + 2000] for i in range(0, len(again), 2000)):
         subprocess.run([*mutmut, "run", "--max-children", str(max_children), *chunk], cwd=where, env=env)
     return subprocess.run([*mutmut, "run", "--max-children", str(max_children)], cwd=where, env=env).returncode
@@ -170,7 +176,7 @@ def report(groups):
                 elif code in SURVIVED:
                     counts["survived"] += 1
                     survivors.append((group, name))
-                elif code in TIMEOUT:  # the mutant made a test hang: caught
+                elif code in TIMEOUT:  # a test hung: the mutant, or a stuck worker
                     counts["timeout"] += 1
                 elif code is None:  # not run yet: left out of the rate, and shown
                     counts["unrun"] += 1
@@ -214,8 +220,9 @@ def diffs(group, names):
 
 
 def _rate(counts):
+    """Killed over all decided mutants; a timeout is not counted as a kill (a stuck worker looks the same)."""
     tested = counts["killed"] + counts["survived"] + counts["timeout"] + counts["other"]
-    return (counts["killed"] + counts["timeout"]) / tested if tested else float("nan")
+    return counts["killed"] / tested if tested else float("nan")
 
 
 def _row(label, c):
@@ -228,6 +235,8 @@ def main(argv=None):
     parser.add_argument("groups", nargs="*", help=f"any of {', '.join(GROUPS)} (default: all, in that order)")
     parser.add_argument("--max-children", type=int, default=1, help="mutants tested at once (default 1)")
     parser.add_argument("--report-only", action="store_true", help="report the verdicts already stored")
+    parser.add_argument("--only", nargs="+", default=(), metavar="MODULE",
+                        help="retest every mutant of these modules (e.g. chapter1.theory.messaging)")
     args = parser.parse_args(argv)
     groups = args.groups or list(GROUPS)
     if unknown := set(groups) - set(GROUPS):
@@ -235,7 +244,7 @@ def main(argv=None):
     if not args.report_only:
         python = venv()
         for group in groups:
-            run(group, python, args.max_children)
+            run(group, python, args.max_children, args.only)
     report([g for g in groups if (BUILD / g / "mutants").exists()])
 
 
