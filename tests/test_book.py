@@ -179,11 +179,13 @@ def _plain(fragment):
 # --------------------------------------------------------------------------
 
 CORE_TERMS = [
+    ("scalability", "규모 확장성"), ("queueing theory", "대기행렬 이론"), ("health check", "헬스 체크"),
     ("load balancer", "로드밸런서"), ("single point of failure", "단일 장애 지점"), ("latency", "응답 지연"),
     ("availability", "가용성"), ("failover", "자동 복구"), ("database replication", "다중화"),
     ("cache", "캐시"), ("content delivery network", "콘텐츠 전송 네트워크"), ("stateless web tier", "무상태"),
     ("data centre", "데이터 센터"), ("message queue", "메시지 큐"), ("metric", "메트릭"), ("sharding", "샤딩"),
-    ("consistent hashing", "안정 해시"), ("throughput", "처리량"),
+    ("consistent hashing", "안정 해시"), ("daily active users", "일별 능동 사용자"), ("throughput", "처리량"),
+    ("automation", "자동화"),
 ]
 
 
