@@ -184,7 +184,7 @@ CORE_TERMS = [
     ("availability", "가용성"), ("failover", "자동 복구"), ("database replication", "다중화"),
     ("cache", "캐시"), ("content delivery network", "콘텐츠 전송 네트워크"), ("stateless web tier", "무상태"),
     ("data centre", "데이터 센터"), ("message queue", "메시지 큐"), ("metric", "메트릭"), ("sharding", "샤딩"),
-    ("consistent hashing", "안정 해시"), ("daily active users", "일별 능동 사용자"), ("throughput", "처리량"),
+    ("consistent hashing", "안정 해시"), ("daily active users", "일간 활성 사용자"), ("throughput", "처리량"),
     ("automation", "자동화"),
 ]
 
