@@ -198,20 +198,25 @@ def _sort_key(term):
     return re.sub(r"[^a-z0-9 ]", "", term.lower()).strip()
 
 
-def main(argv=None):
-    """Write book/glossary.md (or, with ``--check``, exit 1 if it is out of date)."""
-    parser = argparse.ArgumentParser(prog="python -m chapter1.glossary", description=main.__doc__)
+def page_command(argv, module, page, render, write, counted):
+    """The command line of a generated book page: write it, or with ``--check`` exit 1 if it is out of date."""
+    parser = argparse.ArgumentParser(prog=f"python -m {module}", description=f"Write book/{page.name} (or check it).")
     parser.add_argument("--check", action="store_true", help="compare with the committed page instead of writing")
-    parser.add_argument("--output", type=Path, default=GLOSSARY_PAGE)
+    parser.add_argument("--output", type=Path, default=page)
     args = parser.parse_args(argv)
     if args.check:
         current = args.output.read_text(encoding="utf-8") if args.output.exists() else ""
-        if current != glossary_markdown():
-            print(f"{args.output} is out of date: run python -m chapter1.glossary", file=sys.stderr)
+        if current != render():
+            print(f"{args.output} is out of date: run python -m {module}", file=sys.stderr)
             return 1
         return 0
-    print(f"{args.output}: {write_glossary(args.output)} terms")
+    print(f"{args.output}: {write(args.output)} {counted}")
     return 0
+
+
+def main(argv=None):
+    """Write book/glossary.md (or, with ``--check``, exit 1 if it is out of date)."""
+    return page_command(argv, "chapter1.glossary", GLOSSARY_PAGE, glossary_markdown, write_glossary, "terms")
 
 
 if __name__ == "__main__":

@@ -10,7 +10,6 @@ from the function that the chapters use), so the book's reference page is genera
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import sys
 from pathlib import Path
@@ -258,18 +257,9 @@ def _latency(ns):
 
 def main(argv=None):
     """Write book/reference.md (or, with ``--check``, exit 1 if it is out of date)."""
-    parser = argparse.ArgumentParser(prog="python -m chapter1.reference", description=main.__doc__)
-    parser.add_argument("--check", action="store_true", help="compare with the committed page instead of writing")
-    parser.add_argument("--output", type=Path, default=REFERENCE_PAGE)
-    args = parser.parse_args(argv)
-    if args.check:
-        current = args.output.read_text(encoding="utf-8") if args.output.exists() else ""
-        if current != reference_markdown():
-            print(f"{args.output} is out of date: run python -m chapter1.reference", file=sys.stderr)
-            return 1
-        return 0
-    print(f"{args.output}: {write_reference(args.output)} rows")
-    return 0
+    from chapter1.glossary import page_command
+
+    return page_command(argv, "chapter1.reference", REFERENCE_PAGE, reference_markdown, write_reference, "rows")
 
 
 if __name__ == "__main__":
