@@ -34,7 +34,7 @@ NAMES = {
     "CDN": "components.cdn", "Region": "components.cdn", "with_cdn": "architectures",
     "SessionStore": "components.sessions", "StickySessions": "components.sessions",
     "queued": "architectures",
-    "MessageQueue": "components.queue", "Consumers": "components.queue",
+    "MessageQueue": "components.queue", "Consumers": "components.queue", "Autoscaler": "components.autoscaling",
     "sharded": "architectures",
     "keys_moved": "components.shards",
     "ShardRouter": "components.shards",
