@@ -140,7 +140,7 @@ def hit_chart(zipf_s, simulated=None, current=None):
 
 @functools.lru_cache(maxsize=64)
 def _labels(zipf_s, write_share=0.0):
-    ends = _theory_lines(zipf_s, write_share).groupby("line", sort=False).nth(len(SIZES) // 2)
+    ends = _theory_lines(zipf_s, write_share, KEYS).groupby("line", sort=False).nth(len(SIZES) // 2)
     return scales.spread_labels(ends, "hit_ratio", 0.07)
 
 

@@ -10,6 +10,7 @@
 * :func:`database_load` — what still reaches the database: rate x (1 - hit ratio).
 """
 
+import functools
 import math
 
 import numpy as np
@@ -62,6 +63,16 @@ def zipf_popularity(keys, zipf_s):
     return weights / weights.sum()
 
 
+@functools.lru_cache(maxsize=16, typed=True)
+def _zipf_ranked(keys, zipf_s):
+    """:func:`zipf_popularity` and the same popularities most popular first (read-only), drawn and sorted once
+    per (keys, zipf_s): a theory line asks for them at every cache size."""
+    p = zipf_popularity(keys, zipf_s)
+    ranked = np.sort(p)[::-1]
+    p.flags.writeable = ranked.flags.writeable = False
+    return p, ranked
+
+
 def che_time(popularity, cache_size, policy="lru"):
     """Che's characteristic time T (in requests): the C keys an LRU cache holds are those asked for in the last T.
 
@@ -112,13 +123,22 @@ def hit_ratio_from_popularity(popularity, cache_size, policy="lru", write_share=
     ``write_share`` w: a share of the requests are writes that drop their key from the cache.  A read
     then hits only if the key's previous request was a read, so each key's occupancy and hit chance
     are multiplied by (1 - w), and T solves sum_i (1 - w)(1 - e^(-p_i T)) = C.
+
+    >>> round(hit_ratio_from_popularity([0.5, 0.3, 0.2], 1, "lfu"), 6)
+    0.5
     """
     p = check.probabilities("popularity", popularity)
     check.number("cache_size", cache_size, low=1, high=len(p), integer=True)
     check.choice("policy", policy, POLICIES_WITH_THEORY)
     read = 1 - check.number("write_share", write_share, low=0, high=1)
+    return _hit_ratio(p, cache_size, policy, read, None)
+
+
+def _hit_ratio(p, cache_size, policy, read, ranked):
+    """:func:`hit_ratio_from_popularity` of checked arguments; ``ranked`` is ``p`` most popular first, if known."""
     if policy == "lfu":
-        return float(read * min(1.0, np.sort(p)[::-1][:cache_size].sum()))  # the sum may round above 1
+        ranked = np.sort(p)[::-1] if ranked is None else ranked
+        return float(read * min(1.0, ranked[:cache_size].sum()))  # the sum may round above 1
     if read == 0:
         return 0.0
     effective = cache_size / read
@@ -145,8 +165,10 @@ def cache_hit_ratio(policy, cache_size, keys, zipf_s, write_share=0.0):
     check.choice("policy", policy, POLICIES_WITH_THEORY)
     check.number("keys", keys, low=1, integer=True)
     check.number("cache_size", cache_size, low=1, high=keys, integer=True)
-    check.number("write_share", write_share, low=0, high=1)
-    return hit_ratio_from_popularity(zipf_popularity(keys, zipf_s), cache_size, policy, write_share)
+    read = 1 - check.number("write_share", write_share, low=0, high=1)
+    check.number("zipf_s", zipf_s, low=0)
+    p, ranked = _zipf_ranked(keys, zipf_s)
+    return _hit_ratio(p, cache_size, policy, read, ranked)
 
 
 def database_load(rate, hit_ratio, write_share=0.0):
