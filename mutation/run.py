@@ -46,7 +46,7 @@ GROUPS = {
         "tests/test_single_server.py", "tests/test_theory_edges.py"]),
     "result": (["chapter1/core/result.py"], [
         "tests/test_result.py", "tests/test_simulation.py", "tests/test_engines.py",
-        "tests/test_behaviour.py", "tests/test_robustness.py"]),
+        "tests/test_behaviour.py", "tests/test_robustness.py", "tests/test_result_figures.py"]),
     "components": (["chapter1/components/*"], [
         "tests/test_components.py", "tests/test_loadbalancer.py", "tests/test_behaviour.py",
         "tests/test_robustness.py", "tests/test_properties.py", "tests/test_cache.py", "tests/test_cdn.py",

@@ -1,0 +1,102 @@
+"""Result's figures at their edges: the window a request lands in, what counts as completed, percentile
+bounds, error messages, and columns two components both report.
+
+Most cases build a Result from a handful of requests with chosen times, so each expected number is
+worked out by hand from the definitions in the docstrings.
+"""
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from chapter1 import Architecture, Database, Result, WebServer, Workload, simulate
+from chapter1.architectures import multi_region
+from chapter1.core.component import ERROR, OK
+
+
+def given(arrival, end, status, rate=1.0):
+    """A Result of requests with the given arrival and end times (s) and statuses, on no components."""
+    arrival = np.asarray(arrival, dtype=float)
+    n = len(arrival)
+    sim = SimpleNamespace(
+        architecture=Architecture("given", (WebServer(),)), workload=Workload.from_rate(rate), seed=0,
+        arrival=arrival, end=np.asarray(end, dtype=float), status=np.asarray(status, dtype=np.int8),
+        failed_at=np.full(n, -1, dtype=np.int16), client=np.zeros(n, dtype=int), runtimes=[])
+    return Result(sim)
+
+
+@pytest.fixture(scope="module")
+def five():
+    """Five requests over 4 s: windows of 1 s with 0, 1, 2 and 2 arrivals (one of them an error)."""
+    arrival = [1.0, 2.0, 2.5, 3.0, 4.0]
+    latency_s = [0.050, 0.900, 0.020, 0.100, 0.300]
+    status = [OK, ERROR, OK, OK, OK]
+    return given(arrival, np.add(arrival, latency_s), status)
+
+
+def test_a_request_arriving_on_a_window_edge_belongs_to_the_window_it_opens(five):
+    table = five.timeline(bins=4)
+    np.testing.assert_allclose(table.t_s, [0.5, 1.5, 2.5, 3.5])  # the middle of each 1 s window
+    np.testing.assert_allclose(table.offered_rps, [0, 1, 2, 2])  # the last arrival closes the last window
+    np.testing.assert_allclose(table.throughput_rps, [0, 1, 1, 2])
+
+
+def test_error_share_per_window_and_nan_where_nothing_arrived(five):
+    table = five.timeline(bins=4)
+    assert np.isnan(table.error_share[0])
+    np.testing.assert_allclose(table.error_share[1:], [0.0, 0.5, 0.0])  # one request alone, a half, none
+
+
+def test_latency_percentiles_per_window(five):
+    table = five.timeline(bins=4)
+    assert table[["p50_ms", "p95_ms", "p99_ms"]].iloc[0].isna().all()  # an empty window has no percentile
+    np.testing.assert_allclose(table.p50_ms[1:], [50, 20, 200])  # the error's 900 ms is left out
+    np.testing.assert_allclose(table.p95_ms[3], 100 + 0.95 * 200)
+    np.testing.assert_allclose(table.p99_ms[3], 100 + 0.99 * 200)
+
+
+def test_completed_means_succeeded_and_finished_by_the_last_arrival():
+    # the last arrival is at 4 s: a success ending at 4 s exactly counts, one ending 2 ms later does not,
+    # and an error counts whenever it ends
+    result = given([1.0, 2.0, 3.0, 4.0], [4.0, 4.002, 3.5, 4.0], [OK, OK, ERROR, OK])
+    assert result.completed_within_window() == 2
+    assert result.summary()["throughput_rps"] == pytest.approx(2 / 4)
+    assert result.summary()["simulated_s"] == 4.0
+
+
+def test_percentile_bounds_are_0_and_100_inclusive(five):
+    ok_ms = [50, 20, 100, 300]
+    assert five.percentile(0) == pytest.approx(min(ok_ms))
+    assert five.percentile(100) == pytest.approx(max(ok_ms))
+    for q in (-0.5, 100.5):
+        with pytest.raises(ValueError, match=r"q must be a number in the range \[0, 100\]"):
+            five.percentile(q)
+
+
+def test_timeline_bins_are_checked_and_named(five):
+    assert len(five.timeline(bins=10_000)) == 10_000
+    for bins in (0, 10_001):
+        with pytest.raises(ValueError, match=r"bins must be a whole number in the range \[1, 10,000\]"):
+            five.timeline(bins=bins)
+    with pytest.raises(TypeError, match="bins must be a whole number"):
+        five.timeline(bins=2.5)
+
+
+def test_a_name_without_workers_lists_every_component_with_workers():
+    arch = Architecture("two tiers", (WebServer(workers=4), Database(workers=2)))
+    result = simulate(arch, Workload.from_rate(40), requests=200, seed=1)
+    with pytest.raises(KeyError, match="no component with workers named 'dns'; these have workers: 'web', 'database'"):
+        result.utilization("dns")
+    assert 0 < result.utilization("database") < result.utilization("web") < 1  # 40 x 10 ms / 2 < 40 x 50 ms / 4
+
+
+def test_a_column_two_components_both_report_is_named_after_each():
+    result = simulate(multi_region(), Workload.from_rate(20), requests=300, seed=0)
+    frame = result.requests
+    assert "server" not in frame.columns
+    for site in ("dc-1", "dc-2"):
+        column = frame[f"{site} lb_server"]
+        served_here = frame.site == site
+        assert column[served_here].str.startswith(f"{site} web-").all(), f"{site}'s balancer names its server"
+        assert (column[~served_here] == "").all(), f"{site}'s balancer saw only {site}'s requests"
