@@ -9,7 +9,9 @@ import math
 
 import numpy as np
 import pytest
-from pandas.testing import assert_frame_equal
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pandas.testing import assert_frame_equal, assert_series_equal
 
 import chapter1 as c
 from chapter1 import Workload, analytic, sharded, simulate
@@ -129,6 +131,35 @@ def test_deterministic():
     assert_frame_equal(first.requests, second.requests)
     assert c.keys_moved(4, 5, "ring", keys=5_000, seed=3) == c.keys_moved(4, 5, "ring", keys=5_000, seed=3)
     assert list(ring_shares(4, 20, seed=1)) == list(ring_shares(4, 20, seed=1))
+
+
+@settings(max_examples=120, deadline=None, derandomize=True)
+@given(shards=st.integers(1, 6), scheme=st.sampled_from(["ring", "modulo"]), vnodes=st.sampled_from([1, 3, 50]),
+       celebrity=st.sampled_from([0.0, 0.3, 0.8]), split=st.integers(1, 3), front=st.booleans(),
+       workers=st.integers(1, 4), limit=st.one_of(st.none(), st.integers(0, 10)),
+       timeout=st.one_of(st.none(), st.sampled_from([30.0, 500.0])), rate=st.sampled_from([50.0, 400.0, 1_500.0]),
+       down=st.booleans(), requests=st.integers(1, 400), seed=st.integers(0, 2**20))
+def test_router_without_events_gives_the_simpy_result(shards, scheme, vnodes, celebrity, split, front, workers,
+                                                      limit, timeout, rate, down, requests, seed):
+    arch = sharded(shards=shards, scheme=scheme, vnodes=vnodes, celebrity_share=celebrity, split_celebrity=split,
+                   db_workers=workers, queue_limit=limit, timeout_ms=timeout)
+    if down:  # a shard dies for a while (the engine takes simpy for it unless the shard has an event-free outage)
+        arch = arch.fail("shard-1", at_s=0.2, recover_s=0.5)
+    if not front:  # the router alone, as chapter 12's panel runs it
+        arch = c.Architecture("router", arch.tiers[1:], dns=None)
+    w = Workload.from_rate(rate, keys=1_000)
+    slow = simulate(arch, w, requests=requests, seed=seed, engine="simpy")
+    fast = simulate(arch, w, requests=requests, seed=seed, engine="auto" if down else "fast")
+    assert_frame_equal(slow.requests, fast.requests)
+    assert_frame_equal(slow.components, fast.components)
+    assert_series_equal(slow.summary(), fast.summary())
+    assert_frame_equal(slow.timeline(bins=7), fast.timeline(bins=7))
+
+
+@pytest.mark.parametrize("arch", [sharded(fanout=0.2), sharded().fail("shard router", at_s=1, recover_s=2)])
+def test_router_with_cross_shard_reads_or_outages_needs_events(arch):
+    with pytest.raises(ValueError, match="needs events"):
+        simulate(arch, Workload.from_rate(100), requests=50, engine="fast")
 
 
 def test_contract():

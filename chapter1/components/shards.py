@@ -29,6 +29,7 @@ router down fails everything.
 ('ring, 50 vnodes per shard', ['shard-1', 'shard-2', 'shard-3', 'shard-4'])
 """
 
+import functools
 import hashlib
 from dataclasses import dataclass, field, replace
 
@@ -81,8 +82,18 @@ def ring_points(names, vnodes, salt=0):
     """The ring: (sorted positions, owner index of each) for shards ``names`` with ``vnodes`` points each.
 
     A point's position hashes its shard's name and number (and ``salt``, which draws another ring), so a
-    shard keeps its points when others join.
+    shard keeps its points when others join.  A ring is hashed once and kept (a panel asks for the same
+    rings again); its arrays are read-only.
+
+    >>> positions, owners = ring_points(shard_names(2), 3)
+    >>> len(positions), sorted(owners.tolist()), positions.flags.writeable
+    (6, [0, 0, 0, 1, 1, 1], False)
     """
+    return _ring(tuple(names), int(vnodes), int(salt))
+
+
+@functools.lru_cache(maxsize=32)
+def _ring(names, vnodes, salt):
     positions, owners = [], []
     for s, name in enumerate(names):
         for v in range(vnodes):
@@ -91,7 +102,10 @@ def ring_points(names, vnodes, salt=0):
             owners.append(s)
     positions, owners = np.array(positions, dtype=np.uint64), np.array(owners, dtype=np.int64)
     order = np.argsort(positions, kind="stable")
-    return positions[order], owners[order]
+    positions, owners = positions[order], owners[order]
+    positions.setflags(write=False)
+    owners.setflags(write=False)
+    return positions, owners
 
 
 def ring_shares(shards, vnodes, seed=0):
@@ -267,6 +281,29 @@ class ShardRouterRun(Runtime):
             status = yield from self._fan_out(i)
         self.time_s[i] = env.now - start
         return status
+
+    def batchable(self):
+        """Without events when nothing fails and no read fans out: each request then only visits its shard."""
+        return not self.spec.outages and not self.spec.fanout and all(p.batchable() for p in self.parts)
+
+    def exact_times(self):
+        return any(p.exact_times() for p in self.parts)
+
+    def admit_batch(self, requests, times):
+        """Each shard admits its own requests in order of arrival (the same answer as :meth:`serve`)."""
+        status, leave = np.empty(len(requests), dtype=np.int8), np.empty(len(requests))
+        shard = self.shard[requests]
+        for k, part in enumerate(self.parts):
+            mine = np.flatnonzero(shard == k)
+            if len(mine):
+                status[mine], leave[mine] = part.admit_batch(requests[mine], times[mine])
+        failed = requests[status != OK]  # a failure is the shard's, unless a part inside it named itself
+        failed_at = self.sim.failed_at
+        failed_at[failed] = np.where(failed_at[failed] < 0, np.array([p.index for p in self.parts])[self.shard[failed]],
+                                     failed_at[failed])
+        self.routed[requests] = True
+        self.time_s[requests] = leave - times
+        return status, leave
 
     def _fan_out(self, i):
         """Send request ``i`` to every shard at once and wait for the slowest answer."""
