@@ -94,13 +94,11 @@ def ring_points(names, vnodes, salt=0):
 
 @functools.lru_cache(maxsize=32)
 def _ring(names, vnodes, salt):
-    positions, owners = [], []
-    for s, name in enumerate(names):
-        for v in range(vnodes):
-            digest = hashlib.blake2b(f"{name}#{v}#{salt}".encode(), digest_size=8).digest()
-            positions.append(int.from_bytes(digest, "big"))
-            owners.append(s)
-    positions, owners = np.array(positions, dtype=np.uint64), np.array(owners, dtype=np.int64)
+    blake2b = hashlib.blake2b
+    digests = b"".join(blake2b(f"{name}#{v}#{salt}".encode(), digest_size=8).digest()
+                       for name in names for v in range(vnodes))
+    positions = np.frombuffer(digests, dtype=">u8").astype(np.uint64)  # each digest read as a big-endian number
+    owners = np.repeat(np.arange(len(names), dtype=np.int64), vnodes)
     order = np.argsort(positions, kind="stable")
     positions, owners = positions[order], owners[order]
     positions.setflags(write=False)
