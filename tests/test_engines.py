@@ -26,6 +26,15 @@ from chapter1.core.simulation import Simulation, _clock
 
 
 @st.composite
+def outages(draw):
+    """None most often; else one to three stretches (overlapping ones too, and deaths for good) within a run."""
+    if draw(st.integers(0, 2)):
+        return ()
+    starts = draw(st.lists(st.floats(0.0, 8.0), min_size=1, max_size=3))
+    return tuple(c.Outage(s, s + draw(st.sampled_from([0.3, 2.0, 5.0, math.inf]))) for s in starts)
+
+
+@st.composite
 def servers(draw, name):
     return c.Server(
         name=name,
@@ -34,6 +43,7 @@ def servers(draw, name):
         distribution=draw(st.sampled_from(["exponential", "constant"])),
         queue_limit=draw(st.one_of(st.none(), st.integers(0, 20))),
         timeout_ms=draw(st.one_of(st.none(), st.sampled_from([50.0, 300.0, 2_000.0]))),
+        outages=draw(outages()),
     )
 
 
@@ -43,7 +53,12 @@ def tiers(draw, prefix):
         return draw(servers(prefix))
     members = tuple(draw(servers(f"{prefix}-{k + 1}")) for k in range(draw(st.integers(1, 5))))
     policy = draw(st.sampled_from(sorted(POLICIES)))
-    return c.LoadBalancer(name=f"{prefix} balancer", servers=members, policy=policy)
+    joins = tuple(c.Join(draw(servers(f"{prefix}-{len(members) + k + 1}")), draw(st.floats(0.0, 6.0)))
+                  for k in range(draw(st.integers(0, 1))))
+    return c.LoadBalancer(name=f"{prefix} balancer", servers=members, policy=policy, joins=joins,
+                          health_check_interval_s=draw(st.sampled_from([0.5, 2.0, 10.0])),
+                          fall=draw(st.integers(1, 3)), eject_after=draw(st.sampled_from([None, 1, 3])),
+                          outages=draw(outages()))
 
 
 @st.composite
@@ -93,14 +108,23 @@ def test_chapter_architectures_run_fast_by_default(make):
                                                             seed=1, engine="fast").requests)
 
 
-@pytest.mark.parametrize("arch", [c.single_server().fail("server", 10, 20), c.load_balanced(2).add_server(at_s=5),
-                                  c.dns_round_robin(2)])
+@pytest.mark.parametrize("arch", [c.cached(), c.replicated(), c.dns_round_robin(2)])
 def test_events_need_simpy_and_fast_says_why(arch):
     with pytest.raises(ValueError, match="engine='fast' needs every tier to run without events"):
         c.simulate(arch, c.Workload.from_rate(20), requests=100, engine="fast")
     auto = c.simulate(arch, c.Workload.from_rate(20), requests=500, seed=2)
     pd.testing.assert_frame_equal(auto.requests, c.simulate(arch, c.Workload.from_rate(20), requests=500, seed=2,
                                                             engine="simpy").requests)
+
+
+@pytest.mark.parametrize("arch, shows", [
+    (c.single_server().fail("server", 10, 20), lambda r: r.summary()["error_rate"] > 0.3),
+    (c.load_balanced(2).add_server(at_s=5), lambda r: r.summary()["web-3_utilization"] > 0.1),
+    (c.load_balanced(3, "least_connections").with_changes("load balancer", eject_after=3).fail("web-2", 4)
+     .fail("load balancer", 9, 10), lambda r: 0 < r.summary()["error_rate"] < 0.1)])
+def test_outages_joins_and_ejection_run_without_events(arch, shows):
+    assert_same(arch, c.Workload.from_rate(120), 3_000, 2)
+    assert shows(c.simulate(arch, c.Workload.from_rate(120), requests=3_000, seed=2, engine="fast"))
 
 
 def test_constant_service_in_two_tiers_in_a_row_stays_with_simpy():

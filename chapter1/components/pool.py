@@ -31,6 +31,7 @@ from ..core.architecture import Architecture
 from ..core.component import ERROR, OK, Component, Runtime, register
 from ..theory.caching import ttl_hit_ratio
 from .dns import Resolver
+from .downtime import balance_through_changes
 from .policies import BATCH_POLICIES, DRAWS, POLICIES, READS_CONNECTIONS
 from .server import Server, WebServer
 
@@ -345,12 +346,13 @@ class LoadBalancerRun(PoolRun):
         if kept:
             self.healthy, self.healthy_set = kept, frozenset(kept)
 
-    def _count_error(self, k, status):
-        """Outlier ejection: ``eject_after`` errors in a row from member ``k`` take it out of the view."""
+    def _count_error(self, k, status, now):
+        """Outlier ejection: ``eject_after`` errors in a row from member ``k`` (the last came back at ``now``)
+        take it out of the view."""
         if status == ERROR:
             self.errors_in_row[k] += 1
             if self.errors_in_row[k] >= self.spec.eject_after and k not in self.ejected:
-                self.ejected[k] = self.env.now
+                self.ejected[k] = now
                 self._leave_out_ejected()
         elif status == OK:
             self.errors_in_row[k] = 0
@@ -371,7 +373,7 @@ class LoadBalancerRun(PoolRun):
         status = yield from backend.serve(i)
         connections[k] -= 1
         if self.eject_after is not None:
-            self._count_error(k, status)
+            self._count_error(k, status, self.env.now)
         if status != OK:
             self.sim.failed_at[i] = backend.index
         elif self.outages and any(now < o.start_s <= self.env.now for o in self.outages):
@@ -381,7 +383,12 @@ class LoadBalancerRun(PoolRun):
 
 
     def batchable(self):
-        return not self.spec.outages and not self.spec.joins and all(p.batchable() for p in self.parts)
+        return all(p.batchable() for p in self.parts)
+
+    def changes(self):
+        """True when the view can change during the run, or the balancer itself can fail."""
+        return bool(self.spec.outages or self.spec.joins or self.eject_after is not None
+                    or any(m.outages for m in self.spec.members))
 
     def exact_times(self):
         return any(p.exact_times() for p in self.parts)
@@ -395,6 +402,9 @@ class LoadBalancerRun(PoolRun):
         requests each server holds at ``t`` from when they leave it."""
         if not len(requests):
             return np.zeros(0, dtype=np.int8), np.zeros(0)
+        if self.changes():
+            statuses, leaves = balance_through_changes(self, requests, times)
+            return np.asarray(statuses, dtype=np.int8), np.asarray(leaves, dtype=float)
         healthy = self._view(float(times[0]))
         if self.spec.policy in READS_CONNECTIONS:
             return self._admit_one_by_one(healthy, requests, times)

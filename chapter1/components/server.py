@@ -17,6 +17,7 @@ import simpy
 from ..core import validation as check
 from ..core.architecture import Architecture
 from ..core.component import ERROR, OK, REJECTED, TIMEOUT, Component, Runtime, register
+from .downtime import AdmitThroughOutages
 
 DISTRIBUTIONS = ("exponential", "constant")
 
@@ -230,6 +231,8 @@ class ServerRun(Runtime):
             self.env.process(self._outage(outage))
         self.free = [0.0] * server.workers   # event-free path: when each worker is next free (a heap)
         self.waiting = deque()                # and when each queued request will start (in order)
+        if server.outages:  # the event-free path through its deaths
+            self.admit = AdmitThroughOutages(self)
 
     def _admit(self, i, wait, start=math.nan, finish=math.nan):
         """Record request ``i`` as admitted; returns its position in the records."""
@@ -292,7 +295,8 @@ class ServerRun(Runtime):
         return OK
 
     def batchable(self):
-        return not self.spec.outages and not self.parts
+        # outages as this class runs them (a subclass may run its own: a standby taking over)
+        return not self.parts and (not self.spec.outages or type(self)._outage is ServerRun._outage)
 
     def exact_times(self):
         return self.spec.distribution == "constant"
@@ -347,6 +351,8 @@ class ServerRun(Runtime):
 
     def admit_batch(self, requests, times):
         """:meth:`admit` for arrays of requests in order of arrival, with the bookkeeping in numpy."""
+        if self.spec.outages:
+            return Runtime.admit_batch(self, requests, times)
         service = self.service.take(requests)
         start = self._starts(times, service)
         rejected = np.isnan(start)

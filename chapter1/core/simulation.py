@@ -112,8 +112,8 @@ class Simulation:
         exact = [repr(t.spec.name) for t in self.tiers if t.exact_times()]
         fast = not events and len(exact) < 2
         if engine == "fast" and not fast:
-            why = (f"{', '.join(events)} needs events (an outage, a server joining, or a kind without an event-free "
-                   "path)" if events else f"{', '.join(exact)} have constant service times, so events can tie")
+            why = (f"{', '.join(events)} needs events (a kind without an event-free path, or one that runs its "
+                   "own outages)" if events else f"{', '.join(exact)} have constant service times, so events can tie")
             raise ValueError(f"engine='fast' needs every tier to run without events; {why}: use engine='auto'")
         if fast and engine != "simpy":
             self._run_fast(order, _clock(enter[order]))
