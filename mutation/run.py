@@ -56,7 +56,8 @@ GROUPS = {
                     "chapter1/core/workload.py", "chapter1/core/validation.py"], [
         "tests/test_simulation.py", "tests/test_engines.py", "tests/test_faults.py", "tests/test_workload.py",
         "tests/test_validation.py", "tests/test_contract.py", "tests/test_extending.py",
-        "tests/test_single_server.py", "tests/test_behaviour.py", "tests/test_robustness.py"]),
+        "tests/test_single_server.py", "tests/test_behaviour.py", "tests/test_robustness.py",
+        "tests/test_incidents.py", "tests/test_input_messages.py"]),
     "grading": (["chapter1/grading/*"], [
         "tests/test_grade.py", "tests/test_exercises.py", "tests/test_exercise_pipeline.py",
         "tests/test_isolation.py", "tests/test_behaviour.py"]),

@@ -13,7 +13,6 @@ from chapter1 import Workload
 from chapter1.core import validation as check
 from chapter1.core.workload import MAX_STEP_FACTOR
 
-
 # -- number: the range in words, open or closed at each end ----------------------------------------
 
 @pytest.mark.parametrize("limits, value, message", [
