@@ -58,9 +58,9 @@ GROUPS = {
         "tests/test_validation.py", "tests/test_contract.py", "tests/test_extending.py",
         "tests/test_single_server.py", "tests/test_behaviour.py", "tests/test_robustness.py",
         "tests/test_incidents.py", "tests/test_input_messages.py"]),
+    # the grader's kernel-free tests only: test_grade.py and test_exercises.py run notebooks (minutes per mutant)
     "grading": (["chapter1/grading/*"], [
-        "tests/test_grade.py", "tests/test_exercises.py", "tests/test_exercise_pipeline.py",
-        "tests/test_isolation.py", "tests/test_behaviour.py"]),
+        "tests/test_grading_messages.py", "tests/test_grading_units.py"]),
 }
 COPIED = ["chapter1", "tests", "pyproject.toml", "notebooks", "solutions", "exercises", "README.md", "docs"]
 KILLED, SURVIVED, NO_TESTS, TIMEOUT = {1, 3}, {0}, {5, 33}, {36, 24, -24, 152, 255}
