@@ -22,7 +22,7 @@ from ..core import validation as check
 from ..core.simulation import simulate
 from ..core.workload import Workload
 from ..present import charts, panels, scales
-from .messaging import SERIES, SERVICE_RATE, backlog_samples, photo_queue, top_of
+from .messaging import SERIES, SERVICE_RATE, TOPS, backlog_samples, photo_queue, top_of
 
 BASE_RATE, MIN_WORKERS = 3.0, 4        # 3 uploads/s on 4 workers: 75 % busy before the peak
 PEAK_AT_S, PEAK_S = 30.0, 40.0
@@ -136,18 +136,54 @@ def fluid_cost(peak, provision_s, max_workers):
     return float(fluid(peak, provision_s, max_workers, grid)["workers"].sum() * 0.5)
 
 
-@functools.lru_cache(maxsize=8)
-def _template(top, workers_top):
+def _axes(top, workers_top):
+    """The two y axes, backlog and workers: (domain, ticks) each."""
+    return ((0, top), [top * k / 5 for k in range(6)]), ((0, workers_top), list(range(0, workers_top + 1, 4)))
+
+
+@functools.lru_cache(maxsize=1)
+def _base_template():
+    """The panel's chart compiled once (its y axes at the lowest tops); :func:`_template` sets the axes."""
+    (backlog, backlog_ticks), (workers, workers_ticks) = _axes(TOPS[0], MIN_WORKERS)
     x = scales.linear_axis("x", "t_s:Q", "simulated time (s)", (0, HORIZON_S), ticks=list(range(0, 181, 30)))
     color, line = scales.color("series:N", SERIES), {"strokeWidth": 2.5, "clip": True, "interpolate": "step-after"}
     dots = {"filled": True, "size": 14, "opacity": 0.7, "clip": True}
-    left = charts.curves(x, scales.linear_axis("y", "backlog:Q", "backlog (photos waiting)", (0, top),
-                                               ticks=[top * k / 5 for k in range(6)]),
+    left = charts.curves(x, scales.linear_axis("y", "backlog:Q", "backlog (photos waiting)", backlog,
+                                               ticks=backlog_ticks),
                          color, line={**line, "interpolate": "linear"}, dots=dots, prefix="b_", width=300)
-    right = charts.curves(x, scales.linear_axis("y", "workers:Q", "workers paid for", (0, workers_top),
-                                                ticks=list(range(0, workers_top + 1, 4))),
+    right = charts.curves(x, scales.linear_axis("y", "workers:Q", "workers paid for", workers, ticks=workers_ticks),
                           color, line=line, dots=dots, prefix="w_", width=240)
-    return charts.Template(charts.beside(left, right), titles=False)
+    template = charts.Template(charts.beside(left, right), titles=False)
+    names = {s["name"] for s in template.vega({})["scales"]}
+    if not {"concat_0_y", "concat_1_y"} <= names:  # the names _Axes sets: a new Vega-Lite must not skip them
+        raise ValueError(f"the compiled chart has no y scales concat_0_y and concat_1_y; it has {sorted(names)}")
+    return template
+
+
+class _Axes(charts.Template):
+    """A compiled template with its two y axes set to ``axes`` (:func:`_axes`): the same chart as compiling it
+    afresh for those tops (which costs several redraws), since the axes differ only in domain and ticks."""
+
+    def __init__(self, template, axes):
+        self.__dict__.update(template.__dict__)
+        self.axes = {f"concat_{k}_y": axis for k, axis in enumerate(axes)}
+        self.spec = {**template.spec, "hconcat": [
+            {**view, "layer": [{**layer, "encoding": {**layer["encoding"], "y": {
+                **layer["encoding"]["y"], "scale": {**layer["encoding"]["y"]["scale"], "domain": list(domain)},
+                "axis": {**layer["encoding"]["y"]["axis"], "values": ticks}}}} for layer in view["layer"]]}
+            for view, (domain, ticks) in zip(template.spec["hconcat"], axes)]}
+
+    def vega(self, datasets):
+        vega, axes = super().vega(datasets), self.axes
+        scales = [{**s, "domain": list(axes[s["name"]][0])} if s["name"] in axes else s for s in vega["scales"]]
+        marks = [{**m, "axes": [{**a, "values": axes[a["scale"]][1]} if a.get("scale") in axes else a
+                                for a in m["axes"]]} if "axes" in m else m for m in vega["marks"]]
+        return {**vega, "scales": scales, "marks": marks}
+
+
+def _template(top, workers_top):
+    """The panel's template with the backlog axis up to ``top`` and the workers axis up to ``workers_top``."""
+    return _Axes(_base_template(), _axes(top, workers_top))
 
 
 def scaling_view(peak, provision_s, max_workers, *, requests=None, seed=0):
