@@ -45,7 +45,12 @@ def k_of_n_availability(k, n, availability):
     check.number("n", n, low=1, high=100_000, integer=True)
     check.number("k", k, low=0, high=n, integer=True)
     (a,) = _availabilities((availability,))
-    return min(1.0, sum(math.comb(n, j) * a ** j * (1 - a) ** (n - j) for j in range(k, n + 1)))
+    if a in (0, 1):  # every part down, or every part up
+        return float(a == 1 or k == 0)
+    # each term in logs: C(n, j) overflows a float from n of about 1,030 on, and a^j underflows
+    log_c = math.lgamma(n + 1)
+    return min(1.0, sum(math.exp(log_c - math.lgamma(j + 1) - math.lgamma(n - j + 1) + j * math.log(a)
+                                 + (n - j) * math.log1p(-a)) for j in range(k, n + 1)))
 
 
 def servers_needed(load, servers):
