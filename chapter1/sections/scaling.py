@@ -27,6 +27,7 @@ import importlib
 import math
 from dataclasses import replace
 
+import numpy as np
 import pandas as pd
 
 from .. import theory as analytic
@@ -271,6 +272,26 @@ def theory(architecture, workload, percents=(95,)):
     for q in percents:
         result[f"p{q}_ms"] = analytic.response_time_percentile(q, workload.rate, mu, c, lookup_s, miss) * 1_000.0
     return result
+
+
+def theory_curve(architecture, users, percents=(95,)):
+    """:func:`theory` at each of ``users`` in one vectorised pass (:func:`chapter1.analytic.mmc_curve`): a dict of
+    arrays ``utilization``, ``mean_ms`` and ``p<q>_ms``, the same figures to the last bit or two.
+
+    >>> curve = theory_curve(scale_up(48), [1_000_000, 3_000_000])
+    >>> round(float(curve["utilization"][0]), 3), float(curve["p95_ms"][1])
+    (0.482, inf)
+    """
+    boxes, _ = _servers(architecture)
+    if len({(b.workers, b.service_time_ms) for b in boxes}) != 1:
+        raise ValueError("theory covers designs whose boxes are all alike; got boxes of different sizes")
+    box, dns, per_user = boxes[0], architecture.dns, Workload().per_user_rate
+    miss = 0.0 if dns is None else 1 - dns.hit_ratio(per_user)
+    lookup_s = 0.0 if dns is None else dns.lookup_ms / 1_000.0
+    curve = analytic.mmc_curve(np.asarray(users, dtype=float) * per_user, box.service_rate, box.workers * len(boxes),
+                               percents=percents, delay_s=lookup_s, delay_share=miss)
+    return {"utilization": curve["utilization"], "mean_ms": curve["mean_response_s"] * 1_000.0,
+            **{f"p{q}_ms": curve[f"p{q:g}_s"] * 1_000.0 for q in percents}}
 
 
 def saturation_users(architecture, **workload_options):
