@@ -1,0 +1,578 @@
+"""The grader's bookkeeping without a kernel: exercise stubs, restored CHECK cells, points, gradebook and feedback.
+
+A toy chapter (three checks worth 2, 1 and 3 points) is written as a solution notebook; exercises are
+generated from it, edited as a learner would, restored, and scored from made-up cell outcomes, so
+every step a learner or instructor sees is checked in well under a second per test.
+"""
+
+from __future__ import annotations
+
+import csv
+import textwrap
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_raw_cell
+
+from chapter1.grading import exercises as ex
+from chapter1.grading.gradebook import (
+    _cell,
+    _feedback_names,
+    feedback_markdown,
+    read_gradebook,
+    score_table,
+    write_feedback,
+    write_gradebook,
+)
+from chapter1.grading.nbcheck import CellOutcome, NotebookRun
+from chapter1.grading.running import Result, Settings, _clip, _grade_job, _Job, _summary, _suspicious
+from chapter1.grading.submissions import (
+    Course,
+    GradingError,
+    Submission,
+    _read_submission,
+    _text,
+    _unique_id,
+    find_submissions,
+    identify_chapter,
+    note_text,
+    notes_summary,
+    restore_checks,
+)
+
+CHAPTER = "01_toy"
+
+
+def code(source: str, cell_id: str):
+    return new_code_cell(textwrap.dedent(source).strip("\n"), id=cell_id)
+
+
+def solution():
+    return new_notebook(cells=[
+        new_markdown_cell("# Toy\nWhy?\n### BEGIN SOLUTION\nBecause.\n### END SOLUTION", id="intro"),
+        code("DAY = 86_400", "setup"),
+        code("### BEGIN SOLUTION\nrps = 864_000 * 10 / DAY\n### END SOLUTION", "rps-answer"),
+        code("# CHECK 1.1 [2 pts]\nassert rps > 0\n### BEGIN HIDDEN TESTS\nassert rps == 100\n"
+             "### END HIDDEN TESTS", "check-1-1"),
+        code("### BEGIN SOLUTION\ndef peak(rate):\n    return 3 * rate\n### END SOLUTION", "peak-answer"),
+        code("# CHECK 1.2\nassert peak(10) == 30", "check-1-2"),
+        code("### BEGIN SOLUTION\nservers, = [8]\n### END SOLUTION", "servers-answer"),
+        code("# CHECK 1.3 [3 pts]\nassert servers == 8", "check-1-3"),
+    ], metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+
+
+@pytest.fixture(scope="module")
+def course_dirs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("course")
+    (root / "solutions").mkdir()
+    nbformat.write(solution(), root / "solutions" / f"{CHAPTER}.ipynb")
+    ex.generate(root / "solutions", root / "exercises")
+    return root / "solutions", root / "exercises"
+
+
+@pytest.fixture(scope="module")
+def course(course_dirs):
+    return Course(course_dirs[0])
+
+
+@pytest.fixture
+def chapter(course):
+    return course.chapter(CHAPTER)
+
+
+def exercise(course_dirs):
+    return nbformat.read(course_dirs[1] / f"{CHAPTER}.ipynb", as_version=4)
+
+
+def by_id(nb):
+    return {cell.id: cell.source for cell in nb.cells}
+
+
+# ------------------------------------------------------------------ exercise stubs
+
+
+@pytest.mark.parametrize("answer, stub", [
+    ("rps = 10 * 3", "rps = None  # your answer here"),
+    ("x, = f()", "x, = None,  # your answer here"),
+    ("first, *rest = f()", "first, *rest = None,  # your answer here"),
+    ("[only] = f()", "[only] = None,  # your answer here"),
+    ("(a, b), c = f()", "(a, b), c = (None, None), None  # your answer here"),
+    ("a, (b,) = f()", "a, (b,) = None, (None,)  # your answer here"),
+    ("a = b = 3", "a = b = None  # your answer here"),
+    ("a, b = c, d = f()", "a, b = c, d = None, None  # your answer here"),
+    ("total: int = 3", "total: int = None  # your answer here"),
+    ("total: int", "# your code here"),
+    ("import math\nprint(math.pi)", "# your code here"),
+    ("def f(x): return x", "def f(x):\n    # your code here\n    return None"),
+    ("@cache\ndef f(x):\n  '''Doc.'''\n  return x",
+     "@cache\ndef f(x):\n  '''Doc.'''\n  # your code here\n  return None"),
+    ("async def g():\n    await h()", "async def g():\n    # your code here\n    return None"),
+])
+def test_an_answer_region_becomes_a_stub_that_runs(answer, stub):
+    cell = new_code_cell(f"### BEGIN SOLUTION\n{answer}\n### END SOLUTION", id="a")
+    out = ex.strip_solutions(new_notebook(cells=[cell]))
+    assert out.cells[0].source == stub
+    namespace = {"cache": lambda f: f}
+    exec(stub, namespace)  # a blank exercise runs clean
+    assert all(namespace.get(name) is None for name in ("rps", "x", "first", "only", "a", "b", "c", "d"))
+    assert namespace.get("rest", []) == []
+
+
+def test_an_indented_region_keeps_its_indentation_and_an_empty_one_passes():
+    source = "for i in range(3):\n    ### BEGIN SOLUTION\n    total = i\n    ### END SOLUTION\nprint(1)"
+    assert ex.strip_solutions(new_notebook(cells=[new_code_cell(source, id="a")])).cells[0].source == \
+        "for i in range(3):\n    total = None  # your answer here\nprint(1)"
+    source = "if True:\n    ### BEGIN SOLUTION\n    ### END SOLUTION"
+    assert ex.strip_solutions(new_notebook(cells=[new_code_cell(source, id="a")])).cells[0].source == \
+        "if True:\n    pass  # your code here"
+    source = "x = 1\n### BEGIN SOLUTION\n\n### END SOLUTION"
+    assert ex.strip_solutions(new_notebook(cells=[new_code_cell(source, id="a")])).cells[0].source == \
+        "x = 1\n# your code here"
+
+
+def test_a_cell_with_two_regions_keeps_the_code_between_them():
+    source = "### BEGIN SOLUTION\na = 1\n### END SOLUTION\nb = 2\n### BEGIN SOLUTION\nc = 3\n### END SOLUTION"
+    out = ex.strip_solutions(new_notebook(cells=[new_code_cell(source, id="a")])).cells[0]
+    assert out.source == "a = None  # your answer here\nb = 2\nc = None  # your answer here"
+
+
+@pytest.mark.parametrize("source, message", [
+    ("### BEGIN SOLUTION\n### BEGIN SOLUTION\n### END SOLUTION",
+     "nb, cell 0 (id a), line 2: '### BEGIN SOLUTION' inside another region"),
+    ("x = 1\n### END SOLUTION", "nb, cell 0 (id a), line 2: '### END SOLUTION' without a '### BEGIN SOLUTION'"),
+    ("x = 1\n### BEGIN SOLUTION\nx = 2", "line 2: '### BEGIN SOLUTION' is never closed by '### END SOLUTION'"),
+    ("### BEGIN SOLUTION\nx = (\n### END SOLUTION", "lines 2-2: an answer region must hold whole Python"),
+    ("x = 1\n### BEGIN HIDDEN TESTS\nassert x\n### END HIDDEN TESTS",
+     "hidden tests ('### BEGIN HIDDEN TESTS') belong in a CHECK cell"),
+    ("# CHECK 1.1\n### BEGIN HIDDEN TESTS\nassert x", "line 2: '### BEGIN HIDDEN TESTS' is never closed"),
+    ("# CHECK 1.1\n### END HIDDEN TESTS", "line 2: unmatched '### END HIDDEN TESTS'"),
+    ("# CHECK 1.1\n### BEGIN HIDDEN TESTS\n### BEGIN HIDDEN TESTS", "line 3: unmatched '### BEGIN HIDDEN"),
+    ("# CHECK 1.1\n### BEGIN SOLUTION\nx = 1\n### END SOLUTION", "CHECK 1.1 holds an answer region"),
+])
+def test_malformed_markers_are_refused_with_where_they_are(source, message):
+    with pytest.raises(ValueError) as refused:
+        ex.strip_solutions(new_notebook(cells=[new_code_cell(source, id="a")]), name="nb")
+    assert message in str(refused.value)
+
+
+def test_hidden_tests_leave_the_exercise_and_stay_in_the_graders_copy():
+    source = "# CHECK 1.1\nassert x > 0\n### BEGIN HIDDEN TESTS\nassert x == 4\n### END HIDDEN TESTS\n\n"
+    nb = new_notebook(cells=[new_code_cell(source, id="c", execution_count=3, outputs=[{"output_type": "stream",
+                                                                                         "name": "stdout",
+                                                                                         "text": "hi"}])])
+    nb.cells[0].metadata["execution"] = {"iopub.status.busy": "2026"}
+    nb.cells[0].metadata["tags"] = ["keep"]
+    public = ex.strip_solutions(nb).cells[0]
+    assert public.source == "# CHECK 1.1\nassert x > 0"
+    assert public.outputs == [] and public.execution_count is None
+    assert public.metadata == {"tags": ["keep"]}
+    assert ex.strip_solutions(nb, keep_hidden=True).cells[0].source == source
+    assert nb.cells[0].outputs and nb.cells[0].execution_count == 3  # the solution itself is untouched
+
+
+def test_markdown_answers_become_a_placeholder_and_raw_cells_stay():
+    nb = new_notebook(cells=[new_markdown_cell("Why?\n### BEGIN SOLUTION\nBecause.\n### END SOLUTION\nEnd.", id="m"),
+                             new_raw_cell("### BEGIN SOLUTION", id="r")])
+    out = ex.strip_solutions(nb)
+    assert [c.source for c in out.cells] == ["Why?\n*Your answer here.*\nEnd.", "### BEGIN SOLUTION"]
+    with pytest.raises(ValueError, match="belong in a CHECK cell only"):
+        ex.strip_solutions(new_notebook(cells=[new_markdown_cell("### END HIDDEN TESTS", id="m")]))
+
+
+def test_check_headers_are_read_or_refused():
+    assert ex.parse_check("\n# CHECK 1.2 [2 pts]\nassert x") == ex.Check("1.2", 2)
+    assert ex.parse_check("#CHECK q3 [1 pt]") == ex.Check("q3", 1)
+    assert ex.parse_check("# CHECK a-b_c.d") == ex.Check("a-b_c.d", 1)
+    assert ex.parse_check("# CHECK 1.5 [ 10 pts ]  ") == ex.Check("1.5", 10)
+    assert ex.parse_check("x = 1\n# CHECK 1.1") is None
+    assert ex.parse_check("# CHECKS are below") is None and not ex.looks_like_check("# CHECKS")
+    assert ex.looks_like_check("  # CHECK oops") and not ex.looks_like_check("x = 1  # CHECK")
+    with pytest.raises(ValueError) as refused:
+        ex.parse_check("# CHECK 1.2 [two pts]")
+    assert str(refused.value) == ("malformed CHECK header '# CHECK 1.2 [two pts]': write '# CHECK <id>' or "
+                                  "'# CHECK <id> [<points> pts]', e.g. '# CHECK 1.2 [2 pts]'")
+
+
+def test_check_ids_must_be_unique_in_a_notebook():
+    cells = [new_code_cell(f"# CHECK {i}", id=f"c{n}") for n, i in enumerate(["1.1", "1.2", "1.1", "1.2", "1.3"])]
+    with pytest.raises(ValueError) as refused:
+        ex.strip_solutions(new_notebook(cells=cells), name="ch")
+    assert str(refused.value) == "ch: CHECK ids must be unique in a notebook; repeated: 1.1, 1.2"
+    assert ex.checks(new_notebook(cells=cells[:2] + [new_markdown_cell("# CHECK 9")])) == [("1.1", 1), ("1.2", 1)]
+
+
+def test_generated_exercise_is_tagged_and_stays_in_sync(course_dirs, tmp_path, capsys):
+    solutions, exercises = course_dirs
+    nb = exercise(course_dirs)
+    assert nb.metadata["chapter1"] == {"chapter": CHAPTER, "source": f"solutions/{CHAPTER}.ipynb"}
+    assert by_id(nb)["servers-answer"] == "servers, = None,  # your answer here"
+    assert (exercises / f"{CHAPTER}.ipynb").read_text().endswith("}\n")
+    assert ex.out_of_sync(solutions, exercises) == []
+    assert ex.main([str(solutions), str(exercises), "--check"]) == 0
+    stale = tmp_path / "stale"
+    stale.mkdir()
+    (stale / "99_extra.ipynb").write_text("{}")
+    problems = ex.out_of_sync(solutions, stale)
+    assert problems == [f"{stale / (CHAPTER + '.ipynb')} is missing (generated from {solutions / CHAPTER}.ipynb)",
+                        f"{stale / '99_extra.ipynb'} has no solution notebook {solutions / '99_extra.ipynb'}"]
+    capsys.readouterr()
+    assert ex.main([str(solutions), str(stale), "--check"]) == 1
+    assert capsys.readouterr().out.endswith("2 exercise notebook(s) out of sync; run `make exercises`\n")
+    (stale / f"{CHAPTER}.ipynb").write_text((exercises / f"{CHAPTER}.ipynb").read_text().replace("None", "0"))
+    assert f"{stale / (CHAPTER + '.ipynb')} differs from what" in ex.out_of_sync(solutions, stale)[0]
+    assert ex.main([str(solutions), str(tmp_path / "fresh")]) == 0
+    assert capsys.readouterr().out == f"wrote {tmp_path / 'fresh' / (CHAPTER + '.ipynb')}\n"
+    assert ex.main([str(tmp_path / "none"), str(stale), "--check"]) == 2
+    assert "is not a folder" in capsys.readouterr().err
+    assert ex.main([str(tmp_path / "none"), str(stale)]) == 2
+
+
+@pytest.mark.parametrize("text, message", [
+    ("not json", "not a readable notebook"),
+    ("[1]", "not a notebook (top level is not an object)"),
+    ('{"nbformat": 3}', "not a version 4 notebook (nbformat=3)"),
+    ('{"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [{"cell_type": "code"}]}',
+     "cells [0] have no id"),
+    ('{"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [{"id": "a", "cell_type": "code"}]}',
+     "not a valid notebook"),
+])
+def test_a_broken_solution_notebook_is_named(tmp_path, text, message):
+    path = tmp_path / "bad.ipynb"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("(", r"\(").replace(")", r"\)")):
+        ex.read_notebook(path)
+
+
+# ------------------------------------------------------------------ restoring the checks
+
+
+def test_a_clean_submission_is_restored_without_notes(chapter, course_dirs):
+    nb = exercise(course_dirs)
+    restored, notes = restore_checks(nb, chapter)
+    assert notes == []
+    assert [c.id for c in restored.cells] == [c.id for c in nb.cells]
+    assert "assert rps == 100" in by_id(restored)["check-1-1"]  # the hidden part is back
+    assert restored.metadata == {"kernelspec": solution().metadata.kernelspec, "chapter1": {"chapter": CHAPTER}}
+
+
+def test_an_edited_check_is_replaced_and_noted(chapter, course_dirs):
+    nb = exercise(course_dirs)
+    nb.cells[5].source = "# CHECK 1.2\nassert True"
+    nb.cells[5].outputs = [{"output_type": "stream", "name": "stdout", "text": "forged"}]
+    nb.cells[5].metadata["tags"] = ["raises-exception"]
+    restored, notes = restore_checks(nb, chapter)
+    assert notes == [("edited", "1.2")]
+    assert by_id(restored)["check-1-2"] == "# CHECK 1.2\nassert peak(10) == 30"
+    assert all(not c.get("outputs") and not c.metadata for c in restored.cells)
+
+
+def test_a_deleted_check_is_put_back_after_the_cell_before_it(chapter, course_dirs):
+    nb = exercise(course_dirs)
+    nb.cells = [c for c in nb.cells if c.id not in ("check-1-2", "check-1-1")]
+    restored, notes = restore_checks(nb, chapter)
+    assert notes == [("missing", "1.1"), ("missing", "1.2")]
+    assert [c.id for c in restored.cells] == [c.id for c in exercise(course_dirs).cells]
+
+
+def test_a_deleted_check_with_nothing_before_it_goes_last(chapter, course_dirs):
+    nb = exercise(course_dirs)
+    nb.cells = [c for c in nb.cells if c.id in ("check-1-2",)]
+    for cell in nb.cells:
+        cell.id = "renamed"
+    restored, notes = restore_checks(nb, chapter)
+    assert [c.id for c in restored.cells] == ["check-1-2", "check-1-3", "check-1-1"]
+    assert ("missing", "1.1") in notes and ("no-answer", "1.2") in notes
+
+
+def test_unknown_and_malformed_check_cells_are_dropped_not_fatal(chapter, course_dirs):
+    nb = exercise(course_dirs)
+    nb.cells.insert(2, new_code_cell("# CHECK 9.9 [50 pts]\nassert True", id="mine"))
+    nb.cells.insert(3, new_code_cell("# CHECK oops [lots]\nassert True", id="mine2"))
+    restored, notes = restore_checks(nb, chapter)
+    assert notes == [("unknown", "'# CHECK 9.9 [50 pts]'"), ("unknown", "'# CHECK oops [lots]'")]
+    assert "mine" not in by_id(restored) and "mine2" not in by_id(restored)
+    assert note_text(notes[0]) == "dropped a cell headed '# CHECK 9.9 [50 pts]': not one of this chapter's checks"
+
+
+def test_of_two_copies_the_one_after_the_answer_is_kept(chapter, course_dirs):
+    nb = exercise(course_dirs)
+    early = new_code_cell("# CHECK 1.3 [3 pts]\nassert True", id="early")
+    nb.cells.insert(1, early)
+    restored, notes = restore_checks(nb, chapter)
+    assert notes == [("copy", "1.3")]
+    assert [c.id for c in restored.cells if "CHECK 1.3" in c.source] == ["check-1-3"]
+    nb = exercise(course_dirs)
+    nb.cells = [c for c in nb.cells if c.id != "servers-answer"] + [new_code_cell("# CHECK 1.3 [3 pts]", id="z")]
+    restored, notes = restore_checks(nb, chapter)  # no answer cell: the last copy is kept
+    assert [c.id for c in restored.cells][-2:] == ["check-1-2", "check-1-3"]  # the course's cell, last
+    assert notes == [("copy", "1.3"), ("edited", "1.3"), ("no-answer", "1.3")]
+
+
+def test_a_missing_answer_cell_is_noted_by_id_or_by_shape(chapter, course_dirs):
+    nb = exercise(course_dirs)
+    nb.cells = [c for c in nb.cells if c.id != "peak-answer"]
+    assert restore_checks(nb, chapter)[1] == [("no-answer", "1.2")]
+    nb = exercise(course_dirs)
+    for cell in nb.cells:
+        del cell["id"]
+    assert restore_checks(nb, chapter)[1] == []
+    nb.cells = [c for c in nb.cells if "rps = None" not in c.source]
+    nb.cells[1].source = "   "
+    assert restore_checks(nb, chapter)[1] == [("no-answer", "1.1")]
+
+
+def test_restored_cell_ids_are_valid_and_unique():
+    taken = {"a"}
+    assert _unique_id("b", taken, "x") == "b"
+    assert _unique_id("a", taken, "cell 3!") == "cell-3-"
+    assert _unique_id("a", taken, "cell 3!") == "cell-3--2"
+    assert _unique_id(None, taken, "cell 3!") == "cell-3--3"
+    assert _unique_id("x" * 65, taken, "y" * 70) == "y" * 60
+    assert taken == {"a", "b", "cell-3-", "cell-3--2", "cell-3--3", "y" * 60}
+
+
+def test_notes_read_as_sentences_and_sum_up_by_kind():
+    assert note_text(("edited", "1.2")) == "CHECK 1.2 had been edited; the original check was used"
+    assert note_text(("copy", "1.2")) == "dropped a second copy of CHECK 1.2"
+    assert note_text(("no-answer", "1.3")) == "the answer cell before CHECK 1.3 is missing"
+    notes = [("no-answer", "1.3"), ("copy", "1.1"), ("unknown", "'# CHECK x'"), ("copy", "1.2")]
+    assert notes_summary(notes) == ["dropped copies of CHECK 1.1, 1.2", "dropped unknown CHECK cells '# CHECK x'",
+                                    "answer cells missing before CHECK 1.3"]
+    assert notes_summary([]) == []
+
+
+# ------------------------------------------------------------------ which notebooks, which chapter
+
+
+def test_the_chapter_comes_from_metadata_then_the_file_name():
+    nb = new_notebook(metadata={"chapter1": {"chapter": "02_other"}})
+    assert identify_chapter(nb, Path("01_toy.ipynb"), [CHAPTER]) == "02_other"
+    plain = new_notebook(metadata={"chapter1": "junk"})
+    assert identify_chapter(plain, Path("ann-01_toy.ipynb"), [CHAPTER, "02_x"]) == CHAPTER
+    with pytest.raises(GradingError) as none:
+        identify_chapter(new_notebook(), Path("ann.ipynb"), ["02_x", CHAPTER])
+    assert str(none.value) == ("cannot tell the chapter: no 'chapter1.chapter' metadata, and the file name "
+                               "'ann.ipynb' names none of 01_toy, 02_x")
+    with pytest.raises(GradingError, match="names more than one of 01_to, 01_toy"):
+        identify_chapter(new_notebook(metadata={"chapter1": {"chapter": ""}}), Path("01_toy.ipynb"),
+                         ["01_toy", "01_to"])
+
+
+def test_paths_expand_into_one_submission_per_notebook(tmp_path):
+    student = tmp_path / "ann"
+    student.mkdir()
+    (student / "a.ipynb").write_text("{}")
+    (student / "notes.txt").write_text("")
+    (student / ".ipynb_checkpoints").mkdir()
+    (student / ".ipynb_checkpoints" / "a.ipynb").write_text("{}")
+    klass = tmp_path / "class"
+    for name in ("bo", "cy"):
+        (klass / name).mkdir(parents=True)
+        (klass / name / f"{name}.ipynb").write_text("{}")
+    (klass / "bo" / "deep").mkdir()
+    (klass / "bo" / "deep" / "b.ipynb").write_text("{}")
+    (klass / "empty").mkdir()
+    (tmp_path / "nobody").mkdir()
+    found = find_submissions([student, klass, tmp_path / "nobody", "loose.ipynb"])
+    assert [(s.student, Path(s.label).name) for s in found] == [
+        ("ann", "a.ipynb"), ("bo", "bo.ipynb"), ("bo", "b.ipynb"), ("cy", "cy.ipynb"), ("nobody", "nobody"),
+        ("loose", "loose.ipynb")]
+    (klass / "stray.ipynb").write_text("{}")
+    with pytest.raises(ValueError, match=r"holds both notebooks \(stray.ipynb\) and folders with notebooks "
+                                         r"\(bo/, cy/\)"):
+        find_submissions([klass])
+
+
+def test_unreadable_submissions_become_error_messages(tmp_path):
+    with pytest.raises(GradingError, match="^no .ipynb notebook in this folder$"):
+        _read_submission(tmp_path)
+    with pytest.raises(GradingError, match="^no such file$"):
+        _read_submission(tmp_path / "none.ipynb")
+    bad = tmp_path / "bad.ipynb"
+    bad.write_text("{oops")
+    with pytest.raises(GradingError, match=r"^not a readable notebook \(NotJSONError: Notebook does not appear"):
+        _read_submission(bad)
+    nb = new_notebook(cells=[new_code_cell("x = 1", id="a")])
+    nb.cells[0].source = ["x = 1"]  # a list, as a hand-edited file may hold, still reads (nbformat joins it)
+    nbformat.write(nb, bad)
+    assert _read_submission(bad).cells[0].source == "x = 1"
+    bad.write_text(bad.read_text().replace('"cell_type": "code"', '"cell_type": "widget"'))
+    with pytest.raises(GradingError, match="a cell of type 'widget' without text source"):
+        _read_submission(bad)
+
+
+def test_a_course_names_its_broken_and_unknown_chapters(tmp_path, course_dirs):
+    with pytest.raises(ValueError, match="solutions folder .* does not exist; pass --solutions DIR"):
+        Course(tmp_path / "none")
+    with pytest.raises(ValueError, match="holds no .ipynb notebook"):
+        Course(tmp_path)
+    (tmp_path / "02_broken.ipynb").write_text("{}")
+    (tmp_path / CHAPTER).with_suffix(".ipynb").write_text((course_dirs[0] / f"{CHAPTER}.ipynb").read_text())
+    course = Course(tmp_path)
+    assert course.names == [CHAPTER, "02_broken"]
+    with pytest.raises(GradingError, match="the course's own notebook for 02_broken is broken: .*not a version 4"):
+        course.chapter("02_broken")
+    with pytest.raises(GradingError) as unknown:
+        course.chapter("03_none")
+    assert str(unknown.value) == "chapter '03_none' is not in this course (chapters: 01_toy, 02_broken)"
+    assert unknown.value.chapter == "03_none"
+
+
+# ------------------------------------------------------------------ points, rows and feedback
+
+
+def outcome(check_id, points, result="passed", message="", cell=None, first_line=""):
+    return CellOutcome(check_id, points, result, message, cell, first_line)
+
+
+def graded(chapter, tmp_path, cells, error=None, notes=(), student="ann", setup_problem=None):
+    """Score made-up cell outcomes the way the grader scores a real run (the course's setup cells known
+    to run, or known to fail with ``setup_problem``: no kernel is started)."""
+    run = NotebookRun(tmp_path / "x.ipynb", cells, error)
+    notebook = tmp_path / f"{student}.ipynb"
+    notebook.write_text("{}")
+    job = _Job(Submission(student, notebook, f"{student}.ipynb"), chapter, notebook, list(notes))
+    import chapter1.grading.running as running
+
+    preflight = running._Preflight(Settings())
+    preflight.verdicts[chapter.name] = setup_problem
+    saved, running._run = running._run, lambda *args: run
+    try:
+        return _grade_job(job, Settings(), preflight)
+    finally:
+        running._run = saved
+
+
+def test_each_passed_check_earns_its_own_points(chapter, tmp_path):
+    result = graded(chapter, tmp_path, [
+        outcome(None, 0, cell=0, first_line="DAY = 86_400"),
+        outcome("1.1", 2, cell=1), outcome("1.2", 1, "failed", "peak(10) should be 30", cell=2),
+        outcome("1.3", 3, cell=3)])
+    assert result.points == {"1.1": 2, "1.2": 0, "1.3": 3}
+    assert result.possible == {"1.1": 2, "1.2": 1, "1.3": 3}
+    assert (result.total, result.maximum, result.status) == (5, 6, "graded")
+    assert result.message == "2/3 checks passed"
+    assert not (tmp_path / "ann.ipynb").exists()  # the spooled notebook is removed
+
+
+def test_a_run_that_broke_is_an_error_row_with_its_reason(chapter, tmp_path):
+    cells = [outcome(None, 0, cell=0), outcome("1.1", 2, cell=1),
+             outcome("1.2", 1, "error", "timed out after 3 s", cell=2, first_line="# CHECK 1.2"),
+             outcome(None, 0, "error", "the kernel died (out of memory)", cell=3),
+             outcome(None, 0, "failed", "NameError: x", cell=4, first_line="print(x)"),
+             outcome(None, 0, "failed", "not run: grading stopped", cell=5)]
+    result = graded(chapter, tmp_path, cells, error="the notebook took longer than 600 s",
+                    notes=[("edited", "1.3")])
+    assert result.status == "error" and result.total == 2
+    assert result.message == ("1/3 checks passed; the notebook took longer than 600 s; kernel died at cell 3; "
+                              'timed out at "# CHECK 1.2"; 1 other cell(s) raised errors, first "print(x)": '
+                              "NameError: x; edited CHECK 1.3 (originals used)")
+
+
+def test_a_grader_problem_gives_an_error_row_and_no_score(chapter, tmp_path):
+    result = graded(chapter, tmp_path, [outcome("1.1", 2, cell=0)], setup_problem="grader problem: " + "m" * 400)
+    assert (result.status, result.grader_fault, result.points, result.run) == ("error", True, {}, None)
+    assert result.message == ("grader problem: " + "m" * 400)[:299] + "…"
+
+
+def test_messages_are_clipped_to_one_short_line():
+    assert _clip("a  b\n c") == "a b c"
+    assert _clip("x" * 300) == "x" * 300
+    assert _clip("x" * 301) == "x" * 299 + "…"
+
+
+def test_a_run_whose_first_cell_failed_is_suspicious():
+    assert _suspicious(NotebookRun(Path("x"), []))
+    assert _suspicious(NotebookRun(Path("x"), [outcome(None, 0, "failed", cell=0)]))
+    assert not _suspicious(NotebookRun(Path("x"), [outcome(None, 0, cell=0), outcome(None, 0, "failed", cell=1)]))
+    assert _suspicious(NotebookRun(Path("x"), [outcome(None, 0, cell=0)], "the grading process failed: x"))
+    assert not _suspicious(NotebookRun(Path("x"), [outcome(None, 0, cell=0)], "the notebook took too long"))
+
+
+def test_settings_name_the_bad_limit():
+    for name in ("timeout", "total_timeout", "memory_mb", "file_mb"):
+        for bad in (0, -1, float("inf"), "5"):
+            with pytest.raises(ValueError, match=f"^{name} must be a positive number, got "):
+                Settings(**{name: bad})
+
+
+def test_summary_counts_only_the_chapters_checks(chapter):
+    run = NotebookRun(Path("x"), [outcome("1.1", 2), outcome("9.9", 5), outcome("1.3", 3, "failed")])
+    assert _summary(chapter, run, []) == "1/3 checks passed"
+
+
+def test_the_gradebook_has_a_column_per_check_in_course_order(course, chapter, tmp_path):
+    ann = graded(chapter, tmp_path, [outcome("1.1", 2), outcome("1.2", 1), outcome("1.3", 3, "failed")])
+    bo = Result(Submission("=bo", Path("bo.ipynb"), "bo.ipynb"), "", "error", "-no such file")
+    out = tmp_path / "book" / "gradebook.csv"
+    old = {"student": "zed", "chapter": CHAPTER, "submission": "zed.ipynb", "0.9": "4", "total": "4"}
+    write_gradebook(out, [ann, bo], course, [old, {"student": "ann", "submission": "ann.ipynb", "total": "0"}])
+    lines = out.read_text().splitlines()
+    assert lines[0] == "student,chapter,submission,1.1,1.2,1.3,0.9,total,max,status,message"
+    assert lines[1:] == ["zed,01_toy,zed.ipynb,,,,4,4,,,", "ann,01_toy,ann.ipynb,2,1,0,,3,6,graded,2/3 checks passed",
+                         "'=bo,,bo.ipynb,,,,,0,,error,'-no such file"]
+    assert [row["student"] for row in read_gradebook(out)] == ["zed", "ann", "'=bo"]
+    assert list(tmp_path.glob("book/.*.tmp")) == []
+    assert read_gradebook(tmp_path / "none.csv") == []
+    (tmp_path / "notes.csv").write_text("name,mark\nann,3\n")
+    with pytest.raises(ValueError, match="is not a gradebook \\(no student, chapter, submission columns\\)"):
+        read_gradebook(tmp_path / "notes.csv")
+
+
+@pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])
+def test_no_gradebook_cell_starts_a_formula(start):
+    assert _cell(start + "1") == "'" + start + "1"
+    assert _cell("a" + start) == "a" + start
+    assert _cell("") == ""
+
+
+def test_feedback_lists_each_check_and_what_to_revisit(chapter, tmp_path):
+    cells = [outcome(None, 0, cell=0), outcome("1.1", 2, cell=1),
+             outcome("1.2", 1, "failed", "peak(10) should be 30\n**Score: 9 / 9**", cell=2),
+             outcome("1.3", 3, "error", "", cell=3),
+             outcome(None, 0, "error", "NameError: x", cell=4, first_line="print(x) " + "y" * 100)]
+    result = graded(chapter, tmp_path, cells, error="stopped", notes=[("missing", "1.1")])
+    result.chapter = CHAPTER
+    assert feedback_markdown(result) == "\n".join([
+        "# 01_toy: feedback for ann", "", "**Score: 2 / 6** (error) for ann.ipynb", "",
+        "Grading stopped early: stopped.", "",
+        "| Check | Points | Result |", "|:--|--:|:--|", "| 1.1 | 2 / 2 | passed |", "| 1.2 | 0 / 1 | failed |",
+        "| 1.3 | 0 / 3 | error |", "", "## To revisit", "",
+        "- **1.2**: peak(10) should be 30", "  \\*\\*Score: 9 / 9\\*\\*", "- **1.3**: error", "",
+        "## Other cells that did not run cleanly", "", f"- print(x) {'y' * 71}: NameError: x", "",
+        "## Notes", "", "- CHECK 1.1 was missing; it was put back", ""])
+    assert score_table(result) == "\n".join([
+        "ann.ipynb (01_toy)", "  CHECK  POINTS  RESULT", "  1.1       2/2  passed",
+        "  1.2       0/1  failed: peak(10) should be 30\n**Score: 9 / 9**", "  1.3       0/3  error: ",
+        "  TOTAL     2/6  error", "  stopped early: stopped",
+        f'  other cell failed: "print(x) {"y" * 41}": NameError: x',
+        "  note: CHECK 1.1 was missing; it was put back"])
+
+
+def test_a_clean_run_has_no_extra_sections(chapter, tmp_path):
+    result = graded(chapter, tmp_path, [outcome("1.1", 2), outcome("1.2", 1), outcome("1.3", 3)], student="<b>&")
+    text = feedback_markdown(result)
+    assert text.startswith("# 01_toy: feedback for \\<b\\>&amp;\n") and text.endswith("| 1.3 | 3 / 3 | passed |\n")
+    assert "##" not in text and "stopped" not in text
+    assert score_table(result).splitlines()[-1] == "  TOTAL     6/6  graded"
+
+
+def test_feedback_files_are_named_after_student_and_chapter(tmp_path):
+    def result(student, chapter):
+        return Result(Submission(student, Path("a"), "a"), chapter, "error", "no such file")
+
+    results = [result("ann", CHAPTER), result("ann", CHAPTER), result("ann", CHAPTER), result("../b c", ""),
+               result("", ""), result(".", "")]
+    assert _feedback_names(results) == ["ann_01_toy.md", "ann_01_toy-2.md", "ann_01_toy-3.md", "b_c.md",
+                                        "submission.md", "submission-2.md"]
+    paths = write_feedback(tmp_path / "fb", results[:2])
+    assert [p.name for p in paths] == ["ann_01_toy.md", "ann_01_toy-2.md"]
+    assert paths[0].read_text() == "# 01_toy: feedback for ann\n\n**Could not grade a**: no such file\n"
+
+
+def test_text_from_a_submission_is_written_as_utf8():
+    assert _text("ok " + chr(0xDFFF)) == "ok \ufffd"
+    assert _text(3) == 3
+    with open(Path("/dev/null"), "w", newline="") as sink:
+        csv.writer(sink).writerow([_text(chr(0xD800))])
