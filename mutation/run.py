@@ -51,7 +51,8 @@ GROUPS = {
         "tests/test_components.py", "tests/test_loadbalancer.py", "tests/test_behaviour.py",
         "tests/test_robustness.py", "tests/test_properties.py", "tests/test_cache.py", "tests/test_cdn.py",
         "tests/test_replication.py", "tests/test_sharding.py", "tests/test_messaging.py",
-        "tests/test_datacentres.py", "tests/test_stateless.py", "tests/test_faults.py", "tests/test_contract.py"]),
+        "tests/test_datacentres.py", "tests/test_stateless.py", "tests/test_faults.py", "tests/test_contract.py",
+        "tests/test_downtime.py"]),
     "simulation": (["chapter1/core/simulation.py", "chapter1/core/component.py", "chapter1/core/architecture.py",
                     "chapter1/core/workload.py", "chapter1/core/validation.py"], [
         "tests/test_simulation.py", "tests/test_engines.py", "tests/test_faults.py", "tests/test_workload.py",
