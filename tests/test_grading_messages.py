@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import linecache
 import math
+import sys
 from types import SimpleNamespace
 
 import numpy as np
@@ -78,6 +79,7 @@ def test_other_errors_name_their_type():
      "timed out after 60 s (the cell was interrupted)"),
     ("Kernel dead on test start", "not run: the kernel died in an earlier cell"),
     ("first paragraph\nstill first\n\nsecond paragraph", "first paragraph\nstill first"),
+    (f"{RED}NameError{RESET}: x\n\nmore", "NameError: x"),
 ])
 def test_nbval_failures_read_as_plain_sentences(text, friendly):
     assert nbval_message(text) == friendly
@@ -216,7 +218,7 @@ class FakeShell:
     def __init__(self):
         self.shown, self.registered, self.custom = [], [], None
         self.InteractiveTB = SimpleNamespace(structured_traceback=lambda *a, **k: ["full", "traceback"])
-        self.events = SimpleNamespace(register=lambda name, hook: self.registered.append(name))
+        self.events = SimpleNamespace(register=lambda name, hook: self.registered.append((name, hook)))
 
     def _showtraceback(self, etype, value, stb):
         self.shown.append(stb)
@@ -287,10 +289,12 @@ def test_enable_hooks_into_ipython_once(monkeypatch):
     shell = FakeShell()
     monkeypatch.setattr(IPython, "get_ipython", lambda: shell)
     assert check.enable() is True
-    assert shell.registered == ["pre_run_cell", "post_run_cell"]
+    assert shell.registered == [("pre_run_cell", check._before_cell), ("post_run_cell", check._after_cell)]
     assert shell.custom == ((AssertionError,), check._short_failure)
     assert check.enable() is True and len(shell.registered) == 2  # not twice
     monkeypatch.setattr(IPython, "get_ipython", lambda: None)
+    assert check.enable() is False
+    monkeypatch.setitem(sys.modules, "IPython", None)  # plain Python: importing IPython fails
     assert check.enable() is False
 
 

@@ -105,6 +105,8 @@ def by_id(nb):
     ("total: int", "# your code here"),
     ("import math\nprint(math.pi)", "# your code here"),
     ("def f(x): return x", "def f(x):\n    # your code here\n    return None"),
+    ("def f(s='é→'): return s", "def f(s='é→'):\n    # your code here\n    return None"),
+    ("class A:\n    pass\nwith open('x') as f:\n    pass", "# your code here"),
     ("@cache\ndef f(x):\n  '''Doc.'''\n  return x",
      "@cache\ndef f(x):\n  '''Doc.'''\n  # your code here\n  return None"),
     ("async def g():\n    await h()", "async def g():\n    # your code here\n    return None"),
@@ -154,6 +156,12 @@ def test_malformed_markers_are_refused_with_where_they_are(source, message):
     with pytest.raises(ValueError) as refused:
         ex.strip_solutions(new_notebook(cells=[new_code_cell(source, id="a")]), name="nb")
     assert message in str(refused.value)
+
+
+def test_an_error_names_the_notebook_cell_and_its_id():
+    with pytest.raises(ValueError, match=r"^notebook, cell 1 \(id b\), line 1: '### END SOLUTION' without"):
+        ex.strip_solutions(new_notebook(cells=[new_code_cell("x = 1", id="a"), new_code_cell("### END SOLUTION",
+                                                                                          id="b")]))
 
 
 def test_hidden_tests_leave_the_exercise_and_stay_in_the_graders_copy():
@@ -226,6 +234,8 @@ def test_generated_exercise_is_tagged_and_stays_in_sync(course_dirs, tmp_path, c
     assert ex.main([str(tmp_path / "none"), str(stale), "--check"]) == 2
     assert "is not a folder" in capsys.readouterr().err
     assert ex.main([str(tmp_path / "none"), str(stale)]) == 2
+    assert capsys.readouterr().err == (f"error: solutions_dir {str(tmp_path / 'none')!r} is not a folder; pass the "
+                                       "folder that holds the NN_topic.ipynb solution notebooks\n")
 
 
 @pytest.mark.parametrize("text, message", [
@@ -238,6 +248,7 @@ def test_generated_exercise_is_tagged_and_stays_in_sync(course_dirs, tmp_path, c
      "not a valid notebook"),
 ])
 def test_a_broken_solution_notebook_is_named(tmp_path, text, message):
+    """The author reads which file is broken and why."""
     path = tmp_path / "bad.ipynb"
     path.write_text(text)
     with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("(", r"\(").replace(")", r"\)")):
@@ -576,3 +587,13 @@ def test_text_from_a_submission_is_written_as_utf8():
     assert _text(3) == 3
     with open(Path("/dev/null"), "w", newline="") as sink:
         csv.writer(sink).writerow([_text(chr(0xD800))])
+
+
+def test_cells_without_ids_are_listed_five_at_most(tmp_path):
+    cells = ",".join('{"cell_type": "markdown", "metadata": {}, "source": ""}' for _ in range(7))
+    path = tmp_path / "old.ipynb"
+    path.write_text('{"nbformat": 4, "nbformat_minor": 4, "metadata": {}, "cells": [%s]}' % cells)
+    with pytest.raises(ValueError) as refused:
+        ex.read_notebook(path)
+    assert str(refused.value) == (f"{path}: cells [0, 1, 2, 3, 4] have no id; save it with JupyterLab 4 "
+                                  "(nbformat 4.5) so exercises keep stable cell ids")
