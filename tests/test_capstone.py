@@ -5,11 +5,12 @@ import time
 
 import numpy as np
 import pytest
+from pandas.testing import assert_frame_equal
 
 import chapter1 as c
 from chapter1.capstone import theory
 from chapter1.capstone.design import TARGET, Design, build, monthly_cost, workload
-from chapter1.capstone.kinds import CacheCluster, _warm_up, cache_nodes
+from chapter1.capstone.kinds import _WARM, CacheCluster, _warm_keys, _warm_up, cache_nodes
 from chapter1.capstone.scoring import GROUPS, score, utilization
 from chapter1.components.eviction import LRU
 from chapter1.core.contract import check_kind
@@ -140,8 +141,21 @@ def test_lru_warm_up_loads_the_state_the_loop_leaves():
         if not looped.lookup(key):
             looped.insert(key)
     loaded = LRU(100)
-    _warm_up(loaded, "lru", keys, 100)
+    _warm_up(loaded, "lru", _warm_keys("lru", keys, 100))
     assert list(loaded.keys) == list(looped.keys)
+
+
+def test_a_cluster_warmed_up_from_the_kept_warm_up_runs_as_one_warmed_up_afresh():
+    w = c.Workload.from_rate(100, keys=20_000, zipf_s=1.0, read_ratio=0.9)
+    for policy in ("lru", "lfu"):
+        arch = c.Architecture("cluster", (CacheCluster(name=f"kept {policy}", nodes=cache_nodes(3, 1_000),
+                                                       policy=policy, backend=c.Database(workers=8)),))
+        _WARM.clear()
+        fresh = c.simulate(arch, w, requests=2_000, seed=4)
+        assert len(_WARM) == 1
+        kept = c.simulate(arch, w, requests=2_000, seed=4)
+        assert_frame_equal(fresh.requests, kept.requests)
+        assert kept.requests["cache"].eq("hit").any()
 
 
 def test_a_cache_cluster_hits_as_theory_says_over_seeds():

@@ -32,6 +32,8 @@ from ..core.component import ERROR, OK, Component, Runtime, register
 
 MAX_NODES = 64
 WARMUP = (10, 10_000, 200_000)  # warm-up reads: 10 x capacity, at least 10,000, at most 200,000 (as Cache)
+MAX_WARM = 32                   # warm-ups kept (each a few lists of keys): a panel runs the same clusters again
+_WARM = {}                      # (seed, cluster, capacities, policy, keys, zipf_s) -> what each node loads
 
 
 @dataclass(frozen=True)
@@ -131,11 +133,18 @@ class CacheClusterRun(Runtime):
         self.key, self.write = sim.key.tolist(), sim.write.tolist()
         self.hit_s, self.down_since = spec.hit_ms / 1_000.0, [None] * count
         self.outcome = np.zeros(sim.n, dtype=np.int8)  # 0 write, 1 hit, 2 miss, 3 bypassed (its node down)
-        factor, low, high = WARMUP
-        warm = sim.workload.sample_keys(rng, int(min(max(factor * spec.capacity, low), high)))
-        homes = (key_hash(warm) % np.uint64(count)).astype(np.int64)
-        for k, policy in enumerate(self.policies):
-            _warm_up(policy, spec.policy, warm[homes == k], spec.nodes[k].capacity)
+        key = (sim.seed, spec.name, tuple(n.capacity for n in spec.nodes), spec.policy, sim.workload.keys,
+               sim.workload.zipf_s)
+        if key not in _WARM:  # the same cluster in the same run of the same workload warms up the same way
+            factor, low, high = WARMUP
+            warm = sim.workload.sample_keys(rng, int(min(max(factor * spec.capacity, low), high)))
+            homes = (key_hash(warm) % np.uint64(count)).astype(np.int64)
+            while len(_WARM) >= MAX_WARM:
+                del _WARM[next(iter(_WARM))]
+            _WARM[key] = tuple(_warm_keys(spec.policy, warm[homes == k], spec.nodes[k].capacity)
+                               for k in range(count))
+        for policy, keys in zip(self.policies, _WARM[key]):
+            _warm_up(policy, spec.policy, keys)
 
     def serve(self, i):
         env, spec, backend, key, k = self.env, self.spec, self.parts[-1], self.key[i], self.node[i]
@@ -179,16 +188,24 @@ class CacheClusterRun(Runtime):
         return {"workers": None, "served": int(np.sum(self.outcome == 1)), "mean_wait_ms": math.nan}
 
 
-def _warm_up(policy, name, keys, capacity):
-    """Run ``policy`` over the reads ``keys``; for LRU, load at once the state that leaves: the ``capacity`` most
-    recently read distinct keys, least recent first (the same state, without a loop over every read)."""
+def _warm_keys(name, keys, capacity):
+    """What :func:`_warm_up` loads for the warm-up reads ``keys``: for LRU, the state they leave, i.e. the
+    ``capacity`` most recently read distinct keys, least recent first; for other policies every read."""
     if name != "lru":
-        for key in keys.tolist():
-            if not policy.lookup(key):
-                policy.insert(key)
-        return
+        return keys.tolist()
     last = len(keys) - 1 - np.unique(keys[::-1], return_index=True)[1]   # each distinct key's last read
-    policy.fill(keys[np.sort(last)[-capacity:]].tolist())
+    return keys[np.sort(last)[-capacity:]].tolist()
+
+
+def _warm_up(policy, name, keys):
+    """Run ``policy`` over the warm-up reads, as :func:`_warm_keys` gives them (for LRU: load its state at once,
+    without a loop over every read)."""
+    if name == "lru":
+        policy.fill(keys)
+        return
+    for key in keys:
+        if not policy.lookup(key):
+            policy.insert(key)
 
 
 def _replica_sets(count, **options):
