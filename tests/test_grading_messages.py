@@ -59,6 +59,8 @@ def test_a_bare_assert_shows_the_line_that_failed():
 def test_a_short_check_report_gives_its_failing_line():
     traceback = [f"{RED}✗ 1.2: assertion failed: assert servers == planned {RESET}"]
     assert describe_error("CheckFailed", "", traceback) == "assertion failed: assert servers == planned"
+    report = ["✗ 1.3: assertion failed: assert total > 0", "(more output)"]
+    assert describe_error("CheckFailed", "", report) == "assertion failed: assert total > 0"
     assert describe_error("AssertionError", "", ["no marker here"]) == "assertion failed"
     assert describe_error("AssertionError", "") == "assertion failed"
 
