@@ -170,3 +170,19 @@ def test_k_of_n_availability_counts_every_up_down_pattern(n, a):
         assert analytic.k_of_n_availability(k, n, a) == pytest.approx(brute, rel=1e-12)
     assert analytic.k_of_n_availability(1, n, a) == pytest.approx(analytic.availability_parallel(*[a] * n))
     assert analytic.k_of_n_availability(n, n, a) == pytest.approx(analytic.availability_series(*[a] * n))
+
+
+@pytest.mark.parametrize("stages", [[(1000 / 30, 8), (1000 / 20, 4)], [(50.0, 1)], [(40.0, 2), (40.0, 1), (90.0, 3)]])
+def test_percentiles_at_many_rates_are_the_functions_point_by_point_bit_for_bit(stages):
+    # rates below capacity, at it and beyond; a 2-worker stage at 40/s meets theta = mu at 40/s
+    capacity = min(mu * c for mu, c in stages)
+    rates = [0.0, 0.1 * capacity, 40.0, 0.5 * capacity, 0.97 * capacity, capacity, 1.2 * capacity]
+    for delay_s, share in ((0.0, 0.0), (0.03, 0.4)):
+        tandem = analytic.tandem_independent_percentiles(95, rates, stages, delay_s, share)
+        assert tandem.tolist() == [analytic.tandem_independent_percentile(95, r, stages, delay_s, share) for r in rates]
+        mu, c = stages[0]
+        one = analytic.response_time_percentiles(99, rates, mu, c, delay_s, share)
+        assert one.tolist() == [analytic.response_time_percentile(99, r, mu, c, delay_s, share) for r in rates]
+    assert math.isinf(tandem[-2]) and analytic.tandem_independent_percentiles(95, [], stages).size == 0
+    with pytest.raises(ValueError, match="arrival_rates"):
+        analytic.tandem_independent_percentiles(95, [1.0, -1.0], stages)

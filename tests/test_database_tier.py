@@ -11,7 +11,7 @@ from chapter1 import analytic
 from chapter1 import database_tier as dbt
 from chapter1 import datastores as ds
 from chapter1.architectures import web_and_database
-from chapter1.present import subnets
+from chapter1.present import charts, subnets
 
 SPLIT = dict(web_workers=8, db_workers=4, web_service_ms=30, db_service_ms=20)  # web 266.7 req/s, database 200
 
@@ -275,3 +275,15 @@ def test_sweep_designs_over_seeds_gives_a_row_per_run():
     one = dbt.sweep_designs(designs, [100_000], requests=500, seed=2)
     assert one["seed"].tolist() == [2, 2]
     assert one.iloc[0]["p95_ms"] == table[(table["design"] == dbt.BOX) & (table["seed"] == 2)]["p95_ms"].iloc[0]
+
+
+@pytest.mark.parametrize("workers", [(8, 4), (1, 1), (3, 1)])
+def test_theory_lines_drawn_a_curve_at_a_time_are_the_model_point_by_point(workers):
+    # the panel's lines: the same rows, bit for bit, as the model called at each point of the grid
+    designs = {dbt.BOX: dbt.one_box(workers=workers[0]),
+               dbt.SPLIT: web_and_database(web_workers=workers[0], db_workers=workers[1])}
+    for arch in designs.values():
+        fast = dbt.independence_curve(arch, dbt.USERS_RANGE, 30, ceiling=dbt.saturation_users, near=(0.9, 0.99))
+        slow = charts.theory_curve(arch, dbt.USERS_RANGE, 30, ceiling=dbt.saturation_users, near=(0.9, 0.99),
+                                   model=dbt.independence_model)
+        assert fast.to_dict("records") == slow.to_dict("records") and set(fast["statistic"]) == {"mean", "p95"}

@@ -221,7 +221,8 @@ OUTPUTS = {
                      "stale_reads", "write_availability", "read_availability", "fanout_cdf", "top_key_share"],
                     "probability"),
     **dict.fromkeys(["che_time", "stale_window_s", "drain_time", "mean_backlog", "mean_queue_wait_s", "littles_law",
-                     "response_time_percentile", "tandem_independent_percentile", "tandem_response_percentile",
+                     "response_time_percentile", "response_time_percentiles", "tandem_independent_percentile",
+                     "tandem_independent_percentiles", "tandem_response_percentile",
                      "read_time_ms", "max_rate", "site_detected_at", "failover_failures", "usl_peak",
                      "break_even_hit_ratio", "backlog_when_help_arrives", "fanout_quantile_ms", "mmc_curve"], "time"),
     # None where no closed form applies; inf latencies when overloaded, NaN percentiles for multi-worker tandems

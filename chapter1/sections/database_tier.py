@@ -31,6 +31,7 @@ from .single_server import sweep_runs, users_label
 from .web_workers import (  # noqa: F401  (the notebook calls them as dbt.*)
     ASYNC,
     THREADS,
+    independence_curve,
     independence_model,
     independent_percentile,
     thread_capacity,
@@ -134,8 +135,10 @@ def latency_data(designs, users_range=USERS_RANGE, points=60, web_model=ASYNC):
     """
     if web_model == THREADS:
         designs = {label: arch for label, arch in designs.items() if len(arch.tiers) == 1}
-    return charts.design_curves(designs, users_range, points, ceiling=saturation_users,
-                                near=(0.9, 0.95, 0.98, 0.99, 0.995), model=independence_model)
+    frames = [independence_curve(arch, users_range, points, ceiling=saturation_users,
+                                 near=(0.9, 0.95, 0.98, 0.99, 0.995)).assign(design=label)
+              for label, arch in designs.items()]
+    return pd.concat(frames, ignore_index=True)[["users", "design", "statistic", "latency_ms"]]
 
 
 def utilization_data(designs, users_range=USERS_RANGE, points=40, web_model=ASYNC):

@@ -12,8 +12,8 @@ from ..core import validation as check
 
 __all__ = [
     "MAX_SERVERS", "MAX_STAGES", "QueueStats", "TandemStats", "erlang_c", "littles_law", "mmc", "mmc_curve",
-    "response_time_percentile", "response_time_survival", "tandem", "tandem_independent_percentile",
-    "tandem_response_percentile",
+    "response_time_percentile", "response_time_percentiles", "response_time_survival", "tandem",
+    "tandem_independent_percentile", "tandem_independent_percentiles", "tandem_response_percentile",
 ]
 
 MAX_SERVERS = 10_000_000  # workers in one queue: far beyond any pool the course builds
@@ -100,14 +100,16 @@ def _survival(t, arrival_rate, mu, servers, p_wait):
     ``t`` may be a number or a numpy array of times; ``arrival_rate`` and ``p_wait`` may be arrays too.
     """
     theta = servers * mu - arrival_rate
-    if np.ndim(theta):  # many queues at once: each takes the branch it would take alone
+    close = np.abs(theta - mu) < 1e-12 * mu  # theta = mu: the general form's limit
+    if np.ndim(close) and close.any():  # many queues at once: each takes the branch it would take alone
         with np.errstate(divide="ignore", invalid="ignore"):
-            after_wait = np.where(np.abs(theta - mu) < 1e-12 * mu, (1 + mu * t) * np.exp(-mu * t),
+            after_wait = np.where(close, (1 + mu * t) * np.exp(-mu * t),
                                   (theta * np.exp(-mu * t) - mu * np.exp(-theta * t)) / (theta - mu))
-    elif abs(theta - mu) < 1e-12 * mu:
+    elif np.all(close):
         after_wait = (1 + mu * t) * np.exp(-mu * t)
     else:
-        after_wait = (theta * np.exp(-mu * t) - mu * np.exp(-theta * t)) / (theta - mu)
+        served = np.exp(-mu * t)  # P(service > t), computed once for both terms
+        return (1 - p_wait) * served + p_wait * ((theta * served - mu * np.exp(-theta * t)) / (theta - mu))
     return (1 - p_wait) * np.exp(-mu * t) + p_wait * after_wait
 
 
@@ -132,6 +134,32 @@ def response_time_percentile(percent, arrival_rate, service_rate, servers=1, del
         return (1 - delay_share) * _survival(t, *args) + delay_share * delayed
 
     return _quantile(survival, percent, guess=delay_s + 1 / service_rate)
+
+
+def response_time_percentiles(percent, arrival_rates, service_rate, servers=1, delay_s=0.0, delay_share=0.0):
+    """:func:`response_time_percentile` at each of ``arrival_rates`` in one pass, bit for bit the same figures
+    (its steps, array by array; :func:`mmc_curve` is quicker, to the last bit or two): a numpy array.
+
+    >>> response_time_percentiles(50, [8.0, 12.0], 10).round(4).tolist()
+    [0.3466, inf]
+    """
+    check.number("percent", percent, low=0, high=100, low_open=True)
+    check.number("delay_s", delay_s, low=0)
+    check.number("delay_share", delay_share, low=0, high=1)
+    rates = check.number_list("arrival_rates", arrival_rates, low=0)
+    queues = mmc_curve(rates, service_rate, servers)
+    stable = queues["utilization"] < 1
+    times = np.full(rates.shape, np.inf)
+    if percent == 100 or not stable.any():
+        return times
+    args = (rates[stable], service_rate, servers, queues["p_wait"][stable])
+
+    def survival(t):
+        delayed = np.where(t > delay_s, _survival(np.maximum(t - delay_s, 0.0), *args), 1.0)
+        return (1 - delay_share) * _survival(t, *args) + delay_share * delayed
+
+    times[stable] = _quantiles(survival, percent, delay_s + 1 / service_rate, int(stable.sum()))
+    return times
 
 
 def _quantile(survival, percent, guess):
@@ -329,35 +357,58 @@ def tandem_independent_percentile(percent, arrival_rate, stages, delay_s=0.0, de
     >>> abs(tandem_independent_percentile(95, 20, [(1000 / 30, 1), (1000 / 20, 1)]) / exact - 1) < 0.002
     True
     """
+    check.number("arrival_rate", arrival_rate, low=0)
+    return float(tandem_independent_percentiles(percent, [arrival_rate], stages, delay_s, delay_share, bins)[0])
+
+
+def tandem_independent_percentiles(percent, arrival_rates, stages, delay_s=0.0, delay_share=0.0, bins=4_096):
+    """:func:`tandem_independent_percentile` at each of ``arrival_rates``, the convolutions of all rates in one
+    batch of FFTs (the same figures, several times faster for a curve): a numpy array, inf where overloaded.
+
+    >>> tandem_independent_percentiles(95, [20, 40], [(1000 / 30, 1), (1000 / 20, 1)]).round(4).tolist()
+    [0.2683, inf]
+    """
     check.number("percent", percent, low=0, high=100, low_open=True)
     check.number("delay_s", delay_s, low=0)
     check.number("delay_share", delay_share, low=0, high=1)
     check.number("bins", bins, low=1, high=2**20, integer=True)
-    queues = [(mu, servers, mmc(arrival_rate, mu, servers)) for mu, servers in stages]
+    rates = check.number_list("arrival_rates", arrival_rates, low=0)
+    queues = [(mu, servers, mmc_curve(rates, mu, servers)) for mu, servers in stages]
     if not queues:
         raise ValueError("stages must list at least one (service_rate, servers) pair; got none")
-    if not all(q.stable for _, _, q in queues):
-        return math.inf
+    stable = np.logical_and.reduce([q["utilization"] < 1 for _, _, q in queues])
+    answer = np.full(rates.shape, np.inf)
+    if stable.any():
+        answer[stable] = _independent_quantiles(percent, rates[stable], delay_s, delay_share, bins,
+                                                [(mu, servers, q["p_wait"][stable]) for mu, servers, q in queues])
+    return answer
+
+
+def _independent_quantiles(percent, rates, delay_s, delay_share, bins, queues):
+    """:func:`tandem_independent_percentiles` of stable tandems; ``queues`` lists (service rate, servers,
+    P(wait) at each rate).  One row of bins per arrival rate, the stages' rows convolved in one batch."""
     # The grid reaches where every stage's survival is below 1e-9 (its slowest exponential rate).
-    step = (sum(21 / min(mu, servers * mu - arrival_rate) for mu, servers, _ in queues) + delay_s) / bins
-    edges = np.arange(bins + 1) * step
+    steps = [(sum(21 / min(mu, servers * mu - rate) for mu, servers, _ in queues) + delay_s) / bins for rate in rates]
+    edges = np.arange(bins + 1) * np.array(steps)[:, None]
     total = None
-    for mu, servers, q in queues:
-        mass = -np.diff(_survival(edges, arrival_rate, mu, servers, q.p_wait))  # bin k ~ (k + 1/2) step
+    for mu, servers, p_wait in queues:
+        mass = -np.diff(_survival(edges, rates[:, None], mu, servers, p_wait[:, None]), axis=1)
         total = mass if total is None else _convolve(total, mass)
-    shift = int(round(delay_s / step))
-    mixed = np.zeros(total.size + shift)
-    mixed[:total.size] += (1 - delay_share) * total
-    mixed[shift:] += delay_share * total
-    k = int(np.searchsorted(np.cumsum(mixed), percent / 100))
-    return (k + len(queues) / 2) * step
+    answers = []
+    for row, step in zip(total, steps):  # bin k ~ (k + 1/2) step
+        shift = int(round(delay_s / step))
+        mixed = np.zeros(row.size + shift)
+        mixed[:row.size] += (1 - delay_share) * row
+        mixed[shift:] += delay_share * row
+        answers.append((int(np.searchsorted(np.cumsum(mixed), percent / 100)) + len(queues) / 2) * step)
+    return answers
 
 
 def _convolve(a, b):
-    """Full convolution of two non-negative arrays by FFT (tiny negative round-off clipped)."""
-    size = a.size + b.size - 1
+    """Full convolution of non-negative arrays (or of their rows, in one batch) by FFT (round-off clipped)."""
+    size = a.shape[-1] + b.shape[-1] - 1
     length = 1 << (size - 1).bit_length()
-    return np.clip(np.fft.irfft(np.fft.rfft(a, length) * np.fft.rfft(b, length), length)[:size], 0, None)
+    return np.clip(np.fft.irfft(np.fft.rfft(a, length) * np.fft.rfft(b, length), length)[..., :size], 0, None)
 
 
 def _chain_survival(t, rates):
