@@ -597,3 +597,55 @@ def test_cells_without_ids_are_listed_five_at_most(tmp_path):
         ex.read_notebook(path)
     assert str(refused.value) == (f"{path}: cells [0, 1, 2, 3, 4] have no id; save it with JupyterLab 4 "
                                   "(nbformat 4.5) so exercises keep stable cell ids")
+
+
+def test_a_class_folder_with_jupyter_checkpoints_has_no_extra_student(tmp_path):
+    """Notebooks once opened in the class folder leave .ipynb_checkpoints/ behind: it is nobody's work."""
+    for name in ("bo", "cy"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "01_toy.ipynb").write_text("{}")
+    (tmp_path / ".ipynb_checkpoints").mkdir()
+    (tmp_path / ".ipynb_checkpoints" / "01_toy-checkpoint.ipynb").write_text("{}")
+    assert [s.student for s in find_submissions([tmp_path])] == ["bo", "cy"]
+
+
+def test_a_notebook_over_the_size_limit_is_refused(tmp_path, monkeypatch):
+    import chapter1.grading.submissions as submissions
+
+    monkeypatch.setattr(submissions, "MAX_NOTEBOOK_MB", 1)
+    path = tmp_path / "big.ipynb"
+    nbformat.write(new_notebook(cells=[new_code_cell("x = 1", id="a")]), path)
+    path.write_text(path.read_text().ljust(1 << 20))  # exactly 1 MB: still read
+    assert _read_submission(path).cells[0].source == "x = 1"
+    path.write_text(path.read_text() + " " * 600_000)
+    with pytest.raises(GradingError) as refused:
+        _read_submission(path)
+    assert str(refused.value) == ("the notebook is 2 MB (more than 1 MB); clear its outputs (Edit > Clear Outputs "
+                                  "of All Cells), save and resubmit")
+
+
+def test_a_check_pasted_with_its_hidden_part_is_not_an_edit(chapter, course_dirs):
+    nb = exercise(course_dirs)
+    nb.cells[3].source = chapter.check_cells()["1.1"].source
+    assert "assert rps == 100" in nb.cells[3].source
+    assert restore_checks(nb, chapter)[1] == []
+
+
+def test_an_empty_file_at_the_gradebook_path_is_not_taken_for_one(tmp_path):
+    (tmp_path / "gradebook.csv").write_text("")
+    with pytest.raises(ValueError, match="exists but is not a gradebook"):
+        read_gradebook(tmp_path / "gradebook.csv")
+
+
+def test_a_failed_gradebook_write_leaves_the_old_file_and_no_temporary(course, chapter, tmp_path, monkeypatch):
+    out = tmp_path / "gradebook.csv"
+    out.write_text("student,chapter,submission\n")
+
+    def broken(source, target):
+        raise OSError("disk full")
+
+    monkeypatch.setattr("chapter1.grading.gradebook.os.replace", broken)
+    with pytest.raises(OSError, match="disk full"):
+        write_gradebook(out, [], course)
+    assert out.read_text() == "student,chapter,submission\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["gradebook.csv"]

@@ -206,7 +206,7 @@ def find_submissions(paths: Iterable[Path | str]) -> list[Submission]:
         if loose or not folders:
             found += _student_folder(given)
         else:
-            students = sorted(sub for sub in given.iterdir() if sub.is_dir() and _notebooks(sub, recursive=True))
+            students = sorted(sub for sub in given.iterdir() if sub.is_dir() and sub.name in folders)
             found += [s for sub in students for s in _student_folder(sub)]
     return found
 
