@@ -54,6 +54,8 @@ def test_a_bare_assert_shows_the_line_that_failed():
                  "other frame", "----> 7 assert inner_call()  "]
     assert describe_error("AssertionError", "", traceback) == "assertion failed: assert inner_call()"
     assert describe_error("AssertionError", None, ["  ---->assert y"]) == "assertion failed: assert y"
+    coloured = [f"{RED}---->{RESET} 3 assert z > 0", "  4 print(z)"]
+    assert describe_error("AssertionError", "", coloured) == "assertion failed: assert z > 0"
 
 
 def test_a_short_check_report_gives_its_failing_line():
@@ -219,11 +221,15 @@ class FakeShell:
 
     def __init__(self):
         self.shown, self.registered, self.custom = [], [], None
-        self.InteractiveTB = SimpleNamespace(structured_traceback=lambda *a, **k: ["full", "traceback"])
+        self.InteractiveTB = SimpleNamespace(structured_traceback=self.full_traceback)
         self.events = SimpleNamespace(register=lambda name, hook: self.registered.append((name, hook)))
 
+    @staticmethod
+    def full_traceback(etype, value, tb, tb_offset=None):
+        return ["full traceback of", etype, value, tb, tb_offset]
+
     def _showtraceback(self, etype, value, stb):
-        self.shown.append(stb)
+        self.shown.append((etype, value, stb))
 
     def set_custom_exc(self, types, handler):
         self.custom = (types, handler)
@@ -272,17 +278,22 @@ def test_a_failing_assert_in_a_check_cell_shows_its_message_alone():
     assert check._short_failure(shell, etype, value, tb) == ["✗ 1.2: peak(10) should be 30"]
     etype, value, tb = frames_of("x = 1\nassert x == 2")
     assert check._short_failure(shell, etype, value, tb) == ["✗ 1.2: assertion failed: assert x == 2"]
-    assert check._short_failure(shell, AssertionError, AssertionError(), None) == ["✗ 1.2: assertion failed"]
-    assert shell.shown[-1] == ["✗ 1.2: assertion failed"]
+    etype, value, tb = frames_of("def f():\n    assert 1 > 2\nf()")  # the line that failed, not the call
+    assert check._short_failure(shell, etype, value, tb) == ["✗ 1.2: assertion failed: assert 1 > 2"]
+    error = AssertionError()
+    assert check._short_failure(shell, AssertionError, error, None) == ["✗ 1.2: assertion failed"]
+    assert shell.shown[-1] == (AssertionError, error, ["✗ 1.2: assertion failed"])
 
 
 def test_outside_check_cells_a_failure_keeps_ipythons_traceback():
     shell = FakeShell()
     run_cell("assert rps == 12")
-    assert check._short_failure(shell, AssertionError, AssertionError("x"), None) == ["full", "traceback"]
-    assert shell.shown == [["full", "traceback"]]
+    error, tb = AssertionError("x"), object()
+    full = ["full traceback of", AssertionError, error, tb, 2]
+    assert check._short_failure(shell, AssertionError, error, tb, tb_offset=2) == full
+    assert shell.shown == [(AssertionError, error, full)]
     check._before_cell(SimpleNamespace())  # no raw_cell: treated as an ordinary cell
-    assert check._short_failure(shell, AssertionError, AssertionError("x"), None) == ["full", "traceback"]
+    assert check._short_failure(shell, AssertionError, error, tb)[0] == "full traceback of"
 
 
 def test_enable_hooks_into_ipython_once(monkeypatch):
