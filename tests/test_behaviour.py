@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import chapter1 as c
-from chapter1.components.policies import POLICIES
+from chapter1.components.policies import POLICIES, draw_pairs
 
 
 @pytest.mark.parametrize("policy", ["least_connections", "round_robin", "random", "power_of_two"])
@@ -30,6 +30,8 @@ class _Run:
 
     def __init__(self, u, v, connections):
         self.u, self.v, self.connections, self.turn = [u], [v], connections, -1
+        self.everyone = len(connections)  # every member healthy: the pair drawn for the whole pool
+        self.first, self.second = ([int(p[0])] for p in draw_pairs(np.array([u]), np.array([v]), len(connections)))
 
 
 @pytest.mark.parametrize("u", np.linspace(0, 0.999, 9))

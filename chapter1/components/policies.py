@@ -16,6 +16,8 @@ def _round_robin(run, healthy, i):
 
 def _random(run, healthy, i):
     """A server drawn uniformly at random (theory: n independent M/M/1 queues)."""
+    if len(healthy) == run.everyone:  # every member healthy (healthy[k] is k): the pick drawn for the whole pool
+        return run.picks[i]
     return healthy[int(run.u[i] * len(healthy))]
 
 
@@ -24,7 +26,7 @@ def _least_connections(run, healthy, i):
     run.turn += 1
     connections, m = run.connections, len(healthy)
     start = run.turn % m
-    if m == len(connections):  # every member is healthy (members 0..m-1): the first fewest from start, or before
+    if m == run.everyone:  # every member is healthy (members 0..m-1): the first fewest from start, or before
         low = min(connections)
         try:
             return connections.index(low, start)
@@ -36,19 +38,34 @@ def _least_connections(run, healthy, i):
 def _power_of_two(run, healthy, i):
     """Of two distinct servers drawn at random, the one with fewer requests in flight (supermarket model)."""
     m = len(healthy)
-    if m == 1:
+    if m == run.everyone and m > 1:  # every member healthy (healthy[k] is k): the pair drawn for the whole pool
+        a, b = run.first[i], run.second[i]
+    elif m == 1:
         return healthy[0]
-    a, b = int(run.u[i] * m), int(run.v[i] * (m - 1))
-    a, b = healthy[a], healthy[b + (b >= a)]
-    return b if run.connections[b] < run.connections[a] else a
+    else:
+        a, b = int(run.u[i] * m), int(run.v[i] * (m - 1))
+        a, b = healthy[a], healthy[b + (b >= a)]
+    connections = run.connections
+    return b if connections[b] < connections[a] else a
+
+
+def draw_pairs(u, v, m):
+    """The two distinct servers :func:`_power_of_two` draws from uniforms ``u``, ``v`` among ``m`` (arrays of picks).
+
+    >>> [p.tolist() for p in draw_pairs(np.array([0.1, 0.9]), np.array([0.5, 0.2]), 4)]
+    [[0, 3], [2, 0]]
+    """
+    first = (u * m).astype(np.int64)
+    second = (v * (m - 1)).astype(np.int64)
+    return first, second + (second >= first)
 
 
 def _weighted(run, healthy, i):
     """Smooth weighted round robin (as nginx): server k gets a share weight_k / sum of weights, evenly spread."""
-    if len(healthy) == len(run.current) and _cycle(run):  # every member healthy: the picks come round in turn
-        k = run.cycle[run.cycle_at]
-        run.cycle_at = (run.cycle_at + 1) % len(run.cycle)
-        return k
+    if len(healthy) == len(run.current) and (run.cycle or _cycle(run)):  # every member healthy: picks come round
+        cycle, at = run.cycle, run.cycle_at
+        run.cycle_at = at + 1 if at + 1 < len(cycle) else 0
+        return cycle[at]
     _leave_cycle(run)
     current, weights, total, best = run.current, run.weights, 0.0, healthy[0]
     for k in healthy:

@@ -32,7 +32,7 @@ from ..core.component import ERROR, OK, Component, Runtime, register
 from ..theory.caching import ttl_hit_ratio
 from .dns import Resolver
 from .downtime import balance_through_changes
-from .policies import BATCH_POLICIES, DRAWS, POLICIES, READS_CONNECTIONS
+from .policies import BATCH_POLICIES, DRAWS, POLICIES, READS_CONNECTIONS, draw_pairs
 from .server import Server, WebServer
 
 MAX_SERVERS = 1_000
@@ -314,10 +314,14 @@ class LoadBalancerRun(PoolRun):
     def __init__(self, spec, sim, index):
         super().__init__(spec, sim, index)
         self.choose = POLICIES[spec.policy]
-        self.turn = -1
+        self.turn, self.everyone = -1, len(spec.members)
         if spec.policy in DRAWS:  # two uniform draws per request, for the policies that draw servers
             self.u_draws, self.v_draws = self.rng.random(sim.n), self.rng.random(sim.n)
-            self.u, self.v = self.u_draws.tolist(), self.v_draws.tolist()
+            # what they pick while every member is healthy, read one request at a time
+            if spec.policy == "random":
+                self.picks = (self.u_draws * self.everyone).astype(np.int64).tolist()
+            else:
+                self.first, self.second = (p.tolist() for p in draw_pairs(self.u_draws, self.v_draws, self.everyone))
         self.weights = list(spec.weights or (s.capacity for s in spec.members))
         self.current = [0.0] * len(spec.members)
         self.cycle, self.cycle_at = None, 0  # smooth weighted round robin's picks, when they come round (policies)
@@ -328,6 +332,17 @@ class LoadBalancerRun(PoolRun):
         self.outages, self.interval, self.eject_after = spec.outages, spec.health_check_interval_s, spec.eject_after
         self.leaving = []  # event-free path: (when a request leaves its server, that server), a heap
         self.errors_in_row, self.ejected = [0] * len(spec.members), {}  # outlier ejection: member -> when
+        self.recheck_at = -math.inf  # before this time the health view cannot have changed
+
+    @cached_property
+    def u(self):
+        """Each request's first uniform draw, as a list (read while some member is out)."""
+        return self.u_draws.tolist()
+
+    @cached_property
+    def v(self):
+        """Each request's second uniform draw, as a list."""
+        return self.v_draws.tolist()
 
     def _view(self, now):
         """The health view of the last check, less the servers ejected since (never all of them)."""
@@ -339,6 +354,9 @@ class LoadBalancerRun(PoolRun):
                 if seen >= at and self.spec.members[k].is_up(seen):
                     del self.ejected[k]
             self._leave_out_ejected()
+        # floor(now / interval) stays view_key until now reaches (view_key + 1) x interval; a margin of 1e-12 of
+        # it covers the rounding of both products, and from there on every request asks again
+        self.recheck_at = (self.view_key + 1) * self.interval * (1.0 - 1e-12)
         return self.healthy
 
     def _leave_out_ejected(self):
@@ -361,7 +379,7 @@ class LoadBalancerRun(PoolRun):
         now = self.env.now
         if self.outages and not self.spec.is_up(now):
             return ERROR
-        if math.floor(now / self.interval) != self.view_key:  # (a new health check: _view, inlined in the hot path)
+        if now >= self.recheck_at:  # a new health check may have come (the test of _view, kept out of the hot path)
             self._view(now)
         healthy = self.healthy
         if not healthy:
