@@ -335,6 +335,19 @@ def test_warm_keys_give_lru_its_steady_state():
     assert len(set(sec.warm_keys(c.Workload(keys=50), 50, np.random.default_rng(0)).tolist())) == 50
 
 
+@pytest.mark.parametrize("keys, size", [(2_000, 1), (2_000, 300), (2_000, 2_000), (30_000, 20_000)])
+def test_warm_keys_are_the_keys_last_asked_for_oldest_first_then_the_most_popular_unseen(keys, size):
+    from chapter1.sections import cache as sec
+
+    workload, rng = c.Workload(keys=keys, zipf_s=0.9), np.random.default_rng(3)
+    draws = workload.sample_keys(rng, min(50_000, max(4 * size, 1_000)))  # backwards in time: most recent first
+    if len(set(draws.tolist())) < size:
+        draws = np.concatenate([draws, workload.sample_keys(rng, 50_000 - len(draws))])
+    recent = list(dict.fromkeys(draws.tolist()))[:size]
+    recent += [k for k in range(keys) if k not in set(recent)][:size - len(recent)]
+    assert sec.warm_keys(workload, size, np.random.default_rng(3)).tolist() == recent[::-1]
+
+
 def test_exact_curve_and_ttl_table():
     from chapter1.sections import cache as sec
 

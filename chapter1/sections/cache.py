@@ -71,13 +71,15 @@ def warm_keys(workload, cache_size, rng, limit=50_000):
     5
     """
     draws = workload.sample_keys(rng, min(limit, max(4 * cache_size, 1_000)))
-    unique, first = np.unique(draws, return_index=True)
-    if len(unique) < cache_size and len(draws) < limit:
+    seen = pd.unique(draws)  # each key once, in the order first drawn: most recent first
+    if len(seen) < cache_size and len(draws) < limit:
         draws = np.concatenate([draws, workload.sample_keys(rng, limit - len(draws))])
-        unique, first = np.unique(draws, return_index=True)
-    recent = unique[np.argsort(first)][:cache_size]  # most recent first
+        seen = pd.unique(draws)
+    recent = seen[:cache_size]
     if len(recent) < cache_size:
-        missing = np.setdiff1d(np.arange(workload.keys), recent)[:cache_size - len(recent)]
+        free = np.ones(workload.keys, dtype=bool)
+        free[recent] = False
+        missing = np.flatnonzero(free)[:cache_size - len(recent)]  # the most popular keys not seen
         recent = np.concatenate([recent, missing])
     return recent[::-1]
 

@@ -88,15 +88,23 @@ def che_time(popularity, cache_size, policy="lru"):
     check.choice("policy", policy, ("lru", "fifo", "random"))  # LFU has no characteristic time
     if cache_size >= len(p):
         return math.inf
+    return _che(p, cache_size, policy)[0]
+
+
+def _che(p, cache_size, policy):
+    """:func:`che_time` of checked arguments, and each key's occupancy at it (the hit ratio reads them)."""
     occupancy = _occupancy(policy)
     slope = _slope(policy)
     t = cache_size  # sum of occupancies <= p_i t summed = t: the root is at least C
     for _ in range(200):
-        gap = cache_size - occupancy(p, t).sum()
+        held = occupancy(p, t)
+        gap = cache_size - held.sum()
         if gap <= 1e-9 * cache_size:
             break
         t += gap / (p * slope(p, t)).sum()
-    return t
+    else:
+        held = occupancy(p, t)
+    return t, held
 
 
 def _slope(policy):
@@ -144,8 +152,7 @@ def _hit_ratio(p, cache_size, policy, read, ranked):
     effective = cache_size / read
     if effective >= len(p):
         return float(read)
-    t = che_time(p, effective, policy)
-    return float(read * (p * _occupancy(policy)(p, t)).sum())
+    return float(read * (p * _che(p, effective, policy)[1]).sum())
 
 
 def cache_hit_ratio(policy, cache_size, keys, zipf_s, write_share=0.0):
