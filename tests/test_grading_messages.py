@@ -138,14 +138,15 @@ def sha(text: str) -> str:
     ("web-1", None, '"web-1"'), (3.05, 2, "3.05"), (np.float64(0.5), 3, "0.500"), (7, 1, "7.0"),
     ([1, 2], None, "[1,2]"), ((1, (2, 3)), None, "[1,[2,3]]"), (np.array([1, 2]), None, "[1,2]"),
     ({3, 1, 2}, None, "{1,2,3}"), (frozenset({"b", "a"}), None, '{"a","b"}'),
-    ({"b": 1.25, "a": 2}, 1, '{"a":2.0,"b":1.2}'), ({2: "x", 1: "y"}, None, '{1:"y",2:"x"}'),
+    ({"b": 1.25, "a": 2}, 1, '{"a":2.0,"b":1.2}'), ([0.5, (1.25,)], 1, "[0.5,[1.2]]"),
+    ({0.25}, 1, "{0.2}"), ({2: "x", 1: "y"}, None, '{1:"y",2:"x"}'),
 ])
 def test_a_digest_is_the_sha256_of_the_values_canonical_text(value, decimals, text):
     assert check.digest(value, decimals=decimals) == sha(text)
 
 
 def test_a_number_that_is_not_whole_needs_decimals_and_odd_values_are_refused():
-    with pytest.raises(ValueError, match="pass decimals=N"):
+    with pytest.raises(ValueError, match="^pass decimals=N to compare a number that is not whole$"):
         check.digest(2.5)
     with pytest.raises(TypeError, match="cannot compare a complex"):
         check.digest(1j)
@@ -161,6 +162,14 @@ def test_matches_accepts_one_unit_of_rounding_either_way_and_no_more():
     for value in (3.03, 3.07):
         with pytest.raises(CheckFailed):
             check.matches(value, expected, decimals=2)
+    # the window is one unit of the last decimal around the rounded answer: 2.85 <= x < 3.15 for 3.0
+    expected = check.digest(3.0, decimals=1)
+    for value in (2.851, 3.149):
+        check.matches(value, expected, decimals=1)
+    for value in (2.849, 3.151):
+        with pytest.raises(CheckFailed):
+            check.matches(value, expected, decimals=1)
+    check.matches([0.5, 1.25], check.digest([0.5, 1.25], decimals=1), decimals=1)  # lists use decimals too
 
 
 def test_a_wrong_answer_fails_with_the_hint_never_the_value():
@@ -201,6 +210,12 @@ def test_number_accepts_numpy_and_names_what_is_wrong():
     assert type(check.number(np.int64(3), whole=True)) is int
     assert check.number(np.float64(0.5)) == 0.5
     assert check.number(4) == 4
+
+    class Scalar:  # a zero-dimensional value of another array library: item() but no tolist()
+        def item(self):
+            return 7
+
+    assert check.number(Scalar(), whole=True) == 7
     cases = [(True, {}, "the answer should be a number, not True."),
              (math.inf, {}, "the answer should be a number, not inf."),
              (math.nan, {"name": "rps"}, "rps should be a number, not nan."),
@@ -250,6 +265,9 @@ def run_cell(source: str, success: bool = True):
     ("rps = 12", ""),
     ("# CHECK -bad\nassert True", ""),
     ("x = 1\n# CHECK 1.1", ""),
+    ("# CHECK 1.5\nx = 1\nassert x", "✓ 1.5 passed (1 pt)\n"),
+    ("\n  \n# CHECK 1.1", ""),  # as parse_check: the header must be the first line that is not empty
+    ("X  # CHECK 1.1", ""),
 ])
 def test_a_passing_check_cell_says_so_with_its_points(source, printed, capsys):
     check._after_cell(run_cell(source))
@@ -259,6 +277,7 @@ def test_a_passing_check_cell_says_so_with_its_points(source, printed, capsys):
 def test_a_failing_check_cell_prints_no_success_line(capsys):
     check._after_cell(run_cell("# CHECK 1.1\nassert False", success=False))
     check._after_cell(SimpleNamespace(info=SimpleNamespace(raw_cell=None), success=True))
+    check._after_cell(SimpleNamespace(info=SimpleNamespace(), success=True))  # IPython versions without raw_cell
     assert capsys.readouterr().out == ""
 
 
