@@ -33,7 +33,7 @@ from ..theory.caching import ttl_hit_ratio
 from .dns import Resolver
 from .downtime import balance_through_changes
 from .policies import BATCH_POLICIES, DRAWS, POLICIES, READS_CONNECTIONS, draw_pairs
-from .server import Server, WebServer
+from .server import Server, ServerRun, WebServer
 
 MAX_SERVERS = 1_000
 
@@ -420,13 +420,15 @@ class LoadBalancerRun(PoolRun):
         requests each server holds at ``t`` from when they leave it."""
         if not len(requests):
             return np.zeros(0, dtype=np.int8), np.zeros(0)
-        if self.changes():
+        plain = all(type(p).admit is ServerRun.admit for p in self.parts)  # (else a server admits its own way)
+        if self.changes() or (self.spec.policy in READS_CONNECTIONS and not plain):
             statuses, leaves = balance_through_changes(self, requests, times)
             return np.asarray(statuses, dtype=np.int8), np.asarray(leaves, dtype=float)
         healthy = self._view(float(times[0]))
-        if self.spec.policy in READS_CONNECTIONS:
-            return self._admit_one_by_one(healthy, requests, times)
-        if self.spec.policy in BATCH_POLICIES:
+        one_by_one = self.spec.policy in READS_CONNECTIONS
+        if one_by_one:
+            routes, service, start = self._route_one_by_one(healthy, requests, times)
+        elif self.spec.policy in BATCH_POLICIES:
             routes = BATCH_POLICIES[self.spec.policy](self, healthy, requests)
         else:
             routes = np.array([self.choose(self, healthy, i) for i in requests.tolist()], dtype=np.int64)
@@ -436,29 +438,38 @@ class LoadBalancerRun(PoolRun):
         bounds = np.searchsorted(routes[by_server], np.arange(len(self.parts) + 1))
         for k, part in enumerate(self.parts):
             share = by_server[bounds[k]:bounds[k + 1]]
-            if len(share):
+            if len(share) and one_by_one:  # already scheduled: the server records them
+                status[share], leave[share] = part.book(requests[share], times[share], service[share], start[share])
+            elif len(share):
                 status[share], leave[share] = part.admit_batch(requests[share], times[share])
         failed = status != OK
         self.sim.failed_at[requests[failed]] = np.array([p.index for p in self.parts])[routes[failed]]
         return status, leave
 
-    def _admit_one_by_one(self, healthy, requests, times):
-        leaving, connections, choose, parts = self.leaving, self.connections, self.choose, self.parts
-        failed_at = self.sim.failed_at
-        routed, statuses, leaves = self.routed, [], []
+    def _route_one_by_one(self, healthy, requests, times):
+        """Routes for a policy that reads connections, one request at a time: the chosen server's FCFS step tells
+        when the request leaves it, and a heap of those times counts the requests each server holds at ``t``.
+        Returns the routes, each request's service time and start (NaN: rejected), as arrays, for
+        :meth:`ServerRun.book`."""
+        leaving, connections, choose = self.leaving, self.connections, self.choose
+        steps, draws = [p._step for p in self.parts], [p.service for p in self.parts]
+        timeouts = [p.timeout for p in self.parts]
+        routes, services, starts = [], [], []
         for i, t in zip(requests.tolist(), times.tolist()):
             while leaving and leaving[0][0] <= t:
                 connections[heappop(leaving)[1]] -= 1
-            k = routed[i] = choose(self, healthy, i)
-            status, leave = parts[k].admit(i, t)
-            if status != OK:
-                failed_at[i] = parts[k].index
-            if leave > t:
-                connections[k] += 1
-                heappush(leaving, (leave, k))
-            statuses.append(status)
-            leaves.append(leave)
-        return np.array(statuses, dtype=np.int8), np.array(leaves)
+            k = choose(self, healthy, i)
+            s = draws[k][i]
+            start = steps[k](t, s)
+            routes.append(k)
+            services.append(s)
+            starts.append(start)
+            if start == start:  # admitted (NaN: the queue was full): it leaves when it gives up waiting, or served
+                leave = start if start - t > timeouts[k] else start + s
+                if leave > t:
+                    connections[k] += 1
+                    heappush(leaving, (leave, k))
+        return np.array(routes, dtype=np.int64), np.array(services), np.array(starts)
 
 
 class DNSRoundRobinRun(PoolRun):

@@ -354,7 +354,11 @@ class ServerRun(Runtime):
         if self.spec.outages:
             return Runtime.admit_batch(self, requests, times)
         service = self.service.take(requests)
-        start = self._starts(times, service)
+        return self.book(requests, times, service, self._starts(times, service))
+
+    def book(self, requests, times, service, start):
+        """Record requests (arrays, in order of arrival) that came at ``times``, needed ``service`` and started at
+        ``start`` (NaN: rejected) as :meth:`_step` gave it; returns their (statuses, leave times) as :meth:`admit`."""
         rejected = np.isnan(start)
         wait = start - times
         gave_up = wait > self.timeout
