@@ -101,6 +101,7 @@ def by_id(nb):
     ("a, (b,) = f()", "a, (b,) = None, (None,)  # your answer here"),
     ("a = b = 3", "a = b = None  # your answer here"),
     ("a, b = c, d = f()", "a, b = c, d = None, None  # your answer here"),
+    ("whole = b, c = f()", "whole = b, c = None, None  # your answer here"),
     ("total: int = 3", "total: int = None  # your answer here"),
     ("total: int", "# your code here"),
     ("import math\nprint(math.pi)", "# your code here"),
@@ -128,6 +129,13 @@ def test_an_indented_region_keeps_its_indentation_and_an_empty_one_passes():
     source = "if True:\n    ### BEGIN SOLUTION\n    ### END SOLUTION"
     assert ex.strip_solutions(new_notebook(cells=[new_code_cell(source, id="a")])).cells[0].source == \
         "if True:\n    pass  # your code here"
+    source = "for i in r:\n    ### BEGIN SOLUTION\n    if i:\n        total = i\n    ### END SOLUTION"
+    assert ex.strip_solutions(new_notebook(cells=[new_code_cell(source, id="a")])).cells[0].source == \
+        "for i in r:\n    pass  # your code here"
+    source = ("class A:\n    ### BEGIN SOLUTION\n    def f(self):\n        '''Doc.\n\n        More.'''\n"
+              "        return 1\n    ### END SOLUTION")
+    assert ex.strip_solutions(new_notebook(cells=[new_code_cell(source, id="a")])).cells[0].source == \
+        "class A:\n    def f(self):\n        '''Doc.\n\n        More.'''\n        # your code here\n        return None"
     source = "x = 1\n### BEGIN SOLUTION\n\n### END SOLUTION"
     assert ex.strip_solutions(new_notebook(cells=[new_code_cell(source, id="a")])).cells[0].source == \
         "x = 1\n# your code here"
@@ -184,8 +192,9 @@ def test_markdown_answers_become_a_placeholder_and_raw_cells_stay():
                              new_raw_cell("### BEGIN SOLUTION", id="r")])
     out = ex.strip_solutions(nb)
     assert [c.source for c in out.cells] == ["Why?\n*Your answer here.*\nEnd.", "### BEGIN SOLUTION"]
-    with pytest.raises(ValueError, match="belong in a CHECK cell only"):
-        ex.strip_solutions(new_notebook(cells=[new_markdown_cell("### END HIDDEN TESTS", id="m")]))
+    for marker in ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"):
+        with pytest.raises(ValueError, match="belong in a CHECK cell only"):
+            ex.strip_solutions(new_notebook(cells=[new_markdown_cell(f"Why?\n  {marker}", id="m")]))
 
 
 def test_check_headers_are_read_or_refused():
@@ -229,8 +238,11 @@ def test_generated_exercise_is_tagged_and_stays_in_sync(course_dirs, tmp_path, c
     assert capsys.readouterr().out.endswith("2 exercise notebook(s) out of sync; run `make exercises`\n")
     (stale / f"{CHAPTER}.ipynb").write_text((exercises / f"{CHAPTER}.ipynb").read_text().replace("None", "0"))
     assert f"{stale / (CHAPTER + '.ipynb')} differs from what" in ex.out_of_sync(solutions, stale)[0]
-    assert ex.main([str(solutions), str(tmp_path / "fresh")]) == 0
-    assert capsys.readouterr().out == f"wrote {tmp_path / 'fresh' / (CHAPTER + '.ipynb')}\n"
+    fresh = tmp_path / "new" / "fresh"
+    assert ex.main([str(solutions), str(fresh)]) == 0
+    assert ex.main([str(solutions), str(fresh)]) == 0  # again, into the folder now there
+    assert capsys.readouterr().out == f"wrote {fresh / (CHAPTER + '.ipynb')}\n" * 2
+    assert ex.out_of_sync(solutions, fresh) == []
     assert ex.main([str(tmp_path / "none"), str(stale), "--check"]) == 2
     assert "is not a folder" in capsys.readouterr().err
     assert ex.main([str(tmp_path / "none"), str(stale)]) == 2
@@ -335,12 +347,15 @@ def test_a_missing_answer_cell_is_noted_by_id_or_by_shape(chapter, course_dirs):
 
 def test_restored_cell_ids_are_valid_and_unique():
     taken = {"a"}
+    assert _unique_id("a", {"a", "b"}, "b") == "b-2"
     assert _unique_id("b", taken, "x") == "b"
     assert _unique_id("a", taken, "cell 3!") == "cell-3-"
     assert _unique_id("a", taken, "cell 3!") == "cell-3--2"
     assert _unique_id(None, taken, "cell 3!") == "cell-3--3"
     assert _unique_id("x" * 65, taken, "y" * 70) == "y" * 60
+    assert _unique_id("z" * 64, set(), "f") == "z" * 64
     assert taken == {"a", "b", "cell-3-", "cell-3--2", "cell-3--3", "y" * 60}
+    assert _unique_id("a", {"a", "f", "f-2"}, "f") == "f-3"
 
 
 def test_notes_read_as_sentences_and_sum_up_by_kind():
@@ -649,3 +664,37 @@ def test_a_failed_gradebook_write_leaves_the_old_file_and_no_temporary(course, c
         write_gradebook(out, [], course)
     assert out.read_text() == "student,chapter,submission\n"
     assert [p.name for p in tmp_path.iterdir()] == ["gradebook.csv"]
+
+
+def test_of_two_copies_after_the_answer_the_first_is_kept(chapter, course_dirs):
+    nb = exercise(course_dirs)
+    nb.cells.append(new_code_cell("# CHECK 1.3 [3 pts]\nassert True", id="late"))
+    restored, notes = restore_checks(nb, chapter)
+    assert notes == [("copy", "1.3")]
+    assert [c.id for c in restored.cells] == [c.id for c in exercise(course_dirs).cells]
+
+
+def test_an_unknown_check_is_noted_once_by_its_clipped_header(chapter, course_dirs):
+    nb = exercise(course_dirs)
+    header = "# CHECK 9.9 " + "x" * 80
+    nb.cells += [new_code_cell(header, id="u1"), new_code_cell(header + "\nassert True", id="u2")]
+    assert restore_checks(nb, chapter)[1] == [("unknown", repr(header[:60]))]
+
+
+def test_a_course_of_broken_notebooks_is_still_a_course(tmp_path, course):
+    (tmp_path / "02_broken.ipynb").write_text("{}")
+    assert Course(tmp_path).names == ["02_broken"]
+    course.problems["00_broken"] = "not a notebook"  # a broken chapter has no check columns
+    try:
+        write_gradebook(tmp_path / "gradebook.csv", [], course, [{"student": "a", "submission": "a", "z": "1",
+                                                                  "y": "2"}])
+    finally:
+        del course.problems["00_broken"]
+    data = (tmp_path / "gradebook.csv").read_bytes()
+    assert data == b"student,chapter,submission,y,z,total,max,status,message\na,,a,2,1,,,,\n"
+
+
+def test_blank_lines_of_a_message_are_dropped_from_feedback(chapter, tmp_path):
+    result = graded(chapter, tmp_path, [outcome("1.1", 2), outcome("1.2", 1, "failed", "a\n\n  \nb"),
+                                        outcome("1.3", 3)])
+    assert feedback_markdown(result).endswith("## To revisit\n\n- **1.2**: a\n  b\n")
