@@ -170,8 +170,7 @@ def simulated_latency(table):
 def simulated_utilization(table):
     """Long form of :func:`sweep_designs` output for the utilisation chart: users, tier, utilization."""
     columns = [c for c in table.columns if c.endswith("_utilization")]
-    long = table[["users", "design", *columns]].melt(["users", "design"], columns, var_name="tier",
-                                                    value_name="utilization").dropna()
+    long = charts.long_form(table, ["users", "design"], columns, "tier", "utilization").dropna()
     long["tier"] = np.where(long["tier"] == "server_utilization", long["design"],
                             long["tier"].str.removesuffix("_utilization"))
     return long[["users", "tier", "utilization"]]

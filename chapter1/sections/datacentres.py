@@ -79,23 +79,30 @@ def expected_failed(load, datacentres, mode, fail_at_s=FAIL_AT_S):
                                       hit_ratio(rate), in_site_s=IN_SITE_S)
 
 
-def moved_share(t, rate, fail_at_s=FAIL_AT_S):
-    """Share of dc-1's clients' requests already sent elsewhere at ``t``: none before the check, then all but the
-    ones sent from an answer cached before it (a hit share, expiring in a straight line over one TTL)."""
+def moved_share(times, rate, fail_at_s=FAIL_AT_S):
+    """Share of dc-1's clients' requests already sent elsewhere at each of ``times`` (an array): none before the
+    check, then all but the ones sent from an answer cached before it (a hit share, expiring in a straight line
+    over one TTL).
+
+    >>> moved_share(np.array([0.0, 9.0, 20.0]), 20.0).round(3).tolist()
+    [0.0, 0.893, 1.0]
+    """
     seen = analytic.site_detected_at(fail_at_s, CHECK_S)
-    if t < seen:
-        return 0.0
-    return 1.0 - hit_ratio(rate) * max(0.0, 1 - (t - seen) / TTL_S)
+    return np.where(times < seen, 0.0, 1.0 - hit_ratio(rate) * np.maximum(0.0, 1 - (times - seen) / TTL_S))
 
 
-def demand(t, site, load, datacentres, mode):
-    """Utilisation theory asks of ``site`` (0 = dc-1) at ``t``: its own share plus the moved share of dc-1's."""
-    rate = offered_rate(load, datacentres, mode)
-    moved = moved_share(t, rate)
+def demand(times, site, load, datacentres, mode):
+    """Utilisation theory asks of ``site`` (0 = dc-1) at each of ``times``: its own share plus the moved share
+    of dc-1's.
+
+    >>> demand(np.array([0.0, 20.0]), 1, 0.5, 2, "active-active").tolist()
+    [0.5, 1.0]
+    """
+    moved = moved_share(times, offered_rate(load, datacentres, mode))
     if site == 0:
-        return 0.0 if t >= FAIL_AT_S else load
+        return np.where(times >= FAIL_AT_S, 0.0, load)
     if mode == "active-passive":
-        return load * moved if site == 1 else 0.0
+        return load * moved if site == 1 else np.zeros_like(moved)
     return load + load / (datacentres - 1) * moved
 
 
@@ -111,19 +118,15 @@ def outage_data(results, mode, datacentres, load, bins=BINS):
     """The panel's datasets: utilisation dots and theory lines per site, failing windows, failover theory, events."""
     times = np.linspace(0, DURATION_S, 49)
     names = [f"dc-{k + 1}" for k in range(datacentres)]
-    theory = [{"series": n, "t_s": t, "utilization": demand(t, k, load, datacentres, mode)}
-              for k, n in enumerate(names) for t in times]
-    limit = analytic.headroom_limit(datacentres)
-    theory += [{"series": s, "t_s": t, "utilization": y} for s, y in (("limit (N-1)/N", limit), ("capacity", 1.0))
-               for t in (0.0, DURATION_S)]
+    theory = [(n, times, demand(times, k, load, datacentres, mode)) for k, n in enumerate(names)]
+    limit, ends = analytic.headroom_limit(datacentres), np.array([0.0, DURATION_S])
+    theory += [(s, ends, np.array([y, y])) for s, y in (("limit (N-1)/N", limit), ("capacity", 1.0))]
     dots, edges = [], np.linspace(0, DURATION_S, bins + 1)
     arrived, failed = np.zeros(bins), np.zeros(bins)
     for result in results:
         table = result.timeline(max(1, int(result.duration_s * bins / DURATION_S)))  # windows of about 1 s
         table = table[table["t_s"] <= DURATION_S]
-        for n in names:
-            dots += [{"series": n, "t_s": t, "utilization": u}
-                     for t, u in zip(table["t_s"], table[f"{n} web-1_utilization"])]
+        dots += [(n, table["t_s"].to_numpy(), table[f"{n} web-1_utilization"].to_numpy()) for n in names]
         requests = result.requests
         window = np.searchsorted(edges, requests["arrival_s"].to_numpy(), side="right") - 1
         inside = window < bins
@@ -136,16 +139,19 @@ def outage_data(results, mode, datacentres, load, bins=BINS):
     rate = offered_rate(load, datacentres, mode)
     seen = analytic.site_detected_at(FAIL_AT_S, CHECK_S)
     steps = np.sort(np.concatenate([times, [FAIL_AT_S - 1e-9, seen - 1e-9]]))
-    fail_line = pd.DataFrame({"t_s": steps, "share": [_failing(t, rate, datacentres, mode) for t in steps]})
+    failing = np.where(steps < FAIL_AT_S, 0.0, dead_share(datacentres, mode) * (1 - moved_share(steps, rate)))
+    fail_line = pd.DataFrame({"t_s": steps, "share": failing})
     events = [{"t_s": FAIL_AT_S, "event": "dc-1 dies"}, {"t_s": seen, "event": "GeoDNS notices"},
               {"t_s": seen + TTL_S, "event": "last cached answer expires"}]
-    return {"site_theory": pd.DataFrame(theory), "site_simulated": pd.DataFrame(dots),
+    return {"site_theory": _series(theory), "site_simulated": _series(dots),
             "windows": windows, "failover_theory": fail_line, "events": events}
 
 
-def _failing(t, rate, datacentres, mode):
-    share = dead_share(datacentres, mode)
-    return 0.0 if t < FAIL_AT_S else share * (1 - moved_share(t, rate))
+def _series(lines):
+    """One table (series, t_s, utilization) from (series, times, utilisations) triples, in their order."""
+    return pd.DataFrame({"series": [n for n, t, _ in lines for _ in t],
+                         "t_s": np.concatenate([t for _, t, _ in lines]),
+                         "utilization": np.concatenate([u for _, _, u in lines])})
 
 
 @functools.lru_cache(maxsize=1)
