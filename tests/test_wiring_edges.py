@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from chapter1 import DNS, Architecture, Component, Outage, Server, WebServer, Workload, simulate
+from chapter1 import DNS, Architecture, Component, Database, Outage, Server, WebServer, Workload, simulate
 from chapter1.architectures import cached, load_balanced, single_server
 from chapter1.core.component import KINDS, Runtime, flatten, register
 from chapter1.core.simulation import MAX_CLIENTS, MAX_USERS, Simulation, client_population, down, sweep
@@ -225,3 +225,23 @@ def test_sweep_gives_one_row_per_user_count_and_refuses_a_single_number():
     for users in (1_000, "1000"):
         with pytest.raises(TypeError, match=r"users must be a list of user counts \(e.g. \[1_000, 100_000\]\)"):
             sweep(single_server(), users=users)
+
+
+def test_sweep_defaults_to_2_000_requests_and_seed_0():
+    row = sweep(single_server(), users=[20_000]).iloc[0]
+    same = simulate(single_server(), Workload(users=20_000), requests=2_000, seed=0).summary()
+    assert row["requests"] == 2_000 and row["p95_ms"] == same["p95_ms"]
+
+
+@pytest.mark.parametrize("tiers, why", [
+    ((Relay(name="r1", inner=Server(name="i1")), WebServer(), Relay(name="r2", inner=Server(name="i2"))),
+     "'r1', 'r2' needs events (a kind without an event-free path, or one that runs its own outages)"),
+    ((WebServer(distribution="constant"), Server(name="app"), Database(distribution="constant")),
+     "'web', 'database' have constant service times, so events can tie"),
+])
+def test_the_fast_engine_names_the_tiers_that_need_events_and_why(tiers, why):
+    arch = Architecture("mixed", tiers)
+    with pytest.raises(ValueError) as info:
+        simulate(arch, Workload.from_rate(20), requests=50, engine="fast")
+    assert str(info.value) == f"engine='fast' needs every tier to run without events; {why}: use engine='auto'"
+    assert len(simulate(arch, Workload.from_rate(20), requests=50).requests) == 50  # auto runs it with events
