@@ -44,7 +44,7 @@ GROUPS = {
         "tests/test_autoscaling.py", "tests/test_validation.py", "tests/test_loadbalancer.py",
         "tests/test_stateless.py",
         "tests/test_single_server.py", "tests/test_theory_edges.py", "tests/test_theory_limits.py",
-        "tests/test_theory_predict.py"]),
+        "tests/test_theory_predict.py", "tests/test_theory_autoscaling.py"]),
     "result": (["chapter1/core/result.py"], [
         "tests/test_result.py", "tests/test_simulation.py", "tests/test_engines.py",
         "tests/test_behaviour.py", "tests/test_robustness.py", "tests/test_result_figures.py"]),

@@ -190,3 +190,77 @@ def test_a_burst_adds_to_the_backlog_an_outage_left():
 def test_the_producer_sees_producer_and_broker_up_together():
     assert analytic.decoupled_availability(0.99, 0.999) == pytest.approx(0.99 * 0.999)
     assert analytic.decoupled_availability(0.999, 0.99, consumers=0.5) == pytest.approx(0.99 * 0.999)
+
+
+# --- CDN costs -----------------------------------------------------------------------------------------
+
+ASSETS = [{"asset": "logo.png", "size_kb": 20, "requests_per_day": 5_000_000},
+          {"asset": "2019-report.pdf", "size_kb": 4_000, "requests_per_day": 3},
+          {"asset": "icon.svg", "size_kb": 0.5, "requests_per_day": 86_400}]
+
+
+def test_egress_cost_splits_the_bill():
+    """1,000 GB at 90 % hits: every byte leaves the edge (0.05 $/GB), the 10 % misses also leave the origin
+    (0.09 $/GB); the origin alone would send all 1,000 GB."""
+    cost = analytic.egress_cost(1_000, 0.9)
+    assert set(cost) == {"cdn", "origin_fill", "total", "origin_only"}
+    assert (cost["cdn"], cost["origin_fill"], cost["total"], cost["origin_only"]) == pytest.approx((50, 9, 59, 90))
+
+
+def test_break_even_hit_ratio_is_the_price_ratio_and_infinite_with_free_origin_bytes():
+    assert analytic.break_even_hit_ratio({"cdn_usd_per_gb": 0.5, "origin_usd_per_gb": 1.0}) == 0.5
+    assert analytic.break_even_hit_ratio({"origin_usd_per_gb": 0.0}) == math.inf
+
+
+def test_cost_table_defaults_are_four_edges_and_an_hour():
+    table = analytic.cost_table(ASSETS)
+    per_edge = np.array([5_000_000, 3, 86_400]) / 86_400 / 4
+    assert table["hit_ratio"].tolist() == pytest.approx([analytic.ttl_hit_ratio(r, 3_600) for r in per_edge],
+                                                        rel=1e-12)
+    assert table["gb_per_month"].tolist() == pytest.approx([3_000, 0.36, 1.296])   # KB x requests x 30 / 1e6
+    assert table["keep_on_cdn"].tolist() == [True, False, True]
+    assert table.equals(analytic.cost_table(ASSETS, edges=4, ttl_s=3_600))
+
+
+def test_cost_table_uses_the_prices_given():
+    prices = {"cdn_usd_per_gb": 0.02, "origin_usd_per_gb": 0.2}
+    table = analytic.cost_table(ASSETS, prices=prices)
+    for row in table.itertuples():
+        cost = analytic.egress_cost(row.gb_per_month, row.hit_ratio, prices)
+        assert (row.cdn_usd, row.origin_only_usd) == pytest.approx((cost["total"], cost["origin_only"]))
+
+
+def test_a_cdn_that_costs_exactly_the_same_is_not_kept():
+    """Prices 0.05 and 0.10 $/GB and a hit ratio of exactly 1/2 (one request a day per edge, a day's TTL):
+    0.05 + 0.5 x 0.10 = 0.10, a tie; keep_on_cdn says True only when the CDN costs less."""
+    table = analytic.cost_table([{"asset": "a", "size_kb": 100_000, "requests_per_day": 1}], edges=1, ttl_s=86_400,
+                                prices={"cdn_usd_per_gb": 0.05, "origin_usd_per_gb": 0.1})
+    assert table["hit_ratio"][0] == 0.5 and table["cdn_usd"][0] == table["origin_only_usd"][0]
+    assert not table["keep_on_cdn"][0]
+
+
+@pytest.mark.parametrize("assets, message", [
+    ([{"asset": "a", "size_kb": -1, "requests_per_day": 1}], r"assets\['size_kb'\] must hold numbers >= 0; got \[-1\]"),
+    ([{"asset": "a", "size_kb": 1, "requests_per_day": "many"}],
+     r"assets\['requests_per_day'\] must hold numbers >= 0; got \['many'\]"),
+    ([{"asset": "a"}], r"assets needs the columns asset, size_kb, requests_per_day; missing requests_per_day, size_kb"),
+])
+def test_cost_table_names_what_is_wrong_with_the_assets(assets, message):
+    with pytest.raises(ValueError, match=message):
+        analytic.cost_table(assets)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"edges": 1_001}, r"edges must be a whole number in the range \[1, 1,000\]"),
+    ({"edges": 0}, r"edges must be a whole number in the range \[1, 1,000\]"),
+    ({"edges": 2.5}, r"edges must be a whole number"),
+    ({"ttl_s": -1}, r"ttl_s must be a number >= 0"),
+])
+def test_cost_table_limits_are_named_with_their_range(kwargs, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        analytic.cost_table(ASSETS, **kwargs)
+
+
+def test_cost_table_accepts_the_extremes():
+    assert analytic.cost_table(ASSETS, edges=1_000, ttl_s=0)["hit_ratio"].tolist() == [0.0, 0.0, 0.0]
+    assert len(analytic.cost_table(ASSETS, edges=1)) == 3
