@@ -404,6 +404,10 @@ def test_paths_expand_into_one_submission_per_notebook(tmp_path):
     assert [(s.student, Path(s.label).name) for s in found] == [
         ("ann", "a.ipynb"), ("bo", "bo.ipynb"), ("bo", "b.ipynb"), ("cy", "cy.ipynb"), ("nobody", "nobody"),
         ("loose", "loose.ipynb")]
+    bo = klass / "bo"
+    assert [s.path for s in found] == [student / "a.ipynb", bo / "bo.ipynb", bo / "deep" / "b.ipynb",
+                                       klass / "cy" / "cy.ipynb", tmp_path / "nobody", Path("loose.ipynb")]
+    assert [s.student for s in find_submissions(["first.ipynb", student])] == ["first", "ann"]
     (klass / "stray.ipynb").write_text("{}")
     with pytest.raises(ValueError, match=r"holds both notebooks \(stray.ipynb\) and folders with notebooks "
                                          r"\(bo/, cy/\)"):
