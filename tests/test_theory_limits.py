@@ -264,3 +264,63 @@ def test_cost_table_limits_are_named_with_their_range(kwargs, message):
 def test_cost_table_accepts_the_extremes():
     assert analytic.cost_table(ASSETS, edges=1_000, ttl_s=0)["hit_ratio"].tolist() == [0.0, 0.0, 0.0]
     assert len(analytic.cost_table(ASSETS, edges=1)) == 3
+
+
+# --- replication, sharding, contention, sites --------------------------------------------------------
+
+
+def test_replicas_at_their_edges():
+    """No replica: no read capacity of its own, and writes wait for the repair; replays that take every
+    query leave nothing for reads; each replica adds one more copy to read from."""
+    assert analytic.read_capacity(0, 400, 100) == 0.0
+    assert analytic.read_capacity(3, 0.5, 0) == 1.5                # a slow box still serves
+    assert analytic.read_capacity(2, 400, 0.5, replay_cost=0) == 800.0
+    assert analytic.read_capacity(2, 400, 500) == 0.0              # replaying writes takes everything
+    assert analytic.write_availability(0, 4, 30, 3_600) == pytest.approx(1 - 4 * 3_600 / (365.25 * 86_400))
+    assert analytic.write_availability(2, 0.5, 30, 3_600) == pytest.approx(1 - 0.5 * 30 / (365.25 * 86_400))
+    assert analytic.write_availability(2, 4, 0, 0.5) == 1.0
+    assert analytic.read_availability(0, 0.99) == pytest.approx(0.99)
+    assert analytic.read_availability(1, 0.99) == pytest.approx(1 - 0.01 ** 2)
+    assert analytic.read_availability(3, 0.9) == pytest.approx(1 - 0.1 ** 4)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: analytic.read_capacity(-1, 400, 100), r"replicas must be a whole number >= 0"),
+    (lambda: analytic.read_capacity(1.5, 400, 100), r"replicas must be a whole number >= 0"),
+    (lambda: analytic.read_capacity(2, 0, 100), r"capacity must be a number > 0"),
+    (lambda: analytic.read_capacity(2, 400, 100, replay_cost=-0.5), r"replay_cost must be a number >= 0"),
+    (lambda: analytic.write_availability(1.5, 4, 30, 60), r"replicas must be a whole number >= 0"),
+    (lambda: analytic.write_availability(1, -4, 30, 60), r"failures_per_year must be a number >= 0"),
+    (lambda: analytic.write_availability(1, 4, -30, 60), r"failover_s must be a number >= 0"),
+    (lambda: analytic.read_availability(-1, 0.9), r"replicas must be a whole number >= 0"),
+    (lambda: analytic.usl_peak(1.5, 0.001), r"sigma must be a number in the range \[0, 1\]"),
+    (lambda: analytic.fanout_cdf([0.5, 1.5], 2), r"cdf values must be probabilities in \[0, 1\]"),
+    (lambda: analytic.fanout_cdf(np.array([-0.1]), 2), r"cdf values must be probabilities in \[0, 1\]"),
+    (lambda: analytic.survival_capacity(100, 1), r"datacentres must be a whole number >= 2"),
+    (lambda: analytic.survival_capacity(100, 2.5), r"datacentres must be a whole number >= 2"),
+    (lambda: analytic.idle_share(1), r"datacentres must be a whole number >= 2"),
+    (lambda: analytic.idle_share(2.5), r"datacentres must be a whole number >= 2"),
+])
+def test_more_limits_are_named_with_their_range(call, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        call()
+
+
+def test_fanout_cdf_of_a_curve_keeps_its_ends():
+    """A whole curve at once: 0 stays 0, 1 stays 1, each value to the k-th power."""
+    assert analytic.fanout_cdf([0, 0.5, 1], 3).tolist() == [0.0, 0.125, 1.0]
+    assert analytic.fanout_cdf((0, 1), 2).tolist() == [0.0, 1.0]
+
+
+def test_zipf_exponent_reaches_the_top_key_share_and_amdahl_defaults_to_perfect_scaling():
+    assert analytic.top_key_share(3, 2.0) == pytest.approx(1 / (1 + 1 / 4 + 1 / 9))
+    assert analytic.amdahl_capacity(8) == 8.0
+    assert analytic.amdahl_capacity(8, 0.5) == pytest.approx(8 / (1 + 0.5 * 7))
+
+
+def test_site_capacity_with_the_smallest_peak_and_the_fewest_sites():
+    """Active-active over 2 sites: each must carry the whole peak, twice what the peak needs."""
+    assert analytic.survival_capacity(0.5, 2) == pytest.approx(1.0)
+    assert analytic.survival_capacity(100, 2) == analytic.survival_capacity(100, 2, "active-active")
+    assert analytic.idle_share(2) == analytic.idle_share(2, "active-passive") == 0.5
+    assert analytic.idle_share(4) == 0.75 and analytic.idle_share(4, "active-active") == 0.25
