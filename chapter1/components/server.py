@@ -132,6 +132,7 @@ class Database(Server):
 
 
 DRAW_SHIFT = 14  # service times are drawn in chunks of 2**14 requests
+DRAW_MASK = (1 << DRAW_SHIFT) - 1  # a request's place in its chunk
 
 
 class ServiceTimes:
@@ -154,12 +155,13 @@ class ServiceTimes:
         self.rng, self.mean_s, self.n = rng, mean_s, n
         self.states = [rng.bit_generator.state]  # the generator's state at the start of chunk c
         self.chunks = {}
+        self.read, self.view = -1, None  # the chunk read last, seen as a memoryview (it gives Python floats)
 
     def __getitem__(self, i):
-        chunk = self.chunks.get(i >> DRAW_SHIFT)
-        if chunk is None:
-            chunk = self.chunk(i >> DRAW_SHIFT)
-        return chunk.item(i & ((1 << DRAW_SHIFT) - 1))
+        if i >> DRAW_SHIFT != self.read:
+            self.read = i >> DRAW_SHIFT
+            self.view = memoryview(self.chunk(self.read))
+        return self.view[i & DRAW_MASK]
 
     def chunk(self, c):
         """The draws of requests c * 2**14 up to (c + 1) * 2**14 (fewer in the last chunk)."""
