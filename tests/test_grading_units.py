@@ -398,20 +398,28 @@ def test_paths_expand_into_one_submission_per_notebook(tmp_path):
         (klass / name / f"{name}.ipynb").write_text("{}")
     (klass / "bo" / "deep").mkdir()
     (klass / "bo" / "deep" / "b.ipynb").write_text("{}")
+    (klass / "dee" / "week1").mkdir(parents=True)  # a student whose notebooks are all in a subfolder
+    (klass / "dee" / "week1" / "d.ipynb").write_text("{}")
     (klass / "empty").mkdir()
     (tmp_path / "nobody").mkdir()
     found = find_submissions([student, klass, tmp_path / "nobody", "loose.ipynb"])
     assert [(s.student, Path(s.label).name) for s in found] == [
-        ("ann", "a.ipynb"), ("bo", "bo.ipynb"), ("bo", "b.ipynb"), ("cy", "cy.ipynb"), ("nobody", "nobody"),
+        ("ann", "a.ipynb"), ("bo", "bo.ipynb"), ("bo", "b.ipynb"), ("cy", "cy.ipynb"), ("dee", "d.ipynb"),
+        ("nobody", "nobody"),
         ("loose", "loose.ipynb")]
     bo = klass / "bo"
     assert [s.path for s in found] == [student / "a.ipynb", bo / "bo.ipynb", bo / "deep" / "b.ipynb",
-                                       klass / "cy" / "cy.ipynb", tmp_path / "nobody", Path("loose.ipynb")]
+                                       klass / "cy" / "cy.ipynb", klass / "dee" / "week1" / "d.ipynb",
+                                       tmp_path / "nobody", Path("loose.ipynb")]
     assert [s.student for s in find_submissions(["first.ipynb", student])] == ["first", "ann"]
-    (klass / "stray.ipynb").write_text("{}")
-    with pytest.raises(ValueError, match=r"holds both notebooks \(stray.ipynb\) and folders with notebooks "
-                                         r"\(bo/, cy/\)"):
+    for name in ("s1", "s2", "s3", "s4"):
+        (klass / f"{name}.ipynb").write_text("{}")
+    (klass / "eve").mkdir()
+    (klass / "eve" / "e.ipynb").write_text("{}")  # four folders, three named
+    with pytest.raises(ValueError) as refused:
         find_submissions([klass])
+    assert str(refused.value).startswith(f"{klass} holds both notebooks (s1.ipynb, s2.ipynb, s3.ipynb) and folders "
+                                         "with notebooks (bo/, cy/, dee/): is it one student's folder or a class?")
 
 
 def test_unreadable_submissions_become_error_messages(tmp_path):
@@ -546,8 +554,13 @@ def test_the_gradebook_has_a_column_per_check_in_course_order(course, chapter, t
     assert list(tmp_path.glob("book/.*.tmp")) == []
     assert read_gradebook(tmp_path / "none.csv") == []
     (tmp_path / "notes.csv").write_text("name,mark\nann,3\n")
-    with pytest.raises(ValueError, match="is not a gradebook \\(no student, chapter, submission columns\\)"):
+    with pytest.raises(ValueError) as refused:
         read_gradebook(tmp_path / "notes.csv")
+    assert str(refused.value) == (f"{tmp_path / 'notes.csv'} exists but is not a gradebook (no student, chapter, "
+                                  "submission columns); pass another --out path")
+    (tmp_path / "bare.csv").write_bytes(b"student,chapter,submission\r\nann,01_toy,\"a\r\nb.ipynb\"\r\n")
+    assert read_gradebook(tmp_path / "bare.csv") == [  # as a spreadsheet saves it: CRLF, a quoted line break
+        {"student": "ann", "chapter": "01_toy", "submission": "a\r\nb.ipynb"}]
 
 
 @pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])
@@ -593,11 +606,13 @@ def test_feedback_files_are_named_after_student_and_chapter(tmp_path):
         return Result(Submission(student, Path("a"), "a"), chapter, "error", "no such file")
 
     results = [result("ann", CHAPTER), result("ann", CHAPTER), result("ann", CHAPTER), result("../b c", ""),
-               result("", ""), result(".", "")]
+               result("", ""), result(".", ""), result("Xu", "")]
     assert _feedback_names(results) == ["ann_01_toy.md", "ann_01_toy-2.md", "ann_01_toy-3.md", "b_c.md",
-                                        "submission.md", "submission-2.md"]
-    paths = write_feedback(tmp_path / "fb", results[:2])
+                                        "submission.md", "submission-2.md", "Xu.md"]
+    paths = write_feedback(tmp_path / "fb" / "chapter", results[:2])
+    assert write_feedback(tmp_path / "fb" / "chapter", results[:1]) == [paths[0]]  # the folder may exist
     assert [p.name for p in paths] == ["ann_01_toy.md", "ann_01_toy-2.md"]
+    assert paths[0].parent == tmp_path / "fb" / "chapter"
     assert paths[0].read_text() == "# 01_toy: feedback for ann\n\n**Could not grade a**: no such file\n"
 
 
