@@ -324,3 +324,12 @@ def test_site_capacity_with_the_smallest_peak_and_the_fewest_sites():
     assert analytic.survival_capacity(100, 2) == analytic.survival_capacity(100, 2, "active-active")
     assert analytic.idle_share(2) == analytic.idle_share(2, "active-passive") == 0.5
     assert analytic.idle_share(4) == 0.75 and analytic.idle_share(4, "active-active") == 0.25
+
+
+@pytest.mark.parametrize("fail_at_s, interval_s, seen", [
+    (17.5, 5, 20.0), (20, 5, 20.0), (0, 5, 0.0), (0.3, 0.1, 0.30000000000000004),
+    (100, 1e-300, 100.0),      # 1e302 checks of 1e-300 s: the product rounds to 99.99999999999999 s
+    (1.0, 5e-324, 1.0),        # a subnormal interval: fail / interval overflows
+])
+def test_a_dead_site_is_seen_at_the_first_check_at_or_after_its_death_never_before(fail_at_s, interval_s, seen):
+    assert analytic.site_detected_at(fail_at_s, interval_s) == seen

@@ -27,7 +27,10 @@ def site_detected_at(fail_at_s, interval_s):
     """
     check.number("fail_at_s", fail_at_s, low=0)
     check.number("interval_s", interval_s, low=0, low_open=True)
-    return math.ceil(fail_at_s / interval_s) * float(interval_s)
+    checks = fail_at_s / interval_s
+    if math.isinf(checks):  # a subnormal interval: checks so close together that they see the death at once
+        return float(fail_at_s)
+    return max(float(fail_at_s), math.ceil(checks) * float(interval_s))  # never before the death, after rounding
 
 
 def geo_hit_ratio(rate, clients, ttl_s):
