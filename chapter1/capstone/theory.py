@@ -16,7 +16,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from ..components.shards import ShardRouter, key_hash
+from ..components.shards import ShardRouter, key_hash, place
 from ..theory.caching import che_time, zipf_popularity
 from ..theory.cdn import edge_hit_ratio, fetch_ms, origin_load
 from ..theory.datacentres import failover_failures, geo_hit_ratio
@@ -34,23 +34,36 @@ def _flow(design, target, lost=None):
     return _flow_of(design, tuple(sorted(target.items())), lost)
 
 
-@functools.lru_cache(maxsize=256)
-def _flow_of(design, target_items, lost):
+@functools.lru_cache(maxsize=64)
+def _mix(design, target_items):
+    """What every state of a design shares: the peak rate, the CDN's edge hit ratio and origin rate, the key mix
+    and each key's hit chance (:func:`_keys`), and each shard router's owner of every key."""
     d, t = design, dict(target_items)
     rate = peak_rate(t)
     edge = edge_hit_ratio(rate * t["static_share"], CDN_TTL_S, d.datacentres, t["keys"], t["zipf_s"]) if d.cdn else 0.0
     origin = origin_load(rate, edge, t["static_share"]) if d.cdn else rate
+    q, hit_k = _keys(d, t, rate)
+    owners = ()
+    if d.shards > 1:
+        hashes = key_hash(np.arange(len(q)))  # as router.owners(np.arange(len(q))), the keys hashed once
+        owners = tuple(place(hashes, len(r.shards), r.scheme, r.vnodes, tuple(s.name for s in r.shards))
+                       for r in build(d, t).components if isinstance(r, ShardRouter))
+    return rate, edge, origin, q, hit_k, owners
+
+
+@functools.lru_cache(maxsize=256)
+def _flow_of(design, target_items, lost):
+    d, t = design, dict(target_items)
+    rate, edge, origin, q, hit_k, owners = _mix(design, target_items)
     sites = d.datacentres - (lost == "data_centre")
     serving = 1 if d.mode == "active-passive" else sites
-    q, hit_k = _keys(d, t, rate)
     if lost == "cache_node" and d.cache_nodes:
         hit_k = np.where(key_hash(np.arange(len(q))) % np.uint64(d.cache_nodes) == 0, 0.0, hit_k)  # node 1's keys
     reads, writes = q * (1 - hit_k), q
     share = {"reads": 1.0, "writes": 1.0}
     if d.shards > 1:
         worst = -1.0
-        for router in (c for c in build(d, t).components if isinstance(c, ShardRouter)):
-            owner = router.owners(np.arange(len(q)))
+        for owner in owners:
             r = np.bincount(owner, weights=reads, minlength=d.shards) / max(reads.sum(), 1e-12)
             w = np.bincount(owner, weights=writes, minlength=d.shards) / writes.sum()
             load = r * t["read_ratio"] * reads.sum() / max(d.replicas, 1) + w * (1 - t["read_ratio"])
@@ -135,33 +148,30 @@ def latency_ms(design, target=None, percents=(95, 99), step_ms=0.5, span_ms=4_00
         q = mmc(row["arrival_rps"], row["service_rps"], int(row["workers"]))
         return -np.diff(_survival(grid, row["arrival_rps"], row["service_rps"], int(row["workers"]), q.p_wait))
 
-    def delay(ms):
-        pmf = np.zeros(len(grid) - 1)
-        pmf[min(int(round(ms / step_ms)), len(pmf) - 1)] = 1.0
-        return pmf
+    def delay(pmf, ms):  # a fixed delay: the pmf shifted, as convolving it with a spike at ms would give exactly
+        k = min(int(round(ms / step_ms)), len(pmf) - 1)
+        return np.concatenate([np.zeros(k), pmf[:len(pmf) - k]])
 
-    def conv(*pmfs):
-        total = pmfs[0]
-        for pmf in pmfs[1:]:
-            total = np.convolve(total, pmf)[:len(grid) - 1]
-        return total
+    def conv(total, pmf):
+        return np.convolve(total, pmf)[:len(grid) - 1]
 
     network = BOXES["network_ms"] + (1 - geo_hit_ratio(f["rate"], 1_000, TIMERS["geodns_ttl_s"])) * 30.0
-    front = [station("web server"), delay(network + t["job_share"] * STORE_MS)]
+    front = delay(station("web server"), network + t["job_share"] * STORE_MS)  # shared by every path below
     if d.sessions == "shared":
-        front.append(station("session store"))
-    hit_ms = BOXES["cache_node"]["hit_ms"] if d.cache_nodes else 0.0
+        front = conv(front, station("session store"))
+    cached = delay(front, BOXES["cache_node"]["hit_ms"] if d.cache_nodes else 0.0)
     read_db = station("replica" if "replica" in loads.index else "primary")
     sync = sync_write_delay_ms(d.replicas, BOXES["replication_lag_ms"]) if d.replication == "sync" else 0.0
     reads = t["read_ratio"]
-    origin = conv(*front, delay(hit_ms)) * reads * f["cache_hit"]
-    origin = origin + conv(*front, delay(hit_ms), read_db) * reads * (1 - f["cache_hit"])
-    origin = origin + conv(*front, station("primary"), delay(sync)) * (1 - reads)
+    origin = cached * reads * f["cache_hit"]
+    origin = origin + conv(cached, read_db) * reads * (1 - f["cache_hit"])
+    origin = origin + delay(conv(front, station("primary")), sync) * (1 - reads)
     edge_ms = fetch_ms(EDGE_KM) + 1.0
     static_hit = t["static_share"] * f["edge_hit"] if d.cdn else 0.0
     static_miss = t["static_share"] * (1 - f["edge_hit"]) if d.cdn else 0.0
-    mixed = static_hit * delay(edge_ms) + (1 - static_hit - static_miss) * origin
-    mixed = mixed + static_miss * conv(origin, delay(edge_ms))
+    at_edge = delay(np.eye(1, len(grid) - 1)[0], edge_ms)  # a static hit: the edge's time, nothing else
+    mixed = static_hit * at_edge + (1 - static_hit - static_miss) * origin
+    mixed = mixed + static_miss * delay(origin, edge_ms)
     cdf = np.cumsum(mixed)
     return {q: float((np.searchsorted(cdf, q / 100) + 0.5) * step_ms) for q in percents}
 
