@@ -179,3 +179,24 @@ def test_rate_steps_become_float_pairs_and_the_largest_factor_is_allowed():
     w = Workload(rate_steps=[[60, 1_000], (90, 1)])
     assert w.rate_steps == ((60.0, 1_000.0), (90.0, 1.0))
     assert all(type(x) is float for pair in w.rate_steps for x in pair)
+
+
+def test_an_integer_zipf_exponent_gives_a_distribution_over_many_keys():
+    # integer powers of 10,000 keys overflow 64-bit integers; the popularity must not
+    for keys, s in ((10_000, 5), (3_000_000, 3)):
+        p = Workload(keys=keys, zipf_s=s).key_popularity()
+        assert np.isfinite(p).all() and (p >= 0).all() and p.sum() == pytest.approx(1.0)
+        assert p[0] / p[1] == pytest.approx(2.0**s)
+
+
+class TopDraw:
+    """A generator whose every uniform draw is the largest float below 1."""
+
+    def random(self, n):
+        return np.full(n, np.nextafter(1.0, 0.0))
+
+
+def test_a_draw_just_below_1_is_the_last_key_even_where_the_cumulative_share_rounds_below_it():
+    w = Workload(keys=13, zipf_s=1.0)
+    assert np.cumsum(w.key_popularity())[-1] < np.nextafter(1.0, 0.0)  # rounding leaves a gap at the top
+    assert w.sample_keys(TopDraw(), 3).tolist() == [12, 12, 12]
