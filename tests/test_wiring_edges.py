@@ -245,3 +245,23 @@ def test_the_fast_engine_names_the_tiers_that_need_events_and_why(tiers, why):
         simulate(arch, Workload.from_rate(20), requests=50, engine="fast")
     assert str(info.value) == f"engine='fast' needs every tier to run without events; {why}: use engine='auto'"
     assert len(simulate(arch, Workload.from_rate(20), requests=50).requests) == 50  # auto runs it with events
+
+
+def test_tiers_must_be_components_and_the_message_shows_one():
+    with pytest.raises(TypeError) as info:
+        Architecture("odd", (Server(), 5))
+    assert str(info.value) == "tiers must hold Component objects (e.g. Server()); got 5"
+
+
+def test_a_given_server_joins_with_its_own_settings_and_a_weight_when_weights_are_explicit():
+    big = WebServer(name="big", workers=16)
+    arch = load_balanced(servers=2).add_server(at_s=5, server=big)
+    assert arch["big"] == big and arch["load balancer"].joins[0].at_s == 5
+    weighted = load_balanced(servers=2, policy="weighted", weights=(1, 3)).add_server(at_s=5, weight=2)
+    assert weighted["load balancer"].weights == (1, 3, 2)
+
+
+def test_the_components_table_has_the_documented_columns():
+    result = simulate(Architecture("relay", (Relay(),), dns=None), Workload.from_rate(10), requests=20, seed=0)
+    assert list(result.components.columns) == ["component", "kind", "workers", "utilization", "served",
+                                               "mean_wait_ms", "error", "timeout", "rejected"]
