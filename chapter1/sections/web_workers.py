@@ -70,7 +70,7 @@ def independence_model(architecture, workload, percents=(95,)):
 def independence_curve(architecture, users_range, points, *, ceiling=None, near=()):
     """:func:`chapter1.charts.theory_curve` of :func:`independence_model` (the same figures, bit for bit), computed
     a curve at a time: a one-tier design's p95 in one vectorised pass, the split design's (if it has no exact one)
-    in one batch of convolutions.
+    in batches of convolutions.
 
     >>> independence_curve(web_and_database(), (10_000, 100_000), 3)["statistic"].tolist()
     ['mean', 'p95', 'mean', 'p95', 'mean', 'p95']

@@ -362,8 +362,8 @@ def tandem_independent_percentile(percent, arrival_rate, stages, delay_s=0.0, de
 
 
 def tandem_independent_percentiles(percent, arrival_rates, stages, delay_s=0.0, delay_share=0.0, bins=4_096):
-    """:func:`tandem_independent_percentile` at each of ``arrival_rates``, the convolutions of all rates in one
-    batch of FFTs (the same figures, several times faster for a curve): a numpy array, inf where overloaded.
+    """:func:`tandem_independent_percentile` at each of ``arrival_rates``, the convolutions of a few rates in each
+    batch of FFTs (the same figures, bit for bit, quicker for a curve): a numpy array, inf where overloaded.
 
     >>> tandem_independent_percentiles(95, [20, 40], [(1000 / 30, 1), (1000 / 20, 1)]).round(4).tolist()
     [0.2683, inf]
@@ -376,11 +376,13 @@ def tandem_independent_percentiles(percent, arrival_rates, stages, delay_s=0.0, 
     queues = [(mu, servers, mmc_curve(rates, mu, servers)) for mu, servers in stages]
     if not queues:
         raise ValueError("stages must list at least one (service_rate, servers) pair; got none")
-    stable = np.logical_and.reduce([q["utilization"] < 1 for _, _, q in queues])
+    stable = np.flatnonzero(np.logical_and.reduce([q["utilization"] < 1 for _, _, q in queues]))
     answer = np.full(rates.shape, np.inf)
-    if stable.any():
-        answer[stable] = _independent_quantiles(percent, rates[stable], delay_s, delay_share, bins,
-                                                [(mu, servers, q["p_wait"][stable]) for mu, servers, q in queues])
+    rows = max(1, 16_384 // bins)  # rates a batch: ~16k bins stay in a core's cache (all rates at once ran 2x slower)
+    for start in range(0, stable.size, rows):
+        k = stable[start:start + rows]
+        answer[k] = _independent_quantiles(percent, rates[k], delay_s, delay_share, bins,
+                                           [(mu, servers, q["p_wait"][k]) for mu, servers, q in queues])
     return answer
 
 
