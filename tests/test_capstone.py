@@ -134,8 +134,9 @@ def test_the_capstone_kinds_keep_the_component_contract(kind):
     assert len(check_kind(kind)) == 7
 
 
-def test_lru_warm_up_loads_the_state_the_loop_leaves():
-    keys = np.random.default_rng(1).integers(0, 500, 5_000)
+@pytest.mark.parametrize("space", [500, 10**7])  # keys found by key, or (a sparse key space) by sorting the reads
+def test_lru_warm_up_loads_the_state_the_loop_leaves(space):
+    keys = np.random.default_rng(1).integers(0, space, 5_000) % np.random.default_rng(2).integers(1, space, 5_000)
     looped = LRU(100)
     for key in keys.tolist():
         if not looped.lookup(key):

@@ -193,7 +193,12 @@ def _warm_keys(name, keys, capacity):
     ``capacity`` most recently read distinct keys, least recent first; for other policies every read."""
     if name != "lru":
         return keys.tolist()
-    last = len(keys) - 1 - np.unique(keys[::-1], return_index=True)[1]   # each distinct key's last read
+    if len(keys) and keys.max() < 8 * len(keys):  # each distinct key's last read: by key, or by sorting
+        last = np.full(int(keys.max()) + 1, -1)
+        np.maximum.at(last, keys, np.arange(len(keys)))
+        last = last[last >= 0]
+    else:
+        last = len(keys) - 1 - np.unique(keys[::-1], return_index=True)[1]
     return keys[np.sort(last)[-capacity:]].tolist()
 
 
