@@ -614,6 +614,8 @@ def test_feedback_files_are_named_after_student_and_chapter(tmp_path):
     assert [p.name for p in paths] == ["ann_01_toy.md", "ann_01_toy-2.md"]
     assert paths[0].parent == tmp_path / "fb" / "chapter"
     assert paths[0].read_text() == "# 01_toy: feedback for ann\n\n**Could not grade a**: no such file\n"
+    unknown = feedback_markdown(result("ann", ""))  # the chapter could not be told
+    assert unknown == "# Feedback for ann\n\n**Could not grade a**: no such file\n"
 
 
 def test_text_from_a_submission_is_written_as_utf8():
