@@ -265,3 +265,13 @@ def test_the_components_table_has_the_documented_columns():
     result = simulate(Architecture("relay", (Relay(),), dns=None), Workload.from_rate(10), requests=20, seed=0)
     assert list(result.components.columns) == ["component", "kind", "workers", "utilization", "served",
                                                "mean_wait_ms", "error", "timeout", "rejected"]
+
+
+def test_simulate_names_what_to_pass_instead_and_takes_a_single_request():
+    with pytest.raises(TypeError) as info:
+        simulate("single server", Workload())
+    assert str(info.value) == "architecture must be a Architecture (e.g. single_server()); got 'single server'"
+    with pytest.raises(TypeError) as info:
+        simulate(single_server(), 1_000)
+    assert str(info.value) == "workload must be a Workload (e.g. Workload(users=1000)); got 1000"
+    assert len(simulate(single_server(), Workload(), requests=1).requests) == 1
