@@ -208,6 +208,50 @@ class ConstantTimes:
         return np.full(len(requests), self.mean_s)
 
 
+class Slots:
+    """A server's workers for the simpy engine: ``simpy.Resource``'s request and release, with the same events at the
+    same moments, in fewer Python calls.
+
+    A request takes a free worker at once, else waits in line (``queue``, first come first served); ``count``
+    workers are busy.  As in simpy, a release frees the worker at once but hands it to the next in line only when
+    its own (release) event comes up, and a new request is granted only if the one at the head of the line is.
+
+    >>> env = simpy.Environment()
+    >>> workers = Slots(env, 1)
+    >>> first, second = workers.request(), workers.request()
+    >>> workers.count, len(workers.queue), first.triggered, second.triggered
+    (1, 1, True, False)
+    >>> workers.release(first)
+    >>> env.run()
+    >>> workers.count, len(workers.queue), second.triggered
+    (1, 0, True)
+    """
+
+    def __init__(self, env, capacity):
+        self.env, self.capacity, self.count, self.queue = env, capacity, 0, deque()
+
+    def request(self):
+        """An event that succeeds when this request holds a worker."""
+        slot = simpy.Event(self.env)
+        self.queue.append(slot)
+        if self.count < self.capacity:
+            self._grant()
+        return slot
+
+    def release(self, slot):
+        """Free the worker ``slot`` holds; the next in line gets it when the release event comes up."""
+        self.count -= 1
+        released = simpy.Event(self.env)
+        released.callbacks.append(self._grant)
+        released.succeed()
+
+    def _grant(self, _=None):
+        """The head of the line takes a free worker (simpy's ``_trigger_put``: it looks at the head only)."""
+        if self.queue and self.count < self.capacity:
+            self.count += 1
+            self.queue.popleft().succeed()
+
+
 class ServerRun(Runtime):
     """A :class:`Server` at run time: simpy workers, a bounded queue, outages that kill requests in service.
 
@@ -217,7 +261,7 @@ class ServerRun(Runtime):
 
     def __init__(self, server, sim, index):
         super().__init__(server, sim, index)
-        self.workers = simpy.Resource(self.env, capacity=server.workers)
+        self.workers = Slots(self.env, server.workers)
         mean_s = server.service_time_ms / 1_000.0  # request i's service time, were it to come here:
         self.service = (ConstantTimes(mean_s) if server.distribution == "constant"
                         else ServiceTimes(sim.stream(server.name), mean_s, sim.n))
