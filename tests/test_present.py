@@ -100,7 +100,7 @@ def test_theory_curves_in_one_pass_match_point_by_point():
             expected = [analytic.predict(box, Workload(users=u), percents=(95,))[key] for u in rows["users"]]
             assert np.allclose(rows["latency_ms"], expected, rtol=1e-12, atol=0)
             assert len(rows) < 80, "the overloaded part of the grid is left out"
-    split = web_and_database(web_workers=1, db_workers=2)  # two tiers: predicted point by point, the same dicts
+    split = web_and_database(web_workers=1, db_workers=2)  # two tiers: each stage in one pass, the same dicts
     users = [1_000.0, 200_000.0, 5_000_000.0]
     assert analytic.predict_curve(split, users) == [analytic.predict(split, Workload(users=u), (95,)) for u in users]
     with pytest.raises(ValueError, match="users"):

@@ -60,8 +60,8 @@ def predict(architecture, workload, percents=(50, 95, 99)):
 def predict_curve(architecture, users, percents=(95,), **workload_options):
     """:func:`predict` at each of ``users`` (daily active users; other workload settings fixed): a list.
 
-    One M/M/c station (with or without DNS in front) takes one vectorised pass (:func:`mmc_curve`);
-    anything else is predicted point by point.
+    One M/M/c station (with or without DNS in front) takes one vectorised pass (:func:`mmc_curve`); so do the
+    stages of a tandem (exactly :func:`predict`'s figures); anything else is predicted point by point.
 
     >>> from chapter1 import single_server
     >>> box = single_server(workers=1)
@@ -73,10 +73,33 @@ def predict_curve(architecture, users, percents=(95,), **workload_options):
     users = [float(check.number("users", u, low=0, low_open=True)) for u in users]
     workloads = [Workload(users=u, **workload_options) for u in users[:1]]
     stations = [tier.station() for tier in architecture.tiers]
-    if len(stations) != 1 or stations[0] is None or not users:
+    if None in stations or not users:
         return [predict(architecture, Workload(users=u, **workload_options), percents) for u in users]
     share, delay_s = (0.0, 0.0) if architecture.dns is None else architecture.dns.entry_delay(workloads[0])
+    if len(stations) > 1:
+        return _tandem_curve(architecture, stations, np.array(users) * workloads[0].per_user_rate, percents,
+                             delay_s, share)
     curve = mmc_curve(np.array(users) * workloads[0].per_user_rate, *stations[0], percents=percents,
                       delay_s=delay_s, delay_share=share)
     return [{"utilization": float(curve["utilization"][k]), "mean_ms": float(curve["mean_response_s"][k]) * 1_000.0,
              **{f"p{q}_ms": float(curve[f"p{q:g}_s"][k]) * 1_000.0 for q in percents}} for k in range(len(users))]
+
+
+def _tandem_curve(architecture, stations, rates, percents, delay_s, share):
+    """:func:`predict` of a tandem at each of ``rates``: every stage's M/M/c figures in one pass (:func:`mmc_curve`,
+    bit for bit :func:`mmc`'s), then each point's dict as :func:`predict` builds it."""
+    stages = [mmc_curve(rates, rate, workers) for rate, workers in stations]
+    single_workers = all(workers == 1 for _, workers in stations)
+    names, service_rates = [tier.name for tier in architecture.tiers], [mu for mu, _ in stations]
+    curve = []
+    for k, rate in enumerate(rates):
+        load = [float(stage["utilization"][k]) for stage in stages]
+        mean = sum(float(stage["mean_response_s"][k]) for stage in stages)
+        busiest = max(range(len(load)), key=lambda i: (load[i], -i))
+        theory = {"utilization": max(load), "mean_ms": (share * delay_s + mean) * 1_000.0, "bottleneck": names[busiest],
+                  **{f"{name}_utilization": u for name, u in zip(names, load)}}
+        for q in percents:
+            theory[f"p{q}_ms"] = (math.nan if not single_workers else 1_000.0 * tandem_response_percentile(
+                q, float(rate), service_rates, delay_s=delay_s, delay_share=share))
+        curve.append(theory)
+    return curve
