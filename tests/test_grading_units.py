@@ -62,8 +62,8 @@ def solution():
     ], metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
 
 
-@pytest.fixture(scope="module")
-def course_dirs(tmp_path_factory):
+@pytest.fixture
+def course_dirs(tmp_path_factory):  # per test (a few ms): each test then runs the generator and the course reader
     root = tmp_path_factory.mktemp("course")
     (root / "solutions").mkdir()
     nbformat.write(solution(), root / "solutions" / f"{CHAPTER}.ipynb")
@@ -71,7 +71,7 @@ def course_dirs(tmp_path_factory):
     return root / "solutions", root / "exercises"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def course(course_dirs):
     return Course(course_dirs[0])
 
@@ -719,3 +719,32 @@ def test_blank_lines_of_a_message_are_dropped_from_feedback(chapter, tmp_path):
     result = graded(chapter, tmp_path, [outcome("1.1", 2), outcome("1.2", 1, "failed", "a\n\n  \nb"),
                                         outcome("1.3", 3)])
     assert feedback_markdown(result).endswith("## To revisit\n\n- **1.2**: a\n  b\n")
+
+
+def test_a_chapter_keeps_the_hidden_checks_for_the_grader_and_the_public_ones_apart(chapter, course_dirs):
+    assert (chapter.name, chapter.solutions) == (CHAPTER, course_dirs[0])
+    assert chapter.checks == [("1.1", 2), ("1.2", 1), ("1.3", 3)]
+    assert "assert rps == 100" in chapter.check_cells()["1.1"].source
+    assert chapter.public["1.1"] == "# CHECK 1.1 [2 pts]\nassert rps > 0"
+    assert chapter.answer_cells == {"intro": "1.1", "rps-answer": "1.1", "peak-answer": "1.2", "servers-answer": "1.3"}
+
+
+def test_a_broken_course_notebook_is_named_in_the_problem(tmp_path):
+    bad = new_notebook(cells=[code("# CHECK 1.1\n### BEGIN SOLUTION\nx = 1\n### END SOLUTION", "c")])
+    nbformat.write(bad, tmp_path / "02_bad.ipynb")
+    assert Course(tmp_path).problems["02_bad"].startswith(f"{tmp_path / '02_bad.ipynb'}, cell 0 (id c): CHECK 1.1")
+
+
+def test_a_markdown_heading_that_starts_with_check_is_not_a_graded_cell(tmp_path):
+    nb = solution()
+    nb.cells.insert(2, new_markdown_cell("# CHECK your units before you go on", id="tip"))
+    nbformat.write(nb, tmp_path / f"{CHAPTER}.ipynb")
+    chapter = Course(tmp_path).chapter(CHAPTER)
+    assert chapter.answer_cells == {"intro": "1.1", "rps-answer": "1.1", "peak-answer": "1.2", "servers-answer": "1.3"}
+
+
+def test_an_unreadable_submission_is_an_error_row_without_a_chapter(course, tmp_path):
+    from chapter1.grading.running import _prepare
+
+    row = _prepare(Submission("ann", tmp_path / "none.ipynb", "none.ipynb"), course, Settings(), tmp_path, 0)
+    assert (row.chapter, row.status, row.message) == ("", "error", "no such file")
