@@ -748,3 +748,14 @@ def test_an_unreadable_submission_is_an_error_row_without_a_chapter(course, tmp_
 
     row = _prepare(Submission("ann", tmp_path / "none.ipynb", "none.ipynb"), course, Settings(), tmp_path, 0)
     assert (row.chapter, row.status, row.message) == ("", "error", "no such file")
+
+
+def test_a_long_reading_error_is_cut_to_one_short_line(tmp_path):
+    kind = "k" * 300
+    path = tmp_path / "odd.ipynb"
+    path.write_text('{"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [{"cell_type": "%s", '
+                    '"source": "", "metadata": {}}]}' % kind)
+    with pytest.raises(GradingError) as refused:
+        _read_submission(path)
+    detail = f"a cell of type {kind!r} without text source"[:160]
+    assert str(refused.value) == f"not a readable notebook (ValueError: {detail})"
