@@ -676,8 +676,10 @@ def test_an_empty_file_at_the_gradebook_path_is_not_taken_for_one(tmp_path):
 def test_a_failed_gradebook_write_leaves_the_old_file_and_no_temporary(course, chapter, tmp_path, monkeypatch):
     out = tmp_path / "gradebook.csv"
     out.write_text("student,chapter,submission\n")
+    renamed = []
 
     def broken(source, target):
+        renamed.append((Path(source), Path(target)))
         raise OSError("disk full")
 
     monkeypatch.setattr("chapter1.grading.gradebook.os.replace", broken)
@@ -685,6 +687,14 @@ def test_a_failed_gradebook_write_leaves_the_old_file_and_no_temporary(course, c
         write_gradebook(out, [], course)
     assert out.read_text() == "student,chapter,submission\n"
     assert [p.name for p in tmp_path.iterdir()] == ["gradebook.csv"]
+    # the new text was written to a hidden file beside the gradebook, so the rename is atomic (one file system)
+    [(source, target)] = renamed
+    assert target == out and source.parent == tmp_path
+    assert source.name.startswith(".gradebook.csv.") and source.name.endswith(".tmp")
+    monkeypatch.undo()
+    nested = tmp_path / "term" / "week" / "gradebook.csv"
+    write_gradebook(nested, [], course)
+    assert nested.read_bytes() == b"student,chapter,submission,total,max,status,message\n"
 
 
 def test_of_two_copies_after_the_answer_the_first_is_kept(chapter, course_dirs):
