@@ -103,7 +103,14 @@ def stations(design, target=None, lost=None):
     d, t = Design.of(design), {**TARGET, **(target or {})}
     if lost not in LOSSES:
         raise ValueError(f"lost must be one of {', '.join(map(repr, LOSSES))}; got {lost!r}")
-    f, b = _flow(d, t, lost), BOXES
+    return _stations(d, tuple(sorted(t.items())), lost).copy()
+
+
+@functools.lru_cache(maxsize=256)
+def _stations(d, target_items, lost):
+    """:func:`stations` (remembered: the sizing table, the faults and the latency ask for the same ones)."""
+    t = dict(target_items)
+    f, b = _flow_of(d, target_items, lost), BOXES
     site = f["site"]
     servers = d.web_servers - (lost == "web_server")
     reads = site * t["read_ratio"] * (1 - f["cache_hit"]) * f["shard"]["reads"]   # the busiest shard's
@@ -138,7 +145,14 @@ def latency_ms(design, target=None, percents=(95, 99), step_ms=0.5, span_ms=4_00
     {95: 129.25, 99: 197.75}
     """
     d, t = Design.of(design), {**TARGET, **(target or {})}
-    loads, f = stations(d, t).set_index("station"), _flow(d, t)
+    return dict(_latency(d, tuple(sorted(t.items())), tuple(percents), step_ms, span_ms))
+
+
+@functools.lru_cache(maxsize=64)
+def _latency(d, target_items, percents, step_ms, span_ms):
+    """:func:`latency_ms` (remembered: a panel comes back to a design it drew)."""
+    t = dict(target_items)
+    loads, f = _stations(d, target_items, None).set_index("station"), _flow_of(d, target_items, None)
     if (loads["utilization"] >= 1).any():
         return {q: math.inf for q in percents}
     grid = np.arange(0.0, span_ms + step_ms, step_ms) / 1_000.0
