@@ -244,3 +244,11 @@ def test_lost_writes_follow_littles_law_over_seeds(victim, boxes, expected):
     mean, want = float(np.mean(lost)), float(expected(design))
     # counts are Poisson: over six runs the mean's standard deviation is sqrt(want / 6); allow three of them
     assert abs(mean - want) < 3 * math.sqrt(want / 6), (lost, want)
+
+
+def test_remembered_theory_is_handed_out_as_copies():
+    design = Design(web_servers=12, cache_nodes=2, shards=2, replicas=1, consumers=14)
+    table, latency = theory.stations(design, lost="primary"), theory.latency_ms(design)
+    table["utilization"], latency[95] = 0.0, 0.0
+    assert (theory.stations(design, lost="primary")["utilization"] > 0).all()
+    assert theory.latency_ms(design)[95] > 0
