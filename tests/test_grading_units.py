@@ -769,3 +769,29 @@ def test_a_long_reading_error_is_cut_to_one_short_line(tmp_path):
         _read_submission(path)
     detail = f"a cell of type {kind!r} without text source"[:160]
     assert str(refused.value) == f"not a readable notebook (ValueError: {detail})"
+
+
+def test_the_generators_help_names_the_command_and_every_option(capsys):
+    with pytest.raises(SystemExit) as done:
+        ex.main(["--help"])
+    assert done.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    for phrase in ["usage: python -m chapter1.exercises [-h] [--check] [--to {nbgrader}] solutions exercises",
+                   "Exercise notebooks: generate them from solution notebooks and read their CHECK cells.",
+                   "solutions folder of solution notebooks (with answers)",
+                   "exercises folder of generated exercise notebooks",
+                   "--check only report out-of-sync files; exit 1 if any",
+                   "--to {nbgrader} instead: `--to nbgrader DIR` writes nbgrader source notebooks "
+                   "(see grading/nbgrader.py)"]:
+        assert phrase in text
+
+
+def test_to_nbgrader_hands_the_whole_command_line_to_the_exporter(monkeypatch, tmp_path):
+    import chapter1.grading.nbgrader as nbgrader
+
+    seen = []
+    monkeypatch.setattr(nbgrader, "main", lambda argv=None: seen.append(argv) or 0)
+    assert ex.main(["--to", "nbgrader", str(tmp_path)]) == 0
+    monkeypatch.setattr("sys.argv", ["python -m chapter1.exercises", "--to", "nbgrader", str(tmp_path)])
+    assert ex.main() == 0
+    assert seen == [["--to", "nbgrader", str(tmp_path)], None]  # None: the exporter reads sys.argv itself
