@@ -56,6 +56,7 @@ def test_minus_infinity_is_below_any_lower_bound_even_when_infinity_is_allowed()
 def test_number_list_checks_every_entry_and_gives_floats():
     out = check.number_list("times", [[0, 2], [3, 4.5]], low=0)
     assert out.dtype == float and out.tolist() == [0.0, 2.0, 3.0, 4.5]
+    assert check.number_list("counts", [1, 2]).dtype == float  # whole numbers too
     with pytest.raises(ValueError, match=r"times must be a number >= 0; got -1"):
         check.number_list("times", [1, -1], low=0)
     with pytest.raises(TypeError, match="times must be a number"):
