@@ -6,7 +6,9 @@ A chart's structure is built once (:class:`Template`); a live panel only swaps i
 which keeps a redraw fast.
 """
 
+import collections
 import functools
+import json
 
 import altair as alt
 import numpy as np
@@ -25,6 +27,7 @@ PERCENTILE_COLORS = scales.palette(scales.PERCENTILE_COLORS)
 TIME = alt.X("t_s:Q", title="simulated time (s)")
 DOTS = {"filled": True, "size": 70}
 LABELS = {"align": "left", "dx": 4, "dy": -8, "fontWeight": "bold"}
+CONTINUOUS = {"linear", "log", "pow", "sqrt", "symlog", "time", "utc", "sequential"}  # Vega scales labelled by numbers
 
 
 def use_offline_renderer():
@@ -51,7 +54,7 @@ class Template:
         # inner labels no screen reader reads; the picture is the same.
         self.spec = {**self.spec, "config": {**self.spec.get("config", {}), "aria": False}}
         self.names = sorted(_dataset_names(self.spec))
-        self._vega = vl_convert.vegalite_to_vega({**self.spec, "datasets": {name: [] for name in self.names}})
+        self._vega = _lighter(vl_convert.vegalite_to_vega({**self.spec, "datasets": {name: [] for name in self.names}}))
         self._slots = [k for k, source in enumerate(self._vega.get("data", []))
                        if source.get("name") in self.names and source.get("values") == []]
         missing = set(self.names) - {self._vega["data"][k]["name"] for k in self._slots}
@@ -67,12 +70,65 @@ class Template:
 
     def svg(self, datasets):
         """Render with ``datasets`` (name -> DataFrame or records; others are ignored) as an SVG for Jupyter."""
-        return Picture(vl_convert.vega_to_svg(self.vega(datasets)))
+        vega = self.vega(datasets)
+        data = list(vega["data"])
+        for k in self._slots:  # each dataset as JSON text that Vega parses itself
+            data[k] = _as_json_text(data[k])
+        return Picture(vl_convert.vega_to_svg({**vega, "data": data}))
 
     def svg_from_vega_lite(self, datasets):
         """The same SVG through Vega-Lite each time (the slower path :meth:`svg` replaces; kept to compare)."""
         data = {name: records(datasets.get(name, [])) for name in self.names}
         return Picture(vl_convert.vegalite_to_svg({**self.spec, "datasets": data}))
+
+
+def _lighter(vega):
+    """The compiled Vega spec, drawn the same for less: no tooltips, and no label limit on continuous axes.
+
+    The SVG never shows a tooltip, yet every mark evaluated one per item.  An axis label with a limit
+    (180 px by default) had its width measured once more as it was drawn, to see whether it needs
+    cutting; a number or a date on a continuous axis is far shorter than that, so the limit only cost
+    time.  Band and point axes (names) and any axis given its own limit keep theirs.
+    """
+    kinds = collections.defaultdict(set)  # scale name -> its types (a name reused in another scope: each)
+    _walk(vega, lambda d: [kinds[s["name"]].add(s.get("type", "linear")) for s in d.get("scales", [])
+                           if isinstance(s, dict) and "name" in s])
+    continuous = {name for name, types in kinds.items() if types <= CONTINUOUS}
+
+    def lighter(d):
+        if "axes" in d:
+            d["axes"] = [{**a, "labelLimit": 0} if a["scale"] in continuous and "labelLimit" not in a
+                         and a.get("labels", True) is not False else a for a in d["axes"]]
+        if isinstance(d.get("encode"), dict):
+            d["encode"] = {k: {c: v for c, v in e.items() if c != "tooltip"} if isinstance(e, dict) else e
+                           for k, e in d["encode"].items()}
+    return _walk(json.loads(json.dumps(vega)), lighter)
+
+
+def _walk(node, visit):
+    """Call ``visit`` on every dict in ``node`` (a JSON-like tree), outermost first; returns ``node``."""
+    if isinstance(node, dict):
+        visit(node)
+        for value in node.values():
+            _walk(value, visit)
+    elif isinstance(node, list):
+        for value in node:
+            _walk(value, visit)
+    return node
+
+
+def _as_json_text(source):
+    """A data source with its rows as JSON text that Vega parses itself: cheaper to hand over than many
+    small objects, and the numbers arrive exact.  Rows JSON cannot hold (infinity) stay objects.
+
+    >>> _as_json_text({"name": "a", "values": [{"x": 0.1}]})
+    {'name': 'a', 'values': '[{"x":0.1}]', 'format': {'type': 'json'}}
+    """
+    try:
+        text = json.dumps(source["values"], allow_nan=False, separators=(",", ":"))
+    except (TypeError, ValueError):
+        return source
+    return {**source, "values": text, "format": {**source.get("format", {}), "type": "json"}}
 
 
 def _without_titles(spec):
