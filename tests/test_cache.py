@@ -355,3 +355,12 @@ def test_exact_curve_and_ttl_table():
     assert (table["error"].abs() < 0.03).all()
     ttl = sec.ttl_table(ttls=(1, 60), requests=4_000)
     assert ttl["hit_ratio"].is_monotonic_increasing and ttl["stale_reads"].is_monotonic_increasing
+
+
+def test_theory_refuses_a_cache_larger_than_its_keys_and_a_write_share_outside_0_to_1():
+    for policy in ("lru", "fifo", "lfu"):
+        with pytest.raises(ValueError, match=r"cache_size must be a whole number in the range \[1, 10\]"):
+            analytic.cache_hit_ratio(policy, 11, 10, 0.8)
+        for share in (-0.1, 1.1):
+            with pytest.raises(ValueError, match="write_share"):
+                analytic.cache_hit_ratio(policy, 5, 10, 0.8, write_share=share)
