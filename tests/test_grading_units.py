@@ -235,7 +235,8 @@ def test_generated_exercise_is_tagged_and_stays_in_sync(course_dirs, tmp_path, c
                         f"{stale / '99_extra.ipynb'} has no solution notebook {solutions / '99_extra.ipynb'}"]
     capsys.readouterr()
     assert ex.main([str(solutions), str(stale), "--check"]) == 1
-    assert capsys.readouterr().out.endswith("2 exercise notebook(s) out of sync; run `make exercises`\n")
+    summary = "2 exercise notebook(s) out of sync; run `make exercises`"
+    assert capsys.readouterr().out == "\n".join([*problems, summary]) + "\n"
     (stale / f"{CHAPTER}.ipynb").write_text((exercises / f"{CHAPTER}.ipynb").read_text().replace("None", "0"))
     assert f"{stale / (CHAPTER + '.ipynb')} differs from what" in ex.out_of_sync(solutions, stale)[0]
     fresh = tmp_path / "new" / "fresh"
@@ -795,3 +796,12 @@ def test_to_nbgrader_hands_the_whole_command_line_to_the_exporter(monkeypatch, t
     monkeypatch.setattr("sys.argv", ["python -m chapter1.exercises", "--to", "nbgrader", str(tmp_path)])
     assert ex.main() == 0
     assert seen == [["--to", "nbgrader", str(tmp_path)], None]  # None: the exporter reads sys.argv itself
+
+
+def test_a_broken_solution_is_named_when_exercises_are_generated(tmp_path, capsys):
+    (tmp_path / "solutions").mkdir()
+    bad = new_notebook(cells=[code("### BEGIN SOLUTION\nx = 1", "c")])
+    nbformat.write(bad, tmp_path / "solutions" / "02_bad.ipynb")
+    assert ex.main([str(tmp_path / "solutions"), str(tmp_path / "exercises")]) == 2
+    where = tmp_path / "solutions" / "02_bad.ipynb"
+    assert capsys.readouterr().err.startswith(f"error: {where}, cell 0 (id c), line 1")
