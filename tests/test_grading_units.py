@@ -333,6 +333,7 @@ def test_of_two_copies_the_one_after_the_answer_is_kept(chapter, course_dirs):
     assert notes == [("copy", "1.3"), ("edited", "1.3"), ("no-answer", "1.3")]
 
 
+@pytest.mark.filterwarnings("ignore::nbformat.warnings.MissingIDFieldWarning")  # a notebook as nbformat 4.4 wrote it
 def test_a_missing_answer_cell_is_noted_by_id_or_by_shape(chapter, course_dirs):
     nb = exercise(course_dirs)
     nb.cells = [c for c in nb.cells if c.id != "peak-answer"]
