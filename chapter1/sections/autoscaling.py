@@ -89,6 +89,10 @@ def _pool(result):
     return next(r for r in result.runtimes if r.spec.kind == "Consumers")
 
 
+def _queue(result):
+    return next(r for r in result.runtimes if r.spec.kind == "MessageQueue")
+
+
 def scaling_of(result):
     """The autoscaler's runtime in a result of :func:`runs` (None for a fixed pool)."""
     return _pool(result).scaling
@@ -102,8 +106,7 @@ def help_arrives(result):
     if not grown.size:
         return float("nan"), float("nan")
     t = float(times[grown[0]])
-    queue = next(r for r in result.runtimes if r.spec.kind == "MessageQueue")
-    at, sizes = queue.backlog()
+    at, sizes = _queue(result).backlog()
     return t, float(sizes[max(0, np.searchsorted(at, t, side="left") - 1)])  # just before they take photos
 
 
@@ -120,7 +123,8 @@ def cost(result, horizon_s=HORIZON_S):
     else:
         times, _, workers = scaling.workers()
         paid = worker_seconds(times, workers, 0.0, horizon_s)
-    return float(paid), float(np.nanmax(result.requests["queue_wait_ms"])) / 1_000.0
+    waits = _queue(result).columns()["queue_wait_ms"]  # the Result's column, without building the whole table
+    return float(paid), float(np.nanmax(waits)) / 1_000.0
 
 
 @functools.lru_cache(maxsize=64)
@@ -221,7 +225,7 @@ def headline(peak, provision_s, max_workers, results, seed=0):
                      f"over where a step falls)")
     costs = [cost(r) for r in results]
     fixed = fixed_cost(peak, max_workers, seed)
-    peaks = [r.summary()["backlog_max"] for r in results]
+    peaks = [float(_queue(r).backlog()[1].max()) for r in results]  # the summary's backlog_max
     lines.append(f"largest backlog <b>{np.mean(peaks):,.0f}</b> photos · longest wait <b>"
                  f"{np.mean([w for _, w in costs]):,.0f} s</b> · paid <b>{np.mean([p for p, _ in costs]):,.0f}</b> "
                  f"worker-seconds over {HORIZON_S:.0f} s (fluid {fluid_cost(peak, provision_s, max_workers):,.0f})")
