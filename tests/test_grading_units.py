@@ -766,7 +766,7 @@ def test_a_long_reading_error_is_cut_to_one_short_line(tmp_path):
     kind = "k" * 300
     path = tmp_path / "odd.ipynb"
     path.write_text('{"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [{"cell_type": "%s", '
-                    '"source": "", "metadata": {}}]}' % kind)
+                    '"id": "a", "source": "", "metadata": {}}]}' % kind)
     with pytest.raises(GradingError) as refused:
         _read_submission(path)
     detail = f"a cell of type {kind!r} without text source"[:160]
