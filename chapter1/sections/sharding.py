@@ -69,12 +69,13 @@ def shard_loads(shards, vnodes, celebrity_share, *, requests=2_000, seeds=SEEDS,
     for seed in range(first_seed, first_seed + seeds):
         result = simulate(arch, Workload.from_rate(rate, keys=KEYS), requests=requests, seed=seed)
         table = result.requests
-        hot = table.loc[table["shard_key"] == 0, "shard"]
+        shard, failed = table["shard"].to_numpy(), (table["status"] != "ok").to_numpy()
+        hot = shard[table["shard_key"].to_numpy() == 0]
         for name in arch["shard router"].parts:
-            mine = table["shard"] == name.name
+            mine = shard == name.name
             rows.append({"shard": name.name, "share": float(mine.mean()), "busy": result.utilization(name.name),
-                         "failed": float((table.loc[mine, "status"] != "ok").mean()) if mine.any() else 0.0,
-                         "celebrity": bool(len(hot)) and hot.iloc[0] == name.name})
+                         "failed": float(failed[mine].mean()) if mine.any() else 0.0,
+                         "celebrity": bool(len(hot)) and hot[0] == name.name})
     table = pd.DataFrame(rows)
     return table.groupby("shard", sort=False).agg(
         share=("share", "mean"), busy=("busy", "mean"), failed=("failed", "mean"), celebrity=("celebrity", "any")
