@@ -443,14 +443,17 @@ def test_unreadable_submissions_become_error_messages(tmp_path):
 
 
 def test_a_course_names_its_broken_and_unknown_chapters(tmp_path, course_dirs):
-    with pytest.raises(ValueError, match="solutions folder .* does not exist; pass --solutions DIR"):
+    with pytest.raises(ValueError) as refused:
         Course(tmp_path / "none")
-    with pytest.raises(ValueError, match="holds no .ipynb notebook"):
+    assert str(refused.value) == (f"solutions folder {str(tmp_path / 'none')!r} does not exist; pass --solutions "
+                                  "DIR, the folder holding the course's NN_topic.ipynb solution notebooks")
+    with pytest.raises(ValueError) as refused:
         Course(tmp_path)
+    assert str(refused.value) == f"solutions folder {str(tmp_path)!r} holds no .ipynb notebook"
     (tmp_path / "02_broken.ipynb").write_text("{}")
     (tmp_path / CHAPTER).with_suffix(".ipynb").write_text((course_dirs[0] / f"{CHAPTER}.ipynb").read_text())
     course = Course(tmp_path)
-    assert course.names == [CHAPTER, "02_broken"]
+    assert course.names == [CHAPTER, "02_broken"] and course.folder == tmp_path
     with pytest.raises(GradingError, match="the course's own notebook for 02_broken is broken: .*not a version 4"):
         course.chapter("02_broken")
     with pytest.raises(GradingError) as unknown:
@@ -806,3 +809,11 @@ def test_a_broken_solution_is_named_when_exercises_are_generated(tmp_path, capsy
     assert ex.main([str(tmp_path / "solutions"), str(tmp_path / "exercises")]) == 2
     where = tmp_path / "solutions" / "02_bad.ipynb"
     assert capsys.readouterr().err.startswith(f"error: {where}, cell 0 (id c), line 1")
+
+
+def test_a_markdown_cell_headed_like_a_check_does_not_displace_it(chapter, course_dirs):
+    nb = exercise(course_dirs)
+    nb.cells.append(new_markdown_cell("# CHECK 1.3 [3 pts]\nmy notes on this check", id="notes"))
+    restored, notes = restore_checks(nb, chapter)
+    assert notes == []
+    assert "assert servers == 8" in by_id(restored)["check-1-3"]
