@@ -23,6 +23,7 @@ independently.  The scaled-out site is up while the balancer is up *and* enough 
 (48, 7)
 """
 
+import functools
 import importlib
 import math
 from dataclasses import replace
@@ -58,12 +59,21 @@ UP, OUT = "one big box", "small boxes"
 
 def _prices(prices):
     table = PRICES if prices is None else dict(prices)
-    if not table:
+    try:
+        return dict(_checked_prices(tuple(table.items())))  # a pool of 56 boxes asks 56 times
+    except TypeError:  # unhashable: checked below, which names what is wrong
+        return dict(_checked_prices.__wrapped__(tuple(table.items())))
+
+
+@functools.lru_cache(maxsize=16)
+def _checked_prices(items):
+    """The price table's (cores, price) pairs, checked and sorted by cores."""
+    if not items:
         raise ValueError("prices must list at least one box: {cores: $ a month}")
-    for cores_, price in table.items():
+    for cores_, price in items:
         check.number("prices (cores)", cores_, low=1, integer=True)
         check.number("prices ($ a month)", price, low=0, low_open=True)
-    return dict(sorted(table.items()))
+    return tuple(sorted(items))
 
 
 def box_price(cores, prices=None):
