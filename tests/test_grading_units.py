@@ -817,3 +817,12 @@ def test_a_markdown_cell_headed_like_a_check_does_not_displace_it(chapter, cours
     restored, notes = restore_checks(nb, chapter)
     assert notes == []
     assert "assert servers == 8" in by_id(restored)["check-1-3"]
+
+
+def test_a_check_pasted_over_its_answer_cell_is_a_dropped_copy(chapter, course_dirs):
+    nb = exercise(course_dirs)
+    nb.cells[2].source = "# CHECK 1.1 [2 pts]\nassert True"  # the answer cell, overwritten
+    restored, notes = restore_checks(nb, chapter)
+    assert notes == [("copy", "1.1"), ("no-answer", "1.1")]
+    assert [c.id for c in restored.cells] == ["intro", "setup", "check-1-1", "peak-answer", "check-1-2",
+                                              "servers-answer", "check-1-3"]
