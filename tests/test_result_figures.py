@@ -15,15 +15,24 @@ from chapter1.architectures import multi_region
 from chapter1.core.component import ERROR, OK
 
 
-def given(arrival, end, status, rate=1.0):
-    """A Result of requests with the given arrival and end times (s) and statuses, on no components."""
+def given(arrival, end, status, rate=1.0, client=None, runtimes=()):
+    """A Result of requests with the given arrival and end times (s) and statuses, on the given runtimes."""
     arrival = np.asarray(arrival, dtype=float)
     n = len(arrival)
     sim = SimpleNamespace(
         architecture=Architecture("given", (WebServer(),)), workload=Workload.from_rate(rate), seed=0,
         arrival=arrival, end=np.asarray(end, dtype=float), status=np.asarray(status, dtype=np.int8),
-        failed_at=np.full(n, -1, dtype=np.int16), client=np.zeros(n, dtype=int), runtimes=[])
+        failed_at=np.full(n, -1, dtype=np.int16), client=np.zeros(n, dtype=int) if client is None else client,
+        runtimes=list(runtimes))
     return Result(sim)
+
+
+def box(starts, ends, workers):
+    """A runtime with ``workers`` workers that served during the given periods (NaN: a request never served)."""
+    spec = SimpleNamespace(name="box", kind="Box")
+    return SimpleNamespace(spec=spec, index=0, columns=dict, figures=dict, busy=lambda: (
+        np.asarray(starts, dtype=float), np.asarray(ends, dtype=float), workers),
+        row=lambda: {"workers": workers, "served": 2, "mean_wait_ms": 0.0})
 
 
 @pytest.fixture(scope="module")
@@ -100,3 +109,18 @@ def test_a_column_two_components_both_report_is_named_after_each():
         served_here = frame.site == site
         assert column[served_here].str.startswith(f"{site} web-").all(), f"{site}'s balancer names its server"
         assert (column[~served_here] == "").all(), f"{site}'s balancer saw only {site}'s requests"
+
+
+def test_utilization_is_worker_time_busy_inside_the_window_over_worker_time():
+    # two workers over 4 s; busy 0.5-1.5 s and 3-5 s (the last second is after the window); one never served
+    busy = box([0.5, 3.0, np.nan], [1.5, 5.0, np.nan], workers=2)
+    result = given([1.0, 2.0, 3.0, 4.0], [1.1, 2.1, 3.1, 4.1], [OK] * 4, runtimes=[busy])
+    assert result.utilization("box") == pytest.approx((1.0 + 1.0) / (2 * 4))
+    assert result.summary()["box_utilization"] == pytest.approx(0.25)
+    np.testing.assert_allclose(result.timeline(bins=4).box_utilization, [0.25, 0.25, 0.0, 0.5])
+    assert result.components.set_index("component").loc["box", "utilization"] == pytest.approx(0.25)
+
+
+def test_the_requests_table_keeps_each_requests_client():
+    result = given([1.0, 2.0, 3.0], [1.1, 2.1, 3.1], [OK] * 3, client=np.array([7, 0, 7]))
+    assert result.requests.client.tolist() == [7, 0, 7]
