@@ -192,6 +192,8 @@ def test_markdown_answers_become_a_placeholder_and_raw_cells_stay():
                              new_raw_cell("### BEGIN SOLUTION", id="r")])
     out = ex.strip_solutions(nb)
     assert [c.source for c in out.cells] == ["Why?\n*Your answer here.*\nEnd.", "### BEGIN SOLUTION"]
+    with pytest.raises(ValueError, match=r"^ch, cell 0 \(id m\), line 2: '### BEGIN SOLUTION' is never closed"):
+        ex.strip_solutions(new_notebook(cells=[new_markdown_cell("Why?\n### BEGIN SOLUTION", id="m")]), name="ch")
     for marker in ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"):
         with pytest.raises(ValueError, match="belong in a CHECK cell only"):
             ex.strip_solutions(new_notebook(cells=[new_markdown_cell(f"Why?\n  {marker}", id="m")]))
@@ -255,6 +257,7 @@ def test_generated_exercise_is_tagged_and_stays_in_sync(course_dirs, tmp_path, c
     ("not json", "not a readable notebook"),
     ("[1]", "not a notebook (top level is not an object)"),
     ('{"nbformat": 3}', "not a version 4 notebook (nbformat=3)"),
+    ('{"nbformat": 4, "nbformat_minor": 5, "metadata": {}}', "not a valid notebook"),
     ('{"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [{"cell_type": "code"}]}',
      "cells [0] have no id"),
     ('{"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [{"id": "a", "cell_type": "code"}]}',
