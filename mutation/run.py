@@ -48,12 +48,11 @@ GROUPS = {
     # result and simulation: the fast files only (test_simulation's module fixtures run 50,000-request simulations
     # for every mutant; the slow files' checks of result and the engines are restated fast in the files below)
     "result": (["chapter1/core/result.py"], ["tests/test_result.py", "tests/test_result_figures.py"]),
+    # components: the fast files (test_properties, test_cache, test_replication, test_datacentres and the other
+    # chapter files take 15-50 s a run, and every test that reaches a server or a pool reruns for each mutant)
     "components": (["chapter1/components/*"], [
-        "tests/test_components.py", "tests/test_loadbalancer.py", "tests/test_behaviour.py",
-        "tests/test_robustness.py", "tests/test_properties.py", "tests/test_cache.py", "tests/test_cdn.py",
-        "tests/test_replication.py", "tests/test_sharding.py", "tests/test_messaging.py",
-        "tests/test_datacentres.py", "tests/test_stateless.py", "tests/test_faults.py", "tests/test_contract.py",
-        "tests/test_downtime.py"]),
+        "tests/test_components.py", "tests/test_behaviour.py", "tests/test_faults.py", "tests/test_contract.py",
+        "tests/test_downtime.py", "tests/test_slots.py", "tests/test_components_rules.py"]),
     "simulation": (["chapter1/core/simulation.py", "chapter1/core/component.py", "chapter1/core/architecture.py",
                     "chapter1/core/workload.py", "chapter1/core/validation.py"], [
         "tests/test_workload.py", "tests/test_validation.py", "tests/test_input_messages.py",
