@@ -414,10 +414,10 @@ class LoadBalancerRun(PoolRun):
     def admit_batch(self, requests, times):
         """Route without events, then let each server admit its share (the same answer as :meth:`serve`).
 
-        This path runs only when nothing has an outage or joins, so the health view never changes, no
-        server answers with an error and outlier ejection never acts.  A policy that ignores connections
-        routes the whole run at once; one that reads them routes one request at a time, counting the
-        requests each server holds at ``t`` from when they leave it."""
+        When the view can change (an outage, a join, outlier ejection) or the balancer can fail, requests go
+        one at a time through :func:`~chapter1.components.downtime.balance_through_changes`.  Otherwise a
+        policy that ignores connections routes the whole run at once; one that reads them routes one request
+        at a time, counting the requests each server holds at ``t`` from when they leave it."""
         if not len(requests):
             return np.zeros(0, dtype=np.int8), np.zeros(0)
         plain = all(type(p).admit is ServerRun.admit for p in self.parts)  # (else a server admits its own way)
