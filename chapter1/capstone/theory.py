@@ -37,7 +37,8 @@ def _flow(design, target, lost=None):
 @functools.lru_cache(maxsize=64)
 def _mix(design, target_items):
     """What every state of a design shares: the peak rate, the CDN's edge hit ratio and origin rate, the key mix
-    and each key's hit chance (:func:`_keys`), and each shard router's owner of every key."""
+    and each key's hit chance (:func:`_keys`), and each shard router's owner of every key.  They depend on the
+    sites, the CDN, the cache nodes and the shards only (the routers' rings on the sites' and shards' names)."""
     d, t = design, dict(target_items)
     rate = peak_rate(t)
     edge = edge_hit_ratio(rate * t["static_share"], CDN_TTL_S, d.datacentres, t["keys"], t["zipf_s"]) if d.cdn else 0.0
@@ -54,7 +55,8 @@ def _mix(design, target_items):
 @functools.lru_cache(maxsize=256)
 def _flow_of(design, target_items, lost):
     d, t = design, dict(target_items)
-    rate, edge, origin, q, hit_k, owners = _mix(design, target_items)
+    same = Design(datacentres=d.datacentres, cdn=d.cdn, cache_nodes=d.cache_nodes, shards=d.shards)
+    rate, edge, origin, q, hit_k, owners = _mix(same, target_items)  # the same for any web, replicas, consumers
     sites = d.datacentres - (lost == "data_centre")
     serving = 1 if d.mode == "active-passive" else sites
     if lost == "cache_node" and d.cache_nodes:
