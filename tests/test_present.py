@@ -2,6 +2,7 @@
 
 import re
 
+import altair as alt
 import pandas as pd
 import pytest
 
@@ -44,6 +45,23 @@ def test_compiled_templates_draw_the_same_svg_as_vega_lite(panel, monkeypatch):
         fast, reference = svg(template, datasets).data, template.svg_from_vega_lite(datasets).data
         assert _numbered_clips(fast) == _numbered_clips(reference)
         assert fast.count("<path") == reference.count("<path") > 0
+
+
+def test_compiled_templates_drop_only_what_the_picture_does_not_show():
+    """No tooltips and no label limit on a number axis; a name axis keeps its limit, so a long name is still cut."""
+    name = "a component whose name is far too long for the room an axis gives its labels, so it is cut short"
+    chart = alt.Chart(alt.Data(name="a")).mark_bar().encode(x="n:Q", y="name:N", tooltip=["n:Q", "name:N"])
+    template = charts.Template(chart)
+    axes = {}  # the axes that draw labels, by scale
+    charts._walk(template._vega, lambda d: axes.update(
+        {a["scale"]: a for a in d.get("axes", []) if a.get("labels", 1)}))
+    assert axes["x"]["labelLimit"] == 0 and "labelLimit" not in axes["y"], axes
+    assert "tooltip" not in str(template._vega) and "tooltip" in str(template.spec)
+    for rows in ([{"n": 3, "name": name}, {"n": 1.5, "name": "b"}],
+                 [{"n": 3, "name": name}, {"n": float("inf"), "name": "b"}]):  # no JSON text for infinity
+        fast, reference = template.svg({"a": rows}).data, template.svg_from_vega_lite({"a": rows}).data
+        assert _numbered_clips(fast) == _numbered_clips(reference)
+        assert "…" in fast and name not in fast
 
 
 def test_moves_change_one_control_at_a_time():
