@@ -1,0 +1,141 @@
+"""The rules a learner reads in the components' docstrings, stated on a balancer or a server at run time.
+
+Each chooser of chapter1/components/policies.py gets the balancer's runtime, the members its health view
+holds and the request index; here the view is handed over by hand, so every pick is known in advance.
+"""
+
+import math
+
+import pytest
+
+import chapter1 as c
+from chapter1.components.downtime import AdmitThroughOutages, Downtime
+from chapter1.core.component import ERROR, OK
+from chapter1.core.simulation import Simulation
+
+
+def balancer(servers=3, policy="round_robin", requests=50, seed=0, **options):
+    """The runtime of a balancer over ``servers`` web servers, before any request."""
+    sim = Simulation(c.load_balanced(servers, policy=policy, **options), c.Workload.from_rate(10), requests, seed)
+    return sim.tiers[0]
+
+
+def picks(run, healthy, requests):
+    return [run.choose(run, tuple(healthy), i) for i in requests]
+
+
+def nginx_smooth_weighted(weights, healthy, current, n):
+    """nginx's smooth weighted round robin, as its documentation states it: each pick adds every healthy
+    member's weight to its current value, takes the largest (the first on a tie) and takes the total off it."""
+    out = []
+    for _ in range(n):
+        for k in healthy:
+            current[k] += weights[k]
+        best = max(healthy, key=lambda k: (current[k], -k))
+        current[best] -= sum(weights[k] for k in healthy)
+        out.append(best)
+    return out
+
+
+def test_weighted_5_1_1_gives_nginx_sequence_a_a_b_a_c_a_a_every_seven_requests():
+    run = balancer(policy="weighted", weights=(5, 1, 1))
+    assert picks(run, (0, 1, 2), range(14)) == [0, 0, 1, 0, 2, 0, 0] * 2
+
+
+@pytest.mark.parametrize("taken", [0, 1, 3, 6])
+def test_weighted_carries_on_from_where_it_was_when_a_member_goes_out(taken):
+    """A member leaving the view part-way through the cycle: the next picks follow nginx from the weights
+    reached so far, over the members left (server 2 taken out, 5:1 between the other two)."""
+    run = balancer(policy="weighted", weights=(5, 1, 1))
+    current = [0.0, 0.0, 0.0]
+    assert picks(run, (0, 1, 2), range(taken)) == nginx_smooth_weighted([5, 1, 1], (0, 1, 2), current, taken)
+    later = picks(run, (0, 1), range(taken, taken + 12))
+    assert later == nginx_smooth_weighted([5, 1, 1], (0, 1), current, 12)
+    assert later.count(1) == 2  # one in six to the lighter server
+    assert picks(run, (0, 1, 2), range(7)) == nginx_smooth_weighted([5, 1, 1], (0, 1, 2), current, 7)
+
+
+def test_weighted_shares_follow_uneven_weights_that_never_come_round_within_a_cycle():
+    """Weights 0.3 : 0.7 (not whole numbers): 3 in 10 and 7 in 10 all the same."""
+    run = balancer(2, policy="weighted", weights=(0.3, 0.7))
+    chosen = picks(run, (0, 1), range(1_000))
+    assert chosen.count(0) == pytest.approx(300, abs=1)
+
+
+def test_least_connections_takes_ties_in_turn_from_the_next_server():
+    """Fewest in flight wins; among equals, the first from the turn's position on, wrapping round."""
+    run = balancer(4, policy="least_connections")
+    run.connections[:] = [1, 0, 0, 1]
+    assert picks(run, range(4), range(4)) == [1, 1, 2, 1]
+    run.connections[:] = [0, 0, 0, 0]
+    assert picks(run, range(4), range(4)) == [0, 1, 2, 3]
+
+
+def test_least_connections_over_part_of_the_pool_takes_ties_in_turn_too():
+    run = balancer(4, policy="least_connections")
+    run.connections[:] = [0, 9, 0, 0]
+    assert picks(run, (0, 2, 3), range(6)) == [0, 2, 3, 0, 2, 3]
+    run.connections[:] = [3, 9, 1, 2]
+    assert picks(run, (0, 2, 3), range(3)) == [2, 2, 2]
+
+
+def test_power_of_two_keeps_the_first_drawn_on_a_tie_and_never_draws_one_server_twice():
+    run = balancer(4, policy="power_of_two", requests=400)
+    first, second = run.first, run.second
+    assert all(a != b for a, b in zip(first, second))
+    assert picks(run, range(4), range(400)) == first  # all equal: the first drawn
+    run.connections[:] = [0, 1, 2, 3]
+    assert picks(run, range(4), range(400)) == [min(a, b) for a, b in zip(first, second)]
+
+
+def test_power_of_two_over_part_of_the_pool_draws_two_of_the_members_left():
+    run = balancer(4, policy="power_of_two", requests=2_000)
+    assert picks(run, (2,), range(5)) == [2] * 5  # one member left: that one
+    run.connections[:] = [0, 0, 0, 0]
+    chosen = picks(run, (1, 3), range(2_000))
+    assert set(chosen) == {1, 3} and chosen.count(1) == pytest.approx(1_000, abs=150)  # sd 22
+    run.connections[:] = [0, 5, 0, 1]
+    assert set(picks(run, (1, 3), range(200))) == {3}  # both members always compared: the idle one wins
+    run.connections[:] = [0, 7, 5, 6]
+    chosen = picks(run, (1, 2, 3), range(2_000))
+    # the busiest (1) never wins a pair; 2 wins every pair it is in (2 of 3 pairs), 3 the pair (1, 3)
+    assert 1 not in chosen and chosen.count(2) == pytest.approx(2_000 * 2 / 3, abs=150)
+
+
+def test_random_over_part_of_the_pool_picks_each_member_left_alike():
+    run = balancer(4, policy="random", requests=4_000)
+    chosen = picks(run, (0, 3), range(4_000))
+    assert set(chosen) == {0, 3} and chosen.count(3) == pytest.approx(2_000, abs=200)  # sd 32
+    assert picks(run, range(4), range(4_000)) == run.picks
+
+
+def test_ip_hash_keeps_a_client_on_its_server_and_moves_it_only_while_that_one_is_out():
+    run = balancer(3, policy="ip_hash", requests=300)
+    run._view(0.0)
+    homes = [run.choose(run, run.healthy, i) for i in range(300)]
+    by_client = {}
+    for i, home in enumerate(homes):
+        by_client.setdefault(run.client[i], set()).add(home)
+    assert all(len(servers) == 1 for servers in by_client.values())
+    assert set(homes) == {0, 1, 2}
+    run.healthy_set = frozenset({0, 2})  # server 1 out
+    moved = [run.choose(run, (0, 2), i) for i in range(300)]
+    assert all(m == h for m, h in zip(moved, homes) if h != 1)
+    assert {m for m, h in zip(moved, homes) if h == 1} == {0, 2}  # its clients spread over the others
+
+
+def test_touching_outages_are_one_stretch_down_and_two_deaths():
+    down = Downtime(c.Server().fail(10, 20).fail(20, 30).outages)
+    assert [down.up(t) for t in (19.99, 20, 29.99, 30)] == [False, False, False, True]
+    assert down.deaths == [10, 20] and down.next_death(20) == (2, math.inf)
+
+
+def test_a_server_back_from_an_early_outage_starts_with_every_worker_free():
+    """Down from 0.1 s to 0.5 s: a request at 0.6 s is served at once (100 ms), not after any stale work."""
+    server = c.Server(name="box", workers=1, service_time_ms=100.0, distribution="constant",
+                      outages=(c.Outage(0.1, 0.5),))
+    sim = Simulation(c.Architecture("one box", (server,), dns=None), c.Workload.from_rate(10), 10, 0)
+    box = sim.tiers[0]
+    assert box.admit(0, 0.05) == (ERROR, 0.1)
+    assert box.admit(1, 0.6) == pytest.approx((OK, 0.7))
+    assert isinstance(box.admit, AdmitThroughOutages)
