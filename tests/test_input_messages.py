@@ -201,3 +201,10 @@ def test_a_draw_just_below_1_is_the_last_key_even_where_the_cumulative_share_rou
     w = Workload(keys=13, zipf_s=1.0)
     assert np.cumsum(w.key_popularity())[-1] < np.nextafter(1.0, 0.0)  # rounding leaves a gap at the top
     assert w.sample_keys(TopDraw(), 3).tolist() == [12, 12, 12]
+
+
+def test_from_rate_refuses_a_rate_that_is_not_positive_by_its_own_name():
+    for rate in (0, -3.5):
+        with pytest.raises(ValueError) as info:
+            Workload.from_rate(rate)
+        assert str(info.value) == f"requests_per_s must be a number > 0; got {rate!r}"
