@@ -60,12 +60,14 @@ def instrument():
 
 
 def cold_caches():
-    """The cached theory lines and labels of every chapter (not the chart templates), to start each update cold."""
+    """Every cache the library keeps between updates (theory lines, labels, the capstone's tables and its cache
+    clusters' warm-ups, hash rings), not the chart templates: cleared before each update to start it cold."""
     found = []
     for name, module in list(sys.modules.items()):
-        if name.startswith(("chapter1.present", "chapter1.sections", "chapter1.theory")):
+        if name.startswith("chapter1."):
             found += [f for key, f in vars(module).items() if hasattr(f, "cache_clear") and hasattr(f, "__wrapped__")
                       and "template" not in key and "chart" not in key]
+            found += [memo for key, memo in vars(module).items() if key == "_WARM" and isinstance(memo, dict)]
     return found
 
 
@@ -93,7 +95,7 @@ def measure(panel, drawn):
     rows, caches = [], cold_caches()
     for setting in positions(panel):
         for cache in caches:
-            cache.cache_clear()
+            cache.clear() if isinstance(cache, dict) else cache.cache_clear()
         SPENT.clear()
         drawn.clear()
         w0, c0 = time.perf_counter(), time.process_time()
