@@ -6,10 +6,12 @@ holds and the request index; here the view is handed over by hand, so every pick
 
 import math
 
+import numpy as np
 import pytest
 
 import chapter1 as c
 from chapter1.components.downtime import AdmitThroughOutages, Downtime
+from chapter1.components.policies import BATCH_POLICIES, draw_pairs
 from chapter1.core.component import ERROR, OK
 from chapter1.core.simulation import Simulation
 
@@ -139,3 +141,30 @@ def test_a_server_back_from_an_early_outage_starts_with_every_worker_free():
     assert box.admit(0, 0.05) == (ERROR, 0.1)
     assert box.admit(1, 0.6) == pytest.approx((OK, 0.7))
     assert isinstance(box.admit, AdmitThroughOutages)
+
+
+@pytest.mark.parametrize("policy, options", [("round_robin", {}), ("random", {}), ("ip_hash", {}),
+                                             ("weighted", {"weights": (3, 1, 2)}),
+                                             ("weighted", {"weights": (0.5, 0.25, 0.125)})])
+@pytest.mark.parametrize("healthy", [(0, 1, 2), (0, 2)])
+def test_a_whole_run_routed_at_once_gets_the_picks_of_one_request_at_a_time(policy, options, healthy):
+    """The event-free path routes a run's requests in two batches (7 then 13): the same servers, in the same
+    order, as the chooser asked once per request."""
+    one, whole = balancer(policy=policy, requests=20, **options), balancer(policy=policy, requests=20, **options)
+    for run in (one, whole):
+        run._view(0.0)
+        run.healthy_set = frozenset(healthy)
+    expected = picks(one, healthy, range(20))
+    batch = BATCH_POLICIES[policy]
+    got = [*batch(whole, healthy, np.arange(7)), *batch(whole, healthy, np.arange(7, 20))]
+    assert [int(k) for k in got] == expected
+    assert set(expected) <= set(healthy)
+
+
+def test_draw_pairs_gives_two_distinct_servers_uniformly():
+    u, v = np.random.default_rng(1).random((2, 30_000))
+    first, second = draw_pairs(u, v, 3)
+    assert (first != second).all() and set(first.tolist()) == {0, 1, 2}
+    pairs = np.bincount(first * 3 + second, minlength=9).reshape(3, 3)
+    assert pairs.diagonal().tolist() == [0, 0, 0]
+    assert np.allclose(pairs[~np.eye(3, dtype=bool)], 5_000, atol=350)  # 6 ordered pairs; sd 65
