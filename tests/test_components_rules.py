@@ -64,6 +64,23 @@ def test_weighted_shares_follow_uneven_weights_that_never_come_round_within_a_cy
     assert chosen.count(0) == pytest.approx(300, abs=1)
 
 
+def test_weighted_with_weights_that_never_come_round_follows_nginx_past_a_thousand_requests():
+    """Weights 1 : sqrt(2) never bring the current values back to where they started."""
+    run = balancer(2, policy="weighted", weights=(1.0, math.sqrt(2)))
+    assert picks(run, (0, 1), range(2_500)) == nginx_smooth_weighted([1.0, math.sqrt(2)], (0, 1), [0.0, 0.0], 2_500)
+
+
+def test_weighted_with_one_member_left_sends_everything_to_it():
+    run = balancer(policy="weighted", weights=(5, 1, 1))
+    assert picks(run, (1,), range(5)) == [1] * 5
+
+
+def test_round_robin_sends_to_each_server_in_turn_and_goes_on_from_there_when_one_is_out():
+    run = balancer(policy="round_robin")
+    assert picks(run, (0, 1, 2), range(7)) == [0, 1, 2, 0, 1, 2, 0]
+    assert picks(run, (0, 2), range(4)) == [2, 0, 2, 0]  # the turn counts on: 7th, 8th, ... request
+
+
 def test_least_connections_takes_ties_in_turn_from_the_next_server():
     """Fewest in flight wins; among equals, the first from the turn's position on, wrapping round."""
     run = balancer(4, policy="least_connections")
@@ -101,7 +118,15 @@ def test_power_of_two_over_part_of_the_pool_draws_two_of_the_members_left():
     run.connections[:] = [0, 7, 5, 6]
     chosen = picks(run, (1, 2, 3), range(2_000))
     # the busiest (1) never wins a pair; 2 wins every pair it is in (2 of 3 pairs), 3 the pair (1, 3)
-    assert 1 not in chosen and chosen.count(2) == pytest.approx(2_000 * 2 / 3, abs=150)
+    assert 1 not in chosen and chosen.count(2) == pytest.approx(2_000 * 2 / 3, abs=150)  # sd 21
+    run.connections[:] = [0, 5, 6, 7]
+    chosen = picks(run, (1, 2, 3), range(2_000))
+    assert 3 not in chosen and chosen.count(2) == pytest.approx(2_000 / 3, abs=150)  # only the pair (2, 3)
+
+
+def test_power_of_two_with_a_single_server_sends_everything_to_it():
+    run = balancer(1, policy="power_of_two", requests=20)
+    assert picks(run, (0,), range(20)) == [0] * 20
 
 
 def test_random_over_part_of_the_pool_picks_each_member_left_alike():
