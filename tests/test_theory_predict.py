@@ -132,7 +132,8 @@ def test_curve_users_must_be_positive(users):
     _without_dns(single_server(workers=4)),
     web_and_database(web_workers=1, db_workers=1),
     web_and_database(),
-], ids=["one worker, dns", "four workers", "tandem of ones", "tandem"])
+    _without_dns(web_and_database(web_workers=2, db_workers=1, db_service_ms=40)),
+], ids=["one worker, dns", "four workers", "tandem of ones", "tandem", "tandem without dns"])
 def test_a_curve_is_predict_at_each_point(architecture):
     """Users 1,000 to 40,000 with 5 requests a user (not the default 20): each point is predict's answer."""
     users = [1_000, 10_000, 40_000]
