@@ -281,14 +281,20 @@ def test_a_missing_answer_cell_is_noted_by_id_or_by_shape(chapter, course_dirs):
     for cell in nb.cells:
         del cell["id"]
     assert restore_checks(nb, chapter)[1] == []
+    shaped = [c for c in nb.cells if "servers, = None" not in c.source]  # a later answer gone
+    shaped.insert(5, new_markdown_cell("# CHECK 1.2\nnotes"))  # a Markdown cell headed like a check is no check
+    del shaped[5]["id"]
+    nb.cells = shaped
+    assert restore_checks(nb, chapter)[1] == [("no-answer", "1.3")]
     nb.cells = [c for c in nb.cells if "rps = None" not in c.source]
     nb.cells[1].source = "   "
-    assert restore_checks(nb, chapter)[1] == [("no-answer", "1.1")]
+    assert restore_checks(nb, chapter)[1] == [("no-answer", "1.1"), ("no-answer", "1.3")]
 
 
 def test_restored_cell_ids_are_valid_and_unique():
     taken = {"a"}
     assert _unique_id("a", {"a", "b"}, "b") == "b-2"
+    assert _unique_id(None, set(), "Check 1.2") == "Check-1-2"
     assert _unique_id("b", taken, "x") == "b"
     assert _unique_id("a", taken, "cell 3!") == "cell-3-"
     assert _unique_id("a", taken, "cell 3!") == "cell-3--2"
@@ -390,8 +396,9 @@ def test_a_course_names_its_broken_and_unknown_chapters(tmp_path, course_dirs):
     (tmp_path / CHAPTER).with_suffix(".ipynb").write_text((course_dirs[0] / f"{CHAPTER}.ipynb").read_text())
     course = Course(tmp_path)
     assert course.names == [CHAPTER, "02_broken"] and course.folder == tmp_path
-    with pytest.raises(GradingError, match="the course's own notebook for 02_broken is broken: .*not a version 4"):
+    with pytest.raises(GradingError, match="the course's own notebook for 02_broken is broken: .*not a version 4") as e:
         course.chapter("02_broken")
+    assert e.value.chapter == "02_broken"  # the error row still names the chapter
     with pytest.raises(GradingError) as unknown:
         course.chapter("03_none")
     assert str(unknown.value) == "chapter '03_none' is not in this course (chapters: 01_toy, 02_broken)"
@@ -525,10 +532,26 @@ def test_a_broken_solution_is_named_when_exercises_are_generated(tmp_path, capsy
 
 def test_a_markdown_cell_headed_like_a_check_does_not_displace_it(chapter, course_dirs):
     nb = exercise(course_dirs)
-    nb.cells.append(new_markdown_cell("# CHECK 1.3 [3 pts]\nmy notes on this check", id="notes"))
-    restored, notes = restore_checks(nb, chapter)
-    assert notes == []
-    assert "assert servers == 8" in by_id(restored)["check-1-3"]
+    for at in (7, len(nb.cells)):  # just before the check (after its answer), and after it
+        cells = list(nb.cells)
+        cells.insert(at, new_markdown_cell("# CHECK 1.3 [3 pts]\nmy notes on this check", id="notes"))
+        restored, notes = restore_checks(new_notebook(cells=cells, metadata=nb.metadata), chapter)
+        assert notes == []
+        assert "assert servers == 8" in by_id(restored)["check-1-3"]
+
+
+def test_a_put_back_check_keeps_the_courses_cell_id_and_kernel(tmp_path):
+    nb = solution()
+    nb.cells[3].id = "first-check"
+    del nb.metadata["kernelspec"]
+    nbformat.write(nb, tmp_path / f"{CHAPTER}.ipynb")
+    chapter = Course(tmp_path).chapter(CHAPTER)
+    learner = ex.strip_solutions(nb)
+    learner.cells = [c for c in learner.cells if c.id != "first-check"]
+    restored, notes = restore_checks(learner, chapter)
+    assert notes == [("missing", "1.1")]
+    assert [c.id for c in restored.cells][3] == "first-check"
+    assert restored.metadata == {"chapter1": {"chapter": CHAPTER}}  # no kernelspec rather than an invalid one
 
 
 def test_a_check_pasted_over_its_answer_cell_is_a_dropped_copy(chapter, course_dirs):

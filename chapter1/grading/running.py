@@ -203,7 +203,8 @@ class _Preflight:
     def _check(self, chapter: Chapter) -> str | None:
         cells = [new_code_cell(cell.source, id=f"setup-{i}") for i, cell in enumerate(_setup_cells(chapter))]
         nb = new_notebook(cells=cells or [new_code_cell("pass", id="setup-0")],
-                          metadata={"kernelspec": copy.deepcopy(chapter.notebook.metadata.get("kernelspec", {}))})
+                          metadata={key: copy.deepcopy(value) for key, value in chapter.notebook.metadata.items()
+                                    if key == "kernelspec"})  # none rather than an invalid empty one
         isolated = _isolation(chapter, self.settings)
         with kernel_folder("chapter1-preflight-", isolated) as folder:
             path = folder / f"{chapter.name}.ipynb"

@@ -337,8 +337,9 @@ def restore_checks(nb, chapter: Chapter) -> tuple[nbformat.NotebookNode, list[tu
             cells.insert(position, _clean_cell(original, _unique_id(original.id, taken, f"check-{check.id}")))
             notes.append(("missing", check.id))
     notes += [("no-answer", check_id) for check_id in _missing_answers(nb, cells, chapter)]
-    metadata = {"kernelspec": copy.deepcopy(chapter.notebook.metadata.get("kernelspec", {})),
-                METADATA_KEY: {"chapter": chapter.name}}
+    metadata = {METADATA_KEY: {"chapter": chapter.name}}
+    if "kernelspec" in chapter.notebook.metadata:  # an empty kernelspec would not be a valid notebook
+        metadata["kernelspec"] = copy.deepcopy(chapter.notebook.metadata["kernelspec"])
     return new_notebook(cells=cells, metadata=metadata), list(dict.fromkeys(notes))
 
 
