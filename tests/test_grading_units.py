@@ -561,3 +561,11 @@ def test_a_check_pasted_over_its_answer_cell_is_a_dropped_copy(chapter, course_d
     assert notes == [("copy", "1.1"), ("no-answer", "1.1")]
     assert [c.id for c in restored.cells] == ["intro", "setup", "check-1-1", "peak-answer", "check-1-2",
                                               "servers-answer", "check-1-3"]
+
+
+def test_hidden_tests_that_leave_a_block_empty_are_named(tmp_path):
+    check = "# CHECK 1.1\nif True:\n    ### BEGIN HIDDEN TESTS\n    assert x\n    ### END HIDDEN TESTS"
+    nbformat.write(new_notebook(cells=[code(check, "c")]), tmp_path / "03_empty.ipynb")
+    problem = Course(tmp_path).problems["03_empty"]
+    where = tmp_path / "03_empty.ipynb"
+    assert problem == f"{where}, cell 0 (id c): the stub does not parse; check the region's indentation"
