@@ -34,8 +34,12 @@ def test_an_unknown_name_lists_every_component():
 
 
 def test_an_architecture_needs_a_tier_unique_names_and_a_component_as_resolver():
-    with pytest.raises(ValueError, match="tiers must hold at least one component; got an empty tuple"):
+    with pytest.raises(ValueError) as info:
         Architecture("empty", ())
+    assert str(info.value) == "tiers must hold at least one component; got an empty tuple"
+    as_list = Architecture("listed", [Server()])
+    assert as_list.tiers == (Server(),) and as_list == Architecture("listed", (Server(),))
+    assert hash(as_list) == hash(Architecture("listed", (Server(),)))  # a list of tiers is kept as a tuple
     with pytest.raises(ValueError, match="component names must be unique; repeated: a, b$"):
         Architecture("twins", (Server(name="b"), Server(name="a"), Server(name="b"), Server(name="a")))
     with pytest.raises(TypeError, match=r"dns must be a Component \(e.g. DNS\(ttl_s=300\), or None\); got 'dns'"):
