@@ -12,7 +12,7 @@ import pytest
 import chapter1 as c
 from chapter1.components.downtime import AdmitThroughOutages, Downtime
 from chapter1.components.policies import BATCH_POLICIES, draw_pairs
-from chapter1.core.component import ERROR, OK
+from chapter1.core.component import ERROR, OK, TIMEOUT
 from chapter1.core.simulation import Simulation
 
 
@@ -193,3 +193,58 @@ def test_draw_pairs_gives_two_distinct_servers_uniformly():
     pairs = np.bincount(first * 3 + second, minlength=9).reshape(3, 3)
     assert pairs.diagonal().tolist() == [0, 0, 0]
     assert np.allclose(pairs[~np.eye(3, dtype=bool)], 5_000, atol=350)  # 6 ordered pairs; sd 65
+
+
+def box(service_ms=100.0, timeout_ms=None, outages=((1.0, 2.0),)):
+    """A one-worker server of constant ``service_ms`` with outages, at run time (10 requests)."""
+    server = c.Server(name="box", workers=1, service_time_ms=service_ms, distribution="constant",
+                      timeout_ms=timeout_ms, outages=tuple(c.Outage(*o) for o in outages))
+    sim = Simulation(c.Architecture("one box", (server,), dns=None), c.Workload.from_rate(10), 10, 0)
+    return sim, sim.tiers[0]
+
+
+def test_a_short_outage_empties_the_server_even_of_work_that_would_have_outlasted_it():
+    """Down from 1.00 s to 1.02 s: the two requests inside (until 1.05 and 1.15) fail at 1.00, and one
+    arriving at 1.03 is served at once, not after them."""
+    sim, server = box(outages=((1.0, 1.02),))
+    assert [server.admit(0, 0.95), server.admit(1, 0.96)] == [(ERROR, 1.0), (ERROR, 1.0)]
+    assert server.admit(2, 1.03) == pytest.approx((OK, 1.13))
+    assert server.admit(3, 1.04) == pytest.approx((OK, 1.23))  # queued behind it as usual
+    assert server.served == 2
+    requests, waits, starts, finishes = server.records()
+    assert starts[0] == 0.95 and math.isnan(starts[1]) and waits[1] == pytest.approx(0.04)
+
+
+def test_work_that_ends_at_the_very_moment_of_a_death_is_served_and_the_next_one_fails():
+    """0.9 s + 100 ms ends at the death (1.0 s): served; the request queued behind it would start then, and
+    fails at once without starting."""
+    sim, server = box()
+    assert server.admit(0, 0.9) == (OK, 1.0)
+    assert server.admit(1, 0.95) == (ERROR, 1.0)
+    requests, waits, starts, finishes = server.records()
+    assert math.isnan(starts[1]) and math.isnan(finishes[1]) and waits[1] == pytest.approx(0.05)
+
+
+def test_a_client_waits_exactly_its_time_out_then_stops_at_the_edge():
+    """Time-out 250 ms, service 250 ms: an answer after exactly 250 ms is on time; 250 ms in the queue is not
+    yet giving up (served, answered late); a death exactly 250 ms after arrival is still seen as an error."""
+    sim, server = box(service_ms=250.0, timeout_ms=250.0, outages=((10.0, 11.0),))
+    assert server.admit(0, 0.5) == (OK, 0.75)
+    assert server.admit(1, 0.5) == (TIMEOUT, 1.0)  # queued 250 ms, then served
+    assert sim.end[1] == 0.75 and server.served == 2
+    sim, server = box(service_ms=500.0, timeout_ms=250.0)
+    assert server.admit(0, 0.75) == (ERROR, 1.0)  # 250 ms inside when it died: its client still waits
+    sim, server = box(service_ms=500.0, timeout_ms=250.0)
+    others = sim.end[1:].copy()
+    assert server.admit(0, 0.625) == (TIMEOUT, 1.0)  # 375 ms inside: its client left at 0.875
+    assert sim.end[0] == 0.875 and np.array_equal(sim.end[1:], others, equal_nan=True)
+
+
+def test_a_client_that_gave_up_in_the_queue_leaves_it_when_its_turn_comes():
+    sim, server = box(timeout_ms=50.0, outages=((10.0, 11.0),))
+    assert server.admit(0, 0.5)[0] == TIMEOUT  # 100 ms service: late
+    assert server.admit(1, 0.52) == pytest.approx((TIMEOUT, 0.6))  # 80 ms queued: gone, leaves at 0.6
+    assert sim.end[1] == pytest.approx(0.57) and sim.end[0] == pytest.approx(0.55)
+    requests, waits, starts, finishes = server.records()
+    assert waits.tolist() == pytest.approx([0.0, 0.08]) and math.isnan(starts[1])
+    assert server.admit(2, 0.6) == pytest.approx((TIMEOUT, 0.7))  # the worker was free again at 0.6
