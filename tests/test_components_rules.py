@@ -248,3 +248,19 @@ def test_a_client_that_gave_up_in_the_queue_leaves_it_when_its_turn_comes():
     requests, waits, starts, finishes = server.records()
     assert waits.tolist() == pytest.approx([0.0, 0.08]) and math.isnan(starts[1])
     assert server.admit(2, 0.6) == pytest.approx((TIMEOUT, 0.7))  # the worker was free again at 0.6
+
+
+def test_refusals_of_a_dead_server_eject_it_and_the_check_after_its_return_takes_it_back():
+    """web-2 dies at 1 ms (after the check at 0 s found it up) until 10 s, with round robin and ejection after
+    3 errors: exactly 3 requests are refused before it is ejected; the first check after 10 s readmits it,
+    and it gets half the traffic again."""
+    arch = c.load_balanced(2, health_check_interval_s=1.0).fail("web-2", 0.001, 10.0)
+    table = run_fast(arch.with_changes("load balancer", eject_after=3))
+    failed = table[table["status"] != "ok"]
+    assert len(failed) == 3 and set(failed["server"]) == {"web-2"} and failed["arrival_s"].max() < 0.05
+    assert (table.loc[table["arrival_s"] > 11.0, "server"] == "web-2").mean() == pytest.approx(0.5, abs=0.01)
+    assert (run_fast(arch)["status"] != "ok").sum() > 50  # without ejection: until the check at 1 s
+
+
+def run_fast(arch):
+    return c.simulate(arch, c.Workload.from_rate(120), requests=3_000, seed=2, engine="fast").requests
