@@ -94,10 +94,11 @@ def test_a_cell_with_two_regions_keeps_the_code_between_them():
     ("### BEGIN SOLUTION\nx = (\n### END SOLUTION", "lines 2-2: an answer region must hold whole Python"),
     ("x = 1\n### BEGIN HIDDEN TESTS\nassert x\n### END HIDDEN TESTS",
      "hidden tests ('### BEGIN HIDDEN TESTS') belong in a CHECK cell"),
-    ("# CHECK 1.1\n### BEGIN HIDDEN TESTS\nassert x", "line 2: '### BEGIN HIDDEN TESTS' is never closed"),
-    ("# CHECK 1.1\n### END HIDDEN TESTS", "line 2: unmatched '### END HIDDEN TESTS'"),
+    ("# CHECK 1.1\n### BEGIN HIDDEN TESTS\nassert x", "nb, cell 0 (id a), line 2: '### BEGIN HIDDEN TESTS' is never"),
+    ("# CHECK 1.1\n### END HIDDEN TESTS", "nb, cell 0 (id a), line 2: unmatched '### END HIDDEN TESTS'"),
     ("# CHECK 1.1\n### BEGIN HIDDEN TESTS\n### BEGIN HIDDEN TESTS", "line 3: unmatched '### BEGIN HIDDEN"),
-    ("# CHECK 1.1\n### BEGIN SOLUTION\nx = 1\n### END SOLUTION", "CHECK 1.1 holds an answer region"),
+    ("# CHECK 1.1\n### BEGIN SOLUTION\nx = 1\n### END SOLUTION", "nb, cell 0 (id a): CHECK 1.1 holds an answer "
+     "region; the grader restores CHECK cells verbatim, so put the answer in a cell before it"),
 ])
 def test_malformed_markers_are_refused_with_where_they_are(source, message):
     with pytest.raises(ValueError) as refused:
@@ -144,6 +145,7 @@ def test_check_headers_are_read_or_refused():
     assert ex.parse_check("# CHECK a-b_c.d") == ex.Check("a-b_c.d", 1)
     assert ex.parse_check("# CHECK 1.5 [ 10 pts ]  ") == ex.Check("1.5", 10)
     assert ex.parse_check("x = 1\n# CHECK 1.1") is None
+    assert ex.parse_check("\n  \n# CHECK 1.1") is None and ex.parse_check("X# CHECK 1.1") is None
     assert ex.parse_check("# CHECKS are below") is None and not ex.looks_like_check("# CHECKS")
     assert ex.looks_like_check("  # CHECK oops") and not ex.looks_like_check("x = 1  # CHECK")
     with pytest.raises(ValueError) as refused:
@@ -569,3 +571,25 @@ def test_hidden_tests_that_leave_a_block_empty_are_named(tmp_path):
     problem = Course(tmp_path).problems["03_empty"]
     where = tmp_path / "03_empty.ipynb"
     assert problem == f"{where}, cell 0 (id c): the stub does not parse; check the region's indentation"
+
+
+def test_a_region_whose_markers_sit_left_of_its_code_takes_the_codes_indentation():
+    source = "for i in r:\n### BEGIN SOLUTION\n    total = i\n### END SOLUTION"
+    assert ex.strip_solutions(new_notebook(cells=[new_code_cell(source, id="a")])).cells[0].source == \
+        "for i in r:\n    total = None  # your answer here"
+    source = "class A:\n    ### BEGIN SOLUTION\n    @staticmethod\n    def f():\n        return 1\n    ### END SOLUTION"
+    assert ex.strip_solutions(new_notebook(cells=[new_code_cell(source, id="a")])).cells[0].source == \
+        "class A:\n    @staticmethod\n    def f():\n        # your code here\n        return None"
+
+
+def test_the_public_part_of_a_check_is_kept_around_its_hidden_lines():
+    source = "# CHECK 1.1\n### BEGIN HIDDEN TESTS\nassert x == 4\n### END HIDDEN TESTS\nassert x > MAX"
+    assert ex.strip_solutions(new_notebook(cells=[new_code_cell(source, id="a")])).cells[0].source == \
+        "# CHECK 1.1\nassert x > MAX"
+
+
+def test_a_cell_without_an_id_is_named_by_a_question_mark():
+    nb = new_notebook(cells=[new_code_cell("### END SOLUTION", id="a")])
+    del nb.cells[0]["id"]
+    with pytest.raises(ValueError, match=r"^nb, cell 0 \(id \?\), line 1"):
+        ex.strip_solutions(nb, name="nb")
