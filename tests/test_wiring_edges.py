@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from chapter1 import DNS, Architecture, Component, Database, Outage, Server, WebServer, Workload, simulate
-from chapter1.architectures import cached, load_balanced, single_server
+from chapter1.architectures import cached, load_balanced, multi_region, single_server
 from chapter1.core.component import KINDS, Runtime, flatten, register
 from chapter1.core.simulation import MAX_CLIENTS, MAX_USERS, Simulation, client_population, down, sweep
 
@@ -279,3 +279,14 @@ def test_simulate_names_what_to_pass_instead_and_takes_a_single_request():
         simulate(single_server(), 1_000)
     assert str(info.value) == "workload must be a Workload (e.g. Workload(users=1000)); got 1000"
     assert len(simulate(single_server(), Workload(), requests=1).requests) == 1
+
+
+def test_with_two_pools_add_server_asks_which_and_lists_both():
+    arch = multi_region()
+    with pytest.raises(ValueError, match="to must name the pool that gains a server; this architecture has 2 pools"):
+        arch.add_server(at_s=5)
+    with pytest.raises(ValueError) as info:
+        arch.add_server(at_s=5, to="dc-1 web-1")
+    assert str(info.value) == "to must name a pool of servers; got 'dc-1 web-1' (pools: 'dc-1 lb', 'dc-2 lb')"
+    grown = arch.add_server(at_s=5, to="dc-2 lb")
+    assert len(grown["dc-2 lb"].members) == 3 and len(grown["dc-1 lb"].members) == 2
