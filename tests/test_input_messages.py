@@ -208,3 +208,9 @@ def test_from_rate_refuses_a_rate_that_is_not_positive_by_its_own_name():
         with pytest.raises(ValueError) as info:
             Workload.from_rate(rate)
         assert str(info.value) == f"requests_per_s must be a number > 0; got {rate!r}"
+
+
+def test_a_workload_refuses_users_that_are_not_positive_by_name():
+    with pytest.raises(ValueError) as info:
+        Workload(users=0)
+    assert str(info.value) == "users must be a number > 0; got 0"

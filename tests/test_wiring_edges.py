@@ -14,7 +14,7 @@ import pytest
 
 from chapter1 import DNS, Architecture, Component, Database, Outage, Server, WebServer, Workload, simulate
 from chapter1.architectures import cached, load_balanced, multi_region, single_server
-from chapter1.core.component import KINDS, Runtime, flatten, register
+from chapter1.core.component import DEFAULTS, KINDS, Runtime, flatten, register
 from chapter1.core.simulation import MAX_CLIENTS, MAX_USERS, Simulation, client_population, down, sweep
 
 # -- an architecture: its parts, names and copies ------------------------------------------------------
@@ -221,10 +221,11 @@ def test_a_request_stopped_before_the_first_tier_never_reaches_it():
 
 
 def test_sweep_gives_one_row_per_user_count_and_refuses_a_single_number():
-    table = sweep(single_server(), users=[1_000, 50_000], requests=300, seed=2, read_ratio=0.5)
+    table = sweep(single_server(), users=[1_000, 50_000], requests=300, seed=2, peak_factor=4.0)
     assert list(table.users) == [1_000, 50_000] and (table.requests == 300).all()
-    assert table.offered_rps.tolist() == pytest.approx([Workload(users=u).rate for u in (1_000, 50_000)])
-    same = simulate(single_server(), Workload(users=50_000, read_ratio=0.5), requests=300, seed=2).summary()
+    rates = [Workload(users=u, peak_factor=4.0).rate for u in (1_000, 50_000)]
+    assert table.offered_rps.tolist() == pytest.approx(rates)  # the workload options reach every run
+    same = simulate(single_server(), Workload(users=50_000, peak_factor=4.0), requests=300, seed=2).summary()
     assert table.iloc[1]["p95_ms"] == same["p95_ms"]
     for users in (1_000, "1000"):
         with pytest.raises(TypeError, match=r"users must be a list of user counts \(e.g. \[1_000, 100_000\]\)"):
@@ -290,3 +291,21 @@ def test_with_two_pools_add_server_asks_which_and_lists_both():
     assert str(info.value) == "to must name a pool of servers; got 'dc-1 web-1' (pools: 'dc-1 lb', 'dc-2 lb')"
     grown = arch.add_server(at_s=5, to="dc-2 lb")
     assert len(grown["dc-2 lb"].members) == 3 and len(grown["dc-1 lb"].members) == 2
+
+
+def test_sweep_runs_on_the_engine_it_is_given():
+    with pytest.raises(ValueError, match="engine='fast' needs every tier to run without events"):
+        sweep(cached(), users=[1_000], requests=50, engine="fast")
+
+
+def test_register_makes_a_kind_the_default_for_its_role():
+    @dataclasses.dataclass(frozen=True)
+    class Spare(Component):
+        name: str = "spare"
+
+    try:
+        assert register(example=lambda: None, default_for="spare role")(Spare) is Spare
+        assert DEFAULTS["spare role"] is Spare and KINDS["Spare"].cls is Spare
+    finally:
+        DEFAULTS.pop("spare role", None)
+        KINDS.pop("Spare", None)
