@@ -264,3 +264,28 @@ def test_refusals_of_a_dead_server_eject_it_and_the_check_after_its_return_takes
 
 def run_fast(arch):
     return c.simulate(arch, c.Workload.from_rate(120), requests=3_000, seed=2, engine="fast").requests
+
+
+def test_with_every_server_down_the_balancer_answers_503_at_once_until_the_check_finds_one_back():
+    """Both servers down from 1 s to 3 s, checks every 0.5 s: from the check at 1 s to the one at 3 s every
+    request is refused by the balancer itself (no server, answered at once); ip_hash keeps each client on
+    one server before and after."""
+    arch = c.load_balanced(2, policy="ip_hash", health_check_interval_s=0.5).fail("web-1", 1.0, 3.0)
+    table = c.simulate(arch.fail("web-2", 1.0, 3.0), c.Workload.from_rate(120), requests=900, seed=3,
+                       engine="fast").requests
+    entered = table["arrival_s"] + table["dns_ms"] / 1_000
+    refused = table[table["server"] == ""]
+    assert len(refused) > 200 and (refused["status"] == "error").all()
+    assert refused["latency_ms"].to_numpy() == pytest.approx(refused["dns_ms"].to_numpy())
+    assert entered[refused.index].min() >= 1.0 and entered[refused.index].max() < 3.0
+    assert (table.loc[entered >= 3.0, "status"] == "ok").all() and (entered >= 3.0).sum() > 300
+    served = table[table["server"] != ""]
+    assert (served.groupby("client")["server"].nunique() == 1).all()
+
+
+def test_a_balancer_that_is_down_refuses_at_once():
+    table = run_fast(c.load_balanced(2).fail("load balancer", 5.0, 6.0))
+    entered = table["arrival_s"] + table["dns_ms"] / 1_000
+    during = table[(entered >= 5.0) & (entered < 6.0)]
+    assert len(during) > 50 and (during["status"] == "error").all()
+    assert during["latency_ms"].to_numpy() == pytest.approx(during["dns_ms"].to_numpy())
