@@ -333,3 +333,15 @@ def test_site_capacity_with_the_smallest_peak_and_the_fewest_sites():
 ])
 def test_a_dead_site_is_seen_at_the_first_check_at_or_after_its_death_never_before(fail_at_s, interval_s, seen):
     assert analytic.site_detected_at(fail_at_s, interval_s) == seen
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: analytic.keys_moved(1_000_001, 2), r"servers_before must be a whole number in the range \[1, 1,000,000\]"),
+    (lambda: analytic.keys_moved(2, 1_000_001), r"servers_after must be a whole number in the range \[1, 1,000,000\]"),
+    (lambda: analytic.max_load(10**8 + 1, 2), r"balls must be a whole number in the range \[0, 100,000,000\]"),
+    (lambda: analytic.max_load(10, 1_000_001), r"bins must be a whole number in the range \[1, 1,000,000\]"),
+    (lambda: analytic.nat_share(0.3, 1_000_001), r"servers must be a whole number in the range \[1, 1,000,000\]"),
+])
+def test_hashing_limits_are_named_with_their_range(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
