@@ -289,3 +289,13 @@ def test_a_balancer_that_is_down_refuses_at_once():
     during = table[(entered >= 5.0) & (entered < 6.0)]
     assert len(during) > 50 and (during["status"] == "error").all()
     assert during["latency_ms"].to_numpy() == pytest.approx(during["dns_ms"].to_numpy())
+
+
+def test_a_queued_request_the_death_ends_after_its_client_left_is_a_time_out_of_its_own():
+    """Time-out 250 ms, service 500 ms, death at 1 s: the request in service (from 0.625 s) and the one queued
+    behind it (from 0.6875 s) both outlived their clients' patience; each client left at its own moment."""
+    sim, server = box(service_ms=500.0, timeout_ms=250.0)
+    others = sim.end[2:].copy()
+    assert server.admit(0, 0.625) == (TIMEOUT, 1.0)
+    assert server.admit(1, 0.6875) == (TIMEOUT, 1.0)  # queued when it died
+    assert sim.end[:2].tolist() == [0.875, 0.9375] and np.array_equal(sim.end[2:], others, equal_nan=True)
