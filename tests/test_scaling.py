@@ -236,3 +236,12 @@ def test_scaling_view_offers_usl_crosstalk_and_three_runs():
     assert s.capacity(up) == pytest.approx(20 * s.speedup(128, 0.01, 0.0001))  # $15,000 buys 128 cores
     chart = s.contention_chart(s.contention_runs(cores=(8,), seeds=(0,), requests=500))
     assert "USL peak" in chart.to_json()
+
+
+def test_a_price_table_gives_its_own_numbers_whatever_was_priced_before():
+    # equal tables (300 and 300.0) must not share a remembered answer: output must not depend on history
+    assert repr(s.box_price(8, prices={8: 300.0})) == "300.0"
+    assert repr(s.box_price(8, prices={8: 300})) == "300"
+    assert s.box_price(1, prices={1: 300}) == 300
+    with pytest.raises(TypeError, match="prices \\(cores\\) must be a whole number >= 1; got True"):
+        s.box_price(1, prices={True: 300})  # equal to the table just checked, but not a number of cores

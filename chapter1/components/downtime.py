@@ -54,7 +54,7 @@ class AdmitThroughOutages:
 
     >>> import chapter1 as c
     >>> arch = c.single_server().fail("server", 5, 8)
-    >>> c.simulate(arch, c.Workload.from_rate(40), requests=400, engine="fast").summary()["failed"] > 0
+    >>> c.simulate(arch, c.Workload.from_rate(40), requests=400, engine="fast").summary()["error_rate"] > 0
     True
     """
 

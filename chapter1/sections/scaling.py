@@ -58,22 +58,25 @@ UP, OUT = "one big box", "small boxes"
 # -- the cost model ------------------------------------------------------------------------------
 
 def _prices(prices):
+    """The price table sorted by cores, checked (once per table: a pool of 56 boxes asks 56 times)."""
     table = PRICES if prices is None else dict(prices)
+    items = tuple(table.items())
+    kinds = tuple(type(x) for pair in items for x in pair)  # 300 == 300.0 == a cached key: the types tell them apart
     try:
-        return dict(_checked_prices(tuple(table.items())))  # a pool of 56 boxes asks 56 times
-    except TypeError:  # unhashable: checked below, which names what is wrong
-        return dict(_checked_prices.__wrapped__(tuple(table.items())))
+        _check_prices(items, kinds)
+    except TypeError:  # unhashable: checked afresh, which names what is wrong
+        _check_prices.__wrapped__(items, kinds)
+    return dict(sorted(items))
 
 
 @functools.lru_cache(maxsize=16)
-def _checked_prices(items):
-    """The price table's (cores, price) pairs, checked and sorted by cores."""
+def _check_prices(items, kinds):
+    """Refuse a price table that is empty or holds anything but whole cores >= 1 and prices > 0."""
     if not items:
         raise ValueError("prices must list at least one box: {cores: $ a month}")
     for cores_, price in items:
         check.number("prices (cores)", cores_, low=1, integer=True)
         check.number("prices ($ a month)", price, low=0, low_open=True)
-    return tuple(sorted(items))
 
 
 def box_price(cores, prices=None):
