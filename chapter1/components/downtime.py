@@ -16,7 +16,7 @@ import math
 from bisect import bisect_right
 from heapq import heappop, heappush
 
-from ..core.component import ERROR, OK, REJECTED
+from ..core.component import ERROR, OK
 
 
 class Downtime:
@@ -71,26 +71,7 @@ class AdmitThroughOutages:
             run.waiting.clear()
             self.reset = passed
         s = run.service[i]
-        start = run._step(t, s)
-        if start != start:  # NaN: the queue was full
-            return REJECTED, t
-        if start >= death:  # queued when it died: gets a worker then, and fails at once
-            run._admit(i, death - t)
-            return self._ended(i, t, death), death
-        if start - t > run.timeout:
-            run._admit(i, start - t)
-            return run._gave_up(i, t), start
-        finish = start + s
-        if finish > death:  # in service when it died
-            run._admit(i, start - t, start, death)
-            return self._ended(i, t, death), death
-        run._admit(i, start - t, start, finish)
-        run.served += 1
-        return (run._gave_up(i, t) if finish - t > run.timeout else OK), finish
-
-    def _ended(self, i, t, death):
-        """A request the death ended: an error, or a time-out if its client had already stopped waiting."""
-        return self.run._gave_up(i, t) if death - t > self.run.timeout else ERROR
+        return run._settle(i, t, s, run._step(t, s), death)
 
 
 def balance_through_changes(run, requests, times):

@@ -384,13 +384,25 @@ class ServerRun(Runtime):
     def admit(self, i, t):
         """One request without events (a balancer that reads connections routes one at a time)."""
         s = self.service[i]
-        start = self._step(t, s)
-        if start != start:  # NaN: rejected
+        return self._settle(i, t, s, self._step(t, s))
+
+    def _settle(self, i, t, s, start, death=math.inf):
+        """Record request ``i`` (arrived at ``t``, needs ``s``, starts at ``start``; NaN: the queue was full) and
+        return its (status, leave time).  If the server dies at ``death`` while it is queued or in service, it
+        fails then: a queued one gets a freed worker at that moment and finds the server dead (as simpy's cascade
+        of released workers does), unless its client had already stopped waiting."""
+        if start != start:
             return REJECTED, t
+        if start >= death:
+            self._admit(i, death - t)
+            return (self._gave_up(i, t) if death - t > self.timeout else ERROR), death
         if start - t > self.timeout:
             self._admit(i, start - t)
             return self._gave_up(i, t), start
         finish = start + s
+        if finish > death:
+            self._admit(i, start - t, start, death)
+            return (self._gave_up(i, t) if death - t > self.timeout else ERROR), death
         self._admit(i, start - t, start, finish)
         self.served += 1
         return (self._gave_up(i, t) if finish - t > self.timeout else OK), finish
