@@ -57,9 +57,11 @@ GROUPS = {
     # components: the fast files (test_properties, test_cache, test_replication, test_datacentres and the other
     # chapter files take 15-50 s a run, and every test that reaches a server or a pool reruns for each mutant)
     "components": ([f"chapter1/components/{name}.py" for name in (
-        "server", "downtime", "policies", "dns", "sessions", "autoscaling", "cache", "eviction")], COMPONENT_TESTS := [
+        "server", "downtime", "policies", "dns", "sessions", "autoscaling", "cache", "eviction")],
+        [*(COMPONENT_TESTS := [
         "tests/test_components.py", "tests/test_behaviour.py", "tests/test_faults.py", "tests/test_contract.py",
         "tests/test_downtime.py", "tests/test_slots.py", "tests/test_components_rules.py"]),
+        "tests/test_eviction_rules.py"]),
     # the other components in two more copies, so that three runs can go on at once
     "data": ([f"chapter1/components/{name}.py" for name in ("replicas", "shards", "datacentre", "cdn")],
              list(COMPONENT_TESTS)),
