@@ -62,9 +62,9 @@ class ScalingRule:
 
     def decide(self, now, backlog, paid):
         want = self.desired(backlog)
-        self.wishes.append((now, want))
-        while self.wishes[0][0] <= now - self.cooldown:
+        while self.wishes and self.wishes[0][0] <= now - self.cooldown:   # a cooldown of 0 keeps only this wish
             self.wishes.popleft()
+        self.wishes.append((now, want))
         if want > paid:
             return want - paid
         keep = max(w for _, w in self.wishes)
