@@ -50,7 +50,8 @@ GROUPS = {
         "tests/test_single_server.py", "tests/test_theory_edges.py", "tests/test_theory_limits.py",
         "tests/test_theory_predict.py", "tests/test_theory_autoscaling.py"]),
     # queueing formulas and the predictions built on them: their own copy, so it can run beside "theory"
-    "queues": (["chapter1/theory/queues.py", "chapter1/theory/predict.py"], [*THEORY_TESTS, "tests/test_theory_queues.py"]),
+    "queues": (["chapter1/theory/queues.py", "chapter1/theory/predict.py"],
+               [*THEORY_TESTS, "tests/test_theory_queues.py"]),
     # result and simulation: the fast files only (test_simulation's module fixtures run 50,000-request simulations
     # for every mutant; the slow files' checks of result and the engines are restated fast in the files below)
     "result": (["chapter1/core/result.py"], ["tests/test_result.py", "tests/test_result_figures.py"]),
