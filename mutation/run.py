@@ -62,11 +62,12 @@ GROUPS = {
         [*(COMPONENT_TESTS := [
         "tests/test_components.py", "tests/test_behaviour.py", "tests/test_faults.py", "tests/test_contract.py",
         "tests/test_downtime.py", "tests/test_slots.py", "tests/test_components_rules.py"]),
-        "tests/test_eviction_rules.py"]),
+        "tests/test_eviction_rules.py", "tests/test_cache_rules.py"]),
     # the other components in two more copies, so that three runs can go on at once
     "data": ([f"chapter1/components/{name}.py" for name in ("replicas", "shards", "datacentre", "cdn")],
              list(COMPONENT_TESTS)),
-    "messaging": (["chapter1/components/pool.py", "chapter1/components/queue.py"], list(COMPONENT_TESTS)),
+    "messaging": (["chapter1/components/pool.py", "chapter1/components/queue.py"],
+                  [*COMPONENT_TESTS, "tests/test_queue_rules.py"]),
     "simulation": (["chapter1/core/simulation.py", "chapter1/core/component.py", "chapter1/core/architecture.py",
                     "chapter1/core/workload.py", "chapter1/core/validation.py"], [
         "tests/test_workload.py", "tests/test_validation.py", "tests/test_input_messages.py",
