@@ -253,7 +253,7 @@ def test_consumers_capacity_station_and_what_the_diagram_says():
 @pytest.mark.parametrize("make, error, words", [
     (lambda: Consumers(ack_ms=-1), ValueError, r"ack_ms must be a number in the range \[0, 3,600,000\]"),
     (lambda: Consumers(ack_ms=3_600_001), ValueError, "ack_ms must be"),
-    (lambda: Consumers(crash_probability=-0.1), ValueError, r"crash_probability must be a number in the range \[0, 1\]"),
+    (lambda: Consumers(crash_probability=-0.1), ValueError, r"crash_probability must be a number in the range \[0, 1"),
     (lambda: Consumers(crash_probability=1.01), ValueError, "crash_probability must be"),
     (lambda: Consumers(idempotent=1), TypeError, "idempotent must be True or False; got 1"),
     (lambda: Consumers(autoscale=5), TypeError, "autoscale must be"),
@@ -266,7 +266,7 @@ def test_consumers_capacity_station_and_what_the_diagram_says():
     (lambda: MessageQueue(publish_ms=60_001), ValueError, "publish_ms must be"),
     (lambda: MessageQueue(persist_ms=-1), ValueError, r"persist_ms must be a number in the range \[0, 60,000\]"),
     (lambda: MessageQueue(persist_ms=60_001), ValueError, "persist_ms must be"),
-    (lambda: MessageQueue(burst_messages=1.5), TypeError, r"burst_messages must be a whole number in the range \[0, 1,000,000\]"),
+    (lambda: MessageQueue(burst_messages=1.5), TypeError, r"burst_messages must be a whole number in the range \[0, "),
     (lambda: MessageQueue(burst_messages=1_000_001), ValueError, "burst_messages must be"),
     (lambda: MessageQueue(burst_at_s=-1), ValueError, r"burst_at_s must be a number in the range \[0, 10,000,000\]"),
     (lambda: MessageQueue(burst_at_s=10**7 + 1), ValueError, "burst_at_s must be"),
