@@ -74,7 +74,7 @@ def max_load(balls, bins):
     check.number("balls", balls, low=0, high=MAX_BALLS, integer=True)
     check.number("bins", bins, low=1, high=MAX_BINS, integer=True)
     m, n = int(balls), int(bins)
-    if n == 1 or m == 0:
+    if n == 1 or m <= 1:   # one ball: its bin is the fullest (the independent counts would say 1 - (1 - 1/n)^n)
         return float(m)
     mean, spread = m / n, 12 * math.sqrt(m / n) + 20
     low, top = int(max(0, mean - spread)), int(min(m, mean + spread))
