@@ -8,6 +8,7 @@ real runner does, and records what it was given (the notebook, its folder, the l
 from __future__ import annotations
 
 import tempfile
+import time
 from pathlib import Path
 
 import nbformat
@@ -27,7 +28,7 @@ class FakeKernel:
     """Stands in for ``run_notebook``: runs each code cell with ``exec`` and records what it was given."""
 
     def __init__(self, fail_first=False):
-        self.calls, self.fail_first = [], fail_first
+        self.calls, self.fail_first, self.pause = [], fail_first, 0.0
 
     def __call__(self, path, **limits):
         path = Path(path)
@@ -36,6 +37,8 @@ class FakeKernel:
                            "ids": [c.id for c in nb.cells if c.cell_type == "code"], "metadata": dict(nb.metadata),
                            "temp": sorted(p.name.rsplit("-", 1)[0] for p in Path(tempfile.gettempdir()).iterdir()),
                            **limits})
+        if self.calls[1:]:
+            time.sleep(self.pause)  # every run after the first takes this long
         namespace, cells = {}, []
         for index, source in enumerate(self.calls[-1]["sources"]):
             check = parse_check(source)
@@ -51,17 +54,22 @@ class FakeKernel:
         return NotebookRun(path, cells, expected=list(limits.get("expected") or []))
 
 
-@pytest.fixture
-def kernel(monkeypatch, tmp_path):
-    """The stand-in kernel, a private temp folder, and the kernel isolation taken as verified."""
+def install(monkeypatch, tmp_path, *callers):
+    """The stand-in kernel, a private temp folder, and the kernel isolation taken as verified (by running and
+    by every module of ``callers`` that imported ``verified``)."""
     fake = FakeKernel()
     monkeypatch.setattr(running, "run_notebook", fake)
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
     (tmp_path / "tmp").mkdir()
-    verified = []
-    monkeypatch.setattr(running, "verified", lambda folder, sandbox: verified.append((folder, sandbox)))
-    fake.verified = verified
+    fake.verified = []
+    for module in (running, *callers):
+        monkeypatch.setattr(module, "verified", lambda folder, sandbox: fake.verified.append((folder, sandbox)))
     return fake
+
+
+@pytest.fixture
+def kernel(monkeypatch, tmp_path):
+    return install(monkeypatch, tmp_path)
 
 
 def submit(course_dirs, tmp_path, name="ann.ipynb", answers=ANSWERS, edit=None, chapter_metadata=True):
