@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..core import kernels
 from ..core import validation as check
 from ..core.architecture import Architecture
 from ..core.component import ERROR, Component, Runtime, register
@@ -124,6 +125,8 @@ def cache_misses(user, arrival, start, ttl, down_now):
     [True, False, True, True]
     """
     n = len(arrival)
+    if kernels.use_compiled(n):
+        return kernels.dns_misses(user, arrival, start, ttl, down_now)
     order = stable_order(user)  # each user's requests together, in order of arrival
     users, t = user[order], arrival[order]
     first = np.r_[True, users[1:] != users[:-1]]

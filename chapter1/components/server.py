@@ -14,6 +14,7 @@ from heapq import heapreplace
 import numpy as np
 import simpy
 
+from ..core import kernels
 from ..core import validation as check
 from ..core.architecture import Architecture
 from ..core.component import ERROR, OK, REJECTED, TIMEOUT, Component, Runtime, register
@@ -438,6 +439,11 @@ class ServerRun(Runtime):
         FCFS starts never decrease, so the queue request k finds (those still waiting, from earlier blocks
         and this one) is a count.  Otherwise it runs again with the limit, and so do the next blocks until
         one ends with nobody waiting (an overload keeps the queue full)."""
+        if kernels.use_compiled(self.sim.n):  # a long run: every share compiled, however many servers
+            start, self.free, waiting = kernels.fcfs_starts(times, services, self.free, self.waiting, self.timeout,
+                                                            self.queue_limit)
+            self.waiting = deque(waiting)
+            return start
         if not self.bounded:
             return np.array(self._schedule(times.tolist(), services.tolist()), dtype=float)
         parts, tight = [np.zeros(0)], True
