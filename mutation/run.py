@@ -77,7 +77,8 @@ GROUPS = {
     # the grader's kernel-free tests only: test_grade.py and test_exercises.py run notebooks (minutes per mutant)
     "grading": (["chapter1/grading/*"], [
         "tests/test_grading_messages.py", "tests/test_grading_units.py", "tests/test_grading_gradebook.py",
-        "tests/test_grading_running.py", "tests/test_grading_batch.py"]),
+        "tests/test_grading_running.py", "tests/test_grading_batch.py",
+        "tests/test_grading_runner.py"]),
 }
 COPIED = ["chapter1", "tests", "pyproject.toml", "notebooks", "solutions", "exercises", "README.md", "docs"]
 KILLED, SURVIVED, NO_TESTS, TIMEOUT = {1, 3}, {0}, {5, 33}, {36, 24, -24, 152, 255}
