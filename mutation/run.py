@@ -66,7 +66,8 @@ GROUPS = {
         "tests/test_eviction_rules.py", "tests/test_cache_rules.py", "tests/test_session_rules.py"]),
     # the other components in two more copies, so that three runs can go on at once
     "data": ([f"chapter1/components/{name}.py" for name in ("replicas", "shards", "datacentre", "cdn")],
-             [*COMPONENT_TESTS, "tests/test_replica_rules.py", "tests/test_shard_rules.py", "tests/test_cdn_rules.py"]),
+             [*COMPONENT_TESTS, "tests/test_replica_rules.py", "tests/test_shard_rules.py", "tests/test_cdn_rules.py",
+              "tests/test_datacentre_rules.py"]),
     "messaging": (["chapter1/components/pool.py", "chapter1/components/queue.py"],
                   [*COMPONENT_TESTS, "tests/test_queue_rules.py"]),
     "simulation": (["chapter1/core/simulation.py", "chapter1/core/component.py", "chapter1/core/architecture.py",
