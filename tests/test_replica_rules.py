@@ -213,7 +213,7 @@ def test_acknowledged_writes_not_yet_on_the_promoted_replica_are_lost():
     # the one to a key reaching replica-2 only late does not matter, replica-1 is promoted
     arrivals = [0.5, 0.9, 0.95, 1.6, 1.7]
     writes = [True, True, True, True, True]
-    lag = [[0.2, 5.0], [0.2, 0.01], [0.04, 0.01], [0.5, 0.5], [0.5, 0.5]]
+    lag = [[0.2, 5.0], [0.2, 0.01], [0.03, 0.01], [0.5, 0.5], [0.5, 0.5]]
     run, result = run_set(arrivals, writes, lag=lag, failover_s=0.5, down={"primary": [(1.0, math.inf)]})
     assert column(result, "lost") == [False, True, False, False, False]
     assert column(result, "status") == ["ok", "ok", "ok", "ok", "ok"]
@@ -331,3 +331,53 @@ def test_every_request_gets_a_status_and_the_set_reports_its_time():
     _, result = run_set([0.0, 0.001, 0.002], [True, False, False])
     assert (result.requests["status"] == "ok").all() and OK == 0
     assert result.requests["database_ms"].tolist() == pytest.approx([10.0, 10.0, 10.0])
+
+
+def test_the_stale_ratio_counts_successful_reads_wherever_they_were_served():
+    # a stale read on replica-1 at 0.05; a read failing on dead replica-1 at 0.25; one on the primary at 0.4
+    # (the set noticed at 0.3 that its only replica is down): 1 stale out of 2 successful reads
+    arrivals, writes = [0.0, 0.05, 0.25, 0.4], [True, False, False, False]
+    run, result = run_set(arrivals, writes, [7, 7, 7, 7], replicas=1, failover_s=0.1, down={"replica-1": [(0.2, 9)]})
+    assert column(result, "member") == ["primary", "replica-1", "replica-1", "primary"]
+    assert column(result, "status") == ["ok", "ok", "error", "ok"] and column(result, "stale")[1]
+    assert result.summary()["stale_read_ratio"] == 0.5 and run.row()["served"] == 4
+
+
+def test_a_write_that_reaches_the_replica_just_as_the_primary_dies_is_not_lost():
+    # times in powers of two, so the sums are exact: committed at 0.515625, lag 0.484375, lands at 1.0, the moment
+    # the primary dies; the other write lands 1/64 s later and is lost
+    primary = Database(name="primary", workers=1, service_time_ms=15.625, distribution="constant").fail(at_s=1.0)
+    copies = tuple(Replica(name=n, workers=1, service_time_ms=15.625, distribution="constant") for n in ("r1", "r2"))
+    spec = ReplicaSet(primary=primary, replicas=copies, failover_s=0.5)
+    sim = Simulation(Architecture("set", (spec,), dns=None), Workload.from_rate(10), 3, 0)
+    run = sim.tiers[0]
+    sim.arrival = np.array([0.5, 0.75, 2.0])
+    sim.__dict__["write"] = np.ones(3, dtype=bool)
+    run.is_write, run.key = [True] * 3, [0, 1, 2]
+    run.lag[:, 1:] = [[0.484375, 0.5], [0.25, 0.5], [0.0, 0.0]]
+    result = sim.run("simpy")
+    assert column(result, "lost") == [False, True, False]
+
+
+def test_lags_and_replays_are_exponential_draws_of_named_streams():
+    """The lags come from the set's own stream (mean ``replication_lag_ms``); a replay costs ``replay_cost`` x a
+    draw of the replica's service time from its own stream, so one component's draws never shift another's."""
+    arch = Architecture("set", (ReplicaSet(replicas=(Replica(name="r1", service_time_ms=8),), replication_lag_ms=250,
+                                           replay_cost=1.5),), dns=None)
+    sim = Simulation(arch, Workload.from_rate(100, read_ratio=0.5), 400, 5)
+    run = sim.tiers[0]
+    assert run.lag.tolist() == sim.stream("database").exponential(0.25, (400, 2)).tolist()
+    assert run.lag.mean() == pytest.approx(0.25, rel=0.12)  # 800 draws: sd of the mean 3.5 %
+    result = sim.run("simpy")
+    replica = run.parts[1]
+    took = np.array(replica.replay_to) - np.array(replica.replay_from)
+    writes = np.flatnonzero(result.requests["write"].to_numpy())
+    draws = sim.stream("r1 replay").exponential(0.008, 400)
+    assert len(took) == len(writes) and sorted(took.tolist()) == pytest.approx(sorted((1.5 * draws[writes]).tolist()))
+    flat = Simulation(Architecture("set", (ReplicaSet(replication_lag_ms=0),), dns=None), Workload.from_rate(10), 5, 0)
+    assert flat.tiers[0].lag.tolist() == [[0.0]] * 5
+
+
+def test_with_replicas_wants_a_whole_number():
+    with pytest.raises(TypeError, match=r"^replicas must be a whole number in the range \[0, 32\]; got 2.5"):
+        with_replicas(ReplicaSet(), 2.5)
