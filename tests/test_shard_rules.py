@@ -4,6 +4,8 @@ Short runs (a few hundred requests) of a router alone (no DNS, no web tier), eac
 against the rule the module states.
 """
 
+import hashlib
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -286,3 +288,11 @@ def test_a_router_with_constant_time_shards_is_flagged_for_exact_ties():
     with pytest.raises(ValueError, match="constant service times"):
         simulate(Architecture("r2", (WebServer(distribution="constant"), constant.tiers[0])), Workload.from_rate(20),
                  requests=20, engine="fast")
+
+
+def test_a_point_sits_where_its_shard_name_and_number_hash_to():
+    """Each point is the 8-byte BLAKE2b digest of "<shard name>#<point number>#<salt>", read as a big-endian number."""
+    positions, owners = ring_points(("east", "west"), 3, salt=2)
+    expected = {int.from_bytes(hashlib.blake2b(f"{name}#{v}#2".encode(), digest_size=8).digest(), "big"): k
+                for k, name in enumerate(("east", "west")) for v in range(3)}
+    assert dict(zip([int(p) for p in positions], owners.tolist())) == expected
