@@ -36,6 +36,7 @@ class FakeKernel:
         self.calls.append({"path": path, "sources": [c.source for c in nb.cells if c.cell_type == "code"],
                            "ids": [c.id for c in nb.cells if c.cell_type == "code"], "metadata": dict(nb.metadata),
                            "temp": sorted(p.name.rsplit("-", 1)[0] for p in Path(tempfile.gettempdir()).iterdir()),
+                           "owner": path.parent.stat().st_uid,
                            **limits})
         if self.calls[1:]:
             time.sleep(self.pause)  # every run after the first takes this long

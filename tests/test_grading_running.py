@@ -8,6 +8,7 @@ kernel folder, the limits handed to the runner, the setup-cell preflight, the gr
 
 from __future__ import annotations
 
+import os
 import tempfile
 from pathlib import Path
 
@@ -53,6 +54,8 @@ def test_a_full_submission_earns_every_point(course_dirs, course, kernel, tmp_pa
     # the kernel reads a copy named after the chapter in its own folder, beside the spooled submission
     assert call["path"].name == f"{CHAPTER}.ipynb" and call["path"].parent.parent.name.startswith("chapter1-grade-")
     assert call["temp"] == ["chapter1-grade", "chapter1-spool"]
+    user = call["isolation"].user  # a root grader's kernel folder belongs to the kernel's user
+    assert call["owner"] == (user[0] if user else os.getuid())
     assert not any(Path(tempfile.gettempdir()).iterdir())  # nothing is left behind
 
 
@@ -120,6 +123,7 @@ def test_a_failing_first_cell_runs_the_courses_setup_cells_once(course_dirs, cou
     assert (setup["sources"], setup["ids"], setup["timeout"]) == (["DAY = 86_400"], ["setup-0"], 5)
     assert setup["metadata"] == {"kernelspec": chapter.notebook.metadata["kernelspec"]}
     assert setup["path"].parent.parent.name.startswith("chapter1-preflight-")
+    assert setup["owner"] == kernel.calls[0]["owner"]  # the same user as the graded run's kernel
     assert not (tmp_path / "0.ipynb").exists()  # ann's spooled copy is removed once run
 
 
