@@ -14,7 +14,9 @@ import os
 import signal
 import subprocess
 import sys
+from collections import deque
 from pathlib import Path
+from queue import Empty
 from types import SimpleNamespace
 
 import pytest
@@ -343,3 +345,124 @@ def test_only_a_process_group_we_lead_is_killed():
         member.kill()
         member.wait()
         leader.kill()
+
+
+class Kernel:
+    """Stands in for nbval's RunningKernel: iopub messages waiting, a reply after some polls, alive or not."""
+
+    def __init__(self, iopub=(), reply_after=0, alive=True, exit_code=None):
+        self.iopub, self.polls, self.reply_after, self.interrupts = list(iopub), 0, reply_after, 0
+        process = SimpleNamespace(poll=lambda: exit_code)
+        self.km = SimpleNamespace(is_alive=lambda: alive, provisioner=SimpleNamespace(process=process))
+        self.kc = SimpleNamespace(get_iopub_msg=self._next)
+
+    def _next(self, timeout=None):
+        if not self.iopub:
+            raise Empty
+        return self.iopub.pop(0)
+
+    def await_reply(self, msg_id, timeout=None):
+        self.polls += 1
+        if self.polls <= self.reply_after:
+            raise Empty
+        return {"reply_to": msg_id}
+
+    def get_message(self, stream, timeout=None):
+        if stream == "iopub":
+            return self._next()
+        return {"stream": stream}
+
+    def interrupt(self):
+        self.interrupts += 1
+
+
+@pytest.fixture
+def patched(monkeypatch):
+    """A RunningKernel class of our own, patched as the runner patches nbval's."""
+    class Running(Kernel):
+        pass
+
+    monkeypatch.setattr(nbcheck, "KERNEL_POLL_SECONDS", 0.0)
+    nbcheck._patch_running_kernel(Running)
+    assert Running._chapter1_patched
+    return Running
+
+
+def stream(text):
+    return {"msg_type": "stream", "content": {"name": "stdout", "text": text}}
+
+
+def test_outputs_are_read_while_a_cell_runs_and_served_first(patched):
+    kernel = patched([stream("a"), stream("b")], reply_after=3)
+    assert kernel.await_reply("m1") == {"reply_to": "m1"} and kernel.polls == 4
+    kernel.iopub.append(stream("c"))
+    assert [kernel.get_message("iopub")["content"]["text"] for _ in range(3)] == ["a", "b", "c"]
+    assert kernel.get_message("shell", timeout=1) == {"stream": "shell"}
+    with pytest.raises(Empty):
+        kernel.get_message("iopub")
+
+
+def test_a_huge_output_is_clipped_and_a_cells_budget_starts_afresh(patched):
+    kernel = patched([stream("x" * 300_000)])
+    kernel.await_reply("m1")
+    [kept] = nbcheck._state(kernel)["buffer"]
+    assert len(kept["content"]["text"]) < 101_000
+    assert kept["content"]["text"].endswith("output truncated by the grader]")
+    state = nbcheck._state(kernel)
+    assert nbcheck._state(kernel) is state and state["cap"].cell > 0
+    kernel.get_message("iopub")
+    kernel.await_reply("m2")
+    assert state["cap"].cell == 0 and state["cap"].notebook > 100_000  # a new cell, the same notebook
+
+
+def test_a_kernel_that_died_during_a_cell_is_noticed(patched):
+    kernel = patched(reply_after=10**6, alive=False, exit_code=-9)
+    with pytest.raises(KernelDied, match=r"^the kernel died while running this cell \(killed by SIGKILL\)$"):
+        kernel.await_reply("m1")
+    kernel = patched(reply_after=10**6, alive=True)
+    with pytest.raises(Empty):
+        kernel.await_reply("m1", timeout=0.05)  # nbval's cell timeout
+    assert kernel.polls >= 2
+
+
+def test_a_kernel_still_printing_after_its_interrupt_is_given_up(patched, monkeypatch):
+    monkeypatch.setattr(nbcheck, "INTERRUPT_GRACE", 0.0)
+    kernel = patched([stream("a"), stream("b")])
+    kernel.await_reply("m1")
+    kernel.interrupt()
+    assert kernel.interrupts == 1 and nbcheck._state(kernel)["interrupted"] is not None
+    assert kernel.get_message("iopub")["content"]["text"] == "a"  # what was read before is still served
+    kernel.get_message("iopub")
+    kernel.iopub.append(stream("c"))
+    with pytest.raises(Empty):
+        kernel.get_message("iopub")
+    kernel.await_reply("m2")  # the next cell clears the interrupt
+    assert kernel.get_message("iopub")["content"]["text"] == "c"
+
+
+def test_messages_beyond_the_budget_are_skipped_when_read_late(patched):
+    kernel = patched()
+    nbcheck._state(kernel)["cap"] = OutputCap(cell_limit=40, notebook_limit=100)
+    kernel.iopub += [stream("x" * 30), stream("y"), {"msg_type": "status", "content": {"execution_state": "idle"}}]
+    assert kernel.get_message("iopub")["content"]["text"] == "y"
+    assert kernel.get_message("iopub")["msg_type"] == "status"
+
+
+def test_draining_stops_at_its_limit():
+    kernel = Kernel([stream(str(i)) for i in range(5)])
+    state = {"buffer": deque(), "cap": OutputCap()}
+    nbcheck._drain(kernel, state, limit=3)
+    assert [m["content"]["text"] for m in state["buffer"]] == ["0", "1", "2"] and len(kernel.iopub) == 2
+
+
+def test_the_kernel_clips_outputs_before_sending_them(monkeypatch):
+    from jupyter_client.session import Session
+
+    sent = []
+    monkeypatch.setattr(Session, "send", lambda self, stream, msg, content=None, *a, **k: sent.append((msg, content)))
+    nbcheck._cap_kernel_messages()
+    Session.send(None, "iopub", "stream", {"name": "stdout", "text": "x" * 300_000})
+    Session.send(None, "iopub", {"header": {"msg_type": "error"}, "content": {"evalue": "e" * 300_000}})
+    Session.send(None, "shell", "execute_reply", {"status": "ok"})
+    assert len(sent[0][1]["text"]) < 101_000 and len(sent[1][0]["content"]["evalue"]) < 101_000
+    assert sent[2] == ("execute_reply", {"status": "ok"})
