@@ -466,3 +466,51 @@ def test_the_kernel_clips_outputs_before_sending_them(monkeypatch):
     Session.send(None, "shell", "execute_reply", {"status": "ok"})
     assert len(sent[0][1]["text"]) < 101_000 and len(sent[1][0]["content"]["evalue"]) < 101_000
     assert sent[2] == ("execute_reply", {"status": "ok"})
+
+
+def test_the_script_becomes_a_kernel_isolated_first_when_asked(monkeypatch):
+    calls = []
+    monkeypatch.setattr(nbcheck, "apply_limits", lambda *values: calls.append(("limits", values)))
+    monkeypatch.setattr(nbcheck, "_launch_kernel", lambda args: calls.append(("kernel", args)))
+    monkeypatch.setattr(nbcheck, "_isolate", lambda setting, flags, argv, rest: calls.append(
+        ("isolate", setting, sorted(flags), rest)) or ["-f", "/home/k/kernel.json"])
+    assert main(["--kernel", "--memory-mb", "300", "--", "-f", "/run/conn.json"]) == 0
+    assert calls == [("limits", (300, None)), ("kernel", ["-f", "/run/conn.json"])]
+    calls.clear()
+    assert main(["--kernel", "--file-mb", "9", "--isolation", '{"user": null}', "--inside", "--", "-f", "c"]) == 0
+    assert calls == [("limits", (None, 9)), ("isolate", '{"user": null}', ["--inside", "--kernel"], ["-f", "c"]),
+                     ("kernel", ["-f", "/home/k/kernel.json"])]
+
+
+def test_the_runner_registers_its_recorder_only_when_started_by_run_notebook(monkeypatch, tmp_path):
+    from nbval import kernel as nbval_kernel
+
+    class Running(Kernel):
+        pass
+
+    class Manager:
+        def __init__(self, *args, **kwargs):
+            self.options = kwargs
+
+    monkeypatch.setattr(nbval_kernel, "RunningKernel", Running)
+    monkeypatch.setattr(nbval_kernel, "KernelManager", Manager)
+    registered = []
+    config = SimpleNamespace(pluginmanager=SimpleNamespace(register=lambda plugin, name: registered.append(
+        (plugin, name))))
+    monkeypatch.delenv(nbcheck.RESULTS_ENV, raising=False)
+    nbcheck.pytest_configure(config)
+    assert registered == [] and not hasattr(Running, "_chapter1_patched")
+    monkeypatch.setenv(nbcheck.RESULTS_ENV, str(tmp_path / "results.jsonl"))
+    monkeypatch.setenv(nbcheck.IPC_ENV, str(tmp_path / ".k"))
+    nbcheck.pytest_configure(config)
+    [(recorder, name)] = registered
+    assert name == "chapter1-recorder" and recorder.path == tmp_path / "results.jsonl"
+    assert nbcheck.RESULTS_ENV not in os.environ and nbcheck.IPC_ENV not in os.environ  # the kernel inherits neither
+    assert Running._chapter1_patched and Running.await_reply is not Kernel.await_reply
+    assert nbval_kernel.KernelManager("python3").options == {"transport": "ipc", "ip": str(tmp_path / ".k")}
+    recorder._file.close()
+    patched_once = Running.await_reply
+    monkeypatch.setenv(nbcheck.RESULTS_ENV, str(tmp_path / "again.jsonl"))
+    nbcheck.pytest_configure(config)
+    assert Running.await_reply is patched_once  # patched once, not wrapped twice
+    registered[-1][0]._file.close()
