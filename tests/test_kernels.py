@@ -31,6 +31,24 @@ def test_compiled_runs_give_the_simpy_result(compiled_always, arch, rate, seed, 
     assert_same(arch, c.Workload.from_rate(rate), requests, seed)
 
 
+POOLS = {  # balancers that read connections, each routing in the compiled loop
+    "least connections, 8 x 8 workers": lambda: c.load_balanced(8, "least_connections"),
+    "least connections, short queues, time-outs": lambda: c.load_balanced(
+        4, "least_connections", workers=2, queue_limit=3, timeout_ms=150),
+    "power of two, mixed pool": lambda: c.load_balanced(
+        [c.Server(name="a", workers=1, timeout_ms=80), c.Server(name="b", workers=4, queue_limit=0),
+         c.Server(name="c", workers=2, queue_limit=5)], "power_of_two"),
+    "power of two, one server": lambda: c.load_balanced(1, "power_of_two", workers=3, queue_limit=2),
+}
+
+
+@pytest.mark.parametrize("load", [0.7, 1.4])
+@pytest.mark.parametrize("pool", POOLS)
+def test_compiled_routing_by_connections_gives_the_simpy_result(compiled_always, pool, load):
+    arch = POOLS[pool]()
+    assert_same(arch, c.Workload.from_rate(load * arch["load balancer"].capacity), 3_000, 11)
+
+
 @settings(max_examples=100, deadline=None, derandomize=True)
 @given(workers=st.integers(1, 5), limit=st.sampled_from([None, 0, 1, 3, 8]),
        timeout=st.sampled_from([None, 0.0001, 0.05, 0.4]), load=st.sampled_from([0.5, 0.9, 1.3, 3.0]),

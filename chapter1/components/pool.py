@@ -26,6 +26,7 @@ from heapq import heappop, heappush
 
 import numpy as np
 
+from ..core import kernels
 from ..core import validation as check
 from ..core.architecture import Architecture
 from ..core.component import ERROR, OK, Component, Runtime, register
@@ -451,6 +452,9 @@ class LoadBalancerRun(PoolRun):
         when the request leaves it, and a heap of those times counts the requests each server holds at ``t``.
         Returns the routes, each request's service time and start (NaN: rejected), as arrays, for
         :meth:`ServerRun.book`."""
+        if (self.spec.policy in ("least_connections", "power_of_two") and kernels.use_compiled(self.sim.n)
+                and all(type(p)._step is ServerRun._step for p in self.parts)):
+            return kernels.route_by_connections(self, healthy, requests, times, self._pairs(healthy, requests))
         leaving, connections, choose = self.leaving, self.connections, self.choose
         steps, draws = [p._step for p in self.parts], [p.service for p in self.parts]
         timeouts = [p.timeout for p in self.parts]
@@ -470,6 +474,15 @@ class LoadBalancerRun(PoolRun):
                     connections[k] += 1
                     heappush(leaving, (leave, k))
         return np.array(routes, dtype=np.int64), np.array(services), np.array(starts)
+
+    def _pairs(self, healthy, requests):
+        """Power of two's two picks for each of ``requests`` among ``healthy``, as arrays (None: another policy)."""
+        if self.spec.policy != "power_of_two":
+            return None
+        if len(healthy) == 1:
+            return (np.full(len(requests), healthy[0], dtype=np.int64),) * 2
+        first, second = draw_pairs(self.u_draws[requests], self.v_draws[requests], len(healthy))
+        return np.asarray(healthy)[first], np.asarray(healthy)[second]
 
 
 class DNSRoundRobinRun(PoolRun):

@@ -185,14 +185,15 @@ class ServiceTimes:
             self.chunks[c] = values
         return values
 
-    def take(self, requests):
-        """The service times of ``requests`` (an array of request indices), as an array."""
+    def take(self, requests, keep=False):
+        """The service times of ``requests`` (an array of request indices), as an array; ``keep`` keeps the chunks
+        drawn, as reading one request at a time does (for blocks of requests in order of arrival)."""
         if not len(requests):
             return np.zeros(0)
         which = requests >> DRAW_SHIFT
         first, last = int(which.min()), int(which.max())
-        span = np.concatenate([self.chunks.get(c) if c in self.chunks else self._draw(c, keep=False)
-                               for c in range(first, last + 1)])
+        span = np.concatenate([self.chunk(c) if keep else self.chunks.get(c) if c in self.chunks
+                               else self._draw(c, keep=False) for c in range(first, last + 1)])
         return span[requests - (first << DRAW_SHIFT)]
 
 
@@ -205,7 +206,7 @@ class ConstantTimes:
     def __getitem__(self, i):
         return self.mean_s
 
-    def take(self, requests):
+    def take(self, requests, keep=False):
         return np.full(len(requests), self.mean_s)
 
 

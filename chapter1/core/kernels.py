@@ -15,6 +15,7 @@ a notebook's panels; if it is missing or cannot compile, the Python loops run in
 """
 
 import math
+from collections import deque
 from types import SimpleNamespace
 
 import numpy as np
@@ -67,11 +68,60 @@ def dns_misses(user, arrival, fresh, ttl, down):
                           np.asarray(down, dtype=bool))
 
 
+def route_by_connections(run, healthy, requests, times, pairs=None, block=1 << 14):
+    """``_route_one_by_one`` of a :class:`~chapter1.components.pool.LoadBalancerRun` over a fixed view, servers
+    without outages, compiled: least connections, or with ``pairs`` (each request's two picks) power of two.
+    Returns the routes, service times and starts, and leaves the balancer's and its servers' state as the Python
+    loop leaves it.  Services are read ``block`` requests at a time, so memory stays one number per request
+    however many servers there are."""
+    parts, least = run.parts, pairs is None
+    healthy = np.asarray(healthy, dtype=np.int64)
+    workers = np.array([len(p.free) for p in parts])
+    heaps = np.zeros((len(parts), workers.max()))
+    for k, p in enumerate(parts):
+        heaps[k, :workers[k]] = p.free
+    bounded = np.array([p.bounded for p in parts])
+    limits = np.array([min(p.queue_limit, len(requests) + len(p.waiting)) if p.bounded else 0 for p in parts],
+                      dtype=np.int64)
+    queues = np.zeros((len(parts), max(1, int(limits.max()))))
+    count = np.array([len(p.waiting) for p in parts])
+    for k, p in enumerate(parts):
+        queues[k, :count[k]] = p.waiting
+    head = np.zeros(len(parts), dtype=np.int64)
+    timeouts = np.array([p.timeout for p in parts], dtype=float)
+    inside = len(run.leaving)
+    leave_at, leave_to = np.empty(inside + len(requests)), np.empty(inside + len(requests), dtype=np.int64)
+    for at, (leave, k) in enumerate(sorted(run.leaving)):  # a sorted list is a heap
+        leave_at[at], leave_to[at] = leave, k
+    connections, turn = np.array(run.connections, dtype=np.int64), run.turn
+    a, b = (np.zeros(len(requests), dtype=np.int64),) * 2 if least else pairs
+    routes, starts, services = [], [], []
+    for low in range(0, len(requests), block):
+        part = slice(low, low + block)
+        service = np.array([p.service.take(requests[part], keep=True) for p in parts])
+        route, start, turn, inside = compiled().route(
+            times[part], service, a[part], b[part], least, healthy, turn, connections, leave_at, leave_to, inside,
+            heaps, workers, queues, head, count, timeouts, limits, bounded)
+        routes.append(route)
+        starts.append(start)
+        services.append(service[route, np.arange(len(route))])
+    for k, p in enumerate(parts):
+        p.free = heaps[k, :workers[k]].tolist()
+        p.waiting = deque(np.roll(queues[k], -head[k])[:count[k]].tolist())
+    run.connections, run.turn = connections.tolist(), turn
+    run.leaving = sorted(zip(leave_at[:inside].tolist(), leave_to[:inside].tolist()))
+    return np.concatenate(routes), np.concatenate(services), np.concatenate(starts)
+
+
 def _compile():
     from . import _loops  # imports numba
 
-    loops = SimpleNamespace(fcfs=_loops.fcfs, dns=_loops.dns)
+    loops = SimpleNamespace(fcfs=_loops.fcfs, dns=_loops.dns, route=_loops.route)
     # compile (or load the machine code kept from an earlier run) now, so that a failure here means the Python loops
     loops.fcfs(np.zeros(1), np.zeros(1), np.zeros(1), np.zeros(1), 0, 1.0, True, 1)
     loops.dns(np.zeros(1, dtype=np.int64), 1, np.zeros(1), np.zeros(1), 1.0, np.zeros(1, dtype=bool))
+    one, ints = np.zeros((1, 1)), np.zeros(1, dtype=np.int64)
+    loops.route(np.zeros(1), one, ints, ints, True, ints, 0, ints.copy(), np.zeros(1), ints.copy(), 0, one.copy(),
+                np.ones(1, dtype=np.int64), one.copy(), ints.copy(), ints.copy(), np.zeros(1), ints.copy(),
+                np.ones(1, dtype=bool))
     return loops
