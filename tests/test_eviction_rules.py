@@ -78,6 +78,12 @@ def test_lfu_counts_start_again_for_a_key_that_comes_back():
     assert evictions(LFU(2), "aaab-aabc") == ["a"]
 
 
+def test_lfu_can_lose_its_last_key():
+    cache = LFU(2)
+    assert evictions(cache, "aa-a") == [] and len(cache) == 0
+    assert evictions(cache, "bcd") == ["b"]
+
+
 def test_lfu_after_the_lowest_count_empties_looks_for_the_next():
     # b and c are hit (count 2); a (count 1) is removed, d takes its room, e then drops d (the only count 1)
     assert evictions(LFU(3), "abcbc-ade") == ["d"]
@@ -107,6 +113,9 @@ def test_sieve_remove_keeps_the_queue_and_the_hand_consistent():
     assert evictions(SIEVE(3), "abc-ade") == ["b"]     # a removed: d fills its room, e drops the oldest b
     assert evictions(SIEVE(3), "abcd-bef") == ["a", "c"]  # the hand was on b: removing it moves it to c
     assert evictions(SIEVE(3), "abc-cde") == ["a"]     # the newest removed: d becomes the newest after b
+    assert evictions(SIEVE(3), "abcad-cef") == ["b", "d"]   # the hand was on c (removed): it moves on to d
+    assert evictions(SIEVE(3), "abc-bdae") == ["c"]     # b removed from the middle: the hand goes from a to c
+    assert evictions(SIEVE(3), "abc-cdabe") == ["d"]    # c (the newest) removed: d follows b in the queue
     cache = SIEVE(2)
     assert evictions(cache, "ab-a-bcde") == ["c"] and len(cache) == 2
     cache.remove("zz")                                  # an absent key: nothing happens
@@ -173,6 +182,29 @@ def test_s3fifo_main_gives_a_visited_key_another_turn_its_count_capped_at_three(
         gone.append(cache.insert(key))
     order = [k for k in gone if k in (1, 2, 3)]
     assert order[:3] == [3, 1, 2], "3 (no turn left) first; then 1 and 2, equal after the cap, in their order"
+
+
+def test_s3fifo_small_queue_leaves_oldest_first_and_main_over_its_size_goes_first():
+    cache = S3FIFO(20)                                  # small queue of 2, main of 18
+    for key in range(20):
+        cache.insert(key)
+    assert list(cache.small) == [0, 1]
+    assert cache.insert(20) == 0 and list(cache.small) == [1, 20]
+    assert cache.insert(21) == 1, "the oldest of the small queue leaves first"
+    cache.remove(20)                                    # room: the small queue holds 21 alone
+    cache.insert(22)
+    cache.insert(23)                                    # evicts 21 from small; small: 22, 23
+    cache.remove(22)
+    assert cache.insert(1) is None and 1 in cache.main, "a ghost comes back to main: 19 there, one over its size"
+    assert cache.insert(24) == 2, "main over its size gives up its oldest before small does"
+
+
+def test_s3fifo_after_the_first_eviction_newcomers_always_enter_the_small_queue():
+    cache = S3FIFO(20)
+    for key in range(21):
+        cache.insert(key)                               # 20 evicts 0: small holds 1 and 20, full
+    cache.remove(5)                                     # room in main
+    assert cache.insert(21) is None and 21 in cache.small and len(cache.small) == 3
 
 
 def test_s3fifo_ghost_list_keeps_the_latest_names_only():
@@ -244,7 +276,7 @@ def test_membership_follows_every_insert_remove_and_eviction(policy):
                 assert (gone is None) == (len(held) < 5), f"{policy} evicts only when full"
                 held.discard(gone)
                 held.add(key)
-        assert len(cache) == len(held) and all(k in cache for k in held)
+        assert len(cache) == len(held) <= 5 and all(k in cache for k in held)
 
 
 def test_random_eviction_draws_every_cached_key_alike_and_is_seeded():
@@ -301,5 +333,6 @@ def test_run_policy_names_the_policies_it_knows():
 def test_run_policy_random_uses_its_seed():
     keys = [int(k) for k in np.random.default_rng(0).integers(0, 30, 3_000)]
     ratios = {seed: run_policy("random", 10, keys, seed=seed) for seed in range(4)}
-    assert ratios[0] == run_policy("random", 10, keys, seed=0)
+    assert ratios[0] == run_policy("random", 10, keys), "seed 0 unless told"
+    assert evictions(EVICTION["random"](4), trace(seed=6)) == evictions(EVICTION["random"](4, 0), trace(seed=6))
     assert len(set(ratios.values())) > 1
