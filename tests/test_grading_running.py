@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import os
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 import grading_kernel
 import grading_toy
 import nbformat
+import pytest
 from grading_kernel import ANSWERS, submit
 from grading_toy import CHAPTER
 
@@ -107,9 +109,10 @@ def test_an_isolation_that_does_not_start_is_the_graders_fault(course_dirs, cour
 
 def test_a_failing_first_cell_runs_the_courses_setup_cells_once(course_dirs, course, chapter, kernel, tmp_path):
     kernel.fail_first = True  # the course itself does not import: every notebook's first cell fails
-    preflight = _Preflight(Settings(timeout=5))
-    rows = [_grade_job(_prepare(submit(course_dirs, tmp_path, name=f"{who}.ipynb"), course, Settings(timeout=5),
-                                tmp_path, i), Settings(timeout=5), preflight) for i, who in enumerate(("ann", "bo"))]
+    limits = Settings(timeout=5, total_timeout=50, memory_mb=400, file_mb=8)
+    preflight = _Preflight(limits)
+    rows = [_grade_job(_prepare(submit(course_dirs, tmp_path, name=f"{who}.ipynb"), course, limits, tmp_path, i),
+                       limits, preflight) for i, who in enumerate(("ann", "bo"))]
     for row in rows:
         assert (row.chapter, row.status, row.grader_fault, row.points) == (CHAPTER, "error", True, {})
         assert row.message == (
@@ -120,7 +123,9 @@ def test_a_failing_first_cell_runs_the_courses_setup_cells_once(course_dirs, cou
     # ann's run, then the setup cells alone (once, under the same limits); bo's row is decided without a run
     assert len(kernel.calls) == 2
     setup = kernel.calls[1]
-    assert (setup["sources"], setup["ids"], setup["timeout"]) == (["DAY = 86_400"], ["setup-0"], 5)
+    assert (setup["sources"], setup["ids"]) == (["DAY = 86_400"], ["setup-0"])
+    assert {key: setup[key] for key in ("timeout", "total_timeout", "memory_mb", "file_mb", "isolation")} == {
+        "timeout": 5, "total_timeout": 50, "memory_mb": 400, "file_mb": 8, "isolation": kernel.calls[0]["isolation"]}
     assert setup["metadata"] == {"kernelspec": chapter.notebook.metadata["kernelspec"]}
     assert setup["path"].parent.parent.name.startswith("chapter1-preflight-")
     assert setup["owner"] == kernel.calls[0]["owner"]  # the same user as the graded run's kernel
@@ -177,3 +182,25 @@ def test_the_summary_names_the_first_death_and_two_timeouts(chapter):
              cell("not run: grading stopped before this cell", "error", "later()", 6)]
     assert _summary(chapter, NotebookRun(Path("x"), cells), []) == (
         '0/3 checks passed; kernel died at "a = 1"; timed out at "t0 = 1"; timed out at "t1 = 1"')
+
+
+def test_a_chapter_without_setup_cells_checks_that_a_kernel_starts(chapter, kernel):
+    no_setup = replace(chapter, answer_cells={**chapter.answer_cells, "setup": "1.1"})  # its first cell is an answer
+    assert _Preflight(Settings()).problem(no_setup) is None
+    assert (kernel.calls[0]["sources"], kernel.calls[0]["ids"]) == (["pass"], ["setup-0"])
+
+
+@pytest.mark.parametrize("run, detail", [
+    (NotebookRun(Path("x"), []), "no cell ran"),
+    (NotebookRun(Path("x"), [], "stopped after 5 s (the time limit for the whole notebook)"),
+     "stopped after 5 s (the time limit for the whole notebook)"),
+    (NotebookRun(Path("x"), [CellOutcome(None, 0, "passed", "", 0, "import chapter1")], "the grading process failed"),
+     "the grading process failed"),
+    (NotebookRun(Path("x"), [CellOutcome(None, 0, "failed", "MemoryError: " + "m" * 200, 0, "import chapter1")]),
+     '"import chapter1": MemoryError: ' + "m" * 87 + "…"),  # clipped to 120 characters
+])
+def test_the_setup_cells_verdict_says_what_went_wrong(chapter, monkeypatch, run, detail):
+    monkeypatch.setattr(running, "run_notebook", lambda *args, **kwargs: run)
+    assert _Preflight(Settings()).problem(chapter) == (
+        "grader problem, not the student's: the course's own setup cells for 01_toy do not run with these "
+        f"settings; check --memory-mb, --timeout and the installation, then grade again ({detail})")
