@@ -320,3 +320,32 @@ def test_predicted_tiers_with_equal_load_name_the_first_as_the_bottleneck():
         assert point["bottleneck"] == analytic.predict(arch, Workload(users=u))["bottleneck"] == "web"
         assert point["p95_ms"] == pytest.approx(1_000 * analytic.tandem_response_percentile(95, rate, [50, 50]),
                                                 rel=1e-9)
+
+
+def test_a_predicted_curve_of_single_worker_tiers_adds_the_lookup_to_the_delayed_share():
+    """With DNS in front, a share of requests (the browser-cache misses) pay the lookup first: each point's
+    percentiles are the chain's with that share delayed, and the lookup does shift them."""
+    arch = web_and_database(web_workers=1, db_workers=1, web_service_ms=20, db_service_ms=10)
+    curve = analytic.predict_curve(arch, [2_000, 20_000], percents=(50, 95), requests_per_user=2)
+    for point, users in zip(curve, [2_000, 20_000]):
+        workload = Workload(users=users, requests_per_user=2)
+        share, delay_s = arch.dns.entry_delay(workload)
+        assert 0 < share < 1 and delay_s > 0
+        for q in (50, 95):
+            expected = analytic.tandem_response_percentile(q, workload.rate, [50, 100], delay_s=delay_s,
+                                                           delay_share=share)
+            assert point[f"p{q}_ms"] == pytest.approx(1_000 * expected, rel=1e-9)
+            assert point[f"p{q}_ms"] > 1_000 * analytic.tandem_response_percentile(q, workload.rate, [50, 100])
+
+
+def test_no_resolver_by_default_and_the_first_bad_argument_is_named():
+    """The delay's defaults add nothing (the same figures as 0 s paid by nobody); the arrival rate is checked
+    before the list of stages."""
+    plain = dict(delay_s=0.0, delay_share=0.0)
+    assert analytic.tandem_independent_percentile(95, 8, STAGES) == analytic.tandem_independent_percentile(
+        95, 8, STAGES, **plain)
+    assert (analytic.tandem_independent_percentiles(95, [8, 12], STAGES)
+            == analytic.tandem_independent_percentiles(95, [8, 12], STAGES, **plain)).all()
+    assert analytic.response_time_percentile(95, 8, 10) == analytic.response_time_percentile(95, 8, 10, **plain)
+    with pytest.raises(ValueError, match="^arrival_rate must be a number >= 0; got -1$"):
+        analytic.tandem(-1, [])
