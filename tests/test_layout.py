@@ -27,3 +27,23 @@ def test_section_modules_import_no_altair_ipywidgets_or_simpy(path):
 def test_section_modules_stay_short(path):
     lines = len(path.read_text().splitlines())
     assert lines < 350, f"{path.name} has {lines} lines; keep a chapter module under 350"
+
+
+def test_remembered_answers_are_kept_apart_for_equal_values_of_other_types():
+    # 300 and 300.0 (or 1 and True) are equal keys to a plain lru_cache: the second call would get the first's
+    # answer, ints shown as floats, so every cache in the library is typed
+    import importlib
+    import pkgutil
+
+    import chapter1
+
+    untyped = []
+    for info in pkgutil.walk_packages(chapter1.__path__, "chapter1."):
+        if info.name.endswith("._loops"):  # imports numba; no caches
+            continue
+        module = importlib.import_module(info.name)
+        for name, value in vars(module).items():
+            if hasattr(value, "cache_parameters") and getattr(value, "__module__", None) == info.name:
+                if not value.cache_parameters()["typed"]:
+                    untyped.append(f"{info.name}.{name}")
+    assert not untyped, f"lru_cache(typed=True) wanted for {untyped}"

@@ -34,7 +34,7 @@ def _flow(design, target, lost=None):
     return _flow_of(design, tuple(sorted(target.items())), lost)
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=64, typed=True)
 def _mix(design, target_items):
     """What every state of a design shares: the peak rate, the CDN's edge hit ratio and origin rate, the key mix
     and each key's hit chance (:func:`_keys`), and each shard router's owner of every key.  They depend on the
@@ -52,7 +52,7 @@ def _mix(design, target_items):
     return rate, edge, origin, q, hit_k, owners
 
 
-@functools.lru_cache(maxsize=256)
+@functools.lru_cache(maxsize=256, typed=True)
 def _flow_of(design, target_items, lost):
     d, t = design, dict(target_items)
     same = Design(datacentres=d.datacentres, cdn=d.cdn, cache_nodes=d.cache_nodes, shards=d.shards)
@@ -108,7 +108,7 @@ def stations(design, target=None, lost=None):
     return _stations(d, tuple(sorted(t.items())), lost).copy()
 
 
-@functools.lru_cache(maxsize=256)
+@functools.lru_cache(maxsize=256, typed=True)
 def _stations(d, target_items, lost):
     """:func:`stations` (remembered: the sizing table, the faults and the latency ask for the same ones)."""
     t = dict(target_items)
@@ -150,7 +150,7 @@ def latency_ms(design, target=None, percents=(95, 99), step_ms=0.5, span_ms=4_00
     return dict(_latency(d, tuple(sorted(t.items())), tuple(percents), step_ms, span_ms))
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=64, typed=True)
 def _latency(d, target_items, percents, step_ms, span_ms):
     """:func:`latency_ms` (remembered: a panel comes back to a design it drew)."""
     t = dict(target_items)

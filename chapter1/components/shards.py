@@ -92,7 +92,7 @@ def ring_points(names, vnodes, salt=0):
     return _ring(tuple(names), int(vnodes), int(salt))
 
 
-@functools.lru_cache(maxsize=32)
+@functools.lru_cache(maxsize=32, typed=True)
 def _ring(names, vnodes, salt):
     blake2b = hashlib.blake2b
     digests = b"".join(blake2b(f"{name}#{v}#{salt}".encode(), digest_size=8).digest()

@@ -91,7 +91,7 @@ def cluster(scheduler: str) -> Iterator[object]:
         yield client
 
 
-@functools.lru_cache(maxsize=None)
+@functools.lru_cache(maxsize=None, typed=True)
 def _preflight(settings: Settings) -> _Preflight:
     """One preflight per worker process and settings (it remembers, per chapter, whether the course's own
     setup cells run)."""

@@ -138,14 +138,14 @@ def _prepare(submission: Submission, course: Course, settings: Settings, spool: 
         return Result(submission, error.chapter, "error", _clip(str(error)))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.lru_cache(maxsize=None, typed=True)
 def isolation(solutions: Path, sandbox: bool) -> Isolation:
     """How kernels run for this course (see chapter1.grading.isolation); raises IsolationError when
     ``sandbox`` is asked for and bubblewrap is missing."""
     return plan(solutions, sandbox)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.lru_cache(maxsize=None, typed=True)
 def verified(solutions: Path, sandbox: bool) -> Isolation:
     """The isolation, once checked by a probe started as a kernel is; raises IsolationError when kernels
     could read the solutions or the isolation does not start on this machine."""

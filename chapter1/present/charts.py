@@ -275,7 +275,7 @@ def knee_data(architecture, simulated=None, *, current=None, users_range=USERS_R
     }
 
 
-@functools.lru_cache(maxsize=8)
+@functools.lru_cache(maxsize=8, typed=True)
 def _knee_chart(users_range):
     x, y = latency_axes(users_range)
     saturation = alt.Chart(alt.Data(name="saturation")).mark_rect(color="gray", opacity=0.15).encode(
@@ -302,7 +302,7 @@ def theory_curve(architecture, users_range=USERS_RANGE, points=80, *, model=None
                          tuple(sorted(workload_options.items()))).copy()
 
 
-@functools.lru_cache(maxsize=256)
+@functools.lru_cache(maxsize=256, typed=True)
 def _theory_curve(architecture, users_range, points, model, ceiling, near, workload_items):
     grid = np.geomspace(*users_range, points)
     if ceiling is not None and near:
@@ -372,7 +372,7 @@ def timeline_data(result, bins=40):
             "outages": _outages(result)}
 
 
-@functools.lru_cache(maxsize=1)
+@functools.lru_cache(maxsize=1, typed=True)
 def _latency_chart():
     x, bands = TIME, _outage_bands()
     y = alt.Y("latency_ms:Q", title="latency (ms)")
@@ -385,7 +385,7 @@ def _latency_chart():
     ).properties(width=WIDTH, height=int(HEIGHT * 0.6))
 
 
-@functools.lru_cache(maxsize=1)
+@functools.lru_cache(maxsize=1, typed=True)
 def _timeline_chart():
     x, bands = TIME, _outage_bands()
     bottom = alt.layer(bands, alt.Chart(alt.Data(name="windows")).mark_area(color=scales.RED, opacity=0.7).encode(

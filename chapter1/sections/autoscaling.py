@@ -127,7 +127,7 @@ def cost(result, horizon_s=HORIZON_S):
     return float(paid), float(np.nanmax(waits)) / 1_000.0
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=64, typed=True)
 def fixed_cost(peak, workers, seed=0):
     """:func:`cost` of one run with ``workers`` all the time (kept: a start-up delay does not change it)."""
     return cost(runs(peak, 0, workers, seed=seed, seeds=1, autoscale=False)[0])
@@ -145,7 +145,7 @@ def _axes(top, workers_top):
     return ((0, top), [top * k / 5 for k in range(6)]), ((0, workers_top), list(range(0, workers_top + 1, 4)))
 
 
-@functools.lru_cache(maxsize=1)
+@functools.lru_cache(maxsize=1, typed=True)
 def _base_template():
     """The panel's chart compiled once (its y axes at the lowest tops); :func:`_template` sets the axes."""
     (backlog, backlog_ticks), (workers, workers_ticks) = _axes(TOPS[0], MIN_WORKERS)

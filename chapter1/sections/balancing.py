@@ -143,7 +143,7 @@ def theory_data(servers, policies=THEORY_POLICIES, loads=None, service_time_ms=S
                         workers).copy()
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=64, typed=True)
 def _theory_data(servers, policies, loads, service_time_ms, workers=1):
     grid = np.linspace(*LOAD_RANGE, 37) if loads is None else loads
     rows = [{"policy": LABELS[p], "load": float(load),
@@ -196,7 +196,7 @@ def policies_data(servers, simulated=None, *, current=None, workers=1):
             "current": [{"load": current}] if current is not None else []}
 
 
-@functools.lru_cache(maxsize=32)
+@functools.lru_cache(maxsize=32, typed=True)
 def _policies_chart(title, subtitle):
     # Lines are labelled at their right ends instead of with a legend, which would cost a third of
     # a redraw; the axes get explicit ticks for the same reason.
@@ -214,7 +214,7 @@ LINE_NAMES = {1: {"random": "random: n M/M/1", "round robin": "round robin: E_n/
               "many": {"random": "random: n M/M/c", "least connections": "floor: M/M/(n·c)"}}
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=64, typed=True)
 def _labels(servers, workers=1):
     """Each theory line's name at its right end, at least 0.1 decades (about 13 px) above the label below."""
     ends = theory_data(servers, workers=workers).groupby("policy", sort=False).tail(1)
@@ -238,7 +238,7 @@ def server_loads(result):
     return pd.DataFrame(rows, columns=["server", "share", "utilization", "speed"])
 
 
-@functools.lru_cache(maxsize=1)
+@functools.lru_cache(maxsize=1, typed=True)
 def _loads_chart():
     # The subtitle explains the colours: a legend would cost a fifth of a redraw.
     return charts.bars(
@@ -287,7 +287,7 @@ def balancer_view(policy, servers, load_percent, slow=1, workers=1, *, requests=
     return _balancer_template().svg(datasets), balancer_headline(result, policy, load, measured, loads, workers)
 
 
-@functools.lru_cache(maxsize=1)
+@functools.lru_cache(maxsize=1, typed=True)
 def _balancer_template():
     left = _policies_chart("Time at the servers as load grows", "lines: theory, identical servers · dots: three runs")
     # Titles are captioned in HTML under the sliders (BALANCER_CAPTION): they are a costly part of a redraw.

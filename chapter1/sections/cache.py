@@ -43,7 +43,7 @@ def theory_hit(policy, cache_size, zipf_s, keys=KEYS, write_share=0.0):
     return analytic.cache_hit_ratio(policy, int(cache_size), keys, zipf_s, write_share)
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=64, typed=True)
 def _theory_lines(zipf_s, write_share=0.0, keys=KEYS):
     rows = [{"line": label, "cache_size": size,
              "hit_ratio": analytic.cache_hit_ratio(policy, size, keys, zipf_s, write_share)}
@@ -114,7 +114,7 @@ def exact_curve(zipf_s, requests=1_000_000, seed=0, keys=KEYS, points=SIZES):
     return table.assign(error=table["simulated"] / table["che"] - 1)
 
 
-@functools.lru_cache(maxsize=4)
+@functools.lru_cache(maxsize=4, typed=True)
 def _hit_chart(title, subtitle):
     return charts.curves(
         scales.log_axis("x", "cache_size:Q", "cache size (keys, of 10,000)", (1, KEYS),
@@ -126,7 +126,7 @@ def _hit_chart(title, subtitle):
         dots={"filled": True, "size": 60, "opacity": 0.8}, heading=charts.title(title, subtitle))
 
 
-@functools.lru_cache(maxsize=1)
+@functools.lru_cache(maxsize=1, typed=True)
 def _template():
     return charts.Template(_hit_chart("Hit ratio against cache size", "lines: theory · dots: seeds"), titles=False)
 
@@ -140,7 +140,7 @@ def hit_chart(zipf_s, simulated=None, current=None):
                                        "lines: theory · dots: simulation"), data)
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=64, typed=True)
 def _labels(zipf_s, write_share=0.0):
     ends = _theory_lines(zipf_s, write_share, KEYS).groupby("line", sort=False).nth(len(SIZES) // 2)
     return scales.spread_labels(ends, "hit_ratio", 0.07)

@@ -188,7 +188,7 @@ PANEL_CAPTION = (
     "<code>cs.score(design)</code> adds the faults.</small>")
 
 
-@functools.lru_cache(maxsize=1)
+@functools.lru_cache(maxsize=1, typed=True)
 def _template():
     x = scales.share_axis("x", "shown:Q", "utilisation", top=PANEL_TOP, ticks=[0, 0.5, 0.85, 1.0, 1.5])
     return charts.Template(charts.bars(

@@ -45,7 +45,7 @@ def theory_hit(ttl_s, edges, zipf_s, rate=RATE, assets=ASSETS):
     return analytic.edge_hit_ratio(rate, ttl_s, edges, assets, zipf_s)
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=64, typed=True)
 def _theory_lines(edges, zipf_s):
     names = {"1 edge": 1, "your edges": edges} if edges > 1 else {"1 edge": 1}
     return pd.DataFrame([{"line": name, "ttl_s": t, "hit_ratio": theory_hit(t, n, zipf_s)}
@@ -86,7 +86,7 @@ def wire_ms(hit_ratio, regions):
     return pd.DataFrame(rows)
 
 
-@functools.lru_cache(maxsize=1)
+@functools.lru_cache(maxsize=1, typed=True)
 def _template():
     x = scales.log_axis("x", "ttl_s:Q", "TTL (s)", TTL_RANGE, ticks=scales.log_ticks(TTL_RANGE, (1,)))
     y = scales.share_axis("y", "hit_ratio:Q", "hit ratio at the edges", ticks=scales.fifths())

@@ -203,7 +203,7 @@ def compare_data(designs, simulated=None, *, current=None, users_range=USERS_RAN
     }
 
 
-@functools.lru_cache(maxsize=4)
+@functools.lru_cache(maxsize=4, typed=True)
 def _compare_chart(users_range):
     # Log axes labelled and gridded at 1-2-5 values only; direct labels instead of legends (cheaper redraws).
     x, y = charts.latency_axes(users_range, LATENCY_RANGE_MS, users_ticks=(1, 2, 5), y_format=None)
@@ -270,7 +270,7 @@ def tiers_view(users, web_workers, db_workers, web_service_ms, db_service_ms, we
     return _panel_template().svg(datasets), headline(results[0], box, web_model=web_model, summaries=summaries)
 
 
-@functools.lru_cache(maxsize=1)
+@functools.lru_cache(maxsize=1, typed=True)
 def _panel_template():
     return charts.Template(_compare_chart(USERS_RANGE), titles=False)
 

@@ -154,7 +154,7 @@ def _series(lines):
                          "utilization": np.concatenate([u for _, _, u in lines])})
 
 
-@functools.lru_cache(maxsize=1)
+@functools.lru_cache(maxsize=1, typed=True)
 def _template():
     left = charts.curves(
         scales.linear_axis("x", "t_s:Q", "simulated time (s)", (0, DURATION_S), ticks=list(range(0, 25, 4))),

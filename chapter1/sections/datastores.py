@@ -183,7 +183,7 @@ def timing_chart(table):
     return charts.with_data(_timing_chart(), {"timings": table.assign(kind=table["way"].str.split(":").str[0])})
 
 
-@functools.lru_cache(maxsize=1)
+@functools.lru_cache(maxsize=1, typed=True)
 def _timing_chart():
     x = scales.log_axis("x", "microseconds:Q", "time per answer (µs, log scale)", (1, 1_000_000), ticks="auto",
                         format=None)

@@ -178,7 +178,7 @@ def failover_data(result, kind, interval_s, ttl_s=0.0, fail_at_s=FAIL_AT_S, bins
             "events": [m for m in marks if m["t_s"] <= result.duration_s]}
 
 
-@functools.lru_cache(maxsize=1)
+@functools.lru_cache(maxsize=1, typed=True)
 def _failover_chart():
     return charts.failures_over_time(0.6, charts.title(
         "Requests failing after web-2 dies", "bars: simulation (2-second windows) · line: expected share"),
@@ -225,7 +225,7 @@ def overlaid_runs(datasets):
     return {**datasets[0], "windows": pd.concat(windows, ignore_index=True)}
 
 
-@functools.lru_cache(maxsize=1)
+@functools.lru_cache(maxsize=1, typed=True)
 def _failover_template():
     return charts.Template(_failover_chart(), titles=False)  # captioned in HTML: FAILOVER_CAPTION
 

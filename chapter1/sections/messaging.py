@@ -127,7 +127,7 @@ def top_of(values):
     return next((t for t in TOPS if t >= peak), TOPS[-1])
 
 
-@functools.lru_cache(maxsize=len(TOPS))
+@functools.lru_cache(maxsize=len(TOPS), typed=True)
 def _template(top):
     chart = charts.curves(
         scales.linear_axis("x", "t_s:Q", "simulated time (s)", (0, HORIZON_S), ticks=list(range(0, 121, 20))),

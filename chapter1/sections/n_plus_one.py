@@ -137,7 +137,7 @@ def _n1_theory(result, fail_at_s):
     return pd.DataFrame(rows)
 
 
-@functools.lru_cache(maxsize=1)
+@functools.lru_cache(maxsize=1, typed=True)
 def _n1_template():
     x = scales.linear_axis("x", "t_s:Q", "simulated time (s)")
     y = scales.log_axis("y", "p95_ms:Q", "p95 latency (ms)", (50, 20_000), ticks=scales.log_ticks((50, 20_000)))

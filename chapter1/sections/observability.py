@@ -156,7 +156,7 @@ def dashboard_data(result, interval_s, for_s):
     return data, table, fired
 
 
-@functools.lru_cache(maxsize=1)
+@functools.lru_cache(maxsize=1, typed=True)
 def _template():
     x = scales.linear_axis("x", "t_s:Q", "simulated time (s)", (0, HORIZON_S), ticks=list(range(0, 121, 30)))
     color = scales.color("series:N", {"scraped": "blue", "threshold": "grey", "firing": "red"})
@@ -308,7 +308,7 @@ def warmup_chart(table):
     return _warmup_template(tuple(table["database"].unique())).svg(data)
 
 
-@functools.lru_cache(maxsize=4)
+@functools.lru_cache(maxsize=4, typed=True)
 def _warmup_template(databases):
     colors = {**dict(zip(databases, ("red", "blue", "green"))), "theory (a miss fills at once)": "grey"}
     x = scales.linear_axis("x", "t_s:Q", "simulated time (s)", (0, HORIZON_S), ticks=list(range(0, 121, 30)))

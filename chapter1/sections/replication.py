@@ -74,7 +74,7 @@ def read_ms(result):
     return float(np.where(kept, times, 0.0).sum() / kept.sum()) if kept.any() else math.nan  # as pandas' mean
 
 
-@functools.lru_cache(maxsize=128)
+@functools.lru_cache(maxsize=128, typed=True)
 def _read_line(read_share, rate):
     rows = [{"series": "theory", "replicas": k, "read_ms": theory_read_ms(k, read_share, rate)}
             for k in range(MAX_REPLICAS + 1)]
@@ -133,7 +133,7 @@ def runs(replicas, read_share, lag_ms, *, requests=1_000, seeds=SEEDS, rate=RATE
     return pd.DataFrame(rows, columns=["seed", "read_ms", "stale", "busy"])
 
 
-@functools.lru_cache(maxsize=1)
+@functools.lru_cache(maxsize=1, typed=True)
 def _template():
     left = charts.curves(
         scales.linear_axis("x", "replicas:Q", "read replicas", (0, MAX_REPLICAS), ticks=list(range(9))),

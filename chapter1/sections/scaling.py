@@ -69,7 +69,7 @@ def _prices(prices):
     return dict(sorted(items))
 
 
-@functools.lru_cache(maxsize=16)
+@functools.lru_cache(maxsize=16, typed=True)
 def _check_prices(items, kinds):
     """Refuse a price table that is empty or holds anything but whole cores >= 1 and prices > 0."""
     if not items:

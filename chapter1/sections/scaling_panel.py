@@ -59,7 +59,7 @@ def latency_data(designs, users_range=USERS_RANGE, points=50):
 NEAR = (0.9, 0.95, 0.98, 0.99)  # shares of the users at saturation where a line gets extra points, to climb its wall
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=64, typed=True)
 def _curve(arch, users_range, points):
     """A design's theory line: mean and p95 over a log grid of users (with points near its wall), in one pass."""
     grid = np.geomspace(*users_range, points)
@@ -99,7 +99,7 @@ DESIGN_COLOR = {UP: "violet", OUT: "green"}
 DESIGN_SHAPE = {UP: "square", OUT: "circle"}
 
 
-@functools.lru_cache(maxsize=4)
+@functools.lru_cache(maxsize=4, typed=True)
 def _compare_chart(users_range):
     # Direct labels and explicit ticks instead of legends: a legend costs a noticeable share of a redraw.
     x, y = charts.latency_axes(users_range, LATENCY_RANGE_MS, nice=False)
@@ -224,7 +224,7 @@ def scaling_view(users, budget, box_cores, contention=0.0, crosstalk=0.0, *, req
     return _panel_template().svg(datasets), headline(designs, results, budget, contention, crosstalk)
 
 
-@functools.lru_cache(maxsize=1)
+@functools.lru_cache(maxsize=1, typed=True)
 def _panel_template():
     return charts.Template(_compare_chart(USERS_RANGE), titles=False)  # captioned in HTML: PANEL_CAPTION
 

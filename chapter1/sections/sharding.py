@@ -82,7 +82,7 @@ def shard_loads(shards, vnodes, celebrity_share, *, requests=2_000, seeds=SEEDS,
     ).reset_index()
 
 
-@functools.lru_cache(maxsize=1)
+@functools.lru_cache(maxsize=1, typed=True)
 def _template():
     x = scales.share_axis("x", "share:Q", "share of all requests", top=1.0, ticks=[0, 0.2, 0.4, 0.6, 0.8, 1.0])
     return charts.Template(charts.bars(

@@ -75,7 +75,7 @@ def single_server_view(users, workers, service_time_ms, requests=panels.DEFAULT_
     return _template().svg(datasets), headline(results[0], CAPTION, spread=spread)
 
 
-@functools.lru_cache(maxsize=1)
+@functools.lru_cache(maxsize=1, typed=True)
 def _template():
     # Latency over time without the failed-share strip: the headline gives that figure, and each view costs render time.
     return charts.Template(charts.latency_and_knee(), titles=False)

@@ -116,7 +116,7 @@ def runs(servers, event, sessions, load, *, requests=500, seeds=SEEDS, first_see
     return pd.DataFrame(rows, columns=["seed", "lost", "p95_ms", "failed", "sessions_lost", "store_busy"])
 
 
-@functools.lru_cache(maxsize=8)
+@functools.lru_cache(maxsize=8, typed=True)
 def _lines(event):
     rows = [{"series": label, "servers": n, "lost": theory_lost(n, event, mode, scheme)}
             for label, mode, scheme in (("sticky sessions", "sticky", "modulo"), ("shared store", "shared", "modulo"),
@@ -127,7 +127,7 @@ def _lines(event):
     return lines, labels
 
 
-@functools.lru_cache(maxsize=1)
+@functools.lru_cache(maxsize=1, typed=True)
 def _template():
     chart = charts.curves(
         scales.linear_axis("x", "servers:Q", "web servers before the event", (2, MAX_SERVERS),

@@ -118,7 +118,7 @@ def trap_view(policy, load_percent, eject_after, fall, *, requests=PANEL_REQUEST
     return _trap_template().svg(datasets), panels.headline(text, result=result, caption=TRAP_CAPTION)
 
 
-@functools.lru_cache(maxsize=1)
+@functools.lru_cache(maxsize=1, typed=True)
 def _trap_template():
     return charts.Template(charts.failures_over_time(1.0, charts.title("Requests failing after web-2 dies"),
                                                      first_event="server dies"), titles=False)
