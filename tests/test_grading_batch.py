@@ -59,6 +59,7 @@ def test_a_class_is_graded_in_input_order_with_a_gradebook_and_feedback(course_d
                          {"student": "cy", "total": "0", "status": "error"}]
     assert sorted(p.name for p in feedback.iterdir()) == [f"ann_{CHAPTER}.md", f"bo_{CHAPTER}.md", "cy.md"]
     assert len(kernel.calls) == 2 and kernel.verified == [(course_dirs[0].resolve(), False)]
+    assert kernel.calls[0]["spool_modes"] == ["0o700"]  # no kernel's user can list the restored notebooks
 
 
 def test_rows_of_an_earlier_gradebook_are_kept(course_dirs, kernel, three, tmp_path):

@@ -169,6 +169,7 @@ def test_a_worker_grades_the_text_it_is_sent_against_its_own_copy_of_the_course(
     assert (row.submission, row.chapter, row.total, row.status) == (job.submission, CHAPTER, 6, "graded")
     [call] = kernel.calls
     assert call["memory_mb"] == 500 and nbformat.reads(text, as_version=4).cells[3].source in call["sources"]
+    assert call["spool_modes"] == ["0o700"]  # the worker's spool is its own
     assert kernel.verified == [(course_dirs[0].resolve(), False)]
     assert not any((tmp_path / "tmp").iterdir())  # the worker's spool is gone
     elsewhere = job.chapter.__class__(**{**job.chapter.__dict__, "solutions": tmp_path / "not-on-this-worker"})
