@@ -182,3 +182,43 @@ def test_bad_command_line_values_exit_2_and_name_the_option(course_dirs, kernel,
     assert main(["a.ipynb", "--solutions", str(course_dirs[0]), "--jobs", "2", "--scheduler", "local:2"]) == 2
     assert capsys.readouterr().err.startswith("error: jobs and scheduler are exclusive")
     assert kernel.calls == []
+
+
+def test_a_batch_without_a_gradebook_or_feedback_only_returns_rows(course_dirs, kernel, three, tmp_path,
+                                                                    monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    [row] = grade(three[:1], solutions=course_dirs[0])
+    assert (row.total, row.status) == (6, "graded")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["class", "tmp"]  # no gradebook, no feedback folder
+
+
+def test_a_class_folder_gets_progress_lines_and_the_default_gradebook(course_dirs, kernel, three, tmp_path,
+                                                                      monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    for path in three:  # one folder per student
+        (tmp_path / "room" / path.stem).mkdir(parents=True)
+        path.rename(tmp_path / "room" / path.stem / path.name)
+    assert main([str(tmp_path / "room"), "--solutions", str(course_dirs[0])]) == 1
+    printed = capsys.readouterr().out.splitlines()
+    assert [line[:9] for line in printed[:3]] == ["[1/3] cy ", "[2/3] ann", "[3/3] bo "]
+    assert printed[-1] == "2 graded, 1 could not be graded; gradebook: gradebook.csv"
+    assert [row["student"] for row in rows(tmp_path / "gradebook.csv")] == ["ann", "bo", "cy"]
+
+
+def test_the_help_names_every_option_and_its_default(capsys):
+    with pytest.raises(SystemExit) as stopped:
+        main(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert stopped.value.code == 0 and text.startswith("usage: chapter1-grade ")
+    for phrase in ("Grade exercise notebooks: restore the real checks, run each submission on its own, keep a "
+                   "gradebook.", "notebook files, or folders (one per student) holding them",
+                   "gradebook CSV to write (default: gradebook.csv)",
+                   "write one Markdown feedback file per submission here",
+                   "submissions graded at the same time (default: 1)",
+                   "grade on a Dask cluster, one task per submission", "time limit per cell, seconds (default: 60)",
+                   "time limit per notebook, seconds (default: 600)", "memory limit of each kernel, MB (default: 2048)",
+                   "largest file a kernel may write, MB (default: 256)",
+                   "folder of the course's solution notebooks (default: the course's solutions/)",
+                   "only accept notebooks of this chapter, e.g. 01_single_server",
+                   "run each kernel under bubblewrap: no network"):
+        assert phrase in text
