@@ -137,3 +137,20 @@ def test_a_cell_that_raises_leaves_its_notebook_unwritten_and_the_others_run(cli
     assert bad.read_bytes() == before and nbformat.read(good, as_version=4).cells[0].execution_count == 1
     assert [made.options["timeout"] for made in client.made] == [5, 5]
     assert executing.main([str(good)]) == 0 and client.made[-1].options["timeout"] == 600
+
+
+@pytest.mark.parametrize("main, phrases", [
+    (nbgrader.main, ["usage: python -m chapter1.exercises --to nbgrader ",
+                     "Export the course's exercises as nbgrader source notebooks, for instructors who grade with "
+                     "nbgrader.", "DIR nbgrader course folder (source/<chapter>/ is written)",
+                     "--to {nbgrader} the format to write", "--solutions SOLUTIONS the course's solution notebooks"]),
+    (executing.main, ["usage: python -m chapter1.grading.execute ",
+                      "Execute notebooks in place, as they are committed: outputs and widget state kept, no "
+                      "timestamps.", "--timeout TIMEOUT seconds a cell may run (default 600)"]),
+])
+def test_the_tools_say_how_they_are_called(main, phrases, capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for phrase in phrases:
+        assert phrase in text
