@@ -167,6 +167,7 @@ def test_a_warm_start_holds_the_popular_keys_each_stored_within_the_last_ttl():
 def test_cache_describes_itself():
     assert Cache(capacity=1_500, policy="lfu", ttl_s=30, hit_ms=0.5, on_write="update").describe() == [
         "lfu, 1,500 keys · TTL 30 s", "hit 0.5 ms · writes update"]
+    assert Cache(capacity=100).describe() == ["lru, 100 keys", "hit 1 ms · writes invalidate"]
     assert Cache().flush(60).flush(10).describe()[-1] == "flushed at 10, 60 s"
     assert Cache().flush(60).flushes == (60.0,)
     assert Cache(capacity=2_000, policy="sieve").label() == "sieve cache, 2,000 keys"
@@ -242,6 +243,8 @@ def test_hit_ratio_curve_is_lru_at_every_size():
     assert curve["cache_size"].tolist() == list(range(1, 61))
     for size in (1, 2, 7, 30, 60):
         assert curve["hit_ratio"].iloc[size - 1] == pytest.approx(run_policy("lru", size, keys, warmup=200))
+    assert hit_ratio_curve(workload, requests=800).equals(hit_ratio_curve(workload, 800, seed=0, warmup=0)), \
+        "simulate's default seed, every request counted"
     with pytest.raises(ValueError, match=r"warmup must be a whole number in the range \[0, 799\]"):
         hit_ratio_curve(workload, requests=800, warmup=800)
 
