@@ -249,6 +249,12 @@ def test_hit_ratio_curve_is_lru_at_every_size():
         hit_ratio_curve(workload, requests=800, warmup=800)
 
 
+def test_hit_ratio_curve_covers_every_size_even_past_what_a_short_trace_reaches():
+    curve = hit_ratio_curve(c.Workload(keys=1_000, zipf_s=0.5), requests=100)
+    assert len(curve) == 1_000 and curve["cache_size"].iloc[-1] == 1_000
+    assert curve["hit_ratio"].iloc[-1] == curve["hit_ratio"].iloc[99] < 1, "no 100-request trace has a distance >= 99"
+
+
 def test_workload_keys_are_the_keys_of_the_simulation():
     workload = c.Workload.from_rate(50, keys=100)
     result = c.simulate(c.cached(10), workload, requests=300, seed=4)
