@@ -145,6 +145,8 @@ def test_a_dead_cache_is_bypassed_and_comes_back_empty():
     assert result.summary()["cache_hit_ratio"] == 2 / 4, "bypassed requests are not reads of the cache"
     forever = placed([0, 1, 2], [0, 0, 0], fail=(1.5,))
     assert outcomes(forever) == ["miss", "hit", "bypass"]
+    unvisited = placed([0, 1, 3], [0, 0, 0], fail=(1.5, 2.5))
+    assert outcomes(unvisited) == ["miss", "hit", "miss"], "empty after a death even with no request while down"
 
 
 def test_a_warm_start_holds_the_popular_keys_each_stored_within_the_last_ttl():

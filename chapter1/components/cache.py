@@ -125,8 +125,8 @@ class CacheRun(Runtime):
         self.version = [0] * keys  # the database's version of each key: a write that completes bumps it
         self.outcome = np.zeros(sim.n, dtype=np.int8)  # 0 write/not seen, 1 hit, 2 miss, 3 bypassed (cache down)
         self.stale = np.zeros(sim.n, dtype=bool)
-        self.down_since = None
-        self.flushes, self.flushed = list(spec.flushes), 0
+        # the cache loses its contents at each flush and each death (it comes back empty, even unvisited while down)
+        self.flushes, self.flushed = sorted([*spec.flushes, *(o.start_s for o in spec.outages)]), 0
         if spec.warm:
             self._warm_up(rng, sim.workload)
 
@@ -148,15 +148,13 @@ class CacheRun(Runtime):
     def serve(self, i):
         env, spec, backend, key = self.env, self.spec, self.parts[0], self.key[i]
         if spec.outages and not spec.is_up(env.now):
-            self.down_since = env.now if self.down_since is None else self.down_since
             self.outcome[i] = 3
             return (yield from self.pass_on(backend, i))
         flushed = self.flushed
         while self.flushed < len(self.flushes) and self.flushes[self.flushed] <= env.now:
             self.flushed += 1
-        if self.down_since is not None or self.flushed > flushed:  # back from an outage, or flushed: empty
+        if self.flushed > flushed:  # back from an outage, or flushed: empty
             self._empty()
-            self.down_since = None
         if self.write[i]:
             status = yield from self.pass_on(backend, i)
             if status == OK:
