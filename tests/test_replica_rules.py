@@ -381,3 +381,40 @@ def test_lags_and_replays_are_exponential_draws_of_named_streams():
 def test_with_replicas_wants_a_whole_number():
     with pytest.raises(TypeError, match=r"^replicas must be a whole number in the range \[0, 32\]; got 2.5"):
         with_replicas(ReplicaSet(), 2.5)
+
+
+def test_a_replica_given_is_kept_as_it_is():
+    class Tuned(Replica):
+        pass
+
+    tuned = Tuned(name="tuned", workers=2)
+    assert ReplicaSet(replicas=(tuned,)).replicas[0] is tuned
+    with pytest.raises(ValueError, match="^mode must be one of 'async', 'sync'; got 'semi'$"):
+        ReplicaSet(mode="semi")
+
+
+def test_stale_and_lost_are_flags_that_select_their_rows():
+    _, result = run_set([0.0, 0.05, 0.3], [True, False, False], [7, 7, 7])
+    table = result.requests
+    assert table["stale"].dtype == bool and table["lost"].dtype == bool and table["write"].dtype == bool
+    assert table[table["stale"]].index.tolist() == [1] and table[table["lost"]].empty
+
+
+def test_a_read_that_fails_is_not_counted_stale():
+    # the write at 0 reaches the replicas only at 5.01; replica-1 dies at 0.2 and its read at 0.25 fails
+    _, result = run_set([0.0, 0.05, 0.25], [True, False, False], [7, 7, 7], lag=5.0, replicas=1,
+                        down={"replica-1": [(0.2, 9)]})
+    assert column(result, "status") == ["ok", "ok", "error"] and column(result, "stale") == [False, True, False]
+
+
+def test_a_synchronous_write_with_no_live_replica_is_acknowledged_at_once():
+    for replicas, down in ((0, None), (1, {"replica-1": [(0.0, 9)]})):
+        _, result = run_set([0.0, 0.5], [True, True], lag=0.3, replicas=replicas, mode="sync", down=down)
+        assert column(result, "status") == ["ok", "ok"]
+        assert column(result, "database_ms") == pytest.approx([10.0, 10.0])
+
+
+def test_synchronous_writes_that_the_replicas_confirm_succeed():
+    _, result = run_set([0.0, 0.5, 0.6], [True, True, False], lag=0.05, mode="sync")
+    assert column(result, "status") == ["ok"] * 3
+    assert column(result, "database_ms") == pytest.approx([60.0, 60.0, 10.0])
