@@ -71,7 +71,7 @@ GROUPS = {
              [*COMPONENT_TESTS, "tests/test_replica_rules.py", "tests/test_shard_rules.py", "tests/test_cdn_rules.py",
               "tests/test_datacentre_rules.py"]),
     "messaging": (["chapter1/components/pool.py", "chapter1/components/queue.py"],
-                  [*COMPONENT_TESTS, "tests/test_queue_rules.py"]),
+                  [*COMPONENT_TESTS, "tests/test_queue_rules.py", "tests/test_pool_rules.py"]),
     "simulation": (["chapter1/core/simulation.py", "chapter1/core/component.py", "chapter1/core/architecture.py",
                     "chapter1/core/workload.py", "chapter1/core/validation.py"], [
         "tests/test_workload.py", "tests/test_validation.py", "tests/test_input_messages.py",
