@@ -7,12 +7,13 @@ client, kind, key and replication lag is set by hand.
 """
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
 from chapter1 import Workload
-from chapter1.components import WebServer
+from chapter1.components import Database, WebServer
 from chapter1.components.datacentre import REGIONS, DataCentre, GeoDNS, site, site_of
 from chapter1.core.architecture import Architecture
 from chapter1.core.simulation import Simulation
@@ -64,8 +65,8 @@ def test_active_active_sends_each_client_to_its_regions_site_at_local_delay():
 
 
 def test_a_client_keeps_its_answer_for_the_ttl_then_asks_again():
-    # ttl 1 s: asked at 0, cached at 0.5, asked again at exactly 1.005 + 1 (the answer's end)
-    _, result = geo_run([0.0, 0.5, 2.005, 2.5], [0, 0, 0, 0], ttl_s=2.0)
+    # ttl 2 s from the lookup at 0: cached at 1.999, asked again at exactly 2.0 (the answer's end), cached at 2.5
+    _, result = geo_run([0.0, 1.999, 2.0, 2.5], [0, 0, 0, 0], ttl_s=2.0)
     assert column(result, "dns_ms") == pytest.approx([5.0, 0.0, 5.0, 0.0])
     _, result = geo_run([0.0, 0.5], [0, 0], lookup_ms=0)
     assert column(result, "dns_ms") == [0.0, 0.0] and column(result, "latency_ms") == pytest.approx([20.0, 20.0])
@@ -313,3 +314,60 @@ def test_site_of_finds_a_site_by_name_or_lists_the_names():
     assert site_of(arch, "dc-2").region == "B"
     with pytest.raises(KeyError, match="no data centre named 'dc-3'; this architecture has 'dc-1', 'dc-2'"):
         site_of(arch, "dc-3")
+
+
+def dyadic_site(fail_at):
+    """GeoDNS with no lookup or network time over one site whose web server takes 15.625 ms (1/64 s, exact)."""
+    web = WebServer(name="dc-1 web", workers=1, service_time_ms=15.625, distribution="constant")
+    dc = DataCentre(name="dc-1", region="A", stack=(web,))
+    other = centre(1)
+    geo = GeoDNS(datacentres=(dc.fail(at_s=fail_at) if fail_at is not None else dc, other), lookup_ms=0, local_ms=0)
+    return geo
+
+
+def test_a_site_that_dies_just_as_a_request_finishes_loses_it():
+    # the request enters at 0.5 and is done at 0.515625, the moment the site dies
+    geo = dyadic_site(0.515625)
+    sim = Simulation(Architecture("geo", (geo,), dns=None), Workload(users=4), 1, 0)
+    sim.arrival, sim.client = np.array([0.5]), np.array([0])
+    sim.tiers[0].client = [0]
+    result = sim.run("simpy")
+    assert column(result, "status") == ["error"] and column(result, "failed_at") == ["dc-1"]
+
+
+def test_a_write_whose_copy_is_due_just_as_its_site_dies_is_not_lost():
+    # committed at 0.515625; the copy to dc-2 is due 0.484375 later, at 1.0, the moment dc-1 dies
+    geo = dyadic_site(1.0)
+    sim = Simulation(Architecture("geo", (geo,), dns=None), Workload(users=4), 2, 0)
+    run = sim.tiers[0]
+    sim.arrival, sim.client = np.array([0.5, 0.75]), np.array([0, 0])
+    sim.__dict__["write"] = np.array([True, True])
+    run.client, run.is_write, run.key = [0, 0], [True, True], [1, 2]
+    run.lag[:] = [[0.0, 0.484375], [0.0, 0.5]]
+    result = sim.run("simpy")
+    assert column(result, "site_lost") == [False, True]
+
+
+def test_a_request_refused_inside_a_live_site_is_not_a_failover_failure():
+    web = WebServer(name="dc-1 web", workers=1, service_time_ms=50, queue_limit=0)
+    geo = GeoDNS(datacentres=(DataCentre(name="dc-1", region="A", stack=(web,)),), lookup_ms=0)
+    sim = Simulation(Architecture("geo", (geo,), dns=None), Workload(users=4), 2, 0)
+    sim.arrival, sim.client = np.array([0.0, 0.001]), np.array([0, 1])
+    sim.tiers[0].client = [0, 1]
+    result = sim.run("simpy")
+    assert column(result, "status")[1] != "ok" and column(result, "failed_at")[1] == "dc-1 web"
+    assert result.summary()["failover_failed"] == 0
+
+
+def test_lags_between_sites_are_exponential_with_the_mean_set():
+    # 400 requests x 2 sites: the mean of 800 draws has sd 3.5 %; bound 15 %
+    geo = GeoDNS(datacentres=(centre(0), centre(1)), replication_lag_ms=250)
+    run = Simulation(Architecture("geo", (geo,), dns=None), Workload(users=4), 400, 2).tiers[0]
+    assert run.lag.shape == (400, 2) and run.lag.mean() == pytest.approx(0.25, rel=0.15) and run.lag.min() >= 0
+    none = Simulation(Architecture("geo", (replace(geo, replication_lag_ms=0),), dns=None), Workload(users=4), 5, 2)
+    assert none.tiers[0].lag.tolist() == [[0.0, 0.0]] * 5
+
+
+def test_a_site_with_several_tiers_names_them_in_order_and_takes_the_smallest_capacity():
+    dc = DataCentre(stack=(WebServer(workers=4, service_time_ms=50), Database(workers=2, service_time_ms=10)))
+    assert dc.describe() == ["region A", "WebServer -> Database", "up to 80 req/s"] and dc.capacity == 80
