@@ -17,9 +17,9 @@ from chapter1.components.autoscaling import Autoscaler, Scaling, worker_seconds
 class Broker:
     """The backlog over time, set by hand: ``backlog`` is a list of (time, messages waiting from then on)."""
 
-    def __init__(self, backlog):
+    def __init__(self, backlog, busy=False):
         self.env, self.waiting, self.retire, self.working = simpy.Environment(), [], 0, 0
-        self.consumed = 0
+        self.busy, self.consumed = busy, 0
         self.env.process(self._backlog(backlog))
 
     def _backlog(self, backlog):
@@ -31,7 +31,7 @@ class Broker:
         return self.env.now >= last_input_s and not self.waiting
 
     def wake(self):
-        while self.retire:  # every consumer told to stop stops at once (an idle pool)
+        while self.retire and not self.busy:  # every consumer told to stop stops at once (an idle pool)
             self.retire -= 1
             self.scaling.stopped()
 
@@ -41,8 +41,8 @@ class Broker:
         yield
 
 
-def run(policy, backlog, workers=1, last_input_s=100.0):
-    broker = Broker(backlog)
+def run(policy, backlog, workers=1, last_input_s=100.0, busy=False):
+    broker = Broker(backlog, busy)
     broker.scaling = Scaling(policy, broker, workers, last_input_s)
     broker.env.run()
     return broker.scaling, broker
@@ -104,6 +104,14 @@ def test_it_stops_checking_once_nothing_more_can_happen():
     assert broker.env.now == 10 and scaling.workers()[0].tolist() == [0], "done at its first check"
     scaling, broker = run(POLICY, [(0, 0)], last_input_s=35)
     assert broker.env.now == 40
+
+
+def test_workers_still_finishing_a_message_are_not_told_to_stop_twice():
+    # 6 busy workers, 1 wanted: 5 are told to stop at 10 s; at 20 s they are still busy, and nobody more is told
+    policy = Autoscaler(min_workers=1, max_workers=6, target_backlog_per_worker=10, check_every_s=10, provision_s=0,
+                        cooldown_s=0)
+    scaling, broker = run(policy, [(0, 0)], workers=6, last_input_s=30, busy=True)
+    assert broker.retire == 5 and scaling.running == 6, "the pool never goes below min_workers"
 
 
 # -- the policy object -----------------------------------------------------------------------------------

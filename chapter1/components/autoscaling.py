@@ -105,7 +105,8 @@ class Scaling:
             yield env.timeout(policy.check_every_s)
             if broker.finished(self.last_input_s):
                 return
-            change = self.rule.decide(env.now, len(broker.waiting), self.running + self.starting)
+            # workers already told to stop (still finishing a message) count as gone
+            change = self.rule.decide(env.now, len(broker.waiting), self.running + self.starting - broker.retire)
             if change > 0:
                 self.starting += change
                 for _ in range(change):
