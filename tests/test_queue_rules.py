@@ -6,6 +6,7 @@ few hundred messages and bounds of four standard deviations of the count they te
 """
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import pytest
@@ -31,10 +32,19 @@ def broker(workers=1, fails=(), broker_fails=(), distribution="constant", consum
     return c.Architecture("broker", (queue,), dns=None)
 
 
+@dataclass(frozen=True)
+class Placed(c.Workload):
+    """A workload whose requests arrive at the given moments."""
+
+    times: tuple = ()
+
+    def arrival_times(self, rng, n):
+        return np.array(self.times, dtype=float)
+
+
 def run(arrivals, arch=None, seed=0, **options):
     """Publish one message at each of ``arrivals`` (seconds); return (Result, the broker's runtime)."""
-    sim = Simulation(arch or broker(**options), c.Workload.from_rate(10), len(arrivals), seed)
-    sim.arrival[:] = arrivals
+    sim = Simulation(arch or broker(**options), Placed(users=1_000, times=tuple(arrivals)), len(arrivals), seed)
     result = sim.run("simpy")
     return result, sim.runtimes[0]
 
@@ -282,3 +292,75 @@ def test_settings_at_the_edges_of_their_range_are_accepted():
     Consumers(workers=2, autoscale=Autoscaler(min_workers=2, max_workers=2))
     MessageQueue(publish_ms=0, persist_ms=0, burst_messages=0, burst_at_s=0)
     MessageQueue(publish_ms=60_000, persist_ms=60_000, burst_messages=1_000_000, burst_at_s=10**7)
+
+
+def test_a_consumer_that_dies_the_moment_its_work_ends_has_done_it_the_message_comes_again():
+    result, _ = run([0.0, 4.0], fails=[(WORK, 1.0)])
+    s = result.summary()
+    assert (s["duplicates"], s["redeliveries"]) == (1, 1)
+    assert column(result, "done_ms")[0] == WORK * 1_000
+
+
+def test_an_outage_cuts_short_the_delivery_in_progress_whenever_it_started():
+    # message 1 is taken at 0.75 s (after message 0); the consumers die at 1.0 s, 0.25 s into its work
+    result, _ = run([0.0, 0.5, 6.0], fails=[(1.0, 2.0)])
+    assert column(result, "deliveries").tolist() == [1, 2, 1]
+    assert column(result, "done_ms")[1] == pytest.approx((2.0 + WORK - 0.5) * 1_000)
+
+
+def test_a_consumer_that_dies_while_acknowledging_gives_the_message_back_at_that_moment():
+    """Down from 0.625 s to 0.875 s: the message is back in the queue at 0.625 s and delivered again at 0.875 s,
+    so message 1 is taken when that second delivery ends, at 1.625 s."""
+    result, _ = run([0.0, 0.125, 6.0], fails=[(0.625, 0.875)])
+    assert column(result, "queue_wait_ms")[1] == pytest.approx((1.625 - 0.125) * 1_000)
+
+
+def test_deliveries_cut_short_count_as_busy_time():
+    # busy 0-0.25 s (cut short) and 1.0-1.75 s (again) within the 4 s window of one consumer
+    result, _ = run([0.0, 4.0], fails=[(0.25, 1.0)])
+    assert result.summary()["consumers_utilization"] == pytest.approx(1.0 / 4.0)
+
+
+def test_a_redelivery_does_not_shift_the_work_drawn_for_other_messages():
+    arrivals = [0.0, 10.0, 20.0]
+    calm, _ = run(arrivals, distribution="exponential")
+    hit, queue = run(arrivals, distribution="exponential", fails=[(0.0001, 1.0)])
+    assert column(hit, "done_ms")[1:] == pytest.approx(column(calm, "done_ms")[1:])
+    assert column(hit, "done_ms")[1] == pytest.approx(queue.work_s[1] * 1_000)
+    again = column(hit, "done_ms")[0] / 1_000 - 1.0  # the second delivery's work, drawn anew
+    assert again > 0 and again != WORK and again != queue.work_s[0]
+
+
+def test_outages_given_in_any_order_join_up():
+    result, _ = run([0.125, 0.125], fails=[(2.0, 3.0), (1.0, 2.0), (0.0, 1.0)], workers=2)
+    assert column(result, "queue_wait_ms") == pytest.approx([(3.0 - 0.125) * 1_000] * 2)
+
+
+def test_an_autoscaler_keeps_watching_through_an_idle_spell_before_the_last_message():
+    scale = Autoscaler(min_workers=1, max_workers=4, target_backlog_per_worker=2, check_every_s=1, provision_s=1,
+                       cooldown_s=2)
+    arrivals = [0.0, *(5.0 + np.arange(40) / 1_024)]  # one message, four idle seconds, then 40 at once
+    result, queue = run(arrivals, consumers_options={"autoscale": scale})
+    assert result.summary()["workers_max"] == 4
+    # an autoscaled pool's utilisation is over its mean running workers in the window
+    assert queue.pool.busy()[2] == pytest.approx(queue.pool.scaling.mean_running(arrivals[-1]))
+
+
+def test_a_pool_down_for_good_reports_without_warnings():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result, _ = run([0.0, 0.5, 1.0], fails=[(0.0, math.inf)])
+        result.summary()
+        table = result.components
+    assert list(table.columns) == ["component", "kind", "workers", "utilization", "served", "mean_wait_ms",
+                                   "error", "timeout", "rejected"]
+    assert table["workers"].isna().tolist() == [True, False] and table["mean_wait_ms"].isna().tolist() == [False, True]
+
+
+def test_the_example_is_fifty_messages_a_second_on_a_pool_of_eighty():
+    from chapter1.core.component import KINDS
+
+    example = KINDS["MessageQueue"].example()
+    assert example.name == "queued work" and example["consumers"].capacity == 80
