@@ -293,7 +293,9 @@ def test_cold_hit_ratio_stops_rising_once_the_cache_is_full():
     full_s = che_time(workload.key_popularity(), 100 / 0.9) / 100
     at_full = cold_hit_ratio(workload, 100, full_s)
     assert cold_hit_ratio(workload, 100, 10 * full_s) == pytest.approx(at_full, rel=1e-12)
-    assert cold_hit_ratio(workload, 100, 0.5 * full_s) < at_full
+    assert cold_hit_ratio(workload, 100, 0.99 * full_s) < at_full
+    assert at_full == pytest.approx(c.analytic.cache_hit_ratio("lru", 100, 1_000, 1.0, write_share=0.1), rel=1e-12), \
+        "warm: Che's steady hit ratio with invalidating writes"
     only_writes = c.Workload.from_rate(100, keys=1_000, read_ratio=0.0)
     assert cold_hit_ratio(only_writes, 100, 5.0) == 0
 
@@ -305,7 +307,7 @@ def test_cold_hit_ratio_refuses_bad_input():
     for bad in (-1, math.inf, [1, math.nan]):
         with pytest.raises(ValueError, match=r"after_s must be finite seconds >= 0; got"):
             cold_hit_ratio(workload, 10, bad)
-    with pytest.raises(TypeError, match="workload must be a Workload"):
+    with pytest.raises(TypeError, match=r"workload must be a Workload \(e.g. Workload.from_rate\(100\)\); got 50"):
         cold_hit_ratio(50, 10, 1)
 
 
