@@ -459,13 +459,71 @@ def test_the_kernel_clips_outputs_before_sending_them(monkeypatch):
     from jupyter_client.session import Session
 
     sent = []
-    monkeypatch.setattr(Session, "send", lambda self, stream, msg, content=None, *a, **k: sent.append((msg, content)))
+    monkeypatch.setattr(Session, "send", lambda *args, **kwargs: sent.append((args, kwargs)))
     nbcheck._cap_kernel_messages()
-    Session.send(None, "iopub", "stream", {"name": "stdout", "text": "x" * 300_000})
-    Session.send(None, "iopub", {"header": {"msg_type": "error"}, "content": {"evalue": "e" * 300_000}})
-    Session.send(None, "shell", "execute_reply", {"status": "ok"})
-    assert len(sent[0][1]["text"]) < 101_000 and len(sent[1][0]["content"]["evalue"]) < 101_000
-    assert sent[2] == ("execute_reply", {"status": "ok"})
+    session = object()
+    Session.send(session, "iopub", "stream", {"name": "stdout", "text": "x" * 300_000}, {"parent": 1}, ident=b"k")
+    Session.send(session, "iopub", {"header": {"msg_type": "error"}, "content": {"evalue": "e" * 300_000}})
+    Session.send(session, "shell", "execute_reply", {"status": "ok"})
+    (args, kwargs), (args2, _), (args3, _) = sent
+    assert args[:3] == (session, "iopub", "stream") and args[4:] == ({"parent": 1},) and kwargs == {"ident": b"k"}
+    assert len(args[3]["text"]) < 101_000 and len(args2[2]["content"]["evalue"]) < 101_000
+    assert args3 == (session, "shell", "execute_reply", {"status": "ok"})
+
+
+def test_the_kernel_starts_with_its_own_arguments(monkeypatch):
+    from ipykernel import kernelapp
+
+    launched = []
+    monkeypatch.setattr(nbcheck, "_cap_kernel_messages", lambda: launched.append("capped"))
+    monkeypatch.setattr(kernelapp, "launch_new_instance", lambda argv: launched.append(argv))
+    monkeypatch.setattr(sys, "argv", ["nbcheck.py", "--kernel", "--", "-f", "c.json"])
+    nbcheck._launch_kernel(["-f", "c.json"])
+    assert launched == ["capped", ["-f", "c.json"]] and sys.argv == ["nbcheck.py", "-f", "c.json"]
+
+
+def test_a_limit_below_one_megabyte_is_a_limit(monkeypatch):
+    import resource
+
+    set_ = []
+    monkeypatch.setattr(resource, "setrlimit", lambda name, values: set_.append((name, values)))
+    apply_limits(file_mb=0.5)
+    assert set_[0] == (resource.RLIMIT_FSIZE, (MB // 2, MB // 2))
+
+
+def test_an_isolated_kernel_is_prepared_then_sandboxed_then_dropped(monkeypatch):
+    from chapter1.grading import isolation
+
+    steps = []
+    monkeypatch.setattr(isolation, "prepare", lambda config, args: steps.append(("prepare", config, args)) or
+                        ["-f", "/k/.home/kernel.json"])
+    monkeypatch.setattr(isolation, "sandboxed", lambda config, argv: ["bwrap", "--", *argv])
+    monkeypatch.setattr(isolation, "bwrap", lambda: "/usr/bin/bwrap")
+    monkeypatch.setattr(isolation, "drop", lambda config: steps.append(("drop", config)))
+    monkeypatch.setattr(isolation, "settle", lambda config: steps.append(("settle", config)))
+    monkeypatch.setattr(nbcheck.os, "execv", lambda path, argv: steps.append(("exec", path, argv)))
+    setting = '{"sandbox": false, "folder": "/k"}'
+    argv = ["--kernel", "--memory-mb", "9", "--isolation", setting, "--", "-f", "/run/c.json"]
+    assert nbcheck._isolate(setting, {"--kernel"}, argv, ["-f", "/run/c.json"]) == ["-f", "/k/.home/kernel.json"]
+    config = {"sandbox": False, "folder": "/k"}
+    assert steps == [("prepare", config, ["-f", "/run/c.json"]), ("drop", config), ("settle", config)]
+    steps.clear()
+    setting = '{"sandbox": true, "folder": "/k"}'
+    argv = ["--kernel", "--isolation", setting, "--", "-f", "/run/c.json"]
+    nbcheck._isolate(setting, {"--kernel"}, argv, ["-f", "/run/c.json"])
+    config = {"sandbox": True, "folder": "/k"}
+    assert steps[:2] == [("prepare", config, ["-f", "/run/c.json"]), ("exec", "/usr/bin/bwrap", [
+        "bwrap", "--", sys.executable, nbcheck.SCRIPT, "--kernel", "--isolation", setting, "--inside", "--", "-f",
+        "/k/.home/kernel.json"])]
+    steps.clear()
+    monkeypatch.setattr(isolation, "bwrap", lambda: None)
+    nbcheck._isolate(setting, {"--kernel"}, ["--probe", "--isolation", setting], [])  # no "--": all are options
+    assert steps[1] == ("exec", "bwrap", ["bwrap", "--", sys.executable, nbcheck.SCRIPT, "--probe", "--isolation",
+                                          setting, "--inside", "--", "-f", "/k/.home/kernel.json"])
+    steps.clear()
+    assert nbcheck._isolate(setting, {"--kernel", "--inside"}, argv, ["-f", "/k/.home/kernel.json"]) == [
+        "-f", "/k/.home/kernel.json"]  # inside bubblewrap: prepared already
+    assert steps == [("drop", config), ("settle", config)]
 
 
 def test_the_script_becomes_a_kernel_isolated_first_when_asked(monkeypatch):
@@ -490,7 +548,7 @@ def test_the_runner_registers_its_recorder_only_when_started_by_run_notebook(mon
 
     class Manager:
         def __init__(self, *args, **kwargs):
-            self.options = kwargs
+            self.args, self.options = args, kwargs
 
     monkeypatch.setattr(nbval_kernel, "RunningKernel", Running)
     monkeypatch.setattr(nbval_kernel, "KernelManager", Manager)
@@ -507,7 +565,9 @@ def test_the_runner_registers_its_recorder_only_when_started_by_run_notebook(mon
     assert name == "chapter1-recorder" and recorder.path == tmp_path / "results.jsonl"
     assert nbcheck.RESULTS_ENV not in os.environ and nbcheck.IPC_ENV not in os.environ  # the kernel inherits neither
     assert Running._chapter1_patched and Running.await_reply is not Kernel.await_reply
-    assert nbval_kernel.KernelManager("python3").options == {"transport": "ipc", "ip": str(tmp_path / ".k")}
+    manager = nbval_kernel.KernelManager("python3", kernel_name="chapter1-nbcheck")
+    assert manager.args == ("python3",)
+    assert manager.options == {"transport": "ipc", "ip": str(tmp_path / ".k"), "kernel_name": "chapter1-nbcheck"}
     recorder._file.close()
     patched_once = Running.await_reply
     monkeypatch.setenv(nbcheck.RESULTS_ENV, str(tmp_path / "again.jsonl"))
