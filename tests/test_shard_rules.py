@@ -94,7 +94,7 @@ def test_adding_a_shard_moves_most_keys_under_modulo_and_few_on_a_ring():
     # 20,000 keys: a share's sd is at most 0.0035; bounds 0.02
     assert keys_moved(4, 5, keys=20_000) == pytest.approx(0.8, abs=0.02)
     assert keys_moved(4, 5, "ring", vnodes=200, keys=20_000) == pytest.approx(0.2, abs=0.06)
-    assert keys_moved(4, 4, "ring", keys=1_000) == 0.0 and keys_moved(3, 3, keys=1) == 0.0
+    assert keys_moved(4, 4, "ring", keys=1_000) == 0.0 and keys_moved(3, 3, keys=1_000) == 0.0
     assert keys_moved(1, 2, keys=20_000) == pytest.approx(0.5, abs=0.02)
 
 
@@ -154,8 +154,8 @@ def test_what_the_diagram_says():
     assert ShardRouter(shards=shard_databases(4), scheme="modulo").describe() == ["hash mod 4", "4 shards"]
     one = ShardRouter(shards=shard_databases(1), vnodes=50, celebrity_share=0.3, fanout=0.1)
     assert one.describe() == ["ring, 50 vnodes per shard", "1 shard", "celebrity 30%", "cross-shard reads 10%"]
-    split = ShardRouter(celebrity_share=0.25, split_celebrity=3)
-    assert split.describe()[2] == "celebrity 25%, split 3"
+    split = ShardRouter(celebrity_share=0.25, split_celebrity=2)
+    assert split.describe()[2] == "celebrity 25%, split 2"
     assert split.label() == "4 shards (ring)" and split.part_note(split.shards[0]) == []
     assert [s.name for s in split.parts] == list(shard_names(4))
 
@@ -317,3 +317,9 @@ def test_shard_databases_stops_at_256():
     assert len(shard_databases(256)) == 256
     with pytest.raises(ValueError, match=r"^shards must be a whole number in the range \[1, 256\]; got 257$"):
         shard_databases(257)
+
+
+def test_the_measures_are_the_same_every_time_and_their_defaults_are_the_documented_ones():
+    assert keys_moved(4, 5, "ring", keys=20_000, seed=3) == keys_moved(4, 5, "ring", keys=20_000, seed=3)
+    assert keys_moved(4, 5, "ring") == keys_moved(4, 5, "ring", vnodes=100, keys=100_000, seed=0)
+    assert ring_shares(3, 10).tolist() == ring_shares(3, 10, seed=0).tolist()
