@@ -9,6 +9,7 @@ prctl) run only in a kernel and are covered there.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import stat
@@ -256,3 +257,146 @@ def test_a_probe_that_runs_as_the_kernels_user_passes(monkeypatch, tmp_path):
     probe.commands.clear()
     verify(Isolation())  # no isolation: nothing to probe
     assert probe.commands == []
+
+
+class Libc:
+    """Stands in for the C library: records unshare, mount and prctl, and fails the calls it is told to."""
+
+    def __init__(self, fail=()):
+        self.calls, self.fail = [], set(fail)
+
+    def unshare(self, flags):
+        self.calls.append(("unshare", flags))
+        return -1 if "unshare" in self.fail else 0
+
+    def mount(self, source, target, kind, flags, data):
+        self.calls.append(("mount", source, target, kind, flags, data))
+        return -1 if target in self.fail or (source == b"none" and "private" in self.fail) else 0
+
+    def prctl(self, option, *args):
+        self.calls.append(("prctl", option, *args))
+        return 0
+
+
+@pytest.fixture
+def libc(monkeypatch):
+    fake = Libc()
+    monkeypatch.setattr(isolation.ctypes, "CDLL", lambda *args, **kwargs: fake)
+    monkeypatch.setattr(isolation.ctypes, "get_errno", lambda: errno.EPERM)
+    return fake
+
+
+RO = isolation.MS_RDONLY | isolation.MS_NOSUID | isolation.MS_NODEV
+
+
+def test_hidden_folders_are_covered_read_only_in_a_private_mount_namespace(libc, tmp_path):
+    (tmp_path / "solutions").mkdir()
+    (tmp_path / "file").write_text("x")
+    assert isolation._hide([str(tmp_path / "solutions"), str(tmp_path / "missing"), str(tmp_path / "file")]) is None
+    assert libc.calls == [
+        ("unshare", isolation.CLONE_NEWNS),
+        ("mount", b"none", b"/", None, isolation.MS_REC | isolation.MS_PRIVATE, None),
+        ("mount", b"tmpfs", os.fsencode(tmp_path / "solutions"), b"tmpfs", RO | isolation.MS_NOEXEC,
+         b"size=4k,mode=0")]
+
+
+@pytest.mark.parametrize("fail, problem", [
+    ("unshare", "no private mount namespace (Operation not permitted)"),
+    ("private", "cannot make mounts private (Operation not permitted)"),
+    ("cover", "cannot cover {solutions} (Operation not permitted)"),
+    ("reach", "[Errno 1] mount {locked}: Operation not permitted"),
+])
+def test_a_folder_that_cannot_be_hidden_is_named(libc, tmp_path, fail, problem):
+    solutions, locked = tmp_path / "solutions", tmp_path / "locked"
+    (locked / "python").mkdir(parents=True)
+    solutions.mkdir()
+    libc.fail = {{"cover": os.fsencode(solutions), "reach": os.fsencode(locked)}.get(fail, fail)}
+    found = isolation._hide([str(solutions)], {str(locked): [str(locked / "python")]})
+    assert found == problem.format(solutions=solutions, locked=locked)
+
+
+def test_a_folder_the_kernel_cannot_cross_is_covered_and_what_it_needs_bound_back(libc, tmp_path):
+    locked = tmp_path / "locked"
+    (locked / "python" / "lib").mkdir(parents=True)
+    (locked / "course").mkdir()
+    isolation._reach(libc, {str(locked): [str(locked / "python" / "lib"), str(locked / "course")]})
+    mounts = [call[1:] for call in libc.calls]
+    assert mounts[0] == (b"tmpfs", os.fsencode(locked), b"tmpfs", isolation.MS_NOSUID | isolation.MS_NODEV,
+                         b"mode=0755")
+    for index, path in ((1, locked / "python" / "lib"), (3, locked / "course")):
+        source, target, kind, flags, data = mounts[index]
+        assert source.startswith(b"/proc/self/fd/") and (target, kind, flags, data) == (
+            os.fsencode(path), None, isolation.MS_BIND | isolation.MS_REC, None)
+        assert mounts[index + 1] == (None, os.fsencode(path), None, isolation.MS_REMOUNT | isolation.MS_BIND |
+                                     isolation.MS_RDONLY | isolation.MS_REC, None)
+    assert mounts[5] == (None, os.fsencode(locked), None, isolation.MS_REMOUNT | RO, b"mode=0755")
+    assert len(mounts) == 6
+    handles = [int(mount[0].rsplit(b"/", 1)[1]) for mount in (mounts[1], mounts[3])]
+    for handle in handles:
+        with pytest.raises(OSError):
+            os.fstat(handle)  # each folder's handle is closed again
+
+
+class Process:
+    """Records the steps that change who this process is, instead of taking them."""
+
+    def __init__(self, monkeypatch, euid=0):
+        import resource
+
+        self.steps = []
+        monkeypatch.setattr(isolation.os, "geteuid", lambda: euid)
+        monkeypatch.setattr(resource, "setrlimit", lambda name, value: self.steps.append(("rlimit", name, value)))
+        for name in ("setgroups", "setgid", "setuid"):
+            monkeypatch.setattr(isolation.os, name, lambda value, name=name: self.steps.append((name, value)))
+        monkeypatch.setenv("USER", "root")
+        monkeypatch.setenv("LOGNAME", "root")
+
+
+def test_a_root_kernel_hides_the_answers_then_becomes_nobody(libc, monkeypatch, tmp_path, capsys):
+    import resource
+
+    process = Process(monkeypatch)
+    (tmp_path / "solutions").mkdir()
+    config = {"user": [NOBODY, NOBODY + 1], "hidden": [str(tmp_path / "solutions")], "reach": []}
+    assert isolation.drop(config) is True
+    assert process.steps == [("rlimit", resource.RLIMIT_NPROC, (512, 512)), ("setgroups", []),
+                             ("setgid", NOBODY + 1), ("setuid", NOBODY)]  # the group first, while still root
+    assert (os.environ["USER"], os.environ["LOGNAME"]) == ("nobody", "nobody")
+    assert libc.calls[0] == ("unshare", isolation.CLONE_NEWNS) and libc.calls[2][2] == os.fsencode(
+        tmp_path / "solutions")
+    assert libc.calls[-1] == ("prctl", isolation.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+    assert capsys.readouterr().err == ""
+    libc.fail = {"unshare"}
+    libc.calls.clear()
+    isolation.drop(config)
+    assert capsys.readouterr().err == ("chapter1 isolation: no private mount namespace (Operation not permitted); "
+                                       "relying on file permissions\n")
+
+
+def test_a_sandboxed_kernel_leaves_hiding_to_bubblewrap(libc, monkeypatch):
+    process = Process(monkeypatch)
+    assert isolation.drop({"user": [NOBODY, NOBODY], "hidden": ["/s"], "sandbox": True}) is True
+    assert [call[0] for call in libc.calls] == ["prctl"] and process.steps[-1] == ("setuid", NOBODY)
+
+
+@pytest.mark.parametrize("config, euid", [({"user": None, "hidden": ["/s"]}, 0), ({"user": [NOBODY, NOBODY]}, 1000)])
+def test_without_a_user_switch_only_new_privileges_are_refused(libc, monkeypatch, config, euid):
+    process = Process(monkeypatch, euid)
+    assert isolation.drop(config) is False
+    assert process.steps == [] and libc.calls == [("prctl", isolation.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)]
+    assert os.environ["USER"] == "root"
+
+
+def test_a_kernel_settles_in_its_folder_and_refuses_to_start_if_it_can_read_the_answers(libc, monkeypatch,
+                                                                                        tmp_path, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "work").mkdir()
+    (tmp_path / "solutions").mkdir()
+    isolation.settle({"folder": str(tmp_path / "work"), "hidden": [str(tmp_path / "solutions")]})
+    assert Path.cwd() == tmp_path / "work" and libc.calls == [("prctl", isolation.PR_SET_DUMPABLE, 0, 0, 0, 0)]
+    (tmp_path / "solutions" / "01.ipynb").write_text("{}")
+    with pytest.raises(SystemExit) as stopped:
+        isolation.settle({"folder": str(tmp_path / "work"), "hidden": [str(tmp_path / "solutions")]})
+    assert stopped.value.code == isolation.PROBE_EXIT == 5
+    assert capsys.readouterr().err == (f"chapter1 isolation: refusing to start a kernel that can read "
+                                       f"{tmp_path / 'solutions'} (1 entries listed, 01.ipynb opened)\n")
