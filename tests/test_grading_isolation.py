@@ -400,3 +400,47 @@ def test_a_kernel_settles_in_its_folder_and_refuses_to_start_if_it_can_read_the_
     assert stopped.value.code == isolation.PROBE_EXIT == 5
     assert capsys.readouterr().err == (f"chapter1 isolation: refusing to start a kernel that can read "
                                        f"{tmp_path / 'solutions'} (1 entries listed, 01.ipynb opened)\n")
+
+
+def test_bubblewrap_is_found_on_the_path(monkeypatch, tmp_path):
+    (tmp_path / "bwrap").write_text("#!/bin/sh\n")
+    (tmp_path / "bwrap").chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert isolation.bwrap() == str(tmp_path / "bwrap")
+    monkeypatch.setenv("PATH", str(tmp_path / "none"))
+    assert isolation.bwrap() is None
+
+
+def test_a_checkout_under_the_temporary_folder_is_bound_back_with_its_answers_covered(monkeypatch, tmp_path):
+    checkout = tmp_path / "co"
+    (checkout / "solutions").mkdir(parents=True)
+    monkeypatch.setattr(isolation, "bwrap", lambda: None)
+    monkeypatch.setattr(isolation, "_course_paths", lambda: [str(checkout), "/usr"])
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    command = isolation.bwrap_command(Isolation(None, True, (str(checkout / "solutions"),)), tmp_path / "k" / "w")
+    assert after(command, "--dev", "/dev", "--proc", "/proc")
+    assert after(command, "--tmpfs", str(tmp_path), "--perms", "0755", "--dir", str(tmp_path / "k"), "--bind")
+    assert after(command, "--ro-bind", str(checkout), str(checkout), "--remount-ro", str(tmp_path))
+    assert after(command, "--perms", "0000", "--tmpfs", str(checkout / "solutions"), "--remount-ro")
+    assert "/usr" not in command  # not under the temporary folder: the read-only root shows it already
+
+
+def test_folders_are_covered_for_the_kernels_user_not_the_graders(crossable_tmp, monkeypatch):
+    locked = crossable_tmp / "root-only"
+    (locked / "python").mkdir(parents=True)
+    locked.chmod(0o700)
+    monkeypatch.setattr(isolation, "bwrap", lambda: None)
+    reach = (str(locked / "python"),)
+    as_grader = isolation.bwrap_command(Isolation(None, True, (), reach), Path("/s/k"), tmp="/s")
+    as_nobody = isolation.bwrap_command(Isolation((NOBODY, os.getgid()), True, (), reach), Path("/s/k"), tmp="/s")
+    assert str(locked) not in as_grader and after(as_nobody, "--perms", "0755", "--tmpfs", str(locked))
+    config = {"user": [NOBODY, NOBODY], "hidden": [], "reach": list(reach), "folder": "/s/k", "tmp": "/s"}
+    assert after(isolation.sandboxed(config, ["python"]), "--tmpfs", str(locked))
+    assert str(locked) not in isolation.sandboxed({**config, "user": None}, ["python"])
+    assert str(locked) not in isolation.sandboxed({**config, "reach": []}, ["python"])
+
+
+def test_a_hidden_file_that_is_not_text_still_counts_as_read(tmp_path):
+    (tmp_path / "answers").mkdir()
+    (tmp_path / "answers" / "key.bin").write_bytes(b"\xff\xfe\x00")
+    assert readable([str(tmp_path / "answers")]) == [f"{tmp_path / 'answers'} (1 entries listed, key.bin opened)"]
