@@ -531,12 +531,13 @@ def test_the_script_becomes_a_kernel_isolated_first_when_asked(monkeypatch):
     monkeypatch.setattr(nbcheck, "apply_limits", lambda *values: calls.append(("limits", values)))
     monkeypatch.setattr(nbcheck, "_launch_kernel", lambda args: calls.append(("kernel", args)))
     monkeypatch.setattr(nbcheck, "_isolate", lambda setting, flags, argv, rest: calls.append(
-        ("isolate", setting, sorted(flags), rest)) or ["-f", "/home/k/kernel.json"])
+        ("isolate", setting, sorted(flags), argv[-3:], rest)) or ["-f", "/home/k/kernel.json"])
     assert main(["--kernel", "--memory-mb", "300", "--", "-f", "/run/conn.json"]) == 0
     assert calls == [("limits", (300, None)), ("kernel", ["-f", "/run/conn.json"])]
     calls.clear()
     assert main(["--kernel", "--file-mb", "9", "--isolation", '{"user": null}', "--inside", "--", "-f", "c"]) == 0
-    assert calls == [("limits", (None, 9)), ("isolate", '{"user": null}', ["--inside", "--kernel"], ["-f", "c"]),
+    assert calls == [("limits", (None, 9)),
+                     ("isolate", '{"user": null}', ["--inside", "--kernel"], ["--", "-f", "c"], ["-f", "c"]),
                      ("kernel", ["-f", "/home/k/kernel.json"])]
 
 
@@ -574,3 +575,16 @@ def test_the_runner_registers_its_recorder_only_when_started_by_run_notebook(mon
     nbcheck.pytest_configure(config)
     assert Running.await_reply is patched_once  # patched once, not wrapped twice
     registered[-1][0]._file.close()
+
+
+def test_the_script_runs_pytest_with_itself_as_the_plugin(monkeypatch):
+    import pytest as pytest_module
+
+    ran = []
+    monkeypatch.setattr(pytest_module, "main", lambda args, plugins: ran.append((args, plugins)) or 1)
+    monkeypatch.setattr(nbcheck, "apply_limits", lambda *values: ran.append(values))
+    monkeypatch.delitem(sys.modules, "rfc3987_syntax", raising=False)
+    monkeypatch.setattr(sys, "argv", ["nbcheck.py", "--memory-mb", "64", "--", "-q", "ann.ipynb"])
+    assert main() == 1
+    assert ran == [(64, None), (["-q", "ann.ipynb"], [nbcheck])]
+    assert sys.modules["rfc3987_syntax"] is None  # nbformat's schema never needs that grammar compiled
