@@ -371,3 +371,14 @@ def test_lags_between_sites_are_exponential_with_the_mean_set():
 def test_a_site_with_several_tiers_names_them_in_order_and_takes_the_smallest_capacity():
     dc = DataCentre(stack=(WebServer(workers=4, service_time_ms=50), Database(workers=2, service_time_ms=10)))
     assert dc.describe() == ["region A", "WebServer -> Database", "up to 80 req/s"] and dc.capacity == 80
+
+
+def test_the_documented_example_has_two_sites_in_regions_a_and_b():
+    from chapter1.components.datacentre import _example
+
+    arch = _example()
+    geo = arch.tiers[0]
+    assert arch.dns is None and [(dc.name, dc.region) for dc in geo.datacentres] == [("dc-1", "A"), ("dc-2", "B")]
+    assert geo.shares() == (0.5, 0.5) and geo.describe()[:2] == ["active-active, 2 sites", "TTL 5 s, checks every 2 s"]
+    assert (geo.delay_ms(0, 0), geo.delay_ms(0, 1)) == (10.0, 80.0) and site_of(arch, "dc-2").region == "B"
+    assert _example("active-passive").tiers[0].mode == "active-passive"
