@@ -65,6 +65,15 @@ def test_a_miss_fills_the_cache_and_the_next_read_of_that_key_hits():
     assert result.summary()["stale_read_share"] == 0
     row = result.components.set_index("component").loc["cache"]
     assert row["served"] == 2 and math.isnan(row["mean_wait_ms"]) and pd.isna(row["workers"])
+    assert result.components.columns.tolist() == ["component", "kind", "workers", "utilization", "served",
+                                                  "mean_wait_ms", "error", "timeout", "rejected"]
+    assert result.requests["stale"].dtype == bool and result.requests["cache_hit"].dtype == bool
+
+
+def test_a_run_of_writes_only_has_no_hit_ratio():
+    result = placed([0, 1], [0, 1], writes=[True, True])
+    assert outcomes(result) == ["", ""]
+    assert math.isnan(result.summary()["cache_hit_ratio"]) and math.isnan(result.summary()["stale_read_share"])
 
 
 def test_a_hit_answers_after_the_lookup_and_a_miss_after_the_database_too():
@@ -161,6 +170,48 @@ def test_a_warm_start_holds_the_popular_keys_each_stored_within_the_last_ttl():
     assert first_reads(ttl_s=1e6) == ["hit"] * 4
     assert first_reads(ttl_s=1e-3) == ["miss"] * 4, "every warm entry expired within a millisecond"
     assert first_reads(warm=False)[0] == "miss"
+
+
+def test_a_warm_cache_as_large_as_the_key_space_holds_every_key_fresh():
+    for policy in ("lru", "lfu", "sieve"):
+        result = placed(np.arange(200) * 0.01, np.arange(200) % 50, keyspace=50, capacity=50, warm=True,
+                        policy=policy)
+        assert set(outcomes(result)) == {"hit"}, policy
+        assert not result.requests["stale"].any(), "nothing was written: nothing is stale"
+
+
+def test_no_warm_entry_outlives_the_ttl_from_the_start():
+    result = placed([1.0, 1.5], [0, 1], keyspace=4, capacity=4, warm=True, ttl_s=1.0)
+    assert outcomes(result) == ["miss", "miss"]
+    fresh = placed([0.0, 0.0001], [0, 1], keyspace=4, capacity=4, warm=True, ttl_s=1e6)
+    assert outcomes(fresh) == ["hit", "hit"]
+
+
+def test_a_warm_start_sees_ten_requests_per_key_of_room():
+    arch = Architecture("big", (Cache(capacity=8_000),), dns=None)
+    run = Simulation(arch, c.Workload.from_rate(100, keys=10_000, zipf_s=0.0), 10, 0).tiers[0]
+    assert len(run.policy) == 8_000, "80,000 warm-up requests over 10,000 keys fill 8,000 places (10,000 would not)"
+
+
+def test_two_random_caches_draw_apart_and_each_the_same_every_time():
+    workload = c.Workload.from_rate(200, keys=200, zipf_s=0.5, read_ratio=1.0)
+
+    def hits(name):
+        arch = Architecture("random", (Cache(name=name, capacity=20, policy="random", warm=False),), dns=None)
+        return c.simulate(arch, workload, requests=600, seed=3).requests["cache_hit"].tolist()
+
+    assert hits("cache") == hits("cache") != hits("other cache")
+
+
+def test_the_registered_example_is_a_single_point_of_failure_at_its_load():
+    from chapter1.core.component import KINDS
+
+    arch = KINDS["Cache"].example()
+    assert arch.name == "cached database"
+    workload = c.Workload.from_rate(50)
+    assert c.simulate(arch, workload, requests=2_000, seed=0).summary()["rejected_rate"] == 0
+    down = c.simulate(arch.fail("cache", 0), workload, requests=2_000, seed=0).summary()
+    assert down["rejected_rate"] > 0.1, "50 req/s on a database that completes 40: its short queue refuses"
 
 
 # -- the component's face --------------------------------------------------------------------------
@@ -267,7 +318,7 @@ def test_workload_keys_are_the_keys_of_the_simulation():
                          ({"seed": -1}, r"seed must be a whole number >= 0")]:
         with pytest.raises(ValueError, match=message):
             workload_keys(workload, **{"requests": 10, "seed": 0, **bad})
-    with pytest.raises(TypeError, match="workload must be a Workload"):
+    with pytest.raises(TypeError, match=r"workload must be a Workload \(e.g. Workload\(keys=10_000, zipf_s=0.8\)\)"):
         workload_keys(100, 10, 0)
 
 
