@@ -3,7 +3,8 @@
 The nbgrader export (chapter1.grading.nbgrader): every cell's nbgrader metadata, grade ids that nbgrader
 accepts, the files written (tests/test_nbgrader_export.py checks the result with nbgrader itself). The
 notebook executor (chapter1.grading.execute) with nbclient's client replaced by one that fills in outputs:
-what is written back, and what happens when a cell raises.
+what is written back, and what happens when a cell raises. The exercise generator's help and its
+copy of a CHECK cell's visible part.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from nbclient.exceptions import CellExecutionError
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output, new_raw_cell
 
 from chapter1.grading import execute as executing
-from chapter1.grading import nbgrader
+from chapter1.grading import exercises, nbgrader
 from chapter1.grading.nbgrader import _grade_id, export, to_nbgrader
 
 
@@ -154,3 +155,17 @@ def test_the_tools_say_how_they_are_called(main, phrases, capsys):
     text = " ".join(capsys.readouterr().out.split())
     for phrase in phrases:
         assert phrase in text
+
+
+def test_the_generator_says_in_one_line_what_it_does(capsys):
+    with pytest.raises(SystemExit):
+        exercises.main(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert ("Exercise notebooks: generate them from solution notebooks and read their CHECK cells. positional "
+            "arguments:") in text  # the first line of the module's docstring, not all of it
+
+
+def test_an_exercise_keeps_the_visible_part_of_a_check_as_written():
+    source = "# CHECK 1.1\nassert rps > 0  \n### BEGIN HIDDEN TESTS\nassert rps == 100\n### END HIDDEN TESTS\n\n"
+    nb = exercises.strip_solutions(new_notebook(cells=[new_code_cell(source, id="c")]))
+    assert nb.cells[0].source == "# CHECK 1.1\nassert rps > 0  "  # only the blank lines after it are dropped
