@@ -349,3 +349,11 @@ def test_no_resolver_by_default_and_the_first_bad_argument_is_named():
     assert analytic.response_time_percentile(95, 8, 10) == analytic.response_time_percentile(95, 8, 10, **plain)
     with pytest.raises(ValueError, match="^arrival_rate must be a number >= 0; got -1$"):
         analytic.tandem(-1, [])
+
+
+@pytest.mark.parametrize("percent", [99, 99.9])
+def test_the_convolution_reaches_the_far_tail_of_a_busy_queue(percent):
+    """M/M/1 at 80 %: the response time's tail decays at mu - lambda = 2, five times slower than service,
+    so p99 (2.3 s) and p99.9 (3.5 s) lie far beyond 21 service times (measured within 0.03 %)."""
+    expected = math.log(100 / (100 - percent)) / 2
+    assert analytic.tandem_independent_percentile(percent, 8, [(10, 1)]) == pytest.approx(expected, rel=4e-3)
