@@ -5,9 +5,11 @@ for; remove workers only down to the highest wish of the last ``cooldown_s`` sec
 is allowed (Autoscaler checks 0 <= cooldown_s <= 86,400): it remembers nothing but the present wish.
 """
 
+import pytest
+
 import chapter1 as c
 from chapter1.components.autoscaling import Autoscaler
-from chapter1.theory.autoscaling import ScalingRule, autoscaled_backlog
+from chapter1.theory.autoscaling import ScalingRule, autoscaled_backlog, backlog_when_help_arrives
 
 
 def test_a_cooldown_of_zero_follows_each_check_with_no_memory():
@@ -33,3 +35,35 @@ def test_a_pool_autoscaled_with_no_cooldown_runs_and_the_fluid_model_follows_it(
     assert len(result.requests) == 200 and result.summary()["workers_max"] > 1
     backlog, paid = autoscaled_backlog([0, 5, 10], ((0, 6.0),), 1.0, 1, scale.rule(), check_every_s=1, provision_s=1)
     assert backlog[0] == 0 and paid.tolist()[0] == 1 and max(paid) == 4
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: backlog_when_help_arrives(0, 1.0, 4, provision_s=1, check_every_s=5, target_backlog_per_worker=5),
+     "arrival_rate must be a number > 0; got 0"),
+    (lambda: backlog_when_help_arrives(12, 0, 4, provision_s=1, check_every_s=5, target_backlog_per_worker=5),
+     "service_rate must be a number > 0; got 0"),
+    (lambda: backlog_when_help_arrives(12, 1.0, 4, provision_s=-1, check_every_s=5, target_backlog_per_worker=5),
+     "provision_s must be a number >= 0; got -1"),
+    (lambda: backlog_when_help_arrives(12, 1.0, 4, provision_s=1, check_every_s=0, target_backlog_per_worker=5),
+     "check_every_s must be a number > 0; got 0"),
+    (lambda: backlog_when_help_arrives(12, 1.0, 0, provision_s=1, check_every_s=5, target_backlog_per_worker=5),
+     "workers must be a whole number >= 1; got 0"),
+    (lambda: autoscaled_backlog([0, 1], ((0, 1.0),), 1.0, 2, ScalingRule(1, 4, 2, 10), check_every_s=0,
+                                provision_s=5), "check_every_s must be a number > 0; got 0"),
+    (lambda: autoscaled_backlog([0, 1], ((0, 1.0),), 1.0, 2, ScalingRule(1, 4, 2, 10), check_every_s=5,
+                                provision_s=-1), "provision_s must be a number >= 0; got -1"),
+])
+def test_autoscaling_inputs_are_named_with_their_range_in_full(call, message):
+    with pytest.raises(ValueError, match=f"^{message}$"):
+        call()
+
+
+def test_the_fluid_model_at_no_times_and_with_steps_given_out_of_order():
+    backlog, paid = autoscaled_backlog([], ((0, 1.0),), 1.0, 2, ScalingRule(1, 4, 2, 10), check_every_s=5,
+                                       provision_s=5)
+    assert backlog.tolist() == [] and paid.tolist() == []
+    shuffled = autoscaled_backlog([0, 10, 20], ((5, 6.0), (0, 1.0)), 1.0, 2, ScalingRule(2, 8, 2, 20),
+                                  check_every_s=5, provision_s=5)
+    ordered = autoscaled_backlog([0, 10, 20], ((0, 1.0), (5, 6.0)), 1.0, 2, ScalingRule(2, 8, 2, 20),
+                                 check_every_s=5, provision_s=5)
+    assert [a.tolist() for a in shuffled] == [a.tolist() for a in ordered] == [[0.0, 20.0, 30.0], [2, 8, 8]]
