@@ -22,7 +22,7 @@ def test_a_join_names_its_server_and_moment():
     join = Join(c.Server(name="web-5"), at_s=30)
     assert (join.server.name, join.at_s) == ("web-5", 30)
     assert Join(c.Server(), at_s=0).at_s == 0
-    with pytest.raises(TypeError, match=r"^server must be"):
+    with pytest.raises(TypeError, match=r"^server must be a Server \(e\.g\. WebServer\(name='web-5'\)\); got 'web-5'$"):
         Join("web-5", at_s=30)
     with pytest.raises(ValueError, match=r"^at_s must be a number >= 0; got -1"):
         Join(c.Server(), at_s=-1)
@@ -78,8 +78,21 @@ def test_what_the_diagram_says_about_a_pool():
                                  "health check every 2 s, down after 3 failed"]
     dns = DNSRoundRobin(servers=servers(2), ttl_s=5, health_check_interval_s=None, fall=2)
     assert dns.describe() == ["round robin over 2 IPs", "TTL 5 s", "no health checks"]
+    assert LoadBalancer(servers=servers(2), fall=2).describe()[-1] == "health check every 10 s, down after 2 failed"
     joined = lb.add_server(at_s=30)
     assert joined.part_note(joined.members[-1]) == ["joins at 30 s"] and joined.part_note(joined.members[0]) == []
+    soon = lb.add_server(at_s=0.5)
+    assert soon.part_note(soon.members[-1]) == ["joins at 0.5 s"]
+
+
+def test_the_kinds_examples_are_three_small_servers_behind_a_balancer_and_two_behind_dns():
+    from chapter1.core.component import KINDS
+
+    lb = KINDS["LoadBalancer"].example()["load balancer"]
+    assert [(s.name, s.workers) for s in lb.members] == [("web-1", 2), ("web-2", 2), ("web-3", 2)]
+    assert lb.policy == "least_connections"
+    dns = KINDS["DNSRoundRobin"].example()["dns"]
+    assert [(s.name, s.workers) for s in dns.members] == [("web-1", 2), ("web-2", 2)] and dns.ttl_s == 5
 
 
 def test_failing_a_member_replaces_it_where_it_is_first_server_or_joined():
@@ -197,6 +210,20 @@ def test_caches_start_in_steady_state_half_warm_when_a_client_asks_once_per_ttl(
         assert abs(warm.mean() / ttl - 0.5) < 4 * math.sqrt(1 / 12 / 500), warm.mean() / ttl
         assert warm.max() <= ttl and set(expiry[expiry < 0]) == {-1.0}
         assert run.address == [k % 2 for k in range(1_000)]
+
+
+def test_cached_lifetimes_left_at_the_start_spread_from_zero_to_the_ttl():
+    """500 requests a second over 1,000 clients with a 2 s TTL: half the clients warm, lifetimes left uniform over
+    [0, 2] s (a mean of 1 s within four standard deviations, about 0.1 s; some below 0.1 s)."""
+    run = Simulation(dns_pool(count=2, ttl_s=2.0), c.Workload.from_rate(500), 100, 0).tiers[0]
+    warm = np.array([e for e in run.expiry if e >= 0])
+    assert abs(warm.mean() - 1.0) < 4 * math.sqrt(4 / 12 / len(warm)) and warm.min() < 0.1
+
+
+def test_the_first_addresses_follow_the_health_view_at_the_start():
+    arch = dns_pool(count=2, health_check_interval_s=1.0).fail("web-1", 0.5)
+    run = Simulation(arch, c.Workload(users=10), 10, 0).tiers[0]
+    assert run.address == [0, 1] * 5  # web-1 is up at 0 s, when the caches were filled
 
 
 def test_a_dns_pool_starting_with_no_server_up_still_gives_every_client_the_first_address():

@@ -319,6 +319,21 @@ def test_deliveries_cut_short_count_as_busy_time():
     # busy 0-0.25 s (cut short) and 1.0-1.75 s (again) within the 4 s window of one consumer
     result, _ = run([0.0, 4.0], fails=[(0.25, 1.0)])
     assert result.summary()["consumers_utilization"] == pytest.approx(1.0 / 4.0)
+    # died in the acknowledgement at 0.625 s: busy 0-0.625 s, then 1.0-1.75 s
+    result, _ = run([0.0, 4.0], fails=[(0.625, 1.0)])
+    assert result.summary()["consumers_utilization"] == pytest.approx((0.625 + 0.75) / 4.0)
+
+
+def test_a_queue_whose_consumers_keep_up_never_holds_a_message():
+    result, queue = run([1.0, 2.0, 3.0])
+    assert result.summary()["backlog_max"] == 0 and queue.backlog()[1].tolist() == [0, 0, 0, 0]
+
+
+def test_an_autoscaler_waits_for_a_burst_published_after_the_last_request():
+    scale = Autoscaler(min_workers=1, max_workers=4, target_backlog_per_worker=2, check_every_s=1, provision_s=1,
+                       cooldown_s=2)
+    result, _ = run([0.0, 0.5], consumers_options={"autoscale": scale}, burst_messages=40, burst_at_s=4.0)
+    assert result.summary()["workers_max"] == 4
 
 
 def test_a_redelivery_does_not_shift_the_work_drawn_for_other_messages():
