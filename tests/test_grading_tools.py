@@ -15,7 +15,7 @@ from nbclient.exceptions import CellExecutionError
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output, new_raw_cell
 
 from chapter1.grading import execute as executing
-from chapter1.grading import exercises, nbgrader
+from chapter1.grading import exercises, nbgrader, submissions
 from chapter1.grading.nbgrader import _grade_id, export, to_nbgrader
 
 
@@ -65,7 +65,7 @@ def test_grade_ids_are_unique_and_use_only_the_characters_nbgrader_accepts():
     assert [c.metadata["nbgrader"]["grade_id"] for c in to_nbgrader(nb).cells] == ["x", "cell-1"]
 
 
-def test_the_export_writes_one_assignment_per_chapter(tmp_path, capsys):
+def test_the_export_writes_one_assignment_per_chapter(tmp_path, capsys, monkeypatch):
     solutions = tmp_path / "solutions"
     solutions.mkdir()
     for name in ("02_b", "01_a"):
@@ -84,6 +84,9 @@ def test_the_export_writes_one_assignment_per_chapter(tmp_path, capsys):
                                        f"wrote {tmp_path / 'out' / 'source' / '02_b' / '02_b.ipynb'}\n")
     with pytest.raises(SystemExit):
         nbgrader.main([str(tmp_path / "out")])  # --to is required
+    monkeypatch.setattr(submissions, "DEFAULT_SOLUTIONS", solutions)  # the course's own, when none is given
+    assert nbgrader.main(["--to", "nbgrader", str(tmp_path / "default")]) == 0
+    assert (tmp_path / "default" / "source" / "02_b" / "02_b.ipynb").exists()
 
 
 class Client:
@@ -138,6 +141,8 @@ def test_a_cell_that_raises_leaves_its_notebook_unwritten_and_the_others_run(cli
     assert bad.read_bytes() == before and nbformat.read(good, as_version=4).cells[0].execution_count == 1
     assert [made.options["timeout"] for made in client.made] == [5, 5]
     assert executing.main([str(good)]) == 0 and client.made[-1].options["timeout"] == 600
+    executing.execute(good)
+    assert client.made[-1].options["timeout"] == 600  # ten minutes a cell, unless told otherwise
 
 
 @pytest.mark.parametrize("main, phrases", [
@@ -155,6 +160,7 @@ def test_the_tools_say_how_they_are_called(main, phrases, capsys):
     text = " ".join(capsys.readouterr().out.split())
     for phrase in phrases:
         assert phrase in text
+    assert f"{phrases[1]} positional arguments:" in text  # the docstring's first line only
 
 
 def test_the_generator_says_in_one_line_what_it_does(capsys):
