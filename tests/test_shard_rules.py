@@ -72,6 +72,8 @@ def test_modulo_places_a_hash_by_its_remainder():
     hashes = np.array([0, 5, 7, 2**64 - 1], dtype=np.uint64)
     assert place(hashes, 4).tolist() == [0, 1, 3, 3]
     assert place(hashes, 4).dtype == np.int64
+    assert place([2**62 + 1, 2**62 + 3], 4).tolist() == [1, 3]  # hashes as plain ints, exactly
+    assert place(hashes, 3, "ring").tolist() == place(hashes, 3, "ring", vnodes=1).tolist()  # one point a shard
 
 
 def test_ring_shares_are_the_arcs_keys_land_on():
@@ -212,13 +214,14 @@ def test_the_celebrity_takes_its_share_of_requests_to_one_shard():
     assert everyone.summary()["hot_shard_share"] == 1.0
 
 
-def test_a_split_celebrity_spreads_over_the_shards_of_its_sub_keys():
-    router, result = routed(celebrity_share=0.8, split_celebrity=3)
+@pytest.mark.parametrize("split", [2, 3, 4])
+def test_a_split_celebrity_spreads_over_the_shards_of_its_sub_keys(split):
+    router, result = routed(celebrity_share=0.8, split_celebrity=split)
     table = result.requests
-    subs = router.owners(np.zeros(3, dtype=np.int64), np.arange(3) + 1)
+    subs = router.owners(np.zeros(split, dtype=np.int64), np.arange(split) + 1)
     hot = table[table["celebrity"]]
     assert set(hot["shard"]) == {f"shard-{k + 1}" for k in subs} and len(set(subs.tolist())) > 1
-    # each sub-key gets a third of the celebrity's requests (about 320): counts per shard follow the sub-keys' owners
+    # each sub-key gets its share of the celebrity's 320 or so requests: counts per shard follow the sub-keys' owners
     shares = hot["shard"].value_counts(normalize=True)
     for k in set(subs.tolist()):
         assert shares[f"shard-{k + 1}"] == pytest.approx(np.mean(subs == k), abs=0.12)
