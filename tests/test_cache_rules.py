@@ -240,7 +240,7 @@ def test_cache_describes_itself():
     ({"flushes": 60}, TypeError, r"flushes must be a sequence of times in seconds, e.g. \(60,\); got 60"),
     ({"flushes": "60"}, TypeError, r"flushes must be a sequence of times in seconds"),
     ({"flushes": (-1,)}, ValueError, r"flush at_s must be a number >= 0; got -1"),
-    ({"backend": "database"}, TypeError, r"backend must be a Component"),
+    ({"backend": "database"}, TypeError, r"backend must be a Component \(e.g. Database\(\)\); got 'database'"),
 ])
 def test_bad_cache_options_are_refused_by_name(options, error, message):
     with pytest.raises(error, match=message):
