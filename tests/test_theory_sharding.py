@@ -2,6 +2,7 @@
 (1 / sqrt(v) <= target without a shard count), exact at the boundary and up to the 1,000,000-vnode limit."""
 
 import math
+import threading
 
 import pytest
 
@@ -12,13 +13,24 @@ def test_vnodes_for_a_spread_without_a_shard_count_is_one_over_the_target_square
     assert [analytic.vnodes_for_spread(t) for t in (0.1, 0.05, 0.5, 0.3, 1.0)] == [100, 400, 4, 12, 1]
 
 
+def promptly(call, *args):
+    """call(*args), failing the test if no answer comes within 5 s (it takes microseconds; a search that never
+    ends must fail, not hang)."""
+    out = []
+    worker = threading.Thread(target=lambda: out.append(call(*args)), daemon=True)
+    worker.start()
+    worker.join(5)
+    assert out, f"{call.__name__}{args} gave no answer within 5 s"
+    return out[0]
+
+
 @pytest.mark.parametrize("vnodes, shards", [(1, 2), (2, 2), (7, 4), (350, 8), (999_999, 3), (10**6, 2),
                                             (10**6, 1_000), (12_345, 10**6)])
 def test_the_spread_of_v_vnodes_needs_exactly_v_and_a_hair_less_needs_one_more(vnodes, shards):
     spread = analytic.load_spread(vnodes, shards)
-    assert analytic.vnodes_for_spread(spread, shards) == vnodes
+    assert promptly(analytic.vnodes_for_spread, spread, shards) == vnodes
     if vnodes < 10**6:
-        assert analytic.vnodes_for_spread(spread * (1 - 1e-12), shards) == vnodes + 1
+        assert promptly(analytic.vnodes_for_spread, spread * (1 - 1e-12), shards) == vnodes + 1
 
 
 def test_a_spread_no_ring_can_reach_is_refused_with_the_smallest_reachable():
