@@ -48,9 +48,19 @@ def test_a_server_added_by_default_copies_the_last_one_numbered_on_without_its_o
     again = lb.add_server(at_s=40)
     assert [s.name for s in again.members] == ["web-1", "web-2", "web-3"] and again.joins_at() == (0.0, 30.0, 40.0)
     assert [s.name for s in LoadBalancer(servers=(c.Server(name="app"),)).add_server(10).members] == ["app", "app-2"]
+    for last, new in (("web-eu-1", "web-eu-2"), ("db-main", "db-main-2")):  # the number after the last dash goes on
+        assert LoadBalancer(servers=(c.Server(name=last),)).add_server(10).members[-1].name == new
     named = LoadBalancer(servers=(c.Server(name="web-1"),)).add_server(10, c.Server(name="big", workers=32))
     assert named.members[-1] == c.Server(name="big", workers=32)
     assert LoadBalancer(servers=(c.Server(),)).capacity == named.capacity  # capacity counts the first servers
+
+
+def test_dns_round_robin_gains_a_server_the_same_way():
+    dns = DNSRoundRobin(servers=servers(2), ttl_s=5).add_server(at_s=20)
+    assert [s.name for s in dns.members] == ["web-1", "web-2", "web-3"] and dns.joins_at() == (0.0, 0.0, 20.0)
+    big = dns.add_server(at_s=40, server=c.WebServer(name="big", workers=16))
+    assert big.members[-1] == c.WebServer(name="big", workers=16) and big.joins[0] == dns.joins[0]
+    assert big.servers == dns.servers and big.ttl_s == 5
 
 
 def test_explicit_weights_need_a_weight_for_the_server_that_joins():
