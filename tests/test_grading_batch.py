@@ -210,15 +210,26 @@ def test_the_help_names_every_option_and_its_default(capsys):
         main(["--help"])
     text = " ".join(capsys.readouterr().out.split())
     assert stopped.value.code == 0 and text.startswith("usage: chapter1-grade ")
-    for phrase in ("Grade exercise notebooks: restore the real checks, run each submission on its own, keep a "
-                   "gradebook.", "notebook files, or folders (one per student) holding them",
-                   "gradebook CSV to write (default: gradebook.csv)",
-                   "write one Markdown feedback file per submission here",
-                   "submissions graded at the same time (default: 1)",
-                   "grade on a Dask cluster, one task per submission", "time limit per cell, seconds (default: 60)",
-                   "time limit per notebook, seconds (default: 600)", "memory limit of each kernel, MB (default: 2048)",
-                   "largest file a kernel may write, MB (default: 256)",
-                   "folder of the course's solution notebooks (default: the course's solutions/)",
-                   "only accept notebooks of this chapter, e.g. 01_single_server",
-                   "run each kernel under bubblewrap: no network"):
-        assert phrase in text
+    assert text.endswith(
+        "[SUBMISSION ...] Grade exercise notebooks: restore the real checks, run each submission on its own, keep a "
+        "gradebook. positional arguments: SUBMISSION notebook files, or folders (one per student) holding them "
+        "options: -h, --help show this help message and exit "
+        "--out OUT gradebook CSV to write (default: gradebook.csv) "
+        "--feedback DIR write one Markdown feedback file per submission here "
+        "--jobs JOBS submissions graded at the same time (default: 1) "
+        "--scheduler ADDRESS grade on a Dask cluster, one task per submission: a scheduler's address "
+        "(tcp://host:8786), or local:N to start N worker processes here (needs the [cluster] extra) "
+        "--timeout TIMEOUT time limit per cell, seconds (default: 60) "
+        "--total-timeout TOTAL_TIMEOUT time limit per notebook, seconds (default: 600) "
+        "--memory-mb MEMORY_MB memory limit of each kernel, MB (default: 2048) "
+        "--file-mb FILE_MB largest file a kernel may write, MB (default: 256) "
+        "--solutions SOLUTIONS folder of the course's solution notebooks (default: the course's solutions/) "
+        "--chapter CHAPTER only accept notebooks of this chapter, e.g. 01_single_server "
+        "--sandbox run each kernel under bubblewrap: no network, the file system read-only except its own folder "
+        "(needs the bwrap command)")
+
+
+def test_limits_below_one_are_accepted_on_the_command_line(course_dirs, kernel, three, tmp_path):
+    main([str(three[0]), "--solutions", str(course_dirs[0]), "--out", str(tmp_path / "g.csv"), "--timeout", "0.5",
+          "--total-timeout", "0.25"])
+    assert (kernel.calls[0]["timeout"], kernel.calls[0]["total_timeout"]) == (0.5, 0.25)
