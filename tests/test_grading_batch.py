@@ -8,6 +8,7 @@ limits given on the command line) is checked in milliseconds.
 from __future__ import annotations
 
 import csv
+import sys
 
 import grading_kernel
 import grading_toy
@@ -233,3 +234,20 @@ def test_limits_below_one_are_accepted_on_the_command_line(course_dirs, kernel, 
     main([str(three[0]), "--solutions", str(course_dirs[0]), "--out", str(tmp_path / "g.csv"), "--timeout", "0.5",
           "--total-timeout", "0.25"])
     assert (kernel.calls[0]["timeout"], kernel.calls[0]["total_timeout"]) == (0.5, 0.25)
+
+
+def test_each_progress_line_is_flushed_so_a_pipe_shows_it_at_once(monkeypatch):
+    class Pipe:
+        def __init__(self):
+            self.events = []
+
+        def write(self, text):
+            self.events.append(("write", text))
+
+        def flush(self):
+            self.events.append(("flush",))
+
+    pipe = Pipe()
+    monkeypatch.setattr(sys, "stdout", pipe)
+    _progress_line(1, 2, Result(Submission("cy", None, "cy.ipynb"), "", "error", "no such file"))
+    assert pipe.events[-1] == ("flush",) and pipe.events[0][1].startswith("[1/2] cy")
