@@ -346,3 +346,13 @@ def test_cdn_of_refuses_two_cdns():
     inner = CDN(name="inner")
     with pytest.raises(ValueError, match=r"^expected one CDN in 'two'; found 2$"):
         cdn_of(Architecture("two", (CDN(name="outer", origin=(inner,)),), dns=None))
+
+
+def test_edge_hits_are_flags_and_keep_pairs_apart_with_a_short_ttl():
+    # pair 0 at 0 and 9, pair 1 at 0.1 and 0.2, TTL 0.5: only the request at 0.2 finds a copy
+    hits = edge_hits([0.0, 9.0, 0.1, 0.2], [0, 0, 1, 1], 0.5)
+    assert hits.dtype == bool and hits.tolist() == [False, False, False, True]
+
+
+def test_the_diagram_counts_the_edges():
+    assert CDN(regions=REGIONS[:3], ttl_s=600).describe() == ["3 edges · TTL 600 s", "80% static · on deploy: ttl"]
