@@ -40,6 +40,9 @@ def test_stale_window_after_a_deploy():
     expected = sum(r * (r * 60 / (1 + r * 60)) * 10.8 for r in (1, 3))
     assert analytic.deploy_stale_requests([1, 3], 60, "invalidate", 12) == pytest.approx(expected, rel=1e-12)
     assert analytic.deploy_stale_requests([], 60, "ttl") == 0.0
+    # an invalidation is instant unless given a delay: nothing is served stale
+    assert analytic.stale_window_s("invalidate", 60) == 0.0
+    assert analytic.deploy_stale_requests([1, 3], 60, "invalidate") == 0.0
 
 
 @pytest.mark.parametrize("call, error, message", [
