@@ -203,3 +203,15 @@ def test_session_store_describes_itself_and_refuses_bad_options():
         SessionStore(standby=1)
     with pytest.raises(ValueError, match=r"session_ttl_s must be a number in the range \(0, 2,592,000\]"):
         SessionStore(session_ttl_s=0)
+
+
+def test_sticky_sessions_event_free_path_answers_at_once_one_request_or_many():
+    from chapter1.core.component import OK
+    from chapter1.core.simulation import Simulation
+
+    sim = Simulation(c.load_balanced(2, sessions="sticky", workers=2), few_clients(), 10, 0)
+    run = sim.build(sim.architecture["sessions"])
+    assert run.batchable() and run.admit(0, 1.5) == (OK, 1.5)
+    assert run.admit_all([1, 2], [2.0, 3.0]) == ([OK, OK], [2.0, 3.0])
+    assert run.row()["served"] == 3
+    assert not StickySessions().fail(1, 2).runtime(sim, 5).batchable(), "a deploy needs events"
