@@ -25,6 +25,7 @@ from chapter1.components.cdn import (
     regions_of,
 )
 from chapter1.core.architecture import Architecture
+from chapter1.core.simulation import Simulation
 
 
 def named(codes):
@@ -356,3 +357,24 @@ def test_edge_hits_are_flags_and_keep_pairs_apart_with_a_short_ttl():
 
 def test_the_diagram_counts_the_edges():
     assert CDN(regions=REGIONS[:3], ttl_s=600).describe() == ["3 edges · TTL 600 s", "80% static · on deploy: ttl"]
+
+
+def test_theory_weighs_the_regions_by_their_share_of_the_clients():
+    # regions 3:1 (theory 0.7805; with equal shares it would say 0.7677): 12 seeds of 2,000 requests measure
+    # 0.7829, sd 0.0052 a run, 0.0015 for the mean; bound 0.008 (a 0.003 bias, as with equal shares, plus 3 sd)
+    regions = (Region("Near", 300, 3.0), Region("Far", 3_900, 1.0))
+    spec = CDN(origin=(WebServer(name="origin", workers=8, service_time_ms=5),), regions=regions, ttl_s=20)
+    workload = Workload.from_rate(50, keys=200)
+    measured = np.mean([simulate(Architecture("c", (spec,), dns=None), workload, requests=2_000, seed=s)
+                        .summary()["cdn_hit_ratio"] for s in range(12)])
+    assert measured == pytest.approx(spec.hit_ratio(workload), abs=0.008)
+
+
+def test_the_default_origin_and_the_cdns_row():
+    assert [p.name for p in CDN().parts] == ["origin"]
+    spec = CDN(origin=(WebServer(name="origin", workers=4, service_time_ms=5),), regions=REGIONS[:1], ttl_s=60)
+    sim = Simulation(Architecture("c", (spec,), dns=None), Workload.from_rate(20, keys=5), 100, 0)
+    result = sim.run()
+    row = sim.tiers[0].row()
+    assert sorted(row) == ["mean_wait_ms", "served", "workers"] and row["workers"] is None
+    assert math.isnan(row["mean_wait_ms"]) and row["served"] == (result.requests["cdn"] == "hit").sum() > 0
