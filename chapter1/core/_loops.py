@@ -155,3 +155,23 @@ def replace_top_row(heaps, k, n, value):  # replace_top on the heap heaps[k, :n]
         heaps[k, i] = heaps[k, child]
         i = child
     heaps[k, i] = value
+
+
+@jit
+def number(values):
+    """Number the distinct values 0, 1, 2, ... in order of first appearance (an open-addressing hash table)."""
+    size = 2
+    while size < 2 * len(values):
+        size *= 2
+    keys, ids, out = np.full(size, -1, dtype=np.int64), np.empty(size, dtype=np.int64), np.empty(len(values), np.int64)
+    count, mask = 0, size - 1
+    for k in range(len(values)):
+        v = values[k]
+        h = ((v * 2654435761) ^ (v >> 16)) & mask
+        while keys[h] != -1 and keys[h] != v:
+            h = (h + 1) & mask
+        if keys[h] == -1:
+            keys[h], ids[h] = v, count
+            count += 1
+        out[k] = ids[h]
+    return out, count

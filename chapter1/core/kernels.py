@@ -60,11 +60,11 @@ def fcfs_starts(times, services, free, waiting, timeout, queue_limit):
 def dns_misses(user, arrival, fresh, ttl, down):
     """Which requests miss their user's DNS cache, compiled, as :func:`chapter1.components.dns.cache_misses` says
     (requests in order of arrival; ``fresh`` is read at a user's requests until it caches an answer)."""
-    user = np.asarray(user)
-    if len(user) and user.max() >= 4 * len(user):  # sparse ids: number the users 0, 1, 2, ... first
-        user = np.unique(user, return_inverse=True)[1]
-    return compiled().dns(user.astype(np.int64, copy=False), int(user.max(initial=-1)) + 1,
-                          np.asarray(arrival, dtype=float), np.asarray(fresh, dtype=float), float(ttl),
+    user = np.asarray(user, dtype=np.int64)
+    users = int(user.max(initial=-1)) + 1
+    if users > 4 * len(user):  # sparse ids (users >= 0): number them 0, 1, 2, ... first
+        user, users = compiled().number(user)
+    return compiled().dns(user, users, np.asarray(arrival, dtype=float), np.asarray(fresh, dtype=float), float(ttl),
                           np.asarray(down, dtype=bool))
 
 
@@ -116,10 +116,11 @@ def route_by_connections(run, healthy, requests, times, pairs=None, block=1 << 1
 def _compile():
     from . import _loops  # imports numba
 
-    loops = SimpleNamespace(fcfs=_loops.fcfs, dns=_loops.dns, route=_loops.route)
+    loops = SimpleNamespace(fcfs=_loops.fcfs, dns=_loops.dns, route=_loops.route, number=_loops.number)
     # compile (or load the machine code kept from an earlier run) now, so that a failure here means the Python loops
     loops.fcfs(np.zeros(1), np.zeros(1), np.zeros(1), np.zeros(1), 0, 1.0, True, 1)
     loops.dns(np.zeros(1, dtype=np.int64), 1, np.zeros(1), np.zeros(1), 1.0, np.zeros(1, dtype=bool))
+    loops.number(np.zeros(1, dtype=np.int64))
     one, ints = np.zeros((1, 1)), np.zeros(1, dtype=np.int64)
     loops.route(np.zeros(1), one, ints, ints, True, ints, 0, ints.copy(), np.zeros(1), ints.copy(), 0, one.copy(),
                 np.ones(1, dtype=np.int64), one.copy(), ints.copy(), ints.copy(), np.zeros(1), ints.copy(),
