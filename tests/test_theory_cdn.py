@@ -33,6 +33,7 @@ def test_origin_load_and_its_bill():
 def test_stale_window_after_a_deploy():
     assert analytic.stale_window_s("ttl", 0) == 0.0 and analytic.stale_window_s("invalidate", 0, 5) == 0.0
     assert analytic.stale_window_s("invalidate", 60, 60) == 30.0       # the copy expires first: T / 2
+    assert analytic.stale_window_s("ttl", 1) == 0.5 and analytic.stale_window_s("invalidate", 1, 2) == 0.5
     assert analytic.stale_window_s("invalidate", 60, 90) == 30.0
     assert analytic.stale_window_s("invalidate", 60, 12) == pytest.approx(12 - 144 / 120)
     assert analytic.stale_window_s("versioned", 60, 12) == 0.0

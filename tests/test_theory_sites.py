@@ -101,6 +101,7 @@ def test_stale_reads_of_a_workload_use_its_write_rate_and_keys():
     (lambda: analytic.idle_share(2, "hot"), "mode must be one of 'active-passive', 'active-active'; got 'hot'"),
     (lambda: analytic.conflict_rate([1, -1], [1.0], 1), "write_rates must be a number >= 0; got -1"),
     (lambda: analytic.conflict_rate([1], [1.0], -1), "lag_ms must be a number >= 0; got -1"),
+    (lambda: analytic.conflict_rate([1], [0.5], 1), r"key_popularity must be a list of probabilities that sum to 1 "),
     (lambda: analytic.read_capacity(-1, 1, 1), "replicas must be a whole number >= 0; got -1"),
     (lambda: analytic.read_capacity(1, 0, 1), "capacity must be a number > 0; got 0"),
     (lambda: analytic.read_capacity(1, 1, -1), "write_rate must be a number >= 0; got -1"),
