@@ -49,3 +49,17 @@ def test_a_burst_at_one_instant_starts_where_simpy_starts_it():
     started = reference["latency_ms"].to_numpy()[1:81] - 100.0  # constant work: latency - work is the lag
     assert np.all(started == started[0]) and started[0] > 0  # the burst starts a hair after 0.3 s, all together
     assert reference["latency_ms"].iloc[0] == 100.0  # the first one starts on time
+
+
+@pytest.mark.parametrize("engine", ["fast", "simpy"])
+def test_requests_reaching_a_server_at_the_same_moment_are_served_in_the_order_they_were_drawn(engine):
+    """Five requests at each of 60 moments, behind DNS (a lookup for some, a cached answer for others): those that
+    reach the one worker together wait in the order of their request number, first drawn first served."""
+    arrivals = np.sort(np.repeat(np.random.default_rng(1).uniform(0, 20, 60), 5))
+    arch = c.Architecture("one", (c.Server(workers=1, service_time_ms=10, distribution="constant"),))
+    sim = Simulation(arch, c.Workload(users=50), len(arrivals), 0)
+    sim.arrival[:] = arrivals
+    table = sim.run(engine).requests
+    together = [g for _, g in table.groupby(table["arrival_s"] + table["dns_ms"] / 1_000) if len(g) > 1]
+    assert len(together) > 30
+    assert all(np.all(np.diff(g["server_wait_ms"].to_numpy()) > 0) for g in together)
