@@ -19,7 +19,7 @@ class Broker:
 
     def __init__(self, backlog, busy=False):
         self.env, self.waiting, self.retire, self.working = simpy.Environment(), [], 0, 0
-        self.busy, self.consumed = busy, 0
+        self.busy, self.consumed, self.told = busy, 0, []
         self.env.process(self._backlog(backlog))
 
     def _backlog(self, backlog):
@@ -31,6 +31,7 @@ class Broker:
         return self.env.now >= last_input_s and not self.waiting
 
     def wake(self):
+        self.told.append((self.env.now, self.retire))
         while self.retire and not self.busy:  # every consumer told to stop stops at once (an idle pool)
             self.retire -= 1
             self.scaling.stopped()
@@ -112,6 +113,24 @@ def test_workers_still_finishing_a_message_are_not_told_to_stop_twice():
                         cooldown_s=0)
     scaling, broker = run(policy, [(0, 0)], workers=6, last_input_s=30, busy=True)
     assert broker.retire == 5 and scaling.running == 6, "the pool never goes below min_workers"
+
+
+def test_orders_add_up_while_workers_are_still_starting():
+    slow = Autoscaler(min_workers=1, max_workers=8, target_backlog_per_worker=10, check_every_s=10, provision_s=25,
+                      cooldown_s=60)
+    scaling, _ = run(slow, [(0, 30), (15, 60), (38, 0)], last_input_s=50)
+    assert steps(scaling) == [(0, 1, 1), (10, 1, 3), (20, 1, 6), (35, 3, 6), (45, 6, 6)]
+    assert scaling.figures(50)["workers_end"] == 6.0
+    assert scaling.mean_running(0.5) == 1, "one worker ran over the first half second"
+
+
+def test_stops_pending_while_workers_start_are_never_more_than_those_running():
+    policy = Autoscaler(min_workers=1, max_workers=8, target_backlog_per_worker=10, check_every_s=10, provision_s=25,
+                        cooldown_s=0)
+    _, broker = run(policy, [(0, 60), (15, 0)], workers=4, last_input_s=50, busy=True)
+    # 10 s: 2 ordered; 20 s: 1 wanted of 6 paid, the 4 running told to stop; 30 s: none left to tell;
+    # 35 s: the 2 ordered start; 40 s: one of them told
+    assert broker.told == [(20, 4), (30, 4), (40, 5)]
 
 
 # -- the policy object -----------------------------------------------------------------------------------
