@@ -139,3 +139,17 @@ def test_constant_times_are_the_mean_everywhere():
     times = ConstantTimes(0.25)
     assert times[0] == times[10 ** 6] == 0.25
     assert times.take(np.arange(3)).tolist() == [0.25, 0.25, 0.25]
+
+
+@pytest.mark.parametrize("engine", ["simpy", "auto"])
+@pytest.mark.parametrize("timeout_ms, statuses, latencies", [
+    (None, ["error", "error", "error"], [50, 49, 40]),
+    (45, ["timeout", "timeout", "error"], [45, 45, 40]),   # 50 and 49 ms after they came: their clients had left
+])
+def test_a_death_fails_the_request_in_service_and_those_queued(engine, timeout_ms, statuses, latencies):
+    box = Server(workers=1, service_time_ms=100, distribution="constant", timeout_ms=timeout_ms).fail(0.05, 1.0)
+    table, row = served(box, [0.0, 0.001, 0.01], engine)
+    assert table["status"].tolist() == statuses
+    assert table["latency_ms"].tolist() == pytest.approx(latencies)
+    assert table["server_wait_ms"].tolist() == pytest.approx([0, 49, 40]), "the queued ones waited until the death"
+    assert row["served"] == 0 and row["mean_wait_ms"] == pytest.approx(89 / 3)
