@@ -132,6 +132,8 @@ def test_sticky_sessions_count_what_they_passed_on(engine):
     row = result.components.set_index("component").loc["sessions"]
     assert row["served"] == (result.requests["status"] == "ok").sum() == 200
     assert np.isnan(row["mean_wait_ms"]) and pd.isna(row["workers"])
+    assert result.components.columns.tolist() == ["component", "kind", "workers", "utilization", "served",
+                                                  "mean_wait_ms", "error", "timeout", "rejected"]
 
 
 def test_sticky_sessions_must_follow_a_load_balancer_by_name():
