@@ -354,9 +354,10 @@ def test_outages_given_in_any_order_join_up():
 def test_an_autoscaler_keeps_watching_through_an_idle_spell_before_the_last_message():
     scale = Autoscaler(min_workers=1, max_workers=4, target_backlog_per_worker=2, check_every_s=1, provision_s=1,
                        cooldown_s=2)
-    arrivals = [0.0, *(5.0 + np.arange(40) / 1_024)]  # one message, four idle seconds, then 40 at once
+    arrivals = [0.0, *(5.0 + np.arange(40) / 1_024), 9.0]  # one message, four idle seconds, 40 at once, one more
     result, queue = run(arrivals, consumers_options={"autoscale": scale})
     assert result.summary()["workers_max"] == 4
+    assert queue.pool.scaling.mean_running(9.0) > queue.pool.scaling.mean_running(5.04) + 0.5
     # an autoscaled pool's utilisation is over its mean running workers in the window
     assert queue.pool.busy()[2] == pytest.approx(queue.pool.scaling.mean_running(arrivals[-1]))
 
