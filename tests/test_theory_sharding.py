@@ -58,3 +58,12 @@ def test_fan_out_quantile_is_the_single_answers_quantile_at_q_to_the_one_over_k(
     assert analytic.fanout_quantile_ms(q, k, 10) == pytest.approx(-10 * math.log(1 - q ** (1 / k)), rel=1e-12)
     t = analytic.fanout_quantile_ms(q, k, 10)
     assert analytic.fanout_cdf(1 - math.exp(-t / 10), k) == pytest.approx(q, rel=1e-12)
+
+
+@pytest.mark.parametrize("args, message", [
+    ((1_000_001,), r"vnodes must be a whole number in the range \[1, 1,000,000\]; got 1000001"),
+    ((100, 1_000_001), r"shards must be a whole number in the range \[1, 1,000,000\]; got 1000001"),
+])
+def test_load_spread_limits_are_named_with_their_range(args, message):
+    with pytest.raises(ValueError, match=f"^{message}$"):
+        analytic.load_spread(*args)
