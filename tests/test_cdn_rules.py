@@ -236,12 +236,12 @@ def cdn_run(requests=300, seed=0, **options):
 
 
 def test_network_time_follows_the_outcome_and_the_regions_distance():
-    result = cdn_run(ttl_s=60, warm=False, edge_km=100, round_trips=3, fill_round_trips=2, hit_ms=1.5)
+    result = cdn_run(ttl_s=60, warm=False, edge_km=100, round_trips=2, fill_round_trips=1, hit_ms=1.5)
     table = result.requests
     km = table["region"].map({"Virginia": 300, "California": 3_900})
-    edge = 3 * 2 * 100 / 200
+    edge = 2 * 2 * 100 / 200
     expected = np.select([table["cdn"] == "hit", table["cdn"] == "miss"],
-                         [edge + 1.5, edge + 2 * 2 * km / 200], 3 * 2 * km / 200)
+                         [edge + 1.5, edge + 1 * 2 * km / 200], 2 * 2 * km / 200)
     assert table["network_ms"].to_numpy() == pytest.approx(expected)
     assert set(table["cdn"]) == {"hit", "miss", "dynamic"}
     hits = table[table["cdn"] == "hit"]
@@ -402,3 +402,11 @@ def test_a_run_shorter_than_a_second_counts_its_own_duration():
     assert table["arrival_s"].max() < 1
     reached = table["cdn"].isin(["dynamic", "miss"]).sum()
     assert summary["origin_rps"] == pytest.approx(reached / table["arrival_s"].max(), rel=1e-9)
+
+
+def test_at_run_time_an_invalidation_ends_old_answers_and_a_new_url_avoids_them():
+    # a deploy at 5 s, TTL 100 s: old copies answer until the invalidation lands at 6 s, or never with new URLs
+    table = cdn_run(ttl_s=100, deploys=(5.0,), on_deploy="invalidate", invalidation_s=1.0).requests
+    stale = table.loc[table["cdn_stale"], "arrival_s"]
+    assert len(stale) > 3 and stale.min() >= 5.0 and stale.max() < 6.0
+    assert not cdn_run(ttl_s=100, deploys=(5.0,), on_deploy="versioned", invalidation_s=1.0).requests["cdn_stale"].any()
