@@ -297,12 +297,13 @@ def _erlang_survival(t, n, r):
     return sum(np.exp(-r * t + k * np.log(r * t) - math.lgamma(k + 1)) for k in range(n))
 
 
+@pytest.mark.parametrize("service_rates", [[5.0, 3.0] * 15, [3.0, 5.0] * 15], ids=["fast first", "slow first"])
 @pytest.mark.parametrize("percent", [5, 50, 95])
-def test_a_long_chain_of_two_kinds_of_stage_is_the_sum_of_two_erlang_times(percent):
-    """15 stages left with rate 3 and 15 with rate 1 (the many-stage method): the total is Erlang(15, 3) plus
-    Erlang(15, 1), whose survival P(A > t) + integral of f_A(s) P(B > t - s) over [0, t] is computed here by
-    400-point Gauss-Legendre (accurate to 1e-13 on this smooth integrand)."""
-    t = analytic.tandem_response_percentile(percent, 2, [5.0, 3.0] * 15)
+def test_a_long_chain_of_two_kinds_of_stage_is_the_sum_of_two_erlang_times(percent, service_rates):
+    """15 stages left with rate 3 and 15 with rate 1 (the many-stage method), in either order: the total is
+    Erlang(15, 3) plus Erlang(15, 1), whose survival P(A > t) + integral of f_A(s) P(B > t - s) over [0, t]
+    is computed here by 400-point Gauss-Legendre (accurate to 1e-13 on this smooth integrand)."""
+    t = analytic.tandem_response_percentile(percent, 2, service_rates)
     nodes, weights = np.polynomial.legendre.leggauss(400)
     s, w = (nodes + 1) * t / 2, weights * t / 2
     density = np.exp(15 * math.log(3.0) + 14 * np.log(s) - 3.0 * s - math.lgamma(15))
