@@ -16,3 +16,14 @@ def test_simulate_names_the_argument_it_refuses(options, error, message):
     with pytest.raises(error) as refused:
         c.simulate(c.single_server(), c.Workload(users=100), **{"requests": 10, **options})
     assert str(refused.value) == message
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"requests_per_user": 0}, "requests_per_user must be a number > 0; got 0"),
+    ({"peak_factor": 0.5}, "peak_factor must be a number >= 1; got 0.5"),
+    ({"read_ratio": 1.5}, "read_ratio must be a number in the range [0, 1]; got 1.5"),
+])
+def test_a_workload_names_the_setting_it_refuses(options, message):
+    with pytest.raises(ValueError) as refused:
+        c.Workload(users=10, **options)
+    assert str(refused.value) == message
