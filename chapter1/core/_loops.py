@@ -7,27 +7,11 @@ jit = numba.njit(cache=True, nogil=True)
 
 
 @jit
-def replace_top(heap, value):  # heapq.heapreplace without the return: the new value sinks to its place
-    n, i = len(heap), 0
-    while True:
-        child = 2 * i + 1
-        if child >= n:
-            break
-        if child + 1 < n and heap[child + 1] < heap[child]:
-            child += 1
-        if heap[child] >= value:
-            break
-        heap[i] = heap[child]
-        i = child
-    heap[i] = value
-
-
-@jit
-def fcfs(times, services, heap, queue, tail, timeout, bounded, limit):
+def fcfs(times, services, heaps, queue, tail, timeout, bounded, limit):
     starts = np.empty(len(times))
-    head = 0
+    head, workers = 0, heaps.shape[1]
     for k in range(len(times)):
-        t, start = times[k], heap[0]
+        t, start = times[k], heaps[0, 0]
         if bounded:
             while head < tail and queue[head] <= t:
                 head += 1
@@ -39,7 +23,7 @@ def fcfs(times, services, heap, queue, tail, timeout, bounded, limit):
                 tail += 1
         if start <= t:
             start = t
-        replace_top(heap, start if start - t > timeout else start + services[k])
+        replace_top_row(heaps, 0, workers, start if start - t > timeout else start + services[k])
         starts[k] = start
     return starts, head, tail
 
@@ -142,7 +126,7 @@ def pop_top(keys, values, size):  # drop the top of keys[:size + 1], leaving a h
 
 
 @jit
-def replace_top_row(heaps, k, n, value):  # replace_top on the heap heaps[k, :n]
+def replace_top_row(heaps, k, n, value):  # heapq.heapreplace on the heap heaps[k, :n], without the return
     i = 0
     while True:
         child = 2 * i + 1

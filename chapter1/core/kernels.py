@@ -47,14 +47,14 @@ def fcfs_starts(times, services, free, waiting, timeout, queue_limit):
     queued (both as :class:`~chapter1.components.server.ServerRun` keeps them); returns the starts and both
     updated.  A request that waits longer than ``timeout`` gives its worker back when it would have started.
     """
-    heap = np.array(free, dtype=float)
+    heap = np.array([free], dtype=float)  # one worker heap, as a row
     queue = np.empty(len(waiting) + len(times))
     queue[:len(waiting)] = waiting
     bounded = queue_limit != math.inf
     limit = int(queue_limit) if bounded else 0
     starts, head, tail = compiled().fcfs(np.asarray(times, dtype=float), np.asarray(services, dtype=float), heap,
                                          queue, len(waiting), float(timeout), bounded, limit)
-    return starts, heap.tolist(), queue[head:tail].tolist()
+    return starts, heap[0].tolist(), queue[head:tail].tolist()
 
 
 def dns_misses(user, arrival, fresh, ttl, down):
@@ -118,7 +118,7 @@ def _compile():
 
     loops = SimpleNamespace(fcfs=_loops.fcfs, dns=_loops.dns, route=_loops.route, number=_loops.number)
     # compile (or load the machine code kept from an earlier run) now, so that a failure here means the Python loops
-    loops.fcfs(np.zeros(1), np.zeros(1), np.zeros(1), np.zeros(1), 0, 1.0, True, 1)
+    loops.fcfs(np.zeros(1), np.zeros(1), np.zeros((1, 1)), np.zeros(1), 0, 1.0, True, 1)
     loops.dns(np.zeros(1, dtype=np.int64), 1, np.zeros(1), np.zeros(1), 1.0, np.zeros(1, dtype=bool))
     loops.number(np.zeros(1, dtype=np.int64))
     one, ints = np.zeros((1, 1)), np.zeros(1, dtype=np.int64)
