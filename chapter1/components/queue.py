@@ -292,7 +292,8 @@ class QueueRun(Runtime):
         now, consumers = self.env.now, self.spec.consumers
         if math.isinf(max(_cover_end(consumers, now), _cover_end(self.spec, now))):
             return True
-        return now >= last_input_s and not self.waiting and not self.working
+        # (after the last input: a check at that very moment may come before a burst is stored)
+        return now > last_input_s and not self.waiting and not self.working
 
     def consume(self):
         """One consumer process: take the oldest message, work it, acknowledge; stop when told to."""
