@@ -188,7 +188,11 @@ def _reach(libc, covers_: dict[str, list[str]]) -> None:
         handles = [os.open(path, os.O_PATH | os.O_DIRECTORY) for path in paths]
         _mount(libc, "tmpfs", cover, b"tmpfs", MS_NOSUID | MS_NODEV, b"mode=0755")
         for path, handle in zip(paths, handles):
-            os.makedirs(path, mode=0o755, exist_ok=True)
+            mask = os.umask(0o022)  # the folders on the way stay crossable whatever the grader's umask (077 too)
+            try:
+                os.makedirs(path, mode=0o755, exist_ok=True)
+            finally:
+                os.umask(mask)
             _mount(libc, f"/proc/self/fd/{handle}", path, None, MS_BIND | MS_REC)
             _mount(libc, None, path, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_REC)
             os.close(handle)
