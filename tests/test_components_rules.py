@@ -215,13 +215,15 @@ def test_a_short_outage_empties_the_server_even_of_work_that_would_have_outlaste
     assert starts[0] == 0.95 and math.isnan(starts[1]) and waits[1] == pytest.approx(0.04)
 
 
-def test_work_that_ends_at_the_very_moment_of_a_death_is_served_and_the_next_one_fails():
-    """0.9 s + 100 ms ends at the death (1.0 s): served; the request queued behind it would start then, and
-    fails at once without starting."""
+def test_work_that_ends_at_the_very_moment_of_a_death_fails_with_it_and_so_does_the_next_one():
+    """0.9 s + 100 ms ends at the death (1.0 s): the death comes first (as in the event loop), so it fails; the
+    request queued behind it would start then, and fails at once without starting."""
     sim, server = box()
-    assert server.admit(0, 0.9) == (OK, 1.0)
+    assert server.admit(0, 0.9) == (ERROR, 1.0)
     assert server.admit(1, 0.95) == (ERROR, 1.0)
+    assert server.served == 0
     requests, waits, starts, finishes = server.records()
+    assert (starts[0], finishes[0]) == (0.9, 1.0), "it was busy until the death"
     assert math.isnan(starts[1]) and math.isnan(finishes[1]) and waits[1] == pytest.approx(0.05)
 
 

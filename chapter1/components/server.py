@@ -392,7 +392,8 @@ class ServerRun(Runtime):
         """Record request ``i`` (arrived at ``t``, needs ``s``, starts at ``start``; NaN: the queue was full) and
         return its (status, leave time).  If the server dies at ``death`` while it is queued or in service, it
         fails then: a queued one gets a freed worker at that moment and finds the server dead (as simpy's cascade
-        of released workers does), unless its client had already stopped waiting."""
+        of released workers does), unless its client had already stopped waiting.  Work due to end at the very
+        moment of the death fails too: in the event loop the death comes first."""
         if start != start:
             return REJECTED, t
         if start >= death:
@@ -402,7 +403,7 @@ class ServerRun(Runtime):
             self._admit(i, start - t)
             return self._gave_up(i, t), start
         finish = start + s
-        if finish > death:
+        if finish >= death:
             self._admit(i, start - t, start, death)
             return (self._gave_up(i, t) if death - t > self.timeout else ERROR), death
         self._admit(i, start - t, start, finish)
