@@ -87,7 +87,8 @@ GROUPS = {
         "tests/test_grading_running.py", "tests/test_grading_batch.py",
         "tests/test_grading_runner.py", "tests/test_grading_isolation.py",
         "tests/test_grading_tools.py", "tests/test_grading_cluster.py",
-        "tests/test_grading_encoding.py", "tests/test_grading_kernel_side.py"]),
+        "tests/test_grading_encoding.py", "tests/test_grading_kernel_side.py",
+        "tests/test_grading_options.py"]),
 }
 COPIED = ["chapter1", "tests", "pyproject.toml", "notebooks", "solutions", "exercises", "README.md", "docs"]
 KILLED, SURVIVED, NO_TESTS, TIMEOUT = {1, 3}, {0}, {5, 33}, {36, 24, -24, 152, 255}

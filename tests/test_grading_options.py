@@ -1,0 +1,137 @@
+"""What the grader's command line options and files promise an instructor, without a kernel: the course's own
+solutions by default, ``--chapter`` refusing another chapter's notebook, ``--feedback`` writing one file per
+submission, a gradebook in UTF-8 whatever the machine's locale, a broken notebook's reason on one line, the
+sandboxed kernel's real bubblewrap command, and exercise stubs that keep a docstring as the author wrote it.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import locale
+import sys
+
+import grading_kernel
+import grading_toy
+import nbformat
+import pytest
+from grading_kernel import submit
+from grading_toy import CHAPTER
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+import chapter1.grading.grade as grading
+from chapter1.grading import isolation, nbcheck
+from chapter1.grading.exercises import strip_solutions
+from chapter1.grading.grade import main
+from chapter1.grading.gradebook import read_gradebook, write_gradebook
+from chapter1.grading.nbgrader import to_nbgrader
+from chapter1.grading.running import Result
+from chapter1.grading.submissions import Course, GradingError, Submission, _read_submission
+
+course_dirs = grading_toy.course_dirs
+
+
+@pytest.fixture
+def kernel(monkeypatch, tmp_path):
+    return grading_kernel.install(monkeypatch, tmp_path, grading)
+
+
+def rows(path):
+    with open(path, newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_without_solutions_the_course_grades_against_its_own(course_dirs, kernel, tmp_path, monkeypatch):
+    monkeypatch.setattr(grading, "DEFAULT_SOLUTIONS", course_dirs[0])
+    ann = submit(course_dirs, tmp_path, "ann.ipynb").path
+    assert main([str(ann), "--out", str(tmp_path / "book.csv")]) == 0
+    assert [(row["student"], row["total"], row["status"]) for row in rows(tmp_path / "book.csv")] == [
+        ("ann", "6", "graded")]
+
+
+def test_the_chapter_option_refuses_a_notebook_of_another_chapter(course_dirs, kernel, tmp_path):
+    ann = submit(course_dirs, tmp_path, "ann.ipynb").path
+    out = tmp_path / "book.csv"
+    assert main([str(ann), "--solutions", str(course_dirs[0]), "--out", str(out), "--chapter", "02_other"]) == 1
+    [row] = rows(out)
+    assert (row["status"], row["message"]) == ("error", f"this notebook is chapter {CHAPTER}, not 02_other (--chapter)")
+    assert kernel.calls == []  # refused before any kernel runs
+
+
+def test_the_feedback_option_writes_one_markdown_file_per_submission(course_dirs, kernel, tmp_path):
+    (tmp_path / "class").mkdir()
+    notebooks = [str(submit(course_dirs, tmp_path / "class", f"{name}.ipynb").path) for name in ("ann", "bo")]
+    feedback = tmp_path / "feedback"
+    assert main([*notebooks, "--solutions", str(course_dirs[0]), "--out", str(tmp_path / "book.csv"),
+                 "--feedback", str(feedback)]) == 0
+    written = sorted(p.name for p in feedback.iterdir())
+    assert written == [f"ann_{CHAPTER}.md", f"bo_{CHAPTER}.md"]
+    assert "6" in (feedback / f"ann_{CHAPTER}.md").read_text(encoding="utf-8")
+
+
+@pytest.fixture
+def ascii_locale():
+    """The machine's locale encodes text as ASCII (a POSIX locale without UTF-8)."""
+    before = locale.setlocale(locale.LC_CTYPE)
+    locale.setlocale(locale.LC_CTYPE, "C")
+    try:
+        if locale.getpreferredencoding(False).lower().replace("-", "") == "utf8":
+            pytest.skip("the C locale is UTF-8 here")
+        yield
+    finally:
+        locale.setlocale(locale.LC_CTYPE, before)
+
+
+def test_a_gradebook_of_korean_names_is_utf8_whatever_the_locale(course_dirs, tmp_path, ascii_locale):
+    course = Course(course_dirs[0])
+    out = tmp_path / "book.csv"
+    student = Submission("김지우", None, "김지우.ipynb")
+    write_gradebook(out, [Result(student, CHAPTER, "error", "no such file")], course)
+    assert "김지우,01_toy,김지우.ipynb" in out.read_bytes().decode("utf-8")
+    [row] = read_gradebook(out)
+    assert (row["student"], row["submission"], row["message"]) == ("김지우", "김지우.ipynb", "no such file")
+
+
+def test_a_notebook_that_cannot_be_read_is_reported_by_the_first_line_of_its_reason(tmp_path):
+    path = tmp_path / "odd.ipynb"
+    path.write_text(json.dumps({"nbformat": "four\nsecond line", "cells": []}))
+    with pytest.raises(GradingError) as refused:
+        _read_submission(path)
+    assert str(refused.value) == "not a readable notebook (NBFormatError: Unsupported nbformat version four)"
+
+
+def test_a_markdown_cell_that_reads_like_a_check_is_not_graded_by_nbgrader():
+    nb = new_notebook(cells=[new_markdown_cell("# CHECK 1.1 [2 pts]\nA heading, not a check", id="title"),
+                             new_code_cell("# CHECK 1.1 [2 pts]\nassert True", id="check")])
+    title, check = (cell.metadata.nbgrader for cell in to_nbgrader(nb).cells)
+    assert title == {"grade": False, "solution": False, "locked": True, "grade_id": "title", "schema_version": 3}
+    assert (check["grade"], check["points"], check["grade_id"]) == (True, 2, "check-1_1")
+
+
+def test_a_sandboxed_kernel_starts_again_under_bubblewrap_with_its_folder_writable(monkeypatch):
+    started = []
+    monkeypatch.setattr(isolation, "prepare", lambda config, args: ["-f", "/k/.home/kernel.json"])
+    monkeypatch.setattr(isolation, "bwrap", lambda: "/usr/bin/bwrap")
+    monkeypatch.setattr(nbcheck.os, "execv", lambda path, argv: started.append((path, argv)))
+    monkeypatch.setattr(isolation, "drop", lambda config: None)
+    monkeypatch.setattr(isolation, "settle", lambda config: None)
+    setting = json.dumps({"user": None, "sandbox": True, "hidden": ["/course/solutions"], "reach": [],
+                          "folder": "/s/k", "tmp": "/s"})
+    argv = ["--kernel", "--isolation", setting, "--", "-f", "/run/c.json"]
+    nbcheck._isolate(setting, {"--kernel"}, argv, ["-f", "/run/c.json"])
+    [(path, command)] = started
+    assert path == "/usr/bin/bwrap" and command[0] == "/usr/bin/bwrap"
+    text = " ".join(command)
+    assert "--unshare-net" in command and "--tmpfs /s " in text and "--bind /s/k /s/k" in text
+    assert command[command.index("--") + 1:] == [sys.executable, nbcheck.SCRIPT, "--kernel", "--isolation", setting,
+                                                 "--inside", "--", "-f", "/k/.home/kernel.json"]
+
+
+def test_an_indented_function_stub_keeps_its_docstring_as_written():
+    source = ('if True:\n    ### BEGIN SOLUTION\n    def area(w, h):\n        """The area of a rectangle.\n\n'
+              '        Width times height, in square metres.\n        """\n        return w * h\n    ### END SOLUTION')
+    [cell] = strip_solutions(new_notebook(cells=[new_code_cell(source, id="a")]), name="t").cells
+    assert cell.source == ('if True:\n    def area(w, h):\n        """The area of a rectangle.\n\n'
+                           '        Width times height, in square metres.\n        """\n        # your code here\n'
+                           '        return None')
+    nbformat.validate(new_notebook(cells=[cell]))
