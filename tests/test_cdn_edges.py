@@ -79,3 +79,19 @@ def test_a_region_too_small_for_any_client_leaves_the_result_as_stored():
     result = cdn_run((Region("Near", 300), Region("Tiny", 3_900, 1e-9)), ttl_s=20)
     assert set(result.requests["region"]) == {"Near"}
     assert digest(result) == "dced2a26d68ee645"
+
+
+def test_with_no_request_the_outcomes_still_index_and_mask():
+    codes, stale = edge_outcomes([], [], [], [], 10.0, keys=1)
+    assert np.array(OUTCOMES)[codes].tolist() == [] and np.arange(0)[stale].tolist() == []
+
+
+def test_the_origin_and_the_regions_are_kept_as_tuples_and_refused_by_name():
+    assert CDN(regions=2).regions == REGIONS[:2]
+    mine = [Region("A", 10), Region("B", 20)]
+    assert CDN(regions=mine).regions == tuple(mine)
+    with pytest.raises(TypeError, match=r"^origin must be a sequence \(a tuple or list\) of Component objects; "
+                                        r"got 'web'$"):
+        CDN(origin="web")
+    with pytest.raises(TypeError, match=r"^origin must hold Component objects \(e.g. Server\(\)\); got 'web'$"):
+        CDN(origin=("web",))
