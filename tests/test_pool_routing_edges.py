@@ -44,3 +44,16 @@ def test_a_free_lookup_does_not_let_a_request_that_arrived_with_it_go_first():
     table = run_dns(c.Architecture("dns", (dns,), dns=None), [0.0, 1.0, 1.0], [1, 0, 1]).requests
     assert table["dns_ms"].tolist() == [0.0, 0.0, 0.0]
     assert table["latency_ms"].tolist() == pytest.approx([100.0, 100.0, 200.0])
+
+
+def test_least_connections_counts_a_request_that_waited_exactly_its_time_out_until_it_is_served():
+    # web-1 (375 ms) takes the request of 0.5 s at 0.625 s: it waited exactly its 125 ms time-out, so it is served
+    # (a request gives up only after waiting longer) and holds web-1 until 1.0 s; at 0.71875 s web-2 is empty
+    servers = (c.WebServer(name="web-1", workers=1, service_time_ms=375, distribution="constant", timeout_ms=125),
+               c.WebServer(name="web-2", workers=1, service_time_ms=125, distribution="constant", timeout_ms=125))
+    arch = balanced("least_connections", *servers)
+    arrivals = [0.25, 0.4375, 0.5, 0.53125, 0.71875]
+    fast, reference = placed(arch, arrivals, "fast"), placed(arch, arrivals, "simpy")
+    assert fast["server"].tolist() == ["web-1", "web-2", "web-1", "web-2", "web-2"]
+    assert fast["status"].tolist() == ["timeout", "ok", "timeout", "timeout", "ok"]
+    assert_frame_equal(fast, reference)
