@@ -71,7 +71,8 @@ GROUPS = {
     # the other components in two more copies, so that three runs can go on at once
     "data": ([f"chapter1/components/{name}.py" for name in ("replicas", "shards", "datacentre", "cdn")],
              [*COMPONENT_TESTS, "tests/test_replica_rules.py", "tests/test_shard_rules.py", "tests/test_cdn_rules.py",
-              "tests/test_datacentre_rules.py", "tests/test_cdn_edges.py"]),
+              "tests/test_datacentre_rules.py", "tests/test_cdn_edges.py",
+              "tests/test_datacentre_edges.py"]),
     "messaging": (["chapter1/components/pool.py", "chapter1/components/queue.py"],
                   [*COMPONENT_TESTS, "tests/test_queue_rules.py", "tests/test_pool_rules.py", "tests/test_kernels.py",
                    "tests/test_queue_scaling_edges.py", "tests/test_pool_routing_edges.py",
