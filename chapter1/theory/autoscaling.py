@@ -111,11 +111,11 @@ def backlog_when_help_arrives(arrival_rate, service_rate, workers, *, provision_
 def autoscaled_backlog(times, rates, service_rate, workers, rule, *, check_every_s, provision_s):
     """The fluid model under the autoscaler: (backlog, workers paid for) at each of ``times`` (s).
 
-    ``rates``: the arrival rate as steps, ``((0, λ0), (t1, λ1), ...)``; ``workers``: the pool at 0; ``rule``:
-    a fresh :class:`ScalingRule`.  Checks come at h, 2h, ... as in the simulation.  Between two events
-    (a check, a worker ready, a rate step) the backlog moves in a straight line at λ − running·μ and
-    stops at zero, so the curve is exact for the fluid model.  It leaves out the few messages a queue
-    holds in normal running.
+    ``rates``: the arrival rate as steps from 0 s, ``((0, λ0), (t1, λ1), ...)``; ``times`` >= 0; ``workers``: the
+    pool at 0; ``rule``: a fresh :class:`ScalingRule`.  Checks come at h, 2h, ... as in the simulation.
+    Between two events (a check, a worker ready, a rate step) the backlog moves in a straight line at
+    λ − running·μ and stops at zero, so the curve is exact for the fluid model.  It leaves out the few
+    messages a queue holds in normal running.
 
     >>> rule = ScalingRule(2, 8, target_backlog_per_worker=2, cooldown_s=20)
     >>> b, w = autoscaled_backlog([0, 10, 15, 20, 30, 40], ((0, 1.0), (5, 6.0)), 1.0, 2, rule, check_every_s=5,
@@ -125,9 +125,12 @@ def autoscaled_backlog(times, rates, service_rate, workers, rule, *, check_every
     """
     check.number("check_every_s", check_every_s, low=0, low_open=True)
     check.number("provision_s", provision_s, low=0)
-    times = np.asarray(times, dtype=float)
+    times = check.number_list("times", times, low=0)
     end = float(times.max()) if times.size else 0.0
-    steps = sorted((float(t), float(r)) for t, r in rates)
+    steps = sorted((float(check.number("rates (a step's time)", t, low=0)),
+                    float(check.number("rates (a step's arrival rate)", r, low=0))) for t, r in rates)
+    if not steps or steps[0][0] != 0:
+        raise ValueError(f"rates must start at 0 s, e.g. ((0, 3.0), (30, 12.0)); got {rates!r}")
     events = {float(t) for t in times} | {t for t, _ in steps if t <= end}
     events |= {k * check_every_s for k in range(1, int(end / check_every_s) + 1)}
     pending, backlog, running, last, rate = [], 0.0, workers, 0.0, steps[0][1]
