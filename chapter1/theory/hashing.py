@@ -118,4 +118,5 @@ def sessions_lost_share(servers, event="death", scheme="modulo"):
     check.choice("scheme", scheme, SCHEMES)
     if event == "death":
         return 1.0 / servers
+    check.number("servers", servers, low=1, high=MAX_BINS - 1, integer=True)  # the one joining must fit too
     return keys_moved(servers, servers + 1, scheme)
