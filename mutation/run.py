@@ -52,7 +52,8 @@ GROUPS = {
         "tests/test_scaling_rule_memory.py", "tests/test_theory_hashing.py", "tests/test_theory_tables.py",
         "tests/test_theory_caching.py", "tests/test_theory_balancing.py", "tests/test_theory_sharding.py",
         "tests/test_theory_contention.py", "tests/test_theory_sites.py", "tests/test_theory_cdn.py",
-        "tests/test_theory_backlog.py", "tests/test_theory_sticky_sessions.py"]),
+        "tests/test_theory_backlog.py", "tests/test_theory_sticky_sessions.py",
+        "tests/test_theory_cache_limits.py"]),
     # queueing formulas and the predictions built on them: their own copy, so it can run beside "theory"
     "queues": (["chapter1/theory/queues.py", "chapter1/theory/predict.py"],
                [*THEORY_TESTS, "tests/test_theory_queues.py"]),
