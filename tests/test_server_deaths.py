@@ -107,10 +107,15 @@ def test_a_patient_client_sees_the_death_as_an_error_however_long_it_waited():
     assert list(result.requests["failed_at"][:2]) == ["box", "box"]
 
 
-def test_a_client_waits_exactly_its_time_out_in_the_queue_and_is_served_late():
+# a death long after: one request at a time through the outages; none: the whole share in one batch
+LATER = {"one at a time": ((5.0, 6.0),), "in one batch": ()}
+
+
+@pytest.mark.parametrize("outages", LATER.values(), ids=LATER.keys())
+def test_a_client_waits_exactly_its_time_out_in_the_queue_and_is_served_late(outages):
     """Three at 0.25 s, time-out 125 ms: the second waits exactly 125 ms (not past it), so it is served,
     answered too late; the third waits 250 ms and leaves the queue when its turn comes, unserved."""
-    result = both(box(125.0, outages=((5.0, 6.0),)), [0.25, 0.25, 0.25, 2.0])
+    result = both(box(125.0, outages=outages), [0.25, 0.25, 0.25, 2.0])
     assert table(result) == (["ok", "timeout", "timeout", "ok"], [125.0] * 4, [0.0, 125.0, 250.0, 0.0])
     assert periods(result)["box"] == {
         0: (0.0, 0.25, 0.375), 1: (0.125, 0.375, 0.5), 2: (0.25, None, None), 3: (0.0, 2.0, 2.125)}
@@ -118,13 +123,14 @@ def test_a_client_waits_exactly_its_time_out_in_the_queue_and_is_served_late():
     assert row(result)["timeout"] == 2
 
 
-def test_an_answer_exactly_a_time_out_after_arrival_is_on_time_and_a_later_one_is_not():
+@pytest.mark.parametrize("outages", LATER.values(), ids=LATER.keys())
+def test_an_answer_exactly_a_time_out_after_arrival_is_on_time_and_a_later_one_is_not(outages):
     """Time-out 200 ms: served at once in 125 ms is ok; 100 ms in the queue and 125 ms of work is 225 ms: the
     client left at 200 ms, though the box served it; with a 125 ms time-out an answer at 125 ms is on time."""
-    late = both(box(200.0, outages=((5.0, 6.0),)), [0.5, 0.525, 2.0])
+    late = both(box(200.0, outages=outages), [0.5, 0.525, 2.0])
     assert table(late) == (["ok", "timeout", "ok"], [125.0, 200.0, 125.0], [0.0, 100.0, 0.0])
     assert row(late)["served"] == 3
-    edge = both(box(125.0, outages=((5.0, 6.0),)), [0.25, 1.0])
+    edge = both(box(125.0, outages=outages), [0.25, 1.0])
     assert list(edge.requests["status"]) == ["ok", "ok"]
 
 
