@@ -79,7 +79,7 @@ GROUPS = {
     "messaging": (["chapter1/components/pool.py", "chapter1/components/queue.py"],
                   [*COMPONENT_TESTS, "tests/test_queue_rules.py", "tests/test_pool_rules.py", "tests/test_kernels.py",
                    "tests/test_queue_scaling_edges.py", "tests/test_pool_routing_edges.py",
-                   "tests/test_compiled_routing_choice.py"]),
+                   "tests/test_compiled_routing_choice.py", "tests/test_compiled_routing_state.py"]),
     # (kernels.py: its glue; _loops.py is numba's machine code, which mutmut's trampolines cannot enter)
     "simulation": (["chapter1/core/simulation.py", "chapter1/core/component.py", "chapter1/core/architecture.py",
                     "chapter1/core/workload.py", "chapter1/core/validation.py", "chapter1/core/kernels.py"], [
@@ -87,7 +87,7 @@ GROUPS = {
         "tests/test_wiring_edges.py", "tests/test_faults.py", "tests/test_contract.py", "tests/test_extending.py",
         "tests/test_engines.py", "tests/test_simultaneous_events.py",
         "tests/test_part_swaps.py", "tests/test_simulate_refusals.py", "tests/test_kernels.py",
-        "tests/test_arrival_order_ties.py"]),
+        "tests/test_arrival_order_ties.py", "tests/test_compiled_routing_state.py"]),
     # the grader's kernel-free tests only: test_grade.py and test_exercises.py run notebooks (minutes per mutant)
     "grading": (["chapter1/grading/*"], [
         "tests/test_grading_messages.py", "tests/test_grading_units.py", "tests/test_grading_gradebook.py",
