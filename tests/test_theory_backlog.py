@@ -77,6 +77,14 @@ def test_the_first_check_comes_one_interval_after_the_start():
     assert _agrees_with_the_hand_walk("first check")
 
 
+def test_a_time_a_billionth_of_an_interval_in_is_no_check():
+    """Checks every second: 1e-9 s in is no check (the pool of 4 started for 3 a second is untouched); the check at
+    1 s finds no backlog and keeps 1."""
+    rule = ScalingRule(min_workers=1, max_workers=8, target_backlog_per_worker=2, cooldown_s=0)
+    _, paid = autoscaled_backlog([1e-9, 1], ((0, 3.0),), 1.0, 4, rule, check_every_s=1, provision_s=0)
+    assert paid.tolist() == [4, 1]
+
+
 def test_checks_every_half_second_settle_the_backlog_where_the_pool_keeps_up():
     """3 a second on 1 worker of 1 a second, target 1 a worker, workers ready at once: 1 at 0.5 s (enough),
     2 at 1 s (a second worker: +1 a second), 2.5 at 1.5 s (a third: the pool keeps up) and 2.5 from then on,
