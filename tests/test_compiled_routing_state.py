@@ -1,7 +1,9 @@
 """The compiled routing of a balancer that reads connections leaves the balancer and its servers as the Python loop
 leaves them, so that routing a run in several calls gives what one call gives: the requests still inside, the queued
-ones, the workers' free times and the turn all carry over.  (Lowered ``kernels.MIN_REQUESTS``, as in
-tests/test_kernels.py.)"""
+ones, the workers' free times and the turn all carry over; and reading services in blocks changes nothing.
+(Lowered ``kernels.MIN_REQUESTS``, as in tests/test_kernels.py, and blocks of 64 requests.)"""
+
+import functools
 
 import numpy as np
 import pytest
@@ -11,12 +13,14 @@ from chapter1.core import kernels
 from chapter1.core.simulation import Simulation
 
 REQUESTS = 600
+ROUTE = kernels.route_by_connections
 
 
 def route_in_three_calls(arch, load, compiled, monkeypatch, seed=4):
     """Routes, services and starts of every request, routed in three calls (the last of two requests), the number
     of requests queued before the last call, and the state left after them."""
     monkeypatch.setattr(kernels, "MIN_REQUESTS", 0 if compiled else 10**12)
+    monkeypatch.setattr(kernels, "route_by_connections", functools.partial(ROUTE, block=64))
     workload = c.Workload.from_rate(load * arch["load balancer"].capacity)
     sim = Simulation(arch, workload, REQUESTS, seed)
     run = sim.tiers[0]
