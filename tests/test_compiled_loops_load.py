@@ -1,0 +1,29 @@
+"""The compiled loops load from scratch where numba is installed (it is a dependency of the course), and the loops
+they give answer as the Python loops do; where numba fails, :func:`kernels.compiled` says so once and for all."""
+
+import numpy as np
+
+from chapter1.core import kernels
+
+
+def test_the_compiled_loops_load_from_scratch_and_answer(monkeypatch):
+    monkeypatch.setattr(kernels, "_compiled", None)  # as in a fresh kernel: nothing compiled or loaded yet
+    loops = kernels.compiled()
+    assert loops is not None and kernels.compiled() is loops, "numba is a dependency: the compiled loops must load"
+    assert {"fcfs", "dns", "route", "number"} <= set(vars(loops))
+    starts, free, waiting = kernels.fcfs_starts(np.array([0.0, 0.1, 0.2]), np.array([1.0, 1.0, 1.0]), [0.0, 0.0], [],
+                                                timeout=np.inf, queue_limit=np.inf)
+    assert starts.tolist() == [0.0, 0.1, 1.0] and sorted(free) == [1.1, 2.0] and waiting == []
+    assert kernels.use_compiled(kernels.MIN_REQUESTS) and not kernels.use_compiled(kernels.MIN_REQUESTS - 1)
+
+
+def test_where_numba_cannot_compile_the_python_loops_serve(monkeypatch):
+    attempts = []
+
+    def broken():
+        attempts.append(1)
+        raise RuntimeError("no compiler for this machine")
+    monkeypatch.setattr(kernels, "_compiled", None)
+    monkeypatch.setattr(kernels, "_compile", broken)
+    assert kernels.compiled() is None and kernels.compiled() is None and not kernels.use_compiled(10**9)
+    assert attempts == [1]  # tried once: a failed compile is not paid again at every run
