@@ -60,3 +60,14 @@ def test_the_compiled_loop_gives_the_simpy_result(compiled_always, server, load)
     pd.testing.assert_frame_equal(slow.requests, fast.requests)
     pd.testing.assert_frame_equal(slow.components, fast.components)
     assert (fast.requests["status"] != "ok").any() == (server.queue_limit is not None)
+
+
+def test_a_round_robin_pool_whose_clients_give_up_in_the_queue_gives_the_simpy_result():
+    arch = c.load_balanced(2, "round_robin", service_time_ms=20, workers=1, queue_limit=None, timeout_ms=30)
+    arch = c.Architecture("pool", arch.tiers, dns=None)
+    slow, fast = (c.simulate(arch, c.Workload.from_rate(150), requests=300, seed=5, engine=engine)
+                  for engine in ("simpy", "fast"))
+    pd.testing.assert_frame_equal(slow.requests, fast.requests)
+    pd.testing.assert_frame_equal(slow.components, fast.components)
+    gave_up = fast.requests["web-1_wait_ms"].fillna(fast.requests["web-2_wait_ms"]) > 30
+    assert gave_up.sum() > 10 and (fast.requests.loc[gave_up, "status"] == "timeout").all()

@@ -114,12 +114,13 @@ LATER = {"one at a time": ((5.0, 6.0),), "in one batch": ()}
 @pytest.mark.parametrize("outages", LATER.values(), ids=LATER.keys())
 def test_a_client_waits_exactly_its_time_out_in_the_queue_and_is_served_late(outages):
     """Three at 0.25 s, time-out 125 ms: the second waits exactly 125 ms (not past it), so it is served,
-    answered too late; the third waits 250 ms and leaves the queue when its turn comes, unserved."""
-    result = both(box(125.0, outages=outages), [0.25, 0.25, 0.25, 2.0])
-    assert table(result) == (["ok", "timeout", "timeout", "ok"], [125.0] * 4, [0.0, 125.0, 250.0, 0.0])
-    assert periods(result)["box"] == {
-        0: (0.0, 0.25, 0.375), 1: (0.125, 0.375, 0.5), 2: (0.25, None, None), 3: (0.0, 2.0, 2.125)}
-    assert row(result)["served"] == 3
+    answered too late; the third waits 250 ms and leaves the queue when its turn comes (0.5 s), unserved, so
+    the worker is free at once for the one arriving at 0.5625 s."""
+    result = both(box(125.0, outages=outages), [0.25, 0.25, 0.25, 0.5625, 2.0])
+    assert table(result) == (["ok", "timeout", "timeout", "ok", "ok"], [125.0] * 5, [0.0, 125.0, 250.0, 0.0, 0.0])
+    assert periods(result)["box"] == {0: (0.0, 0.25, 0.375), 1: (0.125, 0.375, 0.5), 2: (0.25, None, None),
+                                      3: (0.0, 0.5625, 0.6875), 4: (0.0, 2.0, 2.125)}
+    assert row(result)["served"] == 4
     assert row(result)["timeout"] == 2
 
 
