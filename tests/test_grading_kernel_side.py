@@ -9,6 +9,7 @@ under a folder it could not cross (whatever the grader's umask), with no way bac
 from __future__ import annotations
 
 import ctypes
+import errno
 import json
 import os
 import shutil
@@ -20,7 +21,7 @@ import pytest
 from test_grading_isolation import Libc, Process
 
 from chapter1.grading import isolation
-from chapter1.grading.isolation import NOBODY
+from chapter1.grading.isolation import NOBODY, Isolation
 
 ROOT = os.geteuid() == 0
 needs_root = pytest.mark.skipif(not ROOT, reason="only root can switch users and mount")
@@ -73,10 +74,21 @@ def machine():
 
 @needs_root
 @pytest.mark.parametrize("umask", [0o022, 0o077])
-def test_a_root_kernel_ends_as_nobody_blind_to_the_answers_and_reaching_its_python(machine, umask):
+def test_a_root_kernel_ends_as_nobody_blind_to_the_answers_where_a_stand_in_would_refuse(machine, umask,
+                                                                                          monkeypatch):
     lib = machine / "locked" / "python" / "lib"
     config = {"user": [NOBODY, NOBODY], "hidden": [str(machine / "solutions")], "reach": [str(lib)],
               "folder": str(machine / "kernel")}
+    with monkeypatch.context() as patched:  # a C library that only records: the same steps, nothing hidden
+        libc = Libc()
+        patched.setattr(isolation.ctypes, "CDLL", lambda *args, **kwargs: libc)
+        Process(patched)
+        patched.chdir(machine)
+        assert isolation.drop(config) is True
+        covered = [call[2] for call in libc.calls if call[0] == "mount" and call[3] == b"tmpfs"]
+        assert covered == [os.fsencode(machine / "locked"), os.fsencode(machine / "solutions")]
+        with pytest.raises(SystemExit):
+            isolation.settle(config)  # the answers are still readable: the kernel refuses to start
 
     def kernel():
         os.umask(umask)
@@ -105,14 +117,19 @@ def test_a_root_kernel_ends_as_nobody_blind_to_the_answers_and_reaching_its_pyth
 
 
 @needs_root
-def test_a_kernel_that_cannot_hide_the_answers_says_why_in_the_systems_words(machine):
+def test_a_kernel_that_cannot_hide_the_answers_gives_the_systems_reason_as_a_stand_in_does(machine, monkeypatch):
+    with monkeypatch.context() as patched:
+        patched.setattr(isolation.ctypes, "CDLL", lambda *args, **kwargs: Libc(fail={"unshare"}))
+        patched.setattr(isolation.ctypes, "get_errno", lambda: errno.EPERM)
+        stand_in = isolation._hide([str(machine / "solutions")])
+
     def as_nobody():
         os.setgroups([])
         os.setgid(NOBODY)
         os.setuid(NOBODY)
         return isolation._hide([str(machine / "solutions")])
 
-    assert in_child(as_nobody) == "no private mount namespace (Operation not permitted)"
+    assert in_child(as_nobody) == stand_in == "no private mount namespace (Operation not permitted)"
 
 
 def test_a_needed_path_that_is_not_a_folder_is_refused_before_anything_is_covered(monkeypatch, tmp_path):
@@ -176,3 +193,36 @@ def test_the_probe_opens_at_most_twenty_entries_of_a_folder_it_can_list(monkeypa
     assert isolation.readable([str(tmp_path)]) == [f"{tmp_path} (21 entries listed)"]
     (tmp_path / "d19").rmdir()
     assert isolation.readable([str(tmp_path)]) == [f"{tmp_path} (20 entries listed, z.ipynb opened)"]
+
+
+@needs_root
+def test_a_kernels_copies_belong_to_its_user_and_a_second_start_finds_its_home(monkeypatch, tmp_path):
+    grader = tmp_path / "grader"
+    (grader / "ipython" / "profile_default").mkdir(parents=True)
+    (grader / "ipython" / "profile_default" / "ipython_kernel_config.py").write_text("c.X = 1\n")
+    (grader / "conn.json").write_text("{}")
+    for name in ("HOME", "IPYTHONDIR", "TMPDIR", "XDG_CACHE_HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME",
+                 "JUPYTER_RUNTIME_DIR", "MPLCONFIGDIR"):
+        monkeypatch.setenv(name, str(grader / "ipython") if name == "IPYTHONDIR" else "unset")
+    folder = tmp_path / "work"
+    folder.mkdir()
+    config = {"folder": str(folder), "user": [NOBODY, NOBODY]}
+    for _ in range(2):  # a kernel started again in its folder (a restart) finds its home there
+        monkeypatch.setenv("IPYTHONDIR", str(grader / "ipython"))
+        isolation.prepare(config, ["-f", str(grader / "conn.json")])
+    home = folder / ".home"
+    for copy in (home / "kernel.json", home / "ipython/profile_default/ipython_kernel_config.py"):
+        info = copy.stat()
+        assert (info.st_uid, info.st_gid, info.st_mode & 0o777) == (NOBODY, NOBODY, 0o600), copy
+
+
+def test_a_hidden_folder_under_the_empty_tmp_is_left_to_it_beside_a_course_bound_back(monkeypatch, tmp_path):
+    # the checkout (tmp/co) is bound back into the empty temporary folder; answers elsewhere under it (tmp/other)
+    # are hidden by the empty tmp itself and need no cover of their own
+    (tmp_path / "co").mkdir()
+    (tmp_path / "other" / "solutions").mkdir(parents=True)
+    monkeypatch.setattr(isolation, "bwrap", lambda: None)
+    monkeypatch.setattr(isolation, "_course_paths", lambda: [str(tmp_path / "co")])
+    hidden = str(tmp_path / "other" / "solutions")
+    command = isolation.bwrap_command(Isolation(None, True, (hidden,)), tmp_path / "work", tmp=str(tmp_path))
+    assert "--ro-bind" in command and str(tmp_path / "co") in command and hidden not in command

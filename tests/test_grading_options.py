@@ -24,6 +24,7 @@ from chapter1.grading import isolation, nbcheck
 from chapter1.grading.exercises import strip_solutions
 from chapter1.grading.grade import main
 from chapter1.grading.gradebook import read_gradebook, write_gradebook
+from chapter1.grading.nbcheck import OutputCap
 from chapter1.grading.nbgrader import to_nbgrader
 from chapter1.grading.running import Result
 from chapter1.grading.submissions import Course, GradingError, Submission, _read_submission
@@ -135,3 +136,10 @@ def test_an_indented_function_stub_keeps_its_docstring_as_written():
                            '        Width times height, in square metres.\n        """\n        # your code here\n'
                            '        return None')
     nbformat.validate(new_notebook(cells=[cell]))
+
+
+def test_output_that_exactly_fills_a_budget_is_kept():
+    message = {"msg_type": "stream", "content": {"text": "x" * 6}}  # 18 bytes of JSON
+    assert OutputCap(cell_limit=18, notebook_limit=100).keep(message)
+    assert OutputCap(cell_limit=100, notebook_limit=18).keep(message)
+    assert not OutputCap(cell_limit=17, notebook_limit=100).keep(message)
