@@ -10,6 +10,7 @@ import csv
 import json
 import locale
 import sys
+from types import SimpleNamespace
 
 import grading_kernel
 import grading_toy
@@ -143,3 +144,13 @@ def test_output_that_exactly_fills_a_budget_is_kept():
     assert OutputCap(cell_limit=18, notebook_limit=100).keep(message)
     assert OutputCap(cell_limit=100, notebook_limit=18).keep(message)
     assert not OutputCap(cell_limit=17, notebook_limit=100).keep(message)
+
+
+def test_the_runner_finds_a_kernels_pid_or_says_there_is_none():
+    # a kernel that never started (no kernel, no manager, no provisioner) leaves the pid unknown, not a crash
+    item = SimpleNamespace
+    assert nbcheck._kernel_pid(item(parent=item())) is None
+    assert nbcheck._kernel_pid(item(parent=item(kernel=item()))) is None
+    assert nbcheck._kernel_pid(item(parent=item(kernel=item(km=item())))) is None
+    assert nbcheck._kernel_pid(item(parent=item(kernel=item(km=item(provisioner=item()))))) is None
+    assert nbcheck._kernel_pid(item(parent=item(kernel=item(km=item(provisioner=item(pid=4321)))))) == 4321
