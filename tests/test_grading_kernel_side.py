@@ -226,3 +226,13 @@ def test_a_hidden_folder_under_the_empty_tmp_is_left_to_it_beside_a_course_bound
     hidden = str(tmp_path / "other" / "solutions")
     command = isolation.bwrap_command(Isolation(None, True, (hidden,)), tmp_path / "work", tmp=str(tmp_path))
     assert "--ro-bind" in command and str(tmp_path / "co") in command and hidden not in command
+
+
+def test_a_sandboxed_probe_started_without_a_jupyter_parent_is_prepared(monkeypatch, tmp_path):
+    # the grader's probe is started by subprocess, not by Jupyter: there is no JPY_PARENT_PID to drop
+    for name in ("HOME", "IPYTHONDIR", "TMPDIR", "XDG_CACHE_HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME",
+                 "JUPYTER_RUNTIME_DIR", "MPLCONFIGDIR"):
+        monkeypatch.setenv(name, str(tmp_path / "none"))
+    monkeypatch.delenv("JPY_PARENT_PID", raising=False)
+    assert isolation.prepare({"folder": str(tmp_path), "sandbox": True}, ["--probe"]) == ["--probe"]
+    assert "JPY_PARENT_PID" not in os.environ and os.environ["HOME"] == str(tmp_path / ".home")
