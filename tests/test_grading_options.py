@@ -154,3 +154,60 @@ def test_the_runner_finds_a_kernels_pid_or_says_there_is_none():
     assert nbcheck._kernel_pid(item(parent=item(kernel=item(km=item())))) is None
     assert nbcheck._kernel_pid(item(parent=item(kernel=item(km=item(provisioner=item()))))) is None
     assert nbcheck._kernel_pid(item(parent=item(kernel=item(km=item(provisioner=item(pid=4321)))))) == 4321
+
+
+def recorded(tmp_path, cells, steps):
+    """Cells collected, then (cell, phase, result, error) reported, as the runner's recorder sees a run."""
+    recorder = nbcheck.Recorder(str(tmp_path / "r.jsonl"))
+    recorder.pytest_collection_modifyitems(cells)
+    for cell, when, result, error in steps:
+        recorder.pytest_runtest_makereport(cell, SimpleNamespace(excinfo=error and SimpleNamespace(value=error)))
+        recorder.pytest_runtest_logreport(SimpleNamespace(nodeid=cell.nodeid, when=when, passed=result == "passed",
+                                                          skipped=result in ("skipped", "xfail"), **(
+                                                              {"wasxfail": ""} if result == "xfail" else {})))
+    recorder.pytest_unconfigure(None)
+    return nbcheck._read_results(tmp_path / "r.jsonl")
+
+
+def test_each_failing_cell_is_reported_by_what_the_learner_needs(tmp_path):
+    def cell(nodeid, source, outputs=None):
+        extra = {} if outputs is None else {"test_outputs": outputs}
+        return SimpleNamespace(nodeid=nodeid, cell=SimpleNamespace(source=source), parent=SimpleNamespace(), **extra)
+
+    traceback = ["Traceback", "----> 3 assert rps == 100", "AssertionError"]
+    cells = [cell("c0", "# CHECK 1.1\nassert rps == 100\nprint(rps)",
+                  [{"output_type": "error", "ename": "AssertionError", "evalue": "", "traceback": traceback}]),
+             cell("c1", "XY = load()\nmore", [{"output_type": "error", "ename": "NameError"}]),
+             cell("c2", "x" * 250), cell("c3", "maybe()"), cell("c4", "never()"),
+             cell("c5", "assert ok", [{"output_type": "error", "ename": "AssertionError"}])]
+    data = recorded(tmp_path, cells, [(cells[0], "call", "failed", AssertionError()),
+                                      (cells[1], "call", "failed", NameError()),
+                                      (cells[2], "call", "failed", RuntimeError("Kernel dead on test start")),
+                                      (cells[3], "call", "xfail", RuntimeError("expected to fail")),
+                                      (cells[4], "setup", "passed", None),  # the run ended before its call
+                                      (cells[5], "call", "failed", AssertionError())])
+    assert [(c["first_line"], c["outcome"], c["message"]) for c in data["cells"]] == [
+        ("# CHECK 1.1", "failed", "assertion failed: assert rps == 100"),
+        ("XY = load()", "failed", "NameError"),
+        ("x" * 200, "failed", "not run: the kernel died in an earlier cell"),
+        ("maybe()", "failed", "expected to fail"),
+        ("never()", "error", nbcheck.NOT_RUN),
+        ("assert ok", "failed", "assertion failed")]  # no message, no traceback: still a sentence
+    assert data["kernel_pid"] is None  # these cells' kernel is not known
+
+
+def test_the_runners_peak_memory_is_its_own_high_water_mark(monkeypatch):
+    def high_water():
+        with open("/proc/self/status", encoding="ascii") as status:
+            return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+
+    before = high_water()
+    assert nbcheck._peak_kb() in {before, high_water()}  # VmHWM itself (it only grows: read before and after)
+
+    def no_proc(*args, **kwargs):
+        raise OSError("no /proc here")
+
+    monkeypatch.setattr(nbcheck, "open", no_proc, raising=False)
+    import resource
+
+    assert nbcheck._peak_kb() == resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # without /proc: getrusage
