@@ -1,0 +1,33 @@
+"""Theory inputs a learner gets wrong, named with what would work: a fan-out past the largest cluster, a rate
+where a Workload belongs (chapters 08 and 09)."""
+
+import math
+
+import pytest
+
+from chapter1 import analytic
+from chapter1.theory.sharding import MAX_SHARDS
+
+FANOUT = [lambda k: analytic.fanout_cdf(0.99, k), lambda k: analytic.fanout_quantile_ms(0.99, k, 10),
+          lambda k: analytic.fanout_mean_ms(k, 10)]
+
+
+@pytest.mark.parametrize("call", FANOUT, ids=["cdf", "quantile", "mean"])
+def test_a_fanout_to_more_shards_than_the_largest_cluster_is_refused_by_name(call):
+    with pytest.raises(ValueError) as error:
+        call(MAX_SHARDS + 1)
+    assert str(error.value) == "k must be a whole number in the range [1, 1,000,000]; got 1000001"
+
+
+def test_a_fanout_to_the_largest_cluster_answers():
+    """A million shards: 0.99^(10^6) underflows to 0; the slowest of 10^6 answers of mean 10 ms takes 10 H(10^6)
+    ms on average (H(n) ~ ln n + 0.5772 + 1 / 2n: 144.0 ms)."""
+    assert analytic.fanout_cdf(0.99, MAX_SHARDS) == 0.0
+    assert analytic.fanout_mean_ms(MAX_SHARDS, 10) == pytest.approx(10 * (math.log(1e6) + 0.5772156649 + 5e-7),
+                                                                    rel=1e-9)
+
+
+def test_stale_reads_of_a_rate_instead_of_a_workload_name_the_workload_wanted():
+    with pytest.raises(TypeError) as error:
+        analytic.stale_reads(500, lag_ms=100)
+    assert str(error.value) == "workload must be a Workload (e.g. Workload(users=1000)); got 500"
