@@ -10,6 +10,7 @@ import csv
 import json
 import locale
 import sys
+from collections import deque
 from types import SimpleNamespace
 
 import grading_kernel
@@ -19,6 +20,7 @@ import pytest
 from grading_kernel import submit
 from grading_toy import CHAPTER
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from test_grading_runner import Kernel, stream
 
 import chapter1.grading.grade as grading
 from chapter1.grading import isolation, nbcheck
@@ -211,3 +213,66 @@ def test_the_runners_peak_memory_is_its_own_high_water_mark(monkeypatch):
     import resource
 
     assert nbcheck._peak_kb() == resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # without /proc: getrusage
+
+
+class Asked(Kernel):
+    """The stand-in running kernel, noting the timeout of every read and poll."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.asked, self.polled, self.drained = [], [], []
+        self.kc = SimpleNamespace(get_iopub_msg=self._drained)
+
+    def _drained(self, timeout=None):
+        self.drained.append(timeout)
+        return self._next()
+
+    def await_reply(self, msg_id, timeout=None):
+        self.polled.append(timeout)
+        return super().await_reply(msg_id, timeout)
+
+    def get_message(self, stream, timeout=None):
+        self.asked.append((self, stream, timeout))
+        return super().get_message(stream, timeout)
+
+
+@pytest.fixture
+def running():
+    class Running(Asked):
+        pass
+
+    nbcheck._patch_running_kernel(Running)  # with the runner's own poll interval and interrupt grace
+    return Running
+
+
+def test_a_running_cell_is_polled_without_blocking_and_nbvals_reads_pass_through(running):
+    # the reply comes on the third poll, well within the first alive check (0.5 s): a kernel that reports itself
+    # dead is not asked, and every poll and drain returns at once
+    kernel = running([stream("a")], reply_after=2, alive=False)
+    assert kernel.await_reply("m1") == {"reply_to": "m1"}
+    assert kernel.polled == [0.01] * 3 and set(kernel.drained) == {0}
+    assert kernel.get_message("shell", timeout=7) == {"stream": "shell"}
+    assert kernel.asked == [(kernel, "shell", 7)]
+    kernel.iopub.append(stream("x" * 300_000))  # printed after the reply: read late, clipped all the same
+    assert kernel.get_message("iopub", timeout=3)["content"]["text"] == "a"
+    late = kernel.get_message("iopub", timeout=3)["content"]["text"]
+    assert len(late) < 101_000 and kernel.asked[-1] == (kernel, "iopub", 3)
+
+
+def test_a_drain_moves_at_most_two_thousand_messages():
+    kernel = Kernel([stream(str(i)) for i in range(2_001)])
+    state = {"buffer": deque(), "cap": OutputCap()}
+    nbcheck._drain(kernel, state)
+    assert len(state["buffer"]) == 2_000 and len(kernel.iopub) == 1
+
+
+def test_an_interrupted_cell_keeps_its_grace_and_the_next_cell_starts_clean(running, monkeypatch):
+    kernel = running()
+    kernel.await_reply("m1")
+    kernel.interrupt()
+    kernel.iopub.append(stream("still printing"))
+    assert kernel.get_message("iopub")["content"]["text"] == "still printing"  # within the 5 s grace
+    monkeypatch.setattr(nbcheck, "INTERRUPT_GRACE", 0.0)
+    kernel.await_reply("m2")  # the next cell: its output read late is not cut off by the old interrupt
+    kernel.iopub.append(stream("next"))
+    assert kernel.get_message("iopub")["content"]["text"] == "next"
