@@ -13,6 +13,7 @@ import errno
 import json
 import os
 import shutil
+import subprocess
 import tempfile
 import traceback
 from pathlib import Path
@@ -21,7 +22,7 @@ import pytest
 from test_grading_isolation import Libc, Process
 
 from chapter1.grading import isolation
-from chapter1.grading.isolation import NOBODY, Isolation
+from chapter1.grading.isolation import NOBODY, Isolation, IsolationError
 
 ROOT = os.geteuid() == 0
 needs_root = pytest.mark.skipif(not ROOT, reason="only root can switch users and mount")
@@ -236,3 +237,32 @@ def test_a_sandboxed_probe_started_without_a_jupyter_parent_is_prepared(monkeypa
     monkeypatch.delenv("JPY_PARENT_PID", raising=False)
     assert isolation.prepare({"folder": str(tmp_path), "sandbox": True}, ["--probe"]) == ["--probe"]
     assert "JPY_PARENT_PID" not in os.environ and os.environ["HOME"] == str(tmp_path / ".home")
+
+
+def test_the_kernel_is_told_the_graders_temporary_folder(tmp_path):
+    # the launcher sets the kernel's own TMPDIR before it builds the bubblewrap command: the grader's is passed on
+    setting = json.loads(Isolation(None, True, ("/s",)).argument(tmp_path / "k"))
+    assert (setting["folder"], setting["tmp"]) == (str(tmp_path / "k"), os.path.realpath(tempfile.gettempdir()))
+
+
+@needs_root
+def test_the_probe_starts_in_a_folder_of_the_kernels_user_and_its_failures_are_named(monkeypatch, tmp_path):
+    owners = []
+
+    def probe(stdout):
+        def run(command, **options):
+            owners.append(os.stat(json.loads(command[command.index("--isolation") + 1])["folder"]).st_uid)
+            return subprocess.CompletedProcess(command, 0, stdout, "")
+        return run
+
+    user = Isolation((NOBODY, 4242), False, ("/s",))
+    monkeypatch.setattr(isolation.subprocess, "run", probe(f'{{"uid": {NOBODY}, "gid": 4242, "groups": []}}'))
+    isolation.verify(user)
+    assert owners == [NOBODY]  # the probe, as the kernel's user, can enter its folder
+    monkeypatch.setattr(isolation.subprocess, "run", probe('{"uid": 1000, "gid": 4242, "groups": []}'))
+    with pytest.raises(IsolationError, match=rf"^the probe ran as uid 1000, not {NOBODY}$"):
+        isolation.verify(user)
+    monkeypatch.setattr(isolation.subprocess, "run", probe("w" * 100 + "x" * 200))
+    with pytest.raises(IsolationError) as raised:
+        isolation.verify(user)
+    assert str(raised.value) == f"the isolated probe said nothing readable: {'x' * 200!r}"  # its last 200 characters
