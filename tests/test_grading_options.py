@@ -20,16 +20,18 @@ import pytest
 from grading_kernel import submit
 from grading_toy import CHAPTER
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from test_grading_cluster import Dask, jobs
 from test_grading_runner import Kernel, stream
 
 import chapter1.grading.grade as grading
-from chapter1.grading import isolation, nbcheck
+from chapter1.grading import distributed, isolation, nbcheck
+from chapter1.grading.distributed import grade_on_cluster
 from chapter1.grading.exercises import strip_solutions
 from chapter1.grading.grade import main
 from chapter1.grading.gradebook import read_gradebook, write_gradebook
 from chapter1.grading.nbcheck import OutputCap
 from chapter1.grading.nbgrader import to_nbgrader
-from chapter1.grading.running import Result
+from chapter1.grading.running import Result, Settings
 from chapter1.grading.submissions import Course, GradingError, Submission, _read_submission
 
 course_dirs = grading_toy.course_dirs
@@ -276,3 +278,23 @@ def test_an_interrupted_cell_keeps_its_grace_and_the_next_cell_starts_clean(runn
     kernel.await_reply("m2")  # the next cell: its output read late is not cut off by the old interrupt
     kernel.iopub.append(stream("next"))
     assert kernel.get_message("iopub")["content"]["text"] == "next"
+
+
+@pytest.fixture
+def cluster_kernel(monkeypatch, tmp_path):
+    distributed._preflight.cache_clear()  # a worker's preflight lives as long as its process
+    return grading_kernel.install(monkeypatch, tmp_path, distributed)
+
+
+def test_a_submission_in_korean_is_graded_on_a_cluster_whatever_the_locale(course_dirs, cluster_kernel, tmp_path,
+                                                                         monkeypatch, ascii_locale):
+    fake = Dask()
+    monkeypatch.setattr(distributed, "_distributed", lambda: fake)
+    [(index, job)] = jobs(course_dirs, Course(course_dirs[0]), tmp_path, ("ann",))
+    nb = nbformat.read(job.notebook, as_version=4)
+    nb.cells.append(new_markdown_cell("제 답은 위에 있습니다.", id="note"))  # "my answer is above"
+    nbformat.write(nb, job.notebook)
+    [(_, row)] = grade_on_cluster([(index, job)], Settings(), "local:1")
+    assert (row.status, row.total) == ("graded", 6)
+    [call] = cluster_kernel.calls
+    assert call["path"].suffix == ".ipynb"  # nbval collects notebooks by this suffix only
