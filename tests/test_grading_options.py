@@ -298,3 +298,21 @@ def test_a_submission_in_korean_is_graded_on_a_cluster_whatever_the_locale(cours
     assert (row.status, row.total) == ("graded", 6)
     [call] = cluster_kernel.calls
     assert call["path"].suffix == ".ipynb"  # nbval collects notebooks by this suffix only
+
+
+def test_a_failed_runs_log_is_told_by_its_last_lines_in_plain_text(tmp_path):
+    # the message quotes the end of the runner's log: its last 2,000 bytes, colours off, broken bytes replaced
+    log = tmp_path / "runner.log"
+    log.write_bytes(b"Z" + b"W" + b"y" * 1_999)
+    assert nbcheck._tail(log).startswith("Wyyy")
+    log.write_bytes(b"start\n\x1b[31mKernelDied\x1b[0m: gone \xff\n")
+    assert nbcheck._tail(log) == "start | KernelDied: gone \ufffd"
+    assert nbcheck._tail(tmp_path / "missing.log") == ""
+
+
+def test_a_cell_the_run_did_not_finish_keeps_its_check_and_place():
+    cell = nbcheck.CellOutcome("1.1", 2, "error", nbcheck.NOT_RUN, 3, "# CHECK 1.1 [2 pts]")
+    assert nbcheck._interrupted(cell, "out of time") == nbcheck.CellOutcome(
+        "1.1", 2, "error", "not finished: out of time", 3, "# CHECK 1.1 [2 pts]")
+    done = nbcheck.CellOutcome("1.2", 1, "passed", "", 4, "# CHECK 1.2")
+    assert nbcheck._interrupted(done, "out of time") is done
