@@ -178,3 +178,20 @@ def test_read_time_at_a_replica_is_its_mmc_queue_worked_by_hand():
     y = ((1 + c) - np.sqrt((1 + c) ** 2 - 4 * c * 0.05)) / (2 * c)
     p95 = analytic.read_time_ms(500, 0.9, replicas=3, workers=4, service_ms=10, percent=95)
     assert p95 == pytest.approx(-np.log(y) / 100 * 1_000, rel=1e-6)
+
+
+def test_backlog_when_help_arrives_with_faster_workers_and_a_slight_overload():
+    """Workers of 2 a second: 12 a second on 4 of them grow the backlog 12 - 8 = 4 a second; threshold 4 x 5 =
+    20; help after d + h/2 = 22.5 s more: 20 + 4 x 22.5 = 110.  Half a message a second over capacity still
+    needs help, only later: 20 + 0.5 x 22.5 = 31.25."""
+    common = dict(provision_s=20, check_every_s=5, target_backlog_per_worker=5)
+    assert analytic.backlog_when_help_arrives(12, 2.0, 4, **common) == pytest.approx(110, **EXACT)
+    assert analytic.backlog_when_help_arrives(4.5, 1.0, 4, **common) == pytest.approx(31.25, **EXACT)
+
+
+def test_backlog_when_help_arrives_waits_for_the_check_after_the_crossing():
+    """Threshold 4 x 4 = 16 reached 16 / 8 = 2 s after a step at 0: the next check is at 5 s (W = 3 s), help
+    20 s later: 16 + 8 x 23 = 200.  A step at 4 s crosses at 6 s: W = 4 s, 16 + 8 x 24 = 208."""
+    common = dict(provision_s=20, check_every_s=5, target_backlog_per_worker=4)
+    assert analytic.backlog_when_help_arrives(12, 1.0, 4, step_at_s=0, **common) == pytest.approx(200, **EXACT)
+    assert analytic.backlog_when_help_arrives(12, 1.0, 4, step_at_s=4, **common) == pytest.approx(208, **EXACT)

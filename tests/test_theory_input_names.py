@@ -31,3 +31,19 @@ def test_stale_reads_of_a_rate_instead_of_a_workload_name_the_workload_wanted():
     with pytest.raises(TypeError) as error:
         analytic.stale_reads(500, lag_ms=100)
     assert str(error.value) == "workload must be a Workload (e.g. Workload(users=1000)); got 500"
+
+
+def test_stale_reads_of_popularities_that_do_not_sum_to_one_name_key_popularity():
+    with pytest.raises(ValueError) as error:
+        analytic.stale_read_probability([0.5, 0.6], write_rate=1, lag_ms=100)
+    assert str(error.value) == ("key_popularity must be a list of probabilities that sum to 1 "
+                                "(e.g. Workload().key_popularity()); got [0.5, 0.6]")
+
+
+def test_a_curve_has_no_resolver_in_front_by_default():
+    """mmc_curve with no delay arguments is the curve with delay_s = 0 and delay_share = 0, to the last bit."""
+    rates = [2.0, 5.0, 8.0, 9.5]
+    plain = analytic.mmc_curve(rates, 10, servers=1, percents=(50, 95, 99.9))
+    explicit = analytic.mmc_curve(rates, 10, servers=1, percents=(50, 95, 99.9), delay_s=0.0, delay_share=0.0)
+    assert plain.keys() == explicit.keys()
+    assert all((plain[key] == explicit[key]).all() for key in plain)
