@@ -49,3 +49,11 @@ def test_a_curve_has_no_resolver_in_front_by_default():
     explicit = analytic.mmc_curve(rates, 10, servers=3, percents=percents, delay_s=0.0, delay_share=0.0)
     assert plain.keys() == explicit.keys()
     assert all((plain[key] == explicit[key]).all() for key in plain)
+
+
+def test_stale_reads_are_a_probability_worked_by_hand_and_never_above_one():
+    """Two keys read alike, written 1 a second each (2 in all) with a lag of 1 s: 1 - e^-1 of the reads are stale.
+    Twenty keys of 5 % whose shares sum to 1.0000000000000002 in floating point, written far faster than
+    the lag: every read is stale, which is 1, not more."""
+    assert analytic.stale_read_probability([0.5, 0.5], 2, 1_000) == pytest.approx(1 - math.exp(-1), rel=1e-12)
+    assert analytic.stale_read_probability([0.05] * 20, 1e12, 1e9) == 1.0
