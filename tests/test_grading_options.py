@@ -316,3 +316,17 @@ def test_a_cell_the_run_did_not_finish_keeps_its_check_and_place():
         "1.1", 2, "error", "not finished: out of time", 3, "# CHECK 1.1 [2 pts]")
     done = nbcheck.CellOutcome("1.2", 1, "passed", "", 4, "# CHECK 1.2")
     assert nbcheck._interrupted(done, "out of time") is done
+
+
+def test_a_notebook_is_run_by_nbval_in_lax_mode_with_the_graders_limits_only(tmp_path):
+    # an empty pytest.ini in the runner's scratch folder and no conftest: a course's or a student's pytest settings
+    # never reach the run; lax mode (outputs not compared), the cell time limit, the grader's kernel, plain text
+    notebook = tmp_path / "class" / "01_toy.ipynb"
+    args = nbcheck._pytest_args(notebook, tmp_path, 7.5)
+    assert args[:2] == ["-c", str(tmp_path / "pytest.ini")] and (tmp_path / "pytest.ini").read_text() == "[pytest]\n"
+    assert args[args.index("--rootdir") + 1] == str(notebook.parent) and "--noconftest" in args
+    assert [args[i + 1] for i, a in enumerate(args) if a == "-p"] == ["no:cacheprovider", "nbval.plugin"]
+    assert "--nbval-lax" in args and args[args.index("--nbval-cell-timeout") + 1] == "7.5"
+    assert args[args.index("--nbval-kernel-name") + 1] == nbcheck.KERNEL_NAME
+    assert {"--color=no", "-q", "--tb=line"} <= set(args) and args[args.index("-W") + 1] == "ignore"
+    assert args[-1] == str(notebook) and len(args) == 20
