@@ -91,7 +91,8 @@ GROUPS = {
         "tests/test_engines.py", "tests/test_simultaneous_events.py",
         "tests/test_part_swaps.py", "tests/test_simulate_refusals.py", "tests/test_kernels.py",
         "tests/test_arrival_order_ties.py", "tests/test_compiled_routing_state.py",
-        "tests/test_compiled_loops_load.py", "tests/test_workload_key_refusals.py"]),
+        "tests/test_compiled_loops_load.py", "tests/test_workload_key_refusals.py",
+        "tests/test_component_fields.py"]),
     # the grader's kernel-free tests only: test_grade.py and test_exercises.py run notebooks (minutes per mutant)
     "grading": (["chapter1/grading/*"], [
         "tests/test_grading_messages.py", "tests/test_grading_units.py", "tests/test_grading_gradebook.py",
