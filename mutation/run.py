@@ -157,6 +157,7 @@ def prepare(group):
     only, tests = GROUPS[group]
     tests = [name for name in tests if (ROOT / name).exists()]
     keep_verdicts_when_tests_are_added(where, tests)
+    record_again_when_modules_change(where, only)
     pyproject = (ROOT / "pyproject.toml").read_text()
     settings = tomllib.loads(pyproject)["tool"]["mutmut"]
     extra = {"only_mutate": only, "pytest_add_cli_args_test_selection": tests}
@@ -180,6 +181,21 @@ def keep_verdicts_when_tests_are_added(where, tests):
     elif before is not None and before != tests and (where / "mutants").exists():
         shutil.rmtree(where / "mutants")  # tests were taken away: start again
     used.write_text(json.dumps(tests))
+
+
+def record_again_when_modules_change(where, only):
+    """mutmut records which tests reach a function only for tests it has not seen before: a function written or
+    changed since keeps the tests it had (none, for a new one), and its mutants look unkillable.  When the group's
+    modules changed since the last run, every test is recorded again (one run of the group's tests; the verdicts
+    stay, and mutmut retests the mutants of changed functions by itself)."""
+    stats, seen = where / "mutants" / "mutmut-stats.json", where / "modules.sha256"
+    sources = sorted(path for pattern in only for path in ROOT.glob(pattern) if path.suffix == ".py")
+    digest = hashlib.sha256(b"".join(path.read_bytes() for path in sources)).hexdigest()
+    if stats.exists() and (not seen.exists() or seen.read_text() != digest):
+        data = json.loads(stats.read_text())
+        data["duration_by_test"] = {}  # every test is new to mutmut: it records them all again
+        stats.write_text(json.dumps(data))
+    seen.write_text(digest)
 
 
 def run(group, python, max_children, only=()):
