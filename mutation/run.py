@@ -53,7 +53,7 @@ GROUPS = {
         "tests/test_theory_caching.py", "tests/test_theory_balancing.py", "tests/test_theory_sharding.py",
         "tests/test_theory_contention.py", "tests/test_theory_sites.py", "tests/test_theory_cdn.py",
         "tests/test_theory_backlog.py", "tests/test_theory_sticky_sessions.py",
-        "tests/test_theory_cache_limits.py", "tests/test_theory_input_names.py"]),
+        "tests/test_theory_cache_limits.py", "tests/test_theory_input_names.py", "tests/test_theory_last_edges.py"]),
     # queueing formulas and the predictions built on them: their own copy, so it can run beside "theory"
     "queues": (["chapter1/theory/queues.py", "chapter1/theory/predict.py"],
                [*THEORY_TESTS, "tests/test_theory_queues.py"]),
