@@ -83,7 +83,7 @@ GROUPS = {
                    "tests/test_queue_scaling_edges.py", "tests/test_pool_routing_edges.py",
                    "tests/test_compiled_routing_choice.py", "tests/test_compiled_routing_state.py",
                    "tests/test_balancer_batch_paths.py", "tests/test_pool_and_queue_reports.py",
-                   "tests/test_pool_small_edges.py", "tests/test_server_deaths.py"]),
+                   "tests/test_pool_small_edges.py", "tests/test_server_deaths.py", "tests/test_pool_arguments.py"]),
     # (kernels.py: its glue; _loops.py is numba's machine code, which mutmut's trampolines cannot enter)
     "simulation": (["chapter1/core/simulation.py", "chapter1/core/component.py", "chapter1/core/architecture.py",
                     "chapter1/core/workload.py", "chapter1/core/validation.py", "chapter1/core/kernels.py"], [
