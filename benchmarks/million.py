@@ -50,8 +50,8 @@ def cpu(fn, *args, **options):
 
 
 def split(fn, *args, **options):
-    """(user, system) CPU seconds of one call: system time here is mostly page faults of fresh memory, which
-    this virtual machine charges at about 17 us each (a million requests touch 80 MB, 20,000 pages)."""
+    """(user, system) CPU seconds of one call: system time is mostly page faults of fresh memory (a run asks
+    for ordinary pages: :func:`chapter1.core.simulation.small_pages`)."""
     before = resource.getrusage(resource.RUSAGE_SELF)
     fn(*args, **options)
     after = resource.getrusage(resource.RUSAGE_SELF)

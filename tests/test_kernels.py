@@ -108,3 +108,19 @@ def test_a_notebook_sized_run_leaves_numba_unloaded():
             "print('numba' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_a_run_asks_for_ordinary_pages_and_leaves_numpys_setting_as_it_found_it(monkeypatch):
+    switch, seen, run = np._core.multiarray._set_madvise_hugepage, [], Simulation.run
+
+    def spy(self, engine):  # what numpy was told while the run ran
+        seen.append(switch(False))
+        switch(seen[-1])
+        return run(self, engine)
+
+    monkeypatch.setattr(Simulation, "run", spy)
+    for setting in (True, False):
+        switch(setting)
+        c.simulate(c.single_server(), c.Workload(users=1_000), requests=50, seed=1)
+        assert seen.pop() is False and switch(setting) is setting
+    switch(True)
