@@ -1,0 +1,45 @@
+"""Key draws by guide table: the same integers as a binary search of the whole CDF, draw for draw."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from chapter1.core.workload import Workload, _invert_cdf
+
+
+def _searched(cdf, u):
+    return np.searchsorted(cdf, u, side="right")
+
+
+@settings(max_examples=60, deadline=None)
+@given(keys=st.integers(1, 40_000), s=st.floats(0, 3), n=st.integers(4_096, 30_000), seed=st.integers(0, 2 ** 32))
+def test_guide_table_gives_the_searched_keys_for_zipf(keys, s, n, seed):
+    cdf = np.cumsum(Workload(keys=keys, zipf_s=s).key_popularity())
+    u = np.random.default_rng(seed).random(n)
+    np.testing.assert_array_equal(_invert_cdf(cdf, u), _searched(cdf, u))
+
+
+@settings(max_examples=40, deadline=None)
+@given(keys=st.integers(1, 3_000), zeros=st.floats(0, 0.9), seed=st.integers(0, 2 ** 32))
+def test_guide_table_at_ties_flat_runs_and_a_total_off_one(keys, zeros, seed):
+    """Draws exactly at a cumulative probability or a slot edge, keys of probability 0, a total above or below 1."""
+    rng = np.random.default_rng(seed)
+    p = rng.exponential(size=keys) * (rng.random(keys) >= zeros)
+    p[rng.integers(keys)] += 1e-3
+    cdf = np.cumsum(p / p.sum()) * (1 + rng.choice([-1, 0, 1]) * 2.0 ** -52)
+    m = 1 << (keys.bit_length() + 1)
+    exact = np.concatenate([cdf[cdf < 1], np.arange(m) / m, np.nextafter(cdf[cdf < 1], 0), [0.0, np.nextafter(1, 0)]])
+    u = np.concatenate([exact, rng.random(max(4_096, 4 * keys))])
+    rng.shuffle(u)
+    np.testing.assert_array_equal(_invert_cdf(cdf, u), _searched(cdf, u))
+
+
+@pytest.mark.parametrize("keys, s, n", [(200_000, 1.0, 200_000), (200_000, 1.0, 2_000), (10_000, 0.0, 100_000),
+                                        (5, 2.0, 50_000)])
+def test_sample_keys_draws_what_the_search_drew(keys, s, n):
+    """Every chapter's Results rest on these draws: the same generator state gives the same keys as before."""
+    w = Workload(keys=keys, zipf_s=s)
+    cdf = np.cumsum(w.key_popularity())
+    before = np.minimum(_searched(cdf, np.random.default_rng(11).random(n)), keys - 1)
+    np.testing.assert_array_equal(w.sample_keys(np.random.default_rng(11), n), before)
