@@ -27,6 +27,7 @@ wait for the slowest replica's lag, but no acknowledged write can be lost and no
 
 import math
 from dataclasses import dataclass, field, replace
+from heapq import heapreplace
 
 import numpy as np
 
@@ -177,7 +178,8 @@ class ReplicaSetRun(Runtime):
         rng = sim.stream(spec.name)
         lag_s = spec.replication_lag_ms / 1_000.0
         self.lag = rng.exponential(lag_s, (n, members)) if lag_s > 0 else np.zeros((n, members))
-        self.pick = rng.random(n).tolist()
+        self.picks = rng.random(n)
+        self.pick = self.picks.tolist()
         self.is_write, self.key = sim.write.tolist(), sim.key.tolist()
         self.member = np.full(n, -1, dtype=np.int16)     # which member served the request
         self.as_replica = np.zeros(n, dtype=bool)         # sent there as a replica (a read)
@@ -276,6 +278,109 @@ class ReplicaSetRun(Runtime):
             if math.isfinite(arrive):
                 self.parts[m].replay(i, arrive - now, self.spec.replay_cost)
         self.since.append(i)
+
+    # -- the event-free path -----------------------------------------------------------------------
+
+    def batchable(self):
+        """Without events when nothing fails, writes are asynchronous and service times are drawn (no ties)."""
+        return (self.spec.mode == "async" and not self.spec.outages and not self.changing
+                and all(p.batchable() and not p.exact_times() for p in self.parts))
+
+    def admit_batch(self, requests, times):
+        """:meth:`serve` for requests in order of arrival, without events: the primary admits the writes (and the
+        reads when there is no replica); each replica serves its reads and, first come first served among them,
+        the replays of the writes committed, each arriving when its lag has passed.  The same answer as
+        :meth:`serve`; a read is stale when a write to its key committed before the read's answer reaches its
+        replica after it."""
+        n, replicas = len(requests), len(self.parts) - 1
+        status, leave = np.empty(n, dtype=np.int8), np.empty(n)
+        writes = self.sim.write[requests]
+        member = np.zeros(n, dtype=np.int64)
+        if replicas:
+            reads = np.flatnonzero(~writes)
+            if self.spec.routing == "random":
+                member[reads] = 1 + (self.picks[requests[reads]] * replicas).astype(np.int64)
+            else:
+                member[reads] = 1 + (self.turn + 1 + np.arange(len(reads))) % replicas
+                self.turn += len(reads)
+        self.member[requests] = member
+        self.as_replica[requests] = member > 0
+        mine = np.flatnonzero(member == 0)
+        status[mine], leave[mine] = self.parts[0].admit_batch(requests[mine], times[mine])
+        done = mine[writes[mine] & (status[mine] == OK)]
+        written, commit = requests[done], leave[done]
+        self.commit[written] = commit
+        self.since += written.tolist()
+        replays = [self._replays(m, written, commit) for m in range(1, replicas + 1)]
+        for m, (at, work) in enumerate(replays, start=1):
+            ours = np.flatnonzero(member == m)
+            status[ours], leave[ours] = self._serve_with_replays(self.parts[m], requests[ours], times[ours], at, work)
+        failed = status != OK
+        self.sim.failed_at[requests[failed]] = np.array([p.index for p in self.parts])[member[failed]]
+        self.time_s[requests] = leave - times
+        if replicas:
+            answered = np.flatnonzero(~writes & ~failed)
+            self._mark_stale(written, commit, requests[answered], leave[answered], member[answered])
+        return status, leave
+
+    def _replays(self, m, written, commit):
+        """When each committed write reaches replica ``m`` (as its timer fires: commit + (arrival - commit)) and
+        the work of replaying it; none when replays cost nothing."""
+        if self.spec.replay_cost <= 0:
+            return np.zeros(0), np.zeros(0)
+        arrive = commit + self.lag[written, m]
+        return commit + (arrive - commit), self.parts[m].replay_work[written] * self.spec.replay_cost
+
+    @staticmethod
+    def _serve_with_replays(replica, requests, times, at, work):
+        """First come first served at ``replica`` over its reads (``requests`` arriving at ``times``) and replays
+        (arriving ``at``, needing ``work``): :meth:`ServerRun._step` with replays that join the line but are never
+        refused and never give up.  Books the reads and the replays; returns the reads' (statuses, leave times)."""
+        service = replica.service.take(requests)
+        arrivals = np.concatenate([times, at])
+        order = np.argsort(arrivals, kind="stable")
+        needs = np.concatenate([service, work])[order].tolist()
+        is_read = (order < len(times)).tolist()
+        free, waiting, timeout = replica.free, replica.waiting, replica.timeout
+        limit = replica.queue_limit if replica.bounded else math.inf
+        starts = []
+        for t, s, read in zip(arrivals[order].tolist(), needs, is_read):
+            start = free[0]
+            while waiting and waiting[0] <= t:
+                waiting.popleft()
+            if start > t:
+                if read and len(waiting) >= limit:
+                    starts.append(math.nan)
+                    continue
+                waiting.append(start)
+            else:
+                start = t
+            heapreplace(free, start if read and start - t > timeout else start + s)
+            starts.append(start)
+        start = np.empty(len(order))
+        start[order] = starts
+        begun, ended = start[len(times):], start[len(times):] + work
+        by_end = np.argsort(ended, kind="stable")
+        replica.replay_from += begun[by_end].tolist()
+        replica.replay_to += ended[by_end].tolist()
+        return replica.book(requests, times, service, start[:len(times)])
+
+    def _mark_stale(self, written, commit, reads, answered, member):
+        """Walk the commits and the reads' answers in time order, keeping :attr:`fresh` as :meth:`serve` does."""
+        key, lag, fresh, members = self.key, self.lag, self.fresh, len(self.parts)
+        events = np.concatenate([commit, answered])
+        for e in np.argsort(events, kind="stable").tolist():
+            if e < len(written):
+                i, t = int(written[e]), float(commit[e])
+                due = fresh.setdefault(key[i], [0.0] * members)
+                for m in range(1, members):
+                    arrive = t + lag[i, m]
+                    if arrive > due[m]:
+                        due[m] = arrive
+            else:
+                e -= len(written)
+                due = fresh.get(key[int(reads[e])])
+                self.stale[reads[e]] = due is not None and due[member[e]] > answered[e]
 
     # -- failover ----------------------------------------------------------------------------------
 
