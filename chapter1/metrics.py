@@ -30,6 +30,7 @@ monitoring system scrapes at a moment of simulated time:
 """
 
 import dataclasses
+import functools
 import json
 import math
 
@@ -60,21 +61,32 @@ def _bounds(buckets):
 
 
 class _Frame:
-    """A Result's requests as arrays sorted by finishing time, with the component that handled each."""
+    """A Result's requests as arrays sorted by finishing time, with the component that handled each.
+
+    Read from the Result's own arrays (the per-request table is built only when :attr:`component` is
+    asked for: the scrapes a dashboard draws do not need it).
+    """
 
     def __init__(self, result):
-        table = result.requests
         self.result = result
-        done = table["arrival_s"].to_numpy() + table["latency_ms"].to_numpy() / 1_000.0
-        order = np.argsort(done, kind="stable")
+        arrival, latency_ms = result.arrival_s, result.latency_ms
+        done = arrival + latency_ms / 1_000.0
+        self.order = order = np.argsort(done, kind="stable")
         self.done = done[order]
-        self.arrival = table["arrival_s"].to_numpy()[order]
-        self.latency_s = table["latency_ms"].to_numpy()[order] / 1_000.0
+        self.arrival = arrival[order]
+        self.latency_s = latency_ms[order] / 1_000.0
         self.status = result.status_code[order]
-        self.client = table["client"].to_numpy()[order]
-        self.component = _handlers(result, table)[order]
-        self.names = list(dict.fromkeys(self.component))
+        self.client = result.client[order]
         self.arrivals_sorted = np.sort(self.arrival)
+
+    @functools.cached_property
+    def component(self):
+        """The component each request is counted under (see :func:`_handlers`), in finishing order."""
+        return _handlers(self.result, self.result.requests)[self.order]
+
+    @functools.cached_property
+    def names(self):
+        return list(dict.fromkeys(self.component))
 
     def finished(self, times, mask=None):
         """How many requests (of ``mask``) had finished by each time (a counter's value)."""

@@ -22,7 +22,9 @@ True
 
 import math
 import types
+from collections import deque
 from dataclasses import dataclass, field, replace
+from heapq import heappop, heappush
 
 import numpy as np
 import pandas as pd
@@ -186,6 +188,112 @@ class CacheRun(Runtime):
             if self.ttl is not None:
                 self.expires[key] = env.now + self.ttl
         return status
+
+    # -- the event-free path ----------------------------------------------------------------------
+
+    def batchable(self):
+        """Without events when the cache never dies (a flush is applied as :meth:`serve` applies it) and its
+        backend admits one request at a time without events."""
+        backend = self.parts[0]
+        return not self.spec.outages and backend.batchable() and type(backend).admit is not Runtime.admit
+
+    def exact_times(self):
+        """A hit takes a constant ``hit_ms``: with another constant-time tier in a row, events could tie."""
+        return self.spec.hit_ms > 0 or self.parts[0].exact_times()
+
+    def admit_all(self, requests, times):
+        """:meth:`serve` for requests in order of arrival, without events: what the cache does at each request's
+        arrival, at its lookup (``hit_ms`` later) and when the database answers (a write bumps the version, a
+        miss stores the key) happens in order of time, and the database admits misses and writes in order of
+        their arrival there.  Returns (statuses, leave times) as lists."""
+        spec, backend, sim = self.spec, self.parts[0], self.sim
+        admit, failed_at, part = backend.admit, sim.failed_at, backend.index
+        key, write, outcome, stale = self.key, self.write, self.outcome, self.stale
+        version, cached_version, expires = self.version, self.cached_version, self.expires
+        ttl, hit_s = self.ttl, self.hit_s
+        policy = self.policy
+        lookup_key, insert = policy.lookup, policy.insert
+        flushes, invalidate, update = self.flushes, spec.on_write == "invalidate", spec.on_write == "update"
+        n = len(requests)
+        status, leave = [OK] * n, [0.0] * n
+        lookups, answers = deque(), []  # reads due at their lookup (in order); OK answers from the database (a heap)
+
+        def lookup(t, p):
+            i = requests[p]
+            k = key[i]
+            if lookup_key(k):
+                outcome[i] = 1
+                stale[i] = cached_version.get(k, 0) < version[k]
+                leave[p] = t
+                return
+            outcome[i] = 2
+            done, e = admit(i, t)
+            leave[p] = e
+            if done != OK:
+                status[p] = done
+                if failed_at[i] < 0:
+                    failed_at[i] = part
+            else:
+                heappush(answers, (e, p))
+
+        def answer(e, p):
+            i = requests[p]
+            k = key[i]
+            if write[i]:
+                version[k] += 1
+                if invalidate:
+                    self._drop(k)
+                elif update and k in policy:
+                    cached_version[k] = version[k]
+                    if ttl is not None:
+                        expires[k] = e + ttl
+            elif k not in policy:
+                evicted = insert(k)
+                if evicted is not None:
+                    expires.pop(evicted, None)
+                    cached_version.pop(evicted, None)
+                cached_version[k] = version[k]
+                if ttl is not None:
+                    expires[k] = e + ttl
+
+        def until(t):
+            """Everything due before ``t``, in order of time."""
+            while lookups or answers:
+                if answers and (not lookups or answers[0][0] < lookups[0][0]):
+                    if answers[0][0] >= t:
+                        return
+                    answer(*heappop(answers))
+                else:
+                    if lookups[0][0] >= t:
+                        return
+                    lookup(*lookups.popleft())
+
+        for p, t in enumerate(times):
+            until(t)
+            i = requests[p]
+            if self.flushed < len(flushes) and flushes[self.flushed] <= t:
+                while self.flushed < len(flushes) and flushes[self.flushed] <= t:
+                    self.flushed += 1
+                self._empty()
+            if write[i]:
+                done, e = admit(i, t)
+                leave[p] = e
+                if done != OK:
+                    status[p] = done
+                    if failed_at[i] < 0:
+                        failed_at[i] = part
+                else:
+                    heappush(answers, (e, p))
+                continue
+            k = key[i]
+            if ttl is not None and k in policy and expires.get(k, math.inf) <= t:
+                self._drop(k)  # expired: a miss
+            if hit_s > 0:
+                lookups.append((t + hit_s, p))
+            else:
+                lookup(t, p)
+        until(math.inf)
+        return status, leave
 
     def _empty(self):
         self.policy.clear()

@@ -128,32 +128,47 @@ def scrape_offset(interval_s, seed):
 
 
 def dashboard_data(result, interval_s, for_s):
-    """The datasets the chart reads: each RED series, its threshold, the firing scrapes, the dashed times."""
+    """The datasets the chart reads: each RED series, its threshold, the firing scrapes, the dashed times
+    (rows as records: t_s, value, series), the scrape table and the alerts."""
     check.number("interval_s", interval_s, low=1, high=60)
     check.number("for_s", for_s, low=0, high=120)
     table = metrics.scrapes(result, interval_s, offset_s=scrape_offset(interval_s, result.seed))
     fired = alerts(table, for_s)
-    end = float(table["t_s"].iloc[-1])
+    times = table["t_s"].to_numpy()
+    end = float(times[-1])
     data = {}
     for prefix, column, threshold in (("rate_", "rate_rps", None), ("errors_", "error_ratio", ERROR_RATIO),
                                       ("p99_", "p99_ms", P99_MS)):
-        line = table[["t_s", column]].rename(columns={column: "value"}).assign(series="scraped")
+        values = table[column].to_numpy()
+        line = _rows(times, values, "scraped")
         if threshold is not None:
-            line = pd.concat([line, pd.DataFrame({"t_s": [0.0, end], "value": [threshold] * 2,
-                                                  "series": "threshold"})])
+            line += _rows([0.0, end], [threshold] * 2, "threshold")
         firing = fired.get(column)
-        dots = (table[table["t_s"] >= firing.firing_s][["t_s", column]].rename(columns={column: "value"})
-                if firing is not None and math.isfinite(firing.firing_s) else pd.DataFrame(columns=["t_s", "value"]))
-        data[f"{prefix}theory"] = line.dropna()
-        data[f"{prefix}simulated"] = dots.assign(series="firing").dropna()
+        shown = firing is not None and math.isfinite(firing.firing_s)
+        after = times >= firing.firing_s if shown else np.zeros(len(times), dtype=bool)
+        data[f"{prefix}theory"] = line
+        data[f"{prefix}simulated"] = _rows(times[after], values[after], "firing")
     data["current"] = [{"t_s": FAULT_S}, {"t_s": FAULT_S + metrics.theory_delay_s(interval_s, for_s)}]
     table["burn_1h"] = metrics.burn_rates(table, SLO, metrics.BURN_PAGE["long_s"], history_rps=RATE)
     fired["burn"] = metrics.burn_alert(table, SLO, after_s=FAULT_S, history_rps=RATE)
-    burn = pd.DataFrame({"t_s": table["t_s"], "value": np.minimum(table["burn_1h"], BURN_TOP)})
-    data["burn_theory"] = pd.concat([burn.assign(series="1 h burn rate"), pd.DataFrame(
-        {"t_s": [0.0, end], "value": [metrics.BURN_PAGE["factor"]] * 2, "series": "threshold"})])
-    data["burn_simulated"] = burn[table["t_s"] >= fired["burn"].firing_s].assign(series="firing")
+    burn = np.minimum(table["burn_1h"].to_numpy(), BURN_TOP)
+    data["burn_theory"] = (_rows(times, burn, "1 h burn rate", keep_nan=True)
+                           + _rows([0.0, end], [metrics.BURN_PAGE["factor"]] * 2, "threshold"))
+    paging = times >= fired["burn"].firing_s
+    data["burn_simulated"] = _rows(times[paging], burn[paging], "firing", keep_nan=True)
     return data, table, fired
+
+
+def _rows(times, values, series, keep_nan=False):
+    """Chart rows {t_s, value, series}; a row whose value is NaN is left out unless ``keep_nan`` (a gap).
+
+    >>> _rows([1.0, 2.0], [0.5, float("nan")], "scraped")
+    [{'t_s': 1.0, 'value': 0.5, 'series': 'scraped'}]
+    """
+    times = times.tolist() if isinstance(times, np.ndarray) else times
+    values = values.tolist() if isinstance(values, np.ndarray) else values
+    return [{"t_s": float(t), "value": None if v != v else float(v), "series": series}
+            for t, v in zip(times, values) if keep_nan or v == v]
 
 
 @functools.lru_cache(maxsize=1, typed=True)
@@ -183,7 +198,7 @@ def observability_view(incident_kind, interval_s, for_s, *, requests=None, seed=
     """
     result = incident(incident_kind, seed=seed, requests=max(requests or 0, needed(system(incident_kind)[1])))
     data, table, fired = dashboard_data(result, interval_s, for_s)
-    return _template().svg(data), headline(incident_kind, interval_s, for_s, table, fired, len(result.requests))
+    return _template().svg(data), headline(incident_kind, interval_s, for_s, table, fired, len(result.arrival_s))
 
 
 NAMES = {"error_ratio": "errors", "p99_ms": "latency", "burn": "burn-rate page"}
