@@ -14,9 +14,12 @@ fault panels need no event loop.  What simpy does, and these follow:
 
 import math
 from bisect import bisect_right
-from heapq import heappop, heappush
+from heapq import heappop, heappush, heapreplace
 
-from ..core.component import ERROR, OK
+import numpy as np
+
+from ..core.component import ERROR, OK, REJECTED, TIMEOUT
+from .policies import _least_connections
 
 
 class Downtime:
@@ -74,41 +77,169 @@ class AdmitThroughOutages:
         return run._settle(i, t, s, run._step(t, s), death)
 
 
+OUT = 1 << 40  # connections added to a member out of the view, so that least connections never picks it
+DRAWN = 1 << 21  # service times drawn ahead for the members of a balancer: at most this many floats
+
+
 def balance_through_changes(run, requests, times):
     """``admit_batch`` of a :class:`~chapter1.components.pool.LoadBalancerRun` whose view changes during the
     run (a member's outage or join, outlier ejection) or that has outages itself: one request at a time,
-    in order of arrival, with a heap of the requests still inside to count connections and errors."""
+    in order of arrival (``times`` do not decrease), with a heap of the requests still inside to count
+    connections and errors.
+
+    A member that is a plain :class:`~chapter1.components.server.ServerRun` (FCFS, its deaths as
+    :class:`AdmitThroughOutages` runs them) is stepped here, with the arithmetic of ``_step`` and ``_settle``
+    in the same order, so the floats are the same; least connections over every member is picked here too.
+    Any other member admits its own way, and any other pick is the policy's."""
     spec, parts, connections, routed = run.spec, run.parts, run.connections, run.routed
-    choose, failed_at, interval = run.choose, run.sim.failed_at, run.interval
+    choose, failed_at, end = run.choose, run.sim.failed_at, run.sim.end
     ejects, own = spec.eject_after is not None, Downtime(spec.outages) if spec.outages else None
-    inside, statuses, leaves = [], [], []
+    stations, served = [_station(p) for p in parts], [0] * len(parts)
+    index_of, turn = [p.index for p in parts], run.turn
+    least, masked, out, errors_in_row = choose is _least_connections, None, [False] * len(parts), run.errors_in_row
+    ordered = not len(times) or bool(np.all(times[1:] >= times[:-1]))  # (else the view is asked at every request)
+    inside, statuses, leaves, recheck, nan, inf = [], [], [], run.recheck_at, math.nan, math.inf
     for i, t in zip(requests.tolist(), times.tolist()):
         while inside and inside[0][0] <= t:  # answers that came back before this request
             back, k, status = heappop(inside)
             connections[k] -= 1
-            if ejects:
+            if ejects and (status == ERROR or status == OK and errors_in_row[k]):  # (else it changes nothing)
                 run._count_error(k, status, back)
         if own is not None and not own.up(t):
             statuses.append(ERROR)
             leaves.append(t)
             continue
-        if math.floor(t / interval) != run.view_key:
+        if t >= recheck or not ordered:
             run._view(t)
-        if not run.healthy:  # no healthy server: 503
+            recheck = run.recheck_at
+        healthy = run.healthy
+        if not healthy:  # no healthy server: 503
             statuses.append(ERROR)
             leaves.append(t)
             continue
-        k = routed[i] = choose(run, run.healthy, i)
-        status, leave = parts[k].admit(i, t)
+        if least:  # (_least_connections, inlined: members out of the view count OUT more connections)
+            if healthy is not masked:
+                _mask(connections, run.healthy_set, out)
+                masked = healthy
+            turn += 1
+            low = min(connections)
+            k, first = connections.index(low), healthy[turn % len(healthy)]  # the first with the fewest from the
+            if k < first:  # turn's member on, else from the first member
+                after = connections[first:]
+                if low in after:
+                    k = first + after.index(low)
+        else:
+            run.turn = turn
+            k = choose(run, healthy, i)
+            turn = run.turn
+        routed[i] = k
+        station = stations[k]
+        if station is None:
+            status, leave = parts[k].admit(i, t)
+        else:  # (ServerRun.admit, or AdmitThroughOutages, inlined)
+            free, waiting, bounded, limit, timeout, service, down, admitted, waits, starts, finishes = station
+            death = inf
+            if down is not None:
+                if not down[0] <= t < down[1]:
+                    _refresh(down, t, free, waiting)
+                death = down[3]
+            if down is not None and not down[2]:
+                status, leave = ERROR, t
+            else:
+                s = service[i]
+                start = free[0]  # (_step)
+                if bounded:
+                    while waiting and waiting[0] <= t:
+                        waiting.popleft()
+                    if start > t and len(waiting) >= limit:
+                        start = nan
+                    elif start > t:
+                        waiting.append(start)
+                if start != start:  # (_settle) the queue was full
+                    status, leave = REJECTED, t
+                else:
+                    if start <= t:
+                        start = t
+                    heapreplace(free, start if start - t > timeout else start + s)
+                    if start >= death:
+                        admitted(i), waits(death - t), starts(nan), finishes(nan)
+                        status, leave = ERROR, death
+                        if death - t > timeout:
+                            status, end[i] = TIMEOUT, t + timeout
+                    elif start - t > timeout:
+                        admitted(i), waits(start - t), starts(nan), finishes(nan)
+                        status, leave, end[i] = TIMEOUT, start, t + timeout
+                    else:
+                        finish = start + s
+                        if finish >= death:
+                            admitted(i), waits(start - t), starts(start), finishes(death)
+                            status, leave = ERROR, death
+                            if death - t > timeout:
+                                status, end[i] = TIMEOUT, t + timeout
+                        else:
+                            admitted(i), waits(start - t), starts(start), finishes(finish)
+                            served[k] += 1
+                            status, leave = OK, finish
+                            if finish - t > timeout:
+                                status, end[i] = TIMEOUT, t + timeout
         if leave > t:
             connections[k] += 1
             heappush(inside, (leave, k, status))
-        elif ejects:
+        elif ejects and (status == ERROR or status == OK and errors_in_row[k]):
             run._count_error(k, status, t)
         if status != OK:
-            failed_at[i] = parts[k].index
+            failed_at[i] = index_of[k]
         elif own is not None and own.next_death(t)[1] <= leave:  # the balancer died while it was inside
             failed_at[i], status = run.index, ERROR
         statuses.append(status)
         leaves.append(leave)
+    run.turn = turn
+    _mask(connections, range(len(parts)), out)
+    for part, count in zip(parts, served):
+        part.served += count
     return statuses, leaves
+
+
+def _station(part):
+    """What the loop of :func:`balance_through_changes` reads of a plain server, as a tuple (None: another kind,
+    asked through its own ``admit``).  Its service times for ``requests`` are drawn at once (read by request
+    index) unless that would hold more than :data:`DRAWN` floats."""
+    from .server import ServerRun  # (server.py imports this module)
+
+    outages = part.admit if isinstance(part.admit, AdmitThroughOutages) else None
+    plain = getattr(part.admit, "__func__", None) is ServerRun.admit
+    if type(part) is not ServerRun or (outages is None and not plain):
+        return None
+    down = None
+    if outages is not None:  # [from, until, up, next death] while the server's state holds, and what tells it
+        d = outages.down
+        down = [math.inf, -math.inf, True, math.inf, outages, sorted(set(d.starts + d.ends + d.deaths))]
+    service, n = part.service, part.sim.n
+    if n * len(part.sim.runtimes) <= DRAWN:
+        service = memoryview(service.take(np.arange(n)))  # (read by request index, as Python floats)
+    return (part.free, part.waiting, part.bounded, part.queue_limit, part.timeout, service, down,
+            part.admitted.append, part.waits.append, part.starts.append, part.finishes.append)
+
+
+def _mask(connections, healthy, out):
+    """Members not in ``healthy`` hold OUT more connections, the others none more (``out`` tells which do)."""
+    for k, was in enumerate(out):
+        now = k not in healthy
+        if now != was:
+            connections[k] += OUT if now else -OUT
+            out[k] = now
+
+
+def _refresh(down, t, free, waiting):
+    """The server's state at ``t`` (up? its next death) and the stretch it holds over, into ``down``; a server
+    that died and came back since it was last asked comes back empty (as :class:`AdmitThroughOutages`)."""
+    outages, changes = down[4], down[5]
+    k = bisect_right(changes, t)
+    down[0], down[1] = (changes[k - 1] if k else -math.inf), (changes[k] if k < len(changes) else math.inf)
+    down[2] = outages.down.up(t)
+    if down[2]:
+        passed, down[3] = outages.down.next_death(t)
+        if passed > outages.reset:
+            free[:] = [0.0] * len(free)
+            waiting.clear()
+            outages.reset = passed
