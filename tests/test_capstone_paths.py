@@ -1,5 +1,7 @@
 """The capstone's faster paths give the figures of the direct ones they replaced."""
 
+import math
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -7,6 +9,7 @@ from hypothesis import strategies as st
 
 from chapter1.capstone import theory
 from chapter1.capstone.design import Design
+from chapter1.components import cdn
 
 DESIGNS = st.builds(Design, datacentres=st.integers(1, 4), web_servers=st.integers(1, 40),
                     cache_nodes=st.integers(0, 10), shards=st.integers(1, 8), replicas=st.integers(0, 6),
@@ -42,3 +45,48 @@ def test_latency_by_fft_gives_the_direct_convolutions_percentiles(design):
 def test_latency_percentiles_as_the_direct_convolution_gave_them(fields, expected):
     """Figures recorded from the direct (np.convolve) path, before the FFT: the whole path, not only the product."""
     assert theory.latency_ms(Design(**fields), percents=tuple(expected)) == expected
+
+
+def _edge_outcomes_by_every_pair(arrival, edge, key, static, ttl_s, *, keys, expires, down, deploys, on_deploy,
+                                 invalidation_s):
+    """The loop :func:`cdn.edge_outcomes` ran before, with a list entry for every edge and asset."""
+    pairs = [e * keys + k for e, k in zip(edge, key)]
+    size = max(pairs) + 1
+    until = [-math.inf] * size if expires is None else list(expires) + [-math.inf] * max(0, size - len(expires))
+    fetched = [-math.inf] * len(until)
+    lag = 0.0 if on_deploy == "versioned" else invalidation_s
+    drops = [d + lag for d in deploys] if on_deploy in ("invalidate", "versioned") else []
+    codes, stale = [cdn.DYNAMIC] * len(arrival), [False] * len(arrival)
+    for k, (t, pair) in enumerate(zip(arrival, pairs)):
+        last_deploy = max([d for d in deploys if d <= t], default=-math.inf)
+        last_drop = max([d for d in drops if d <= t], default=-math.inf)
+        if not static[k]:
+            continue
+        if down[k]:
+            codes[k] = cdn.FALLBACK
+        elif until[pair] > t and fetched[pair] >= last_drop:
+            codes[k], stale[k] = cdn.HIT, fetched[pair] < last_deploy
+        else:
+            codes[k] = cdn.MISS
+            until[pair], fetched[pair] = t + ttl_s, t
+    return codes, stale
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2 ** 32), n=st.integers(1, 300), edges=st.integers(1, 4), keys=st.integers(1, 50),
+       starting=st.sampled_from(["none", "short", "full", "long"]), as_array=st.booleans(),
+       on_deploy=st.sampled_from(["ttl", "invalidate", "versioned"]))
+def test_edge_outcomes_with_slots_for_requested_pairs_only(seed, n, edges, keys, starting, as_array, on_deploy):
+    rng = np.random.default_rng(seed)
+    arrival = np.sort(rng.random(n) * 100).tolist()
+    edge, key = rng.integers(0, edges, n).tolist(), rng.integers(0, keys, n).tolist()
+    static, down = (rng.random(n) < 0.8).tolist(), (rng.random(n) < 0.1).tolist()
+    length = {"none": 0, "short": edges * keys // 2, "full": edges * keys, "long": edges * keys + 7}[starting]
+    expires = None if starting == "none" else np.where(rng.random(length) < 0.5, rng.random(length) * 30, -math.inf)
+    deploys = tuple(np.sort(rng.random(2) * 100).tolist())
+    options = dict(keys=keys, down=down, deploys=deploys, on_deploy=on_deploy, invalidation_s=5.0)
+    codes, stale = cdn.edge_outcomes(arrival, edge, key, static, 20.0, **options,
+                                     expires=expires if expires is None or as_array else expires.tolist())
+    want_codes, want_stale = _edge_outcomes_by_every_pair(arrival, edge, key, static, 20.0, **options,
+                                                          expires=None if expires is None else expires.tolist())
+    assert codes.tolist() == want_codes and stale.tolist() == want_stale

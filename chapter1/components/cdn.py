@@ -228,9 +228,15 @@ def edge_outcomes(arrival, edge, key, static, ttl_s, *, keys, expires=None, down
     """
     n = len(arrival)
     codes, stale = [DYNAMIC] * n, [False] * n
-    pairs = (np.asarray(edge, dtype=np.int64) * keys + np.asarray(key, dtype=np.int64)).tolist()
-    size = (max(pairs) + 1) if pairs else 0
-    until = [-math.inf] * size if expires is None else list(expires) + [-math.inf] * max(0, size - len(expires))
+    # only the (edge, asset) pairs requested get a slot: edges x assets can be millions, requests a few thousand
+    used, slot = np.unique(np.asarray(edge, dtype=np.int64) * keys + np.asarray(key, dtype=np.int64),
+                           return_inverse=True)
+    until = np.full(len(used), -math.inf)
+    if expires is not None:
+        expires = np.asarray(expires, dtype=float)
+        held = used < len(expires)
+        until[held] = expires[used[held]]
+    until, pairs = until.tolist(), slot.reshape(-1).tolist()
     fetched = [-math.inf] * len(until)  # starting copies count as fetched long ago, before any deploy
     deploys = sorted(deploys)
     lag = 0.0 if on_deploy == "versioned" else invalidation_s
@@ -303,12 +309,13 @@ class CDNRun(Runtime):
         sim, spec = self.sim, self.spec
         rng = sim.stream(spec.name)
         self.static = rng.random(sim.n) < spec.static_share
-        self.region = client_regions(sim.clients, spec.shares())[sim.client]
+        regions = client_regions(sim.clients, spec.shares())
+        self.region = regions[sim.client]
         keys = sim.workload.keys
-        counts = np.bincount(client_regions(sim.clients, spec.shares()), minlength=len(spec.regions))
+        counts = np.bincount(regions, minlength=len(spec.regions))
         region_rate = sim.workload.rate * spec.static_share * counts / sim.clients
         self.rates = np.outer(region_rate, sim.workload.key_popularity())  # each edge's requests/s per asset
-        expires = initial_copies(rng, self.rates, spec.ttl_s).ravel().tolist() if spec.warm else None
+        expires = initial_copies(rng, self.rates, spec.ttl_s).ravel() if spec.warm else None
         self.outcome, self.stale = edge_outcomes(
             sim.arrival.tolist(), self.region, sim.key, self.static.tolist(), spec.ttl_s, keys=keys, expires=expires,
             down=down(spec, sim.arrival).tolist(), deploys=spec.deploys, on_deploy=spec.on_deploy,
