@@ -75,19 +75,35 @@ def independence_curve(architecture, users_range, points, *, ceiling=None, near=
     >>> independence_curve(web_and_database(), (10_000, 100_000), 3)["statistic"].tolist()
     ['mean', 'p95', 'mean', 'p95', 'mean', 'p95']
     """
-    curve = charts.theory_curve(architecture, users_range, points, ceiling=ceiling, near=near)
-    if len(architecture.tiers) > 1 and (curve["statistic"] == "p95").any():
-        return curve  # a chain of single workers: predict's exact percentiles
-    mean = curve[curve["statistic"] == "mean"]
-    users, workload = mean["users"].to_numpy(), Workload()
+    stations = [tier.station() for tier in architecture.tiers]
+    if None in stations or (len(stations) > 1 and all(workers == 1 for _, workers in stations)):
+        curve = charts.theory_curve(architecture, users_range, points, ceiling=ceiling, near=near)
+        if len(architecture.tiers) > 1 and (curve["statistic"] == "p95").any():
+            return curve  # a chain of single workers: predict's exact percentiles
+        mean = curve[curve["statistic"] == "mean"]
+        users, mean_ms = mean["users"].to_numpy(), mean["latency_ms"].to_numpy()
+    else:  # theory_curve's means, without its p95s (replaced below)
+        users, mean_ms = _means(architecture, users_range, points, ceiling, near)
+    workload = Workload()
     stages, delay_s, share = _tandem(architecture, workload)
     rates = users * workload.per_user_rate  # as Workload(users=u).rate
     p95 = (analytic.response_time_percentiles(95, rates, *stages[0], delay_s, share) if len(stages) == 1 else
            analytic.tandem_independent_percentiles(95, rates, stages, delay_s, share))
-    latency = np.column_stack([mean["latency_ms"].to_numpy(), p95 * 1_000.0])
+    latency = np.column_stack([mean_ms, p95 * 1_000.0])
     rows = pd.DataFrame({"users": np.repeat(users, 2), "statistic": np.tile(["mean", "p95"], len(users)),
                          "latency_ms": latency.ravel()})
     return rows[np.isfinite(rows["latency_ms"])].reset_index(drop=True)
+
+
+def _means(architecture, users_range, points, ceiling, near):
+    """The users and mean latencies (ms) of :func:`chapter1.charts.theory_curve`'s finite means, on its grid."""
+    grid = np.geomspace(*users_range, points)
+    if ceiling is not None and near:
+        extra = ceiling(architecture) * np.array(near)
+        grid = np.sort(np.concatenate([grid, extra[(extra > users_range[0]) & (extra < users_range[1])]]))
+    mean_ms = np.array([p["mean_ms"] for p in analytic.predict_curve(architecture, grid, ())])
+    finite = np.isfinite(mean_ms)
+    return grid[finite], mean_ms[finite]
 
 
 def thread_capacity(architecture):

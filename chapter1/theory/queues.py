@@ -380,20 +380,39 @@ def tandem_independent_percentiles(percent, arrival_rates, stages, delay_s=0.0, 
     answer = np.full(rates.shape, np.inf)
     if percent == 100:  # exponential tails never end (the grid's last bin is no answer): as the exact forms
         return answer
-    rows = max(1, 16_384 // bins)  # rates a batch: ~16k bins stay in a core's cache (all rates at once ran 2x slower)
-    for start in range(0, stable.size, rows):
-        k = stable[start:start + rows]
-        answer[k] = _independent_quantiles(percent, rates[k], delay_s, delay_share, bins,
-                                           [(mu, servers, q["p_wait"][k]) for mu, servers, q in queues])
+    if stable.size:
+        answer[stable] = _independent_quantiles(percent, rates[stable], delay_s, delay_share, bins,
+                                                [(mu, servers, q["p_wait"][stable]) for mu, servers, q in queues])
     return answer
 
 
 def _independent_quantiles(percent, rates, delay_s, delay_share, bins, queues):
     """:func:`tandem_independent_percentiles` of stable tandems; ``queues`` lists (service rate, servers,
-    P(wait) at each rate).  One row of bins per arrival rate, the stages' rows convolved in one batch."""
+    P(wait) at each rate).  One row of bins per arrival rate, the stages' rows convolved in one batch.
+
+    The answer is the first bin where the cumulated mass reaches ``percent``; it lies in the first quarter of the
+    grid (which reaches where every stage's survival is below 1e-9).  The sum's mass in a bin only involves
+    the stages' masses in the bins before it, so the first quarter alone is convolved (a quarter of the work);
+    a rate whose answer is not found there is worked out again over the whole grid."""
+    answers = np.full(len(rates), np.nan)
+    for head in (bins // 4, bins):
+        left = np.flatnonzero(np.isnan(answers))
+        if head < 1 or not left.size:
+            continue
+        rows = max(1, 16_384 // head)  # rates a batch: ~16k bins stay in a core's cache (all at once ran 2x slower)
+        for start in range(0, left.size, rows):
+            k = left[start:start + rows]
+            answers[k] = _quantile_bins(percent, rates[k], delay_s, delay_share, bins, head, head == bins,
+                                        [(mu, servers, p_wait[k]) for mu, servers, p_wait in queues])
+    return answers
+
+
+def _quantile_bins(percent, rates, delay_s, delay_share, bins, head, last, queues):
+    """The quantiles from the first ``head`` bins of the grid (NaN where the answer lies beyond them, unless
+    ``last``: then the bin found, as over the whole grid)."""
     # The grid reaches where every stage's survival is below 1e-9 (its slowest exponential rate).
     steps = [(sum(21 / min(mu, servers * mu - rate) for mu, servers, _ in queues) + delay_s) / bins for rate in rates]
-    edges = np.arange(bins + 1) * np.array(steps)[:, None]
+    edges = np.arange(head + 1) * np.array(steps)[:, None]
     total = None
     for mu, servers, p_wait in queues:
         mass = -np.diff(_survival(edges, rates[:, None], mu, servers, p_wait[:, None]), axis=1)
@@ -404,7 +423,8 @@ def _independent_quantiles(percent, rates, delay_s, delay_share, bins, queues):
         mixed = np.zeros(row.size + shift)
         mixed[:row.size] += (1 - delay_share) * row
         mixed[shift:] += delay_share * row
-        answers.append((int(np.searchsorted(np.cumsum(mixed), percent / 100)) + len(queues) / 2) * step)
+        k = int(np.searchsorted(np.cumsum(mixed), percent / 100))
+        answers.append((k + len(queues) / 2) * step if last or k < head else math.nan)
     return answers
 
 
