@@ -22,6 +22,7 @@ import pandas as pd
 from .. import theory as analytic
 from ..architectures import multi_region
 from ..core import validation as check
+from ..core.component import OK
 from ..core.simulation import MAX_CLIENTS, simulate
 from ..core.workload import Workload
 from ..present import charts, panels, scales
@@ -127,11 +128,10 @@ def outage_data(results, mode, datacentres, load, bins=BINS):
         table = result.timeline(max(1, int(result.duration_s * bins / DURATION_S)))  # windows of about 1 s
         table = table[table["t_s"] <= DURATION_S]
         dots += [(n, table["t_s"].to_numpy(), table[f"{n} web-1_utilization"].to_numpy()) for n in names]
-        requests = result.requests
-        window = np.searchsorted(edges, requests["arrival_s"].to_numpy(), side="right") - 1
+        window = np.searchsorted(edges, result.arrival_s, side="right") - 1  # (not result.requests: every column)
         inside = window < bins
         arrived += np.bincount(window[inside], minlength=bins)
-        failed += np.bincount(window[inside], weights=(requests["status"] != "ok").to_numpy()[inside], minlength=bins)
+        failed += np.bincount(window[inside], weights=(result.status_code != OK)[inside], minlength=bins)
     width = DURATION_S / bins
     share = np.where(arrived > 0, failed / np.maximum(arrived, 1), np.nan)
     mid = (np.arange(bins) + 0.5) * width
@@ -199,7 +199,7 @@ def headline(results, mode, datacentres, load):
             f"{limit:.0%} per site",
             f"writes lost with dc-1: <b>{lost:.1f}</b> per run (theory {write_rate * LAG_MS / 1_000:.1f}: "
             f"{write_rate:.1f} writes/s x {LAG_MS / 1_000:g} s lag)"]
-    note = (f"{len(results)} runs of {len(results[0].requests):,} simulated requests = {DURATION_S:g} s of traffic at "
+    note = (f"{len(results)} runs of {len(results[0].arrival_s):,} simulated requests = {DURATION_S:g} s of traffic at "
             f"{rate:,.0f} req/s (runs {results[0].seed + 1}-{results[-1].seed + 1})")
     return panels.headline(*text, f"<small>{note}</small>", caption=CAPTION)
 
