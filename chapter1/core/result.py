@@ -47,10 +47,28 @@ class Result:
             "latency_ms": self.latency_ms,
             "status": pd.Categorical.from_codes(self.status_code, categories=list(STATUSES)),
             "failed_at": names[self.failed_at + 1],
-            **_merged([(r.spec.name, r.columns()) for r in self.runtimes]),
+            **self._columns,
             "client": self.client,
         }
         return pd.DataFrame(columns)
+
+    @cached_property
+    def _columns(self):
+        """What the components recorded per request, as :attr:`requests` names the columns (arrays)."""
+        return _merged([(r.spec.name, r.columns()) for r in self.runtimes])
+
+    def column(self, name):
+        """One column of :attr:`requests` that a component recorded (``dns_ms``, ``server``, ...), as an array,
+        without building the table: a fresh copy each time.
+
+        >>> from chapter1 import Workload, load_balanced, simulate
+        >>> result = simulate(load_balanced(2), Workload.from_rate(50), requests=200)
+        >>> result.column("server")[:3].tolist() == result.requests["server"][:3].tolist()
+        True
+        """
+        if name not in self._columns:
+            raise KeyError(f"no component recorded a column named {name!r}; these did: {', '.join(self._columns)}")
+        return np.array(self._columns[name], copy=True)
 
     @property
     def requests(self):
@@ -147,12 +165,15 @@ class Result:
         """
         return self._components.copy()
 
-    def timeline(self, bins=40):
+    def timeline(self, bins=40, utilization=True):
         """Per time window: offered rate, throughput, latency percentiles, error share, utilisation per tier.
 
-        Aggregated (``bins`` rows) so it is small enough to chart and to store in a notebook.
+        Aggregated (``bins`` rows) so it is small enough to chart and to store in a notebook.  With
+        ``utilization=False`` the tiers' busy shares are left out (a chart that does not draw them).
         """
         check.number("bins", bins, low=1, high=10_000, integer=True)
+        if not isinstance(utilization, bool):
+            raise TypeError(f"utilization must be True or False; got {utilization!r}")
         edges = np.linspace(0.0, self.duration_s, bins + 1)
         width = np.diff(edges)
         window = np.clip(np.searchsorted(edges, self.arrival_s, side="right") - 1, 0, bins - 1)
@@ -171,7 +192,7 @@ class Result:
         sorted_latency = ok_latency[order]
         for q in PERCENTILES:
             table[f"p{q}_ms"] = _window_percentile(sorted_latency, bounds, q)
-        for runtime in self._measured:
+        for runtime in self._measured if utilization else ():
             starts, ends, workers = self._periods[runtime.spec.name]
             table[f"{runtime.spec.name}_utilization"] = _busy_seconds(starts, ends, edges) / (workers * width)
         return table

@@ -16,6 +16,7 @@ import pandas as pd
 from .. import DNS
 from ..architectures import dns_round_robin, load_balanced
 from ..core import validation as check
+from ..core.component import OK
 from ..core.simulation import MAX_CLIENTS, simulate
 from ..core.workload import Workload
 from ..present import charts, panels, scales
@@ -23,8 +24,9 @@ from .single_server import run_seeds, spread
 
 KINDS = ("load balancer", "DNS round robin")
 __all__ = ["KINDS", "FAILOVER_RATE", "FAIL_AT_S", "FAILOVER_CAPTION", "FAILOVER", "failover_pool", "detected_at",
-           "cache_hit_ratio", "failed_share", "expected_failed", "failover_data", "failover_chart", "failover_panel",
-           "failover_view", "failover_headline", "detection_sweep", "detection_chart", "overlaid_runs"]
+           "cache_hit_ratio", "failed_share", "failed_shares", "expected_failed", "failures", "failover_data",
+           "failover_chart", "failover_panel", "failover_view", "failover_headline", "detection_sweep",
+           "detection_chart", "overlaid_runs"]
 
 
 def _pool(architecture):
@@ -108,18 +110,27 @@ def failed_share(t, kind, servers, fail_at_s, interval_s, ttl_s=0.0, hit_ratio=0
     >>> [round(failed_share(t, "DNS round robin", 4, 22.5, 10, ttl_s=60, hit_ratio=0.75), 4) for t in (20, 25, 60)]
     [0.0, 0.25, 0.0938]
     """
+    return float(failed_shares(np.array([t], dtype=float), kind, servers, fail_at_s, interval_s, ttl_s, hit_ratio,
+                               fall)[0])
+
+
+def failed_shares(times, kind, servers, fail_at_s, interval_s, ttl_s=0.0, hit_ratio=0.0, fall=1):
+    """:func:`failed_share` at each of ``times`` (an array), in one pass.
+
+    >>> failed_shares(np.array([20.0, 25.0, 60.0]), "load balancer", 4, 22.5, 10).tolist()
+    [0.0, 0.25, 0.0]
+    """
     check.choice("kind", kind, KINDS)
     check.number("servers", servers, low=1, integer=True)
     check.number("hit_ratio", hit_ratio, low=0, high=1)
     check.number("ttl_s", ttl_s, low=0)
     seen = detected_at(fail_at_s, interval_s, fall)
-    if t < fail_at_s:
-        return 0.0
-    if t < seen:
-        return 1 / servers
+    times = np.asarray(times, dtype=float)
     if kind == "load balancer" or ttl_s == 0:
-        return 0.0
-    return max(0.0, 1 - (t - seen) / ttl_s) * hit_ratio / servers
+        tail = np.zeros(len(times))
+    else:
+        tail = np.maximum(0.0, 1 - (times - seen) / ttl_s) * hit_ratio / servers
+    return np.where(times < fail_at_s, 0.0, np.where(times < seen, 1 / servers, tail))
 
 
 def expected_failed(rate, servers, fail_at_s, interval_s, kind="load balancer", ttl_s=None, hit_ratio=None, *,
@@ -158,19 +169,28 @@ def expected_failed(rate, servers, fail_at_s, interval_s, kind="load balancer", 
     return rate / servers * (seen - fail_at_s + tail)
 
 
+def failures(result):
+    """How many requests of ``result`` failed (any status but ok).
+
+    >>> failures(simulate(failover_pool(fail_at_s=2.0), Workload.from_rate(FAILOVER_RATE), requests=500)) > 0
+    True
+    """
+    return int(np.count_nonzero(result.status_code != OK))
+
+
 def failover_data(result, kind, interval_s, ttl_s=0.0, fail_at_s=FAIL_AT_S, bins=50):
     """The datasets of the failover chart: simulated share failed per window, theory line, event marks."""
     servers = len(_pool(result.architecture).servers)
     hit = cache_hit_ratio(result.workload.rate, ttl_s, result.workload.users) if kind != "load balancer" else 0.0
-    table = result.timeline(bins)
+    table = result.timeline(bins, utilization=False)
     width = result.duration_s / bins
     windows = table[["t_s", "error_share"]].assign(start=table["t_s"] - width / 2, end=table["t_s"] + width / 2)
     seen = detected_at(fail_at_s, interval_s)
     times = np.unique(np.concatenate([np.linspace(0, result.duration_s, 201),
                                       [fail_at_s, seen, min(seen + ttl_s, result.duration_s)]]))
     times = np.sort(np.concatenate([times, [fail_at_s - 1e-9, seen - 1e-9]]))  # vertical steps
-    theory = pd.DataFrame({"t_s": times, "share": [failed_share(t, kind, servers, fail_at_s, interval_s, ttl_s, hit)
-                                                   for t in times]})
+    theory = pd.DataFrame({"t_s": times, "share": failed_shares(times, kind, servers, fail_at_s, interval_s, ttl_s,
+                                                                hit)})
     marks = [{"t_s": fail_at_s, "event": "server dies"}, {"t_s": seen, "event": "check notices"}]
     if kind != "load balancer" and ttl_s > 0:
         marks.append({"t_s": seen + ttl_s, "event": "last cached answer expires"})
@@ -239,7 +259,7 @@ def failover_headline(result, kind, interval_s, ttl_s=0.0, fail_at_s=FAIL_AT_S):
     hit = cache_hit_ratio(result.workload.rate, ttl_s, result.workload.users) if kind != "load balancer" else 0.0
     dns = {} if kind == "load balancer" else {"ttl_s": ttl_s, "hit_ratio": hit}
     expected = expected_failed(result.workload.rate, servers, fail_at_s, interval_s, kind, **dns)
-    failed = [int((r.requests["status"] != "ok").sum()) for r in results]
+    failed = [failures(r) for r in results]
     seen = detected_at(fail_at_s, interval_s)
     text = (f"web-2 dies at <b>{fail_at_s:g} s</b>; the {'balancer' if kind == 'load balancer' else 'DNS server'}'s "
             f"health check notices at <b>{seen:g} s</b>")
@@ -283,7 +303,7 @@ def detection_sweep(intervals=(2, 5, 10, 20, 30), kinds=KINDS, *, servers=4, ttl
                 fail_at = h * math.ceil(10 / h) + h * (k + 0.5) / deaths  # after a check at >= 10 s
                 arch = failover_pool(kind, servers, h, ttl_s, fail_at_s=fail_at)
                 result = simulate(arch, Workload.from_rate(FAILOVER_RATE), requests=requests, seed=seed + k)
-                counts.append(int((result.requests["status"] != "ok").sum()))
+                counts.append(failures(result))
                 dns = {} if kind == "load balancer" else {"ttl_s": ttl, "hit_ratio": hit}
                 expectations.append(expected_failed(FAILOVER_RATE, servers, fail_at, h, kind, **dns))
             rows.append({"kind": kind, "interval_s": float(h), "ttl_s": ttl, "failed": float(np.mean(counts)),

@@ -16,6 +16,7 @@ import pandas as pd
 from .. import theory as analytic
 from ..architectures import load_balanced
 from ..core import validation as check
+from ..core.component import OK
 from ..core.simulation import simulate
 from ..core.workload import Workload
 from ..present import charts, panels, scales
@@ -87,11 +88,11 @@ def _n1_run(servers, load_percent, requests, seed):
 
 def _after(result, fail_at_s):
     """Requests that reached the balancer after the death: failed share and p95 (failures count as slow)."""
-    table = result.requests
-    after = table[table["arrival_s"] + table["dns_ms"] / 1_000.0 >= fail_at_s]
-    failed = float((after["status"] != "ok").mean()) if len(after) else float("nan")
-    ok = after.loc[after["status"] == "ok", "latency_ms"]
-    return failed, float(ok.quantile(0.95)) if len(ok) else float("nan")
+    after = result.arrival_s + result.column("dns_ms") / 1_000.0 >= fail_at_s
+    ok = result.status_code[after] == OK
+    failed = float(np.mean(~ok)) if ok.size else float("nan")
+    ok_ms = result.latency_ms[after][ok]
+    return failed, float(np.percentile(ok_ms, 95)) if ok_ms.size else float("nan")
 
 
 def n_plus_one_runs(servers=(2,), loads=(30, 45, 60, 75), seeds=(0, 1, 2), *, requests=N1_REQUESTS):
@@ -156,7 +157,7 @@ def n_plus_one_view(servers, load_percent, *, requests=N1_PANEL_REQUESTS, seed=0
     theory = _n1_theory(results[0], fail_at)
     per_run = []
     for result in results:
-        table = result.timeline(40)
+        table = result.timeline(40, utilization=False)
         width = result.duration_s / 40
         per_run.append({"simulated": table[["t_s", "p95_ms"]].dropna().assign(what="simulation"),
                         "windows": table[["t_s", "error_share"]].assign(start=table["t_s"] - width / 2,

@@ -5,6 +5,7 @@ traffic; outlier ejection is the fix.  ``chapter1.balancing`` re-exports every n
 import functools
 import math
 
+import numpy as np
 import pandas as pd
 
 from ..architectures import load_balanced
@@ -12,7 +13,7 @@ from ..core import validation as check
 from ..core.simulation import simulate
 from ..core.workload import Workload
 from ..present import charts, panels
-from .failover import FAIL_AT_S, detected_at, expected_failed, failed_share, failover_data, overlaid_runs
+from .failover import FAIL_AT_S, detected_at, expected_failed, failed_shares, failover_data, failures, overlaid_runs
 from .single_server import run_seeds, spread
 
 __all__ = ["TRAP_POLICIES", "POLICY_NAMES", "trap_pool", "trap_runs", "trap_view", "trap_panel", "TRAP",
@@ -72,10 +73,7 @@ def trap_runs(policies=TRAP_POLICIES, seeds=(0, 1, 2), *, load_percent=70, eject
         for seed in seeds:
             result = simulate(trap_pool(policy, eject_after, fall), Workload.from_rate(rate), requests=requests,
                               seed=seed)
-            table = result.requests
-            entered = table["arrival_s"] + table["dns_ms"] / 1_000.0
-            in_window = int(((entered >= FAIL_AT_S) & (entered < seen)).sum())
-            failed = int((table["status"] != "ok").sum())
+            failed, in_window = failures(result), _in_window(result, FAIL_AT_S, seen)
             rows.append({"policy": POLICY_NAMES[policy], "seed": seed, "failed": failed, "in_window": in_window,
                          "share": failed / in_window if in_window else float("nan"),
                          "blind": expected_failed(rate, TRAP_SERVERS, FAIL_AT_S, TRAP_INTERVAL_S, fall=fall)})
@@ -98,16 +96,14 @@ def trap_view(policy, load_percent, eject_after, fall, *, requests=PANEL_REQUEST
     result = results[0]
     datasets = overlaid_runs([failover_data(r, "load balancer", h, fail_at_s=dies) for r in results])
     times = datasets["failover_theory"]["t_s"]
-    datasets["failover_theory"] = pd.DataFrame({"t_s": times, "share": [
-        failed_share(t, "load balancer", TRAP_SERVERS, dies, h, fall=fall) for t in times]})
+    datasets["failover_theory"] = pd.DataFrame({"t_s": times, "share": failed_shares(
+        times.to_numpy(), "load balancer", TRAP_SERVERS, dies, h, fall=fall)})
     datasets["events"] = [e for e in ({"t_s": dies, "event": "server dies"},
                                       {"t_s": seen, "event": "check takes it out"}) if e["t_s"] <= result.duration_s]
     failed, shares = [], []
     for run in results:
-        table = run.requests
-        entered = table["arrival_s"] + table["dns_ms"] / 1_000.0
-        in_window = int(((entered >= dies) & (entered < seen)).sum())
-        failed.append(int((table["status"] != "ok").sum()))
+        in_window = _in_window(run, dies, seen)
+        failed.append(failures(run))
         shares.append(100 * failed[-1] / in_window if in_window else float("nan"))
     blind = expected_failed(rate, TRAP_SERVERS, dies, h, fall=fall)
     how = "no ejection" if eject is None else f"ejects a server after {eject} errors in a row"
@@ -116,6 +112,12 @@ def trap_view(policy, load_percent, eject_after, fall, *, requests=PANEL_REQUEST
             + (f" (<b>{spread(shares, ' %', runs=False)}</b> of those that arrived in between)" if in_window else "")
             + f"; a blind policy would lose about <b>{blind:,.0f}</b>")
     return _trap_template().svg(datasets), panels.headline(text, result=result, caption=TRAP_CAPTION)
+
+
+def _in_window(result, dies, seen):
+    """Requests that reached the balancer between the death (``dies``) and the check that takes the server out."""
+    entered = result.arrival_s + result.column("dns_ms") / 1_000.0
+    return int(np.count_nonzero((entered >= dies) & (entered < seen)))
 
 
 @functools.lru_cache(maxsize=1, typed=True)

@@ -1,0 +1,72 @@
+"""Reading a Result without building its tables: one column, a timeline without utilisation, the failure counts and
+the expected failing share the fault panels read, each equal to what the full table or the point-by-point loop gives."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import chapter1 as c
+from chapter1.sections.failover import KINDS, failed_share, failed_shares, failover_pool, failures
+from chapter1.sections.n_plus_one import n_plus_one_pool
+
+
+@pytest.fixture(scope="module", params=["n+1", "dns round robin", "two tiers"])
+def result(request):
+    arch = {"n+1": lambda: n_plus_one_pool(3, 4.0),
+            "dns round robin": lambda: failover_pool("DNS round robin", 3, 2, 5, fail_at_s=4.0),
+            "two tiers": lambda: c.web_and_database().fail("database", 3.0, 5.0)}[request.param]()
+    return c.simulate(arch, c.Workload.from_rate(400), requests=3_000, seed=4)
+
+
+def test_a_column_is_the_requests_column(result):
+    table = result.requests
+    named = [k for k in table.columns if k not in ("arrival_s", "latency_ms", "status", "failed_at", "client")]
+    assert named, "every architecture here records some column of its own"
+    for name in named:
+        np.testing.assert_array_equal(result.column(name), table[name].to_numpy())
+    column = result.column(named[0])
+    column[:] = column[::-1]  # a copy: the Result keeps its own
+    np.testing.assert_array_equal(result.column(named[0]), table[named[0]].to_numpy())
+
+
+def test_an_unknown_column_names_the_ones_recorded(result):
+    with pytest.raises(KeyError, match="no component recorded a column named 'nope'; these did: "):
+        result.column("nope")
+
+
+def test_a_timeline_without_utilisation_is_the_timeline_less_those_columns(result):
+    full, light = result.timeline(13), result.timeline(13, utilization=False)
+    busy = [k for k in full.columns if k.endswith("_utilization")]
+    assert busy and not [k for k in light.columns if k.endswith("_utilization")]
+    pd.testing.assert_frame_equal(full.drop(columns=busy), light)
+    with pytest.raises(TypeError, match="utilization must be True or False; got 'no'"):
+        result.timeline(13, utilization="no")
+
+
+def test_failures_count_what_the_table_calls_failed(result):
+    assert failures(result) == int((result.requests["status"] != "ok").sum()) > 0
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(kind=st.sampled_from(KINDS), servers=st.integers(1, 9), fail_at=st.floats(0, 60), interval=st.floats(0.5, 30),
+       ttl=st.sampled_from([0.0, 0.5, 5.0, 30.0, 60.0]), hit=st.floats(0, 1), fall=st.integers(1, 3),
+       times=st.lists(st.floats(0, 200), min_size=1, max_size=40))
+def test_the_expected_shares_at_once_are_the_shares_one_time_at_a_time(kind, servers, fail_at, interval, ttl, hit,
+                                                                       fall, times):
+    seen = c.balancing.detected_at(fail_at, interval, fall)
+    times = times + [fail_at, seen, seen + ttl, np.nextafter(seen, 0)]  # at the steps, and just before one
+    shares = failed_shares(np.array(times), kind, servers, fail_at, interval, ttl, hit, fall)
+    one_by_one = []
+    for t in times:  # the rule as the text states it, one time at a time
+        if t < fail_at:
+            one_by_one.append(0.0)
+        elif t < seen:
+            one_by_one.append(1 / servers)
+        elif kind == "load balancer" or ttl == 0:
+            one_by_one.append(0.0)
+        else:
+            one_by_one.append(max(0.0, 1 - (t - seen) / ttl) * hit / servers)
+    assert shares.tolist() == one_by_one
+    assert [failed_share(t, kind, servers, fail_at, interval, ttl, hit, fall) for t in times] == one_by_one
