@@ -46,6 +46,7 @@ import numpy as np
 from ..core import validation as check
 from ..core.architecture import Architecture
 from ..core.component import ERROR, OK, Component, Runtime, register
+from ..core.simulation import down
 from ..theory.caching import ttl_hit_ratio
 from ..theory.datacentres import SITE_MODES
 from .dns import Resolver
@@ -234,6 +235,35 @@ class DataCentreRun(Runtime):
         self.served += 1
         return OK
 
+    def batchable(self):
+        """Without events when its stack can go without: the site's own deaths are times, read afterwards."""
+        return all(p.batchable() for p in self.parts)
+
+    def exact_times(self):
+        return any(p.exact_times() for p in self.parts)
+
+    def admit_batch(self, requests, times):
+        """:meth:`serve` for requests in order of arrival, without events: refused while the site is down, else
+        through each part of the stack in turn (in order of arrival there), then lost if the site died meanwhile."""
+        status, leave, sim = np.full(len(requests), ERROR, dtype=np.int8), np.array(times, dtype=float), self.sim
+        order = np.flatnonzero(~down(self.spec, times))
+        at = times[order]
+        for part in self.parts:
+            got, out = part.admit_batch(requests[order], at)
+            failed = got != OK
+            lost = requests[order[failed]]
+            sim.failed_at[lost] = np.where(sim.failed_at[lost] < 0, part.index, sim.failed_at[lost])
+            status[order[failed]], leave[order[failed]] = got[failed], out[failed]
+            by_time = np.argsort(out[~failed], kind="stable")
+            order, at = order[~failed][by_time], out[~failed][by_time]
+        died = np.zeros(len(order), dtype=bool)
+        for outage in self.spec.outages:  # the site died with the request inside: its answer is lost
+            died |= (times[order] < outage.start_s) & (outage.start_s <= at)
+        sim.failed_at[requests[order[died]]] = self.index
+        status[order], leave[order] = np.where(died, ERROR, OK), at
+        self.served += int(np.sum(~died))
+        return status, leave
+
     def row(self):
         return {"workers": None, "served": self.served, "mean_wait_ms": float("nan")}
 
@@ -318,6 +348,64 @@ class GeoDNSRun(Runtime):
             fresh = self.fresh.get(self.key[i])
             self.stale[i] = fresh is not None and fresh[d] > env.now
         return OK
+
+    # -- the event-free path -----------------------------------------------------------------------
+
+    def batchable(self):
+        """Without events when every site can go without (a site's death included): answers and health views
+        depend on arrival times only."""
+        return all(p.batchable() for p in self.parts)
+
+    def exact_times(self):
+        return any(p.exact_times() for p in self.parts)
+
+    def admit_batch(self, requests, times):
+        """:meth:`serve` for requests in order of arrival, without events: each client's cached answer in one pass,
+        then each site admits the requests reaching it (in order of arrival there); the writes they acknowledge
+        and the reads they answer are then walked in time order, keeping :attr:`fresh` as :meth:`serve` does."""
+        spec, sim = self.spec, self.sim
+        status, leave = np.full(len(requests), ERROR, dtype=np.int8), np.array(times, dtype=float)
+        expiry, answer, home, client, lookup_s = self.expiry, self.answer, self.home, self.client, spec.lookup_ms / 1e3
+        reaching, entry = [], []
+        for k, (i, t) in enumerate(zip(requests.tolist(), times.tolist())):
+            c = client[i]
+            if expiry[c] <= t:  # the cached answer expired: ask GeoDNS again
+                if spec.outages and not spec.is_up(t):
+                    continue
+                target = self._route(c, self._view(t))
+                if target is None:
+                    continue
+                answer[c], expiry[c] = target, t + spec.ttl_s
+                self.lookup_s[i] = lookup_s
+                if lookup_s > 0:
+                    t = t + lookup_s
+            d = self.site[i] = answer[c]
+            delay = self.network_s[i] = self.delay_s[home[c]][d]
+            reaching.append(k)
+            entry.append(t + delay if delay > 0 else t)
+        reaching, entry = np.array(reaching, dtype=np.int64), np.array(entry, dtype=float)
+        site = self.site[requests[reaching]]
+        for d, dc in enumerate(self.parts):
+            here = np.flatnonzero(site == d)
+            here = here[np.argsort(entry[here], kind="stable")]
+            mine, entered = reaching[here], entry[here]
+            if not len(mine):
+                continue
+            status[mine], leave[mine] = dc.admit_batch(requests[mine], entered)
+            failed = status[mine] != OK
+            lost, left = requests[mine[failed]], leave[mine[failed]]
+            sim.failed_at[lost] = np.where(sim.failed_at[lost] < 0, dc.index, sim.failed_at[lost])
+            for outage in spec.datacentres[d].outages:
+                self.to_dead[lost] |= (outage.start_s <= left) & (outage.end_s > entered[failed])
+        ok = reaching[status[reaching] == OK]
+        for k in ok[np.argsort(leave[ok], kind="stable")].tolist():
+            i, t = int(requests[k]), float(leave[k])
+            if self.is_write[i]:
+                self._commit(i, int(self.site[i]), t)
+            else:
+                fresh = self.fresh.get(self.key[i])
+                self.stale[i] = fresh is not None and fresh[self.site[i]] > t
+        return status, leave
 
     # -- replication between sites -----------------------------------------------------------------
 
