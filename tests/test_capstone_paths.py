@@ -7,9 +7,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chapter1.capstone import theory
+from chapter1.capstone import kinds, theory
 from chapter1.capstone.design import Design
 from chapter1.components import cdn
+from chapter1.core.workload import Workload
 
 DESIGNS = st.builds(Design, datacentres=st.integers(1, 4), web_servers=st.integers(1, 40),
                     cache_nodes=st.integers(0, 10), shards=st.integers(1, 8), replicas=st.integers(0, 6),
@@ -90,3 +91,18 @@ def test_edge_outcomes_with_slots_for_requested_pairs_only(seed, n, edges, keys,
     want_codes, want_stale = _edge_outcomes_by_every_pair(arrival, edge, key, static, 20.0, **options,
                                                           expires=None if expires is None else expires.tolist())
     assert codes.tolist() == want_codes and stale.tolist() == want_stale
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2 ** 32), keys=st.integers(10, 30_000), s=st.floats(0, 2), count=st.integers(1, 4),
+       share=st.floats(0.001, 0.9), reads=st.integers(1, 60_000))
+def test_an_lru_cluster_warms_from_the_recent_reads_as_from_all(seed, keys, s, count, share, reads):
+    """Inverting only the last warm-up reads leaves every node's LRU in the state all the reads leave."""
+    workload = Workload(keys=keys, zipf_s=s)
+    nodes = kinds.cache_nodes(count, max(1, int(keys * share / count)))
+    every = workload.sample_keys(np.random.default_rng(seed), reads)
+    recent = kinds._recent_reads(workload, np.random.default_rng(seed).random(reads), nodes)
+    assert recent.tolist() == every[len(every) - len(recent):].tolist()
+    for k, node in enumerate(nodes):
+        want = kinds._warm_keys("lru", every[kinds._homes(every, count) == k], node.capacity)
+        assert kinds._warm_keys("lru", recent[kinds._homes(recent, count) == k], node.capacity) == want

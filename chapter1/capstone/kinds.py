@@ -129,7 +129,7 @@ class CacheClusterRun(Runtime):
                              f"({sim.workload.keys:,}); got {spec.capacity:,}")
         rng, count = sim.stream(spec.name), len(spec.nodes)
         self.policies = [EVICTION[spec.policy](n.capacity, int(rng.integers(2 ** 63))) for n in spec.nodes]
-        self.node = (key_hash(sim.key) % np.uint64(count)).astype(np.int64).tolist()
+        self.node = _homes(sim.key, count).tolist()
         self.key, self.write = sim.key.tolist(), sim.write.tolist()
         self.hit_s, self.down_since = spec.hit_ms / 1_000.0, [None] * count
         self.outcome = np.zeros(sim.n, dtype=np.int8)  # 0 write, 1 hit, 2 miss, 3 bypassed (its node down)
@@ -137,8 +137,12 @@ class CacheClusterRun(Runtime):
                sim.workload.zipf_s)
         if key not in _WARM:  # the same cluster in the same run of the same workload warms up the same way
             factor, low, high = WARMUP
-            warm = sim.workload.sample_keys(rng, int(min(max(factor * spec.capacity, low), high)))
-            homes = (key_hash(warm) % np.uint64(count)).astype(np.int64)
+            draws = rng.random(int(min(max(factor * spec.capacity, low), high)))  # as sample_keys draws them
+            if spec.policy == "lru":
+                warm = _recent_reads(sim.workload, draws, spec.nodes)
+            else:
+                warm = sim.workload.keys_at(draws)
+            homes = _homes(warm, count)
             while len(_WARM) >= MAX_WARM:
                 del _WARM[next(iter(_WARM))]
             _WARM[key] = tuple(_warm_keys(spec.policy, warm[homes == k], spec.nodes[k].capacity)
@@ -186,6 +190,38 @@ class CacheClusterRun(Runtime):
 
     def row(self):
         return {"workers": None, "served": int(np.sum(self.outcome == 1)), "mean_wait_ms": math.nan}
+
+
+def _homes(keys, count):
+    """Each key's node among ``count`` nodes: its hash modulo ``count``."""
+    if count == 1:
+        return np.zeros(len(keys), dtype=np.int64)
+    return (key_hash(keys) % np.uint64(count)).astype(np.int64)
+
+
+def _recent_reads(workload, draws, nodes):
+    """The keys of the last of the warm-up reads (``workload.keys_at(draws)``), enough of them that each node's
+    keys among them fill its capacity (all of them when they never do): an LRU's state after the reads
+    is its ``capacity`` most recently read keys, so earlier reads change nothing and are not inverted.
+
+    >>> from chapter1 import Workload
+    >>> draws = np.random.default_rng(1).random(10_000)
+    >>> recent = _recent_reads(Workload(keys=1_000), draws, cache_nodes(1, 50))
+    >>> len(recent) < len(draws), bool((recent == Workload(keys=1_000).keys_at(draws)[-len(recent):]).all())
+    (True, True)
+    """
+    need = np.array([n.capacity for n in nodes])
+    seen, parts = np.zeros(workload.keys, dtype=bool), []
+    start, step = len(draws), 4 * int(need.sum())  # Zipf(1) over 200,000 keys: 20,000 distinct in the last 62,000
+    while start > 0:
+        part = workload.keys_at(draws[max(0, start - step):start])
+        parts.append(part)
+        seen[part] = True
+        start, step = max(0, start - step), 2 * step
+        distinct = np.flatnonzero(seen)
+        if (np.bincount(_homes(distinct, len(nodes)), minlength=len(nodes)) >= need).all():
+            break
+    return np.concatenate(parts[::-1])
 
 
 def _warm_keys(name, keys, capacity):

@@ -1,5 +1,6 @@
 """Workload: turns "daily active users" into requests per second, a read/write mix and key popularity."""
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -103,9 +104,7 @@ class Workload:
 
     def key_popularity(self):
         """Probability of each key 0..keys-1 under Zipf(s): key k is asked for in proportion to 1/(k+1)^s."""
-        # Float powers: with an integer zipf_s, integer powers overflow int64 (10,000 ** 5) and give NaN.
-        weights = 1.0 / np.arange(1, self.keys + 1, dtype=float) ** self.zipf_s
-        return weights / weights.sum()
+        return _popularity(self.keys, self.zipf_s)
 
     def sample_keys(self, rng, n):
         """Draw ``n`` keys (integers, 0 = most popular) from the Zipf popularity.
@@ -116,8 +115,22 @@ class Workload:
         >>> Workload(keys=100).sample_keys(np.random.default_rng(1), 5).tolist()
         [7, 77, 0, 76, 2]
         """
-        cdf = np.cumsum(self.key_popularity())
-        return np.minimum(_invert_cdf(cdf, rng.random(n)), self.keys - 1)
+        return self.keys_at(rng.random(n))
+
+    def keys_at(self, u):
+        """The keys that uniform draws ``u`` (in [0, 1)) stand for: ``sample_keys(rng, n)`` is
+        ``keys_at(rng.random(n))``, so a caller that needs the keys of only some draws inverts only those.
+
+        >>> Workload(keys=100).keys_at([0.0, 0.1, 0.5, 0.99]).tolist()
+        [0, 0, 7, 94]
+        """
+        u = np.asarray(u, dtype=float)
+        cdf = _cdf(self.keys, self.zipf_s)
+        if len(u) * 4 < len(cdf) or len(u) < 4_096:  # few draws: a guide table would cost more than it saves
+            found = np.searchsorted(cdf, u, side="right")
+        else:
+            found = _invert_cdf(cdf, u, _guide(self.keys, self.zipf_s))
+        return np.minimum(found, self.keys - 1)
 
     def sample_writes(self, rng, n):
         """Draw ``n`` booleans, True for a write, with probability 1 - read_ratio."""
@@ -127,26 +140,56 @@ class Workload:
 MAX_STEP_FACTOR = 1_000
 
 
-def _invert_cdf(cdf, u):
-    """``np.searchsorted(cdf, u, side="right")`` for a non-decreasing ``cdf`` and draws ``u`` in [0, 1), the same
-    integers; for many draws through a guide table (Chen and Asau), which costs about a quarter of the search.
+def _popularity(keys, zipf_s):
+    # Float powers: with an integer zipf_s, integer powers overflow int64 (10,000 ** 5) and give NaN.
+    weights = 1.0 / np.arange(1, keys + 1, dtype=float) ** zipf_s
+    return weights / weights.sum()
 
-    The table has m = 2^k slots (k = 1 + the bit length of ``len(cdf)``), so u x m and b / m are exact in
-    floating point: slot b = floor(u x m) holds the counts of ``cdf`` at or below b / m and (b + 1) / m,
-    and a draw's answer lies between them; a binary search over that short range (a few keys at most
-    where single keys are rarer than 1 / m, none where they are more common) finishes it.
+
+@functools.lru_cache(maxsize=4, typed=True)
+def _cdf(keys, zipf_s):
+    """The cumulative key popularity (read-only): the warm-ups of a run's caches and its requests share it."""
+    cdf = np.cumsum(_popularity(keys, zipf_s))
+    cdf.flags.writeable = False
+    return cdf
+
+
+@functools.lru_cache(maxsize=4, typed=True)
+def _guide(keys, zipf_s):
+    """:func:`_guide_table` of :func:`_cdf` (read-only)."""
+    table = _guide_table(_cdf(keys, zipf_s))
+    table.flags.writeable = False
+    return table
+
+
+def _guide_table(cdf):
+    """A guide table (Chen and Asau) for :func:`_invert_cdf`: with m = 2^k slots (k = 1 + the bit length of
+    ``len(cdf)``), entry b counts the ``cdf`` values at or below b / m (entries 0 to m + 1).
+
+    >>> _guide_table(np.cumsum([0.5, 0.25, 0.25])).tolist()
+    [0, 0, 0, 0, 1, 1, 2, 2, 3, 3]
+    """
+    m = 1 << (len(cdf).bit_length() + 1)
+    slots = np.minimum(np.ceil(cdf * m), m + 1).astype(np.intp)   # cdf[i] <= b / m  <=>  ceil(cdf[i] m) <= b
+    return np.cumsum(np.bincount(slots, minlength=m + 2), dtype=np.int32 if len(cdf) < 2 ** 31 else np.int64)
+
+
+def _invert_cdf(cdf, u, table=None):
+    """``np.searchsorted(cdf, u, side="right")`` for a non-decreasing ``cdf`` and draws ``u`` in [0, 1), the same
+    integers, through a guide table (:func:`_guide_table`; built here when not given): about a quarter of
+    the search's time for many draws.
+
+    m is a power of two, so u x m and b / m are exact in floating point: slot b = floor(u x m) holds the
+    counts of ``cdf`` at or below b / m and (b + 1) / m, and a draw's answer lies between them; a binary
+    search over that short range (a few keys at most where single keys are rarer than 1 / m, none where
+    they are more common) finishes it.
 
     >>> cdf = np.cumsum([0.5, 0.25, 0.25])
     >>> _invert_cdf(cdf, np.array([0.0, 0.5, 0.6, 0.75, 0.99])).tolist()
     [0, 1, 1, 2, 2]
     """
-    cdf, u = np.asarray(cdf, dtype=float), np.asarray(u, dtype=float)
-    if len(u) * 4 < len(cdf) or len(u) < 4_096:  # few draws: the table would cost more than it saves
-        return np.searchsorted(cdf, u, side="right")
-    m = 1 << (len(cdf).bit_length() + 1)
-    slots = np.minimum(np.ceil(cdf * m), m + 1).astype(np.intp)   # cdf[i] <= b / m  <=>  ceil(cdf[i] m) <= b
-    table = np.cumsum(np.bincount(slots, minlength=m + 2)).astype(np.int32 if len(cdf) < 2 ** 31 else np.int64)
-    b = (u * m).astype(np.intp)
+    table = _guide_table(cdf) if table is None else table
+    b = (u * (len(table) - 2)).astype(np.intp)
     found, high = table[b].astype(np.intp), table[b + 1]
     todo = np.flatnonzero(found < high)
     low, high, u = found[todo], high[todo].astype(np.intp), u[todo]
