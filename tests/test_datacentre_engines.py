@@ -48,3 +48,19 @@ def test_chapter_09s_design_runs_without_events_and_loses_what_the_dead_site_hel
     assert_same(arch, workload, 800, 4)
     summary = c.simulate(arch, workload, requests=800, seed=4, engine="fast").summary()
     assert summary["failover_failed"] > 0 and summary["lost_writes"] >= 0
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(sites=st.integers(1, 3), mode=st.sampled_from(["active-active", "active-passive"]),
+       dead=st.lists(st.integers(1, 3), max_size=3), users=st.sampled_from([3, 1_000, 10**6]),
+       shares=st.sampled_from([None, (0.7, 0.2, 0.1)]))
+def test_every_clients_first_answer_is_routed_as_one_at_a_time(sites, mode, dead, users, shares):
+    from chapter1.core.simulation import Simulation
+
+    arch = c.multi_region(sites, mode, region_shares=None if shares is None else shares[:sites - 1]
+                          + (1 - sum(shares[:sites - 1]),))
+    for k in sorted(set(d for d in dead if d <= sites)):
+        arch = arch.fail(f"dc-{k}", at_s=0.0)
+    geo = Simulation(arch, c.Workload(users=users), 50, 1).tiers[0]
+    view = geo._view(0.0)
+    assert geo.answer == [geo._route(client, view) for client in range(len(geo.home))]

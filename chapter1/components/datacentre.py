@@ -287,7 +287,7 @@ class GeoDNSRun(Runtime):
         self.lag = rng.exponential(lag_s, (n, sites)) if lag_s > 0 else np.zeros((n, sites))
         self.view_key, self.healthy = None, ()
         self.delay_s = [[spec.delay_ms(r, d) / 1_000.0 for d in range(sites)] for r in range(sites)]
-        self.answer = [self._route(c, self._view(0.0)) for c in range(clients)]
+        self.answer = self._routes(self._view(0.0))
         self.client, self.is_write, self.key = sim.client.tolist(), sim.write.tolist(), sim.key.tolist()
         self.site = np.full(n, -1, dtype=np.int16)
         self.lookup_s, self.network_s = np.zeros(n), np.zeros(n)
@@ -316,6 +316,15 @@ class GeoDNSRun(Runtime):
             return healthy[0]
         home = self.home[c]
         return home if home in healthy else healthy[c % len(healthy)]
+
+    def _routes(self, healthy):
+        """:meth:`_route` for every client at once (a list, client by client)."""
+        clients = len(self.home)
+        if not healthy or self.spec.mode == "active-passive":
+            return [healthy[0] if healthy else None] * clients
+        home = np.asarray(self.home)
+        spread = np.asarray(healthy)[np.arange(clients) % len(healthy)]
+        return np.where(np.isin(home, healthy), home, spread).tolist()
 
     def serve(self, i):
         env, c, spec = self.env, self.client[i], self.spec
