@@ -220,7 +220,7 @@ class QueueRun(Runtime):
         self.lost = [False] * total
         self.waiting = deque()
         self.trace_t, self.trace_n = [0.0], [0]          # backlog (messages waiting) after every change
-        self.signal = self.env.event()
+        self.idle = deque()  # the events idle consumers wait on, in the order they began to wait
         self.starts = sorted(o.start_s for o in consumers.outages)
         self.working, self.retire = 0, 0      # messages in service; consumers told to stop
         for _ in range(consumers.workers):
@@ -252,8 +252,7 @@ class QueueRun(Runtime):
             self.stored[i] = self.env.now
         (self.waiting.appendleft if front else self.waiting.append)(i)
         self._traced()
-        if not self.signal.triggered:
-            self.signal.succeed()
+        self._notify(1)
 
     def _burst(self):
         yield self.env.timeout(self.spec.burst_at_s)
@@ -261,8 +260,7 @@ class QueueRun(Runtime):
             self.stored[m] = self.env.now
             self.waiting.append(m)
         self._traced()
-        if not self.signal.triggered:
-            self.signal.succeed()
+        self._notify(self.spec.burst_messages)
 
     def _wipe(self, at_s):
         yield self.env.timeout(at_s)
@@ -282,9 +280,19 @@ class QueueRun(Runtime):
     # -- the consumers' side -------------------------------------------------------------------------
 
     def wake(self):
-        """Wake every idle consumer (a message arrived, or some are told to stop)."""
-        if not self.signal.triggered:
-            self.signal.succeed()
+        """Wake every idle consumer (some are told to stop)."""
+        self._notify(len(self.idle))
+
+    def _notify(self, messages):
+        """Wake as many idle consumers as new ``messages`` (every one while the consumers or the broker are down:
+        each then waits for the end of the outage).  The same as waking all of them each time: those woken
+        in vain would only go back to waiting, in the same order."""
+        idle, now = self.idle, self.env.now
+        if messages < len(idle) and (self.starts or self.spec.outages):
+            if max(_cover_end(self.spec.consumers, now), _cover_end(self.spec, now)) > now:
+                messages = len(idle)
+        for _ in range(min(messages, len(idle))):
+            idle.popleft().succeed()
 
     def finished(self, last_input_s):
         """True once nothing more can happen: every message is in, none waits or is in service (or the
@@ -310,9 +318,9 @@ class QueueRun(Runtime):
                 yield env.timeout(back - env.now)
                 continue
             if not self.waiting:
-                if self.signal.triggered:
-                    self.signal = env.event()
-                yield self.signal
+                woken = env.event()
+                self.idle.append(woken)
+                yield woken
                 continue
             m = self.waiting.popleft()
             self._traced()

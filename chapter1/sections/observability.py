@@ -211,8 +211,8 @@ def headline(kind, interval_s, for_s, table, fired, requests):
     parts = [f"{NAMES[column]} alert fired <b>{alert.delay_s:,.0f} s</b> after the fault"
              if math.isfinite(alert.delay_s) else f"{NAMES[column]} alert did not fire"
              for column, alert in fired.items() if column != "burn"]
-    after = table[table["t_s"] > FAULT_S + interval_s].dropna(subset=["p99_ms", "exact_p99_ms"])
-    gap = (after["p99_ms"] / after["exact_p99_ms"] - 1).abs().mean() if len(after) else math.nan
+    times, p99, exact = (table[c].to_numpy(float) for c in ("t_s", "p99_ms", "exact_p99_ms"))
+    gap = _mean(np.abs(p99 / exact - 1)[(times > FAULT_S + interval_s) & ~np.isnan(p99) & ~np.isnan(exact)])
     text = [f"<b>{kind}</b> at {FAULT_S:.0f} s · scrape every <b>{interval_s} s</b>, for <b>{for_s} s</b>: "
             + " · ".join(parts) + f" (theory for a sudden fault: {for_s} to {interval_s + for_s} s, on average "
             f"{interval_s}/2 + {for_s} = <b>{theory:,.1f} s</b>; a queue building up takes longer)",
@@ -226,8 +226,9 @@ def headline(kind, interval_s, for_s, table, fired, requests):
 def burn_line(table, page, interval_s, sudden=True):
     """The error ratio after the fault as a burn rate, how long the month's budget lasts at it, and the page
     (with theory's time when the fault is ``sudden``: a steady error ratio from the fault on)."""
-    first = table[table["t_s"] >= FAULT_S].iloc[0]   # counters at the first scrape after the fault
-    done, failed = table["requests"].iloc[-1] - first["requests"], table["errors"].iloc[-1] - first["errors"]
+    requests, errors = table["requests"].to_numpy(), table["errors"].to_numpy()
+    first = int(np.argmax(table["t_s"].to_numpy() >= FAULT_S))   # counters at the first scrape after the fault
+    done, failed = requests[-1] - requests[first], errors[-1] - errors[first]
     ratio = failed / done if done else 0.0
     burn = metrics.burn_rate(ratio, SLO)
     if burn == 0:
@@ -244,12 +245,19 @@ def burn_line(table, page, interval_s, sudden=True):
 
 def busiest_line(table):
     """USE: the resource with the highest utilisation in the scrapes after the fault."""
-    busy = {c.removesuffix("_utilization"): table.loc[table["t_s"] > FAULT_S, c].mean()
+    after = table["t_s"].to_numpy() > FAULT_S
+    busy = {c.removesuffix("_utilization"): _mean(table[c].to_numpy(float)[after])
             for c in table.columns if c.endswith("_utilization")}
     if not busy:
         return "utilisation: no resource with workers"
     name = max(busy, key=lambda k: busy[k] if math.isfinite(busy[k]) else -1)
     return f"busiest resource after the fault: <b>{name}</b>, <b>{busy[name]:.0%}</b> busy on average"
+
+
+def _mean(values):
+    """The mean of the values that are not NaN (NaN when none is), as pandas' ``mean`` gives it."""
+    values = values[~np.isnan(values)]
+    return float(values.mean()) if len(values) else math.nan
 
 
 def observability_panel(incident_kind="a web server dies", interval_s=15, for_s=15, *, seed=0):
