@@ -2,7 +2,8 @@
 
 Prints the wall time, the seconds per notebook and the CPU (user + sys of every process the grader
 started) per notebook, and splits one notebook's CPU into what any Python start costs (the pytest
-runner's imports, a kernel's start) and what the course adds (``import chapter1``, the chart module,
+runner's imports, paid once a grading since each runner is forked warm by chapter1.grading.warm; a
+kernel's start) and what the course adds (``import chapter1``, the chart module,
 the notebook's own cells).  Target: 50 notebooks with ``--jobs 2`` in <= 60 s, that is <= 1.2 s a
 notebook on two idle cores.
 
@@ -25,7 +26,7 @@ JOBS = 2
 BLOCK = "import sys; sys.modules.setdefault('rfc3987_syntax', None)"  # as the grader's runner does
 PARTS = {  # one fresh interpreter each: CPU seconds of the imports a graded notebook pays for
     "bare interpreter": "pass",
-    "grader's runner (pytest, nbval, jupyter_client)": f"{BLOCK}; import pytest, nbval.plugin, jupyter_client",
+    "runner's imports (once a grading: runners fork warm)": f"{BLOCK}; import pytest, nbval.plugin, jupyter_client",
     "kernel start (ipykernel)": "import ipykernel.kernelapp",
     "kernel + chapter 01's first cell": ("import ipykernel.kernelapp; import chapter1 as c; "
                                          "from chapter1 import analytic; from chapter1.grading import check"),

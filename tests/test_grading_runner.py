@@ -21,7 +21,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from chapter1.grading import nbcheck
+from chapter1.grading import nbcheck, warm
 from chapter1.grading.exercises import Check
 from chapter1.grading.isolation import Isolation
 from chapter1.grading.nbcheck import (
@@ -59,21 +59,22 @@ class Child:
         class Process:
             pid = 7001
 
-            def __init__(self, command, **options):
-                env = options["env"]
-                spec = Path(env["JUPYTER_PATH"].split(os.pathsep)[0]) / "kernels" / "chapter1-nbcheck" / "kernel.json"
-                child.started = {"command": command, "kernel": json.loads(spec.read_text()), **options}
-                with open(env[nbcheck.RESULTS_ENV], "w") as results:
-                    results.write("".join(json.dumps(line) + "\n" for line in child.lines))
-                options["stdout"].write(child.log)
-
             def wait(self, timeout=None):
                 child.waits.append(timeout)
                 if child.hang and len(child.waits) == 1:
-                    raise subprocess.TimeoutExpired("pytest", timeout)
+                    return None  # still running after the timeout
                 return child.returncode
 
-        monkeypatch.setattr(nbcheck.subprocess, "Popen", Process)
+        def start(argv, *, cwd, env, log, fresh):
+            spec = Path(env["JUPYTER_PATH"].split(os.pathsep)[0]) / "kernels" / "chapter1-nbcheck" / "kernel.json"
+            child.started = {"command": [*fresh, *argv], "kernel": json.loads(spec.read_text()), "cwd": cwd, "env": env}
+            with open(env[nbcheck.RESULTS_ENV], "w") as results:
+                results.write("".join(json.dumps(line) + "\n" for line in child.lines))
+            with open(log, "ab") as out:
+                out.write(child.log)
+            return Process()
+
+        monkeypatch.setattr(warm, "start", start)
         monkeypatch.setattr(nbcheck, "_kill_group", self.killed.append)
         return self
 
@@ -105,7 +106,7 @@ def test_a_finished_run_is_scored_by_check_id(monkeypatch, notebook):
     assert command[:2] == [sys.executable, nbcheck.SCRIPT]
     assert command[2:command.index("--")] == ["--memory-mb", "300", "--file-mb", "9"]
     assert command[command.index("--nbval-cell-timeout") + 1] == "7" and command[-1] == str(notebook.resolve())
-    assert (child.started["cwd"], child.started["start_new_session"]) == (notebook.parent.resolve(), True)
+    assert child.started["cwd"] == notebook.parent.resolve()
     kernel = child.started["kernel"]
     assert kernel["argv"][:3] == [sys.executable, nbcheck.SCRIPT, "--kernel"]
     assert kernel["argv"][3:] == ["--memory-mb", "300", "--file-mb", "9", "--", "-f", "{connection_file}"]

@@ -25,7 +25,8 @@ this isolation does and does not protect against.
 This module is the batch (``grade``) and the command line (``main``); the
 other jobs live beside it: ``submissions`` (the course, reading and restoring
 submissions), ``running`` (one submission run and scored), ``gradebook``
-(the CSV, feedback and score table), ``nbcheck`` (the runner and kernel).
+(the CSV, feedback and score table), ``nbcheck`` (the runner and kernel),
+``warm`` (runners forked from a server that has their imports loaded).
 Every public name is importable from here too.
 """
 

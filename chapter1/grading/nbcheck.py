@@ -35,7 +35,6 @@ if __name__ == "__main__" and sys.path and os.path.realpath(sys.path[0]) == os.p
 
 import json
 import signal
-import subprocess
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -567,21 +566,17 @@ def run_notebook(
         scratch = Path(name)
         results, log_path = scratch / "results.jsonl", scratch / "runner.log"
         _kernelspec(scratch / "jupyter", memory_mb, file_mb, isolation.argument(notebook.parent) if isolated else None)
-        command = [sys.executable, SCRIPT, *_limit_args(memory_mb, file_mb), "--",
-                   *_pytest_args(notebook, scratch, timeout)]
+        argv = [*_limit_args(memory_mb, file_mb), "--", *_pytest_args(notebook, scratch, timeout)]
         env = _environment(scratch, results)
         if isolated and isolation.sandbox:
             env[IPC_ENV] = str(notebook.parent / IPC_PREFIX)
-        with open(log_path, "wb") as log:
-            process = subprocess.Popen(
-                command, cwd=notebook.parent, env=env,
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-            )
-            try:
-                returncode = process.wait(total_timeout)
-            except subprocess.TimeoutExpired:
-                returncode = None
-                error = f"stopped after {total_timeout:g} s (the time limit for the whole notebook)"
+        log_path.touch(mode=0o600)
+        from chapter1.grading import warm  # (not at the top: this file is also the kernel's launcher)
+
+        process = warm.start(argv, cwd=notebook.parent, env=env, log=log_path, fresh=[sys.executable, SCRIPT])
+        returncode = process.wait(total_timeout)
+        if returncode is None:
+            error = f"stopped after {total_timeout:g} s (the time limit for the whole notebook)"
         data = _read_results(results)
         if returncode in (0, 1) and not data["cells"]:  # nothing recorded: it failed before the first cell
             error = f"the grading process failed before any cell ran (exit status {returncode}): {_tail(log_path)}"
