@@ -1,0 +1,46 @@
+"""The live panels read a few figures straight from a run instead of building its whole tables: the same numbers."""
+
+import math
+
+import numpy as np
+import pytest
+
+import chapter1 as c
+from chapter1.sections import replication as rep
+from chapter1.sections import scaling_panel
+
+
+@pytest.mark.parametrize("arch, rate, requests", [
+    (c.load_balanced(4, "least_connections", workers=2), 100.0, 2_000),
+    (c.load_balanced(2, "least_connections", workers=1, queue_limit=2, timeout_ms=50), 400.0, 1_500),
+    (c.single_server(workers=1, queue_limit=0, service_time_ms=5_000), 50.0, 30)])  # almost every request refused
+def test_chapter_03_reads_mean_and_p95_as_the_summary_has_them(arch, rate, requests):
+    for seed in (0, 1, 2):
+        result = c.simulate(arch, c.Workload.from_rate(rate), requests=requests, seed=seed)
+        summary, figures = result.summary(), scaling_panel._latency(result)
+        for key in ("mean_ms", "p95_ms"):
+            assert figures[key] == summary[key] or (math.isnan(figures[key]) and math.isnan(summary[key]))
+
+
+def old_read_ms(result):
+    """Chapter 05's mean read time from the whole requests table (the way it was read before)."""
+    table = result.requests
+    reads = (table["status"].to_numpy() == "ok") & (table["member"].to_numpy() != "") & ~table["write"].to_numpy()
+    times = table["database_ms"].to_numpy()[reads]
+    kept = ~np.isnan(times)
+    return float(np.where(kept, times, 0.0).sum() / kept.sum()) if kept.any() else math.nan
+
+
+@pytest.mark.parametrize("replicas, share", [(0, 0.5), (2, 0.9), (4, 0.75), (8, 0.99)])
+def test_chapter_05_reads_a_runs_figures_from_the_replica_set_as_from_its_tables(replicas, share):
+    for seed in (0, 1):
+        result = c.simulate(rep.data_tier(replicas), rep.workload(share), requests=800, seed=seed)
+        assert rep.read_ms(result) == old_read_ms(result)
+        assert rep._replica_set(result).figures()["stale_read_ratio"] == result.summary()["stale_read_ratio"]
+    full = c.simulate(c.replicated(), c.Workload.from_rate(100), requests=500, seed=1)  # behind a web tier
+    assert rep.read_ms(full) == old_read_ms(full)
+
+
+def test_read_ms_needs_one_replica_set():
+    with pytest.raises(ValueError, match="one replica set"):
+        rep.read_ms(c.simulate(c.single_server(), c.Workload.from_rate(10), requests=50))
