@@ -101,7 +101,7 @@ GROUPS = {
         "tests/test_grading_runner.py", "tests/test_grading_isolation.py",
         "tests/test_grading_tools.py", "tests/test_grading_cluster.py",
         "tests/test_grading_encoding.py", "tests/test_grading_kernel_side.py",
-        "tests/test_grading_options.py"]),
+        "tests/test_grading_options.py", "tests/test_grading_warm.py"]),
 }
 # mutmut hands pytest a mutant's tests in the order of a set, and pytest -x stops at the first failure: given the
 # quickest tests first, a killed mutant seldom waits for a slow one (half the time a mutant in the simulation group)
