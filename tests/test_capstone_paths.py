@@ -106,3 +106,24 @@ def test_an_lru_cluster_warms_from_the_recent_reads_as_from_all(seed, keys, s, c
     for k, node in enumerate(nodes):
         want = kinds._warm_keys("lru", every[kinds._homes(every, count) == k], node.capacity)
         assert kinds._warm_keys("lru", recent[kinds._homes(recent, count) == k], node.capacity) == want
+
+
+@settings(max_examples=50, deadline=None)
+@given(seed=st.integers(0, 2 ** 32), edges=st.integers(1, 6), keys=st.integers(1, 3_000), chunk=st.integers(1, 5_000),
+       share=st.floats(0, 1), ttl_s=st.floats(0, 10_000))
+def test_copies_at_draws_what_initial_copies_drew(seed, edges, keys, chunk, share, ttl_s):
+    """A block at a time, kept only at the pairs asked for: the same starting copies, and the edges do the same."""
+    rng = np.random.default_rng(seed)
+    rates = np.outer(rng.exponential(size=edges), Workload(keys=keys).key_popularity())
+    at = np.flatnonzero(rng.random(edges * keys) < share)
+    full = cdn.initial_copies(np.random.default_rng(seed + 1), rates, ttl_s).ravel()
+    some = cdn.copies_at(np.random.default_rng(seed + 1), rates.shape, at, rates.ravel()[at], ttl_s, chunk=chunk)
+    assert some.tolist() == full[at].tolist()
+    n = 200
+    arrival = np.sort(rng.random(n) * 3 * ttl_s).tolist()
+    edge, key = rng.integers(0, edges, n), rng.integers(0, keys, n)
+    used = np.unique(edge * keys + key)
+    starting = used, cdn.copies_at(np.random.default_rng(seed + 1), rates.shape, used, rates.ravel()[used], ttl_s)
+    by_pairs = cdn.edge_outcomes(arrival, edge, key, [True] * n, ttl_s, keys=keys, starting=starting)
+    by_all = cdn.edge_outcomes(arrival, edge, key, [True] * n, ttl_s, keys=keys, expires=full)
+    assert [a.tolist() for a in by_pairs] == [a.tolist() for a in by_all]

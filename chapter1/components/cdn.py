@@ -212,15 +212,39 @@ def initial_copies(rng, rates, ttl_s):
     return np.where(held, life, -math.inf)
 
 
+def copies_at(rng, shape, at, rates, ttl_s, chunk=1 << 15):
+    """:func:`initial_copies` ``(rng, all_rates, ttl_s).ravel()[at]`` for the flat indices ``at`` (sorted, distinct;
+    ``rates`` = ``all_rates.ravel()[at]``): the same times from the same draws, made a block at a time and
+    kept only at ``at`` (a run asks for a few thousand of the edges x assets, which can be millions).
+
+    >>> rates = np.array([[0.5, 0.1, 0.0], [1.0, 0.2, 0.05]])
+    >>> at = np.array([1, 3, 5])
+    >>> bool((copies_at(np.random.default_rng(4), rates.shape, at, rates.ravel()[at], 10.0, chunk=2)
+    ...       == initial_copies(np.random.default_rng(4), rates, 10.0).ravel()[at]).all())
+    True
+    """
+    size, at = math.prod(shape), np.asarray(at, dtype=np.int64)
+    picked, block = np.empty((2, len(at))), np.empty(min(chunk, size))
+    bounds = np.searchsorted(at, np.arange(0, size + chunk, chunk))
+    for drawn in picked:  # first whether each copy is held, then its remaining life, as initial_copies draws them
+        for k, start in enumerate(range(0, size, chunk)):
+            rng.random(out=block[:min(chunk, size - start)])
+            drawn[bounds[k]:bounds[k + 1]] = block[at[bounds[k]:bounds[k + 1]] - start]
+    per = np.asarray(rates, dtype=float) * ttl_s
+    return np.where(picked[0] < per / (1 + per), picked[1] * ttl_s, -math.inf)
+
+
 def edge_outcomes(arrival, edge, key, static, ttl_s, *, keys, expires=None, down=None, deploys=(), on_deploy="ttl",
-                  invalidation_s=0.0, fallback=True, serve_from_edges=True):
+                  invalidation_s=0.0, fallback=True, serve_from_edges=True, starting=None):
     """What the edges do with each request, in order of arrival: (outcome codes, stale flags).
 
     Outcomes index :data:`OUTCOMES`.  ``edge`` and ``key`` give each request's edge and asset;
     ``expires`` (edges x keys, flattened) when each edge's starting copy expires (None: the edges start
-    empty); ``down`` marks requests that arrive while the CDN is down.  Each edge keeps a copy ``ttl_s``
-    from the miss that fetched it; a copy fetched before a deploy is old (stale) until it expires, or is
-    dropped when an invalidation lands (``on_deploy="invalidate"``) or the URL changes (``"versioned"``).
+    empty), or ``starting`` = (pairs, times): the expiry times of some pairs' starting copies (pairs sorted;
+    the others start empty); ``down`` marks requests that arrive while the CDN is down.  Each edge keeps a
+    copy ``ttl_s`` from the miss that fetched it; a copy fetched before a deploy is old (stale) until it
+    expires, or is dropped when an invalidation lands (``on_deploy="invalidate"``) or the URL changes
+    (``"versioned"``).
 
     >>> codes, stale = edge_outcomes([0.0, 1.0, 5.0], [0, 0, 0], [0, 0, 0], [True] * 3, 2.0, keys=1)
     >>> [OUTCOMES[c] for c in codes]
@@ -236,6 +260,11 @@ def edge_outcomes(arrival, edge, key, static, ttl_s, *, keys, expires=None, down
         expires = np.asarray(expires, dtype=float)
         held = used < len(expires)
         until[held] = expires[used[held]]
+    if starting is not None:
+        known, times = (np.asarray(v) for v in starting)
+        where = np.minimum(np.searchsorted(known, used), max(len(known) - 1, 0))
+        held = known[where] == used if len(known) else np.zeros(len(used), dtype=bool)
+        until[held] = np.asarray(times, dtype=float)[where[held]]
     until, pairs = until.tolist(), slot.reshape(-1).tolist()
     fetched = [-math.inf] * len(until)  # starting copies count as fetched long ago, before any deploy
     deploys = sorted(deploys)
@@ -314,10 +343,13 @@ class CDNRun(Runtime):
         keys = sim.workload.keys
         counts = np.bincount(regions, minlength=len(spec.regions))
         region_rate = sim.workload.rate * spec.static_share * counts / sim.clients
-        self.rates = np.outer(region_rate, sim.workload.key_popularity())  # each edge's requests/s per asset
-        expires = initial_copies(rng, self.rates, spec.ttl_s).ravel() if spec.warm else None
+        starting = None
+        if spec.warm:  # the starting copies of the (edge, asset) pairs requested: each edge's requests/s per asset
+            used = np.unique(self.region.astype(np.int64) * keys + sim.key)
+            rates = region_rate[used // keys] * sim.workload.key_popularity()[used % keys]  # as np.outer's products
+            starting = used, copies_at(rng, (len(spec.regions), keys), used, rates, spec.ttl_s)
         self.outcome, self.stale = edge_outcomes(
-            sim.arrival.tolist(), self.region, sim.key, self.static.tolist(), spec.ttl_s, keys=keys, expires=expires,
+            sim.arrival.tolist(), self.region, sim.key, self.static.tolist(), spec.ttl_s, keys=keys, starting=starting,
             down=down(spec, sim.arrival).tolist(), deploys=spec.deploys, on_deploy=spec.on_deploy,
             invalidation_s=spec.invalidation_s, fallback=spec.fallback, serve_from_edges=spec.serve_from_edges)
         km = np.array([r.origin_km for r in spec.regions], dtype=float)[self.region]
