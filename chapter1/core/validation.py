@@ -19,17 +19,17 @@ def number(name, value, *, low=None, high=None, low_open=False, integer=False, a
     Traceback (most recent call last):
     TypeError: users must be a number >= 0; got '10'
     """
-    kind = "a whole number" if integer else "a number"
-    wanted = f"{name} must be {kind} {_range(low, high, low_open)}".rstrip()
     if isinstance(value, bool) or not isinstance(value, numbers.Integral if integer else numbers.Real):
-        raise TypeError(f"{wanted}; got {value!r}")
-    if math.isnan(value):
-        raise ValueError(f"{wanted}; got {value!r}")
-    too_low = low is not None and (value <= low if low_open else value < low)
-    too_high = high is not None and value > high
-    if too_low or too_high or (math.isinf(value) and not allow_inf):
-        raise ValueError(f"{wanted}; got {value!r}")
+        raise TypeError(f"{_wanted(name, integer, low, high, low_open)}; got {value!r}")
+    if (math.isnan(value) or (low is not None and (value <= low if low_open else value < low))
+            or (high is not None and value > high) or (math.isinf(value) and not allow_inf)):
+        raise ValueError(f"{_wanted(name, integer, low, high, low_open)}; got {value!r}")
     return value
+
+
+def _wanted(name, integer, low, high, low_open):
+    """'users must be a number >= 0': what :func:`number` asked for (written only when a value fails)."""
+    return f"{name} must be {'a whole number' if integer else 'a number'} {_range(low, high, low_open)}".rstrip()
 
 
 def number_list(name, values, **limits):
@@ -38,6 +38,16 @@ def number_list(name, values, **limits):
     >>> number_list("times", [0, 2.5], low=0).tolist()
     [0.0, 2.5]
     """
+    if isinstance(values, np.ndarray) and values.dtype.kind == "f" and not limits.get("integer"):
+        flat = values.ravel()  # a float array (a curve's grid): checked at once, one by one only to name a failure
+        low, high = limits.get("low"), limits.get("high")
+        bad = np.isnan(flat) if limits.get("allow_inf") else ~np.isfinite(flat)
+        if low is not None:
+            bad |= flat <= low if limits.get("low_open") else flat < low
+        if high is not None:
+            bad |= flat > high
+        if not bad.any():
+            return flat.astype(float)
     return np.array([number(name, v, **limits) for v in np.asarray(values, dtype=object).ravel()], dtype=float)
 
 

@@ -70,7 +70,8 @@ def predict_curve(architecture, users, percents=(95,), **workload_options):
     ([77.5, 119.4], True)
     """
     check.instance("architecture", architecture, Architecture, "single_server()")
-    users = [float(check.number("users", u, low=0, low_open=True)) for u in users]
+    users = (check.number_list("users", users, low=0, low_open=True).tolist() if isinstance(users, np.ndarray) else
+             [float(check.number("users", u, low=0, low_open=True)) for u in users])
     workloads = [Workload(users=u, **workload_options) for u in users[:1]]
     stations = [tier.station() for tier in architecture.tiers]
     if None in stations or not users:
