@@ -19,7 +19,7 @@ from heapq import heappop, heappush, heapreplace
 import numpy as np
 
 from ..core.component import ERROR, OK, REJECTED, TIMEOUT
-from .policies import _least_connections
+from .policies import READS_CONNECTIONS, _least_connections
 
 
 class Downtime:
@@ -94,11 +94,14 @@ def balance_through_changes(run, requests, times):
     spec, parts, connections, routed = run.spec, run.parts, run.connections, run.routed
     choose, failed_at, end = run.choose, run.sim.failed_at, run.sim.end
     ejects, own = spec.eject_after is not None, Downtime(spec.outages) if spec.outages else None
-    stations, served = [_station(p) for p in parts], [0] * len(parts)
+    counts = ejects or spec.policy in READS_CONNECTIONS  # (else the heap of requests inside tells nothing)
+    stations, unserved = [_station(p) for p in parts], [0] * len(parts)
+    admitted_before = [len(p.admitted) for p in parts]
     index_of, turn = [p.index for p in parts], run.turn
     least, masked, out, errors_in_row = choose is _least_connections, None, [False] * len(parts), run.errors_in_row
     ordered = not len(times) or bool(np.all(times[1:] >= times[:-1]))  # (else the view is asked at every request)
     inside, statuses, leaves, recheck, nan, inf = [], [], [], run.recheck_at, math.nan, math.inf
+    answer, left = statuses.append, leaves.append
     for i, t in zip(requests.tolist(), times.tolist()):
         while inside and inside[0][0] <= t:  # answers that came back before this request
             back, k, status = heappop(inside)
@@ -106,16 +109,16 @@ def balance_through_changes(run, requests, times):
             if ejects and (status == ERROR or status == OK and errors_in_row[k]):  # (else it changes nothing)
                 run._count_error(k, status, back)
         if own is not None and not own.up(t):
-            statuses.append(ERROR)
-            leaves.append(t)
+            answer(ERROR)
+            left(t)
             continue
         if t >= recheck or not ordered:
             run._view(t)
             recheck = run.recheck_at
         healthy = run.healthy
         if not healthy:  # no healthy server: 503
-            statuses.append(ERROR)
-            leaves.append(t)
+            answer(ERROR)
+            left(t)
             continue
         if least:  # (_least_connections, inlined: members out of the view count OUT more connections)
             if healthy is not masked:
@@ -138,65 +141,71 @@ def balance_through_changes(run, requests, times):
             status, leave = parts[k].admit(i, t)
         else:  # (ServerRun.admit, or AdmitThroughOutages, inlined)
             free, waiting, bounded, limit, timeout, service, down, admitted, waits, starts, finishes = station
-            death = inf
-            if down is not None:
+            if down is None:
+                death = inf
+            else:
                 if not down[0] <= t < down[1]:
                     _refresh(down, t, free, waiting)
-                death = down[3]
-            if down is not None and not down[2]:
+                death = down[3] if down[2] else None
+            start = free[0]  # (_step)
+            if death is None:  # the server is down
                 status, leave = ERROR, t
             else:
-                s = service[i]
-                start = free[0]  # (_step)
-                if bounded:
+                if bounded:  # the queue: the requests that started by t leave it, this one takes a place
                     while waiting and waiting[0] <= t:
                         waiting.popleft()
                     if start > t and len(waiting) >= limit:
-                        start = nan
+                        start = nan  # full: rejected
                     elif start > t:
                         waiting.append(start)
-                if start != start:  # (_settle) the queue was full
+                if start != start:  # (_settle from here on)
                     status, leave = REJECTED, t
                 else:
+                    s = service[i]
                     if start <= t:
                         start = t
                     heapreplace(free, start if start - t > timeout else start + s)
-                    if start >= death:
-                        admitted(i), waits(death - t), starts(nan), finishes(nan)
+                    if start - t > timeout or start >= death:  # it gave up waiting, or the server died meanwhile
+                        wait = death - t if start >= death else start - t
+                        admitted(i), waits(wait), starts(nan), finishes(nan)
+                        unserved[k] += 1
                         status, leave = ERROR, death
-                        if death - t > timeout:
+                        if start < death:
+                            status, leave = TIMEOUT, start
+                        if wait > timeout:
                             status, end[i] = TIMEOUT, t + timeout
-                    elif start - t > timeout:
-                        admitted(i), waits(start - t), starts(nan), finishes(nan)
-                        status, leave, end[i] = TIMEOUT, start, t + timeout
                     else:
                         finish = start + s
-                        if finish >= death:
-                            admitted(i), waits(start - t), starts(start), finishes(death)
+                        admitted(i), waits(start - t), starts(start)
+                        status, leave = OK, finish
+                        if finish >= death:  # the server died while it served this one
+                            unserved[k] += 1
                             status, leave = ERROR, death
-                            if death - t > timeout:
-                                status, end[i] = TIMEOUT, t + timeout
-                        else:
-                            admitted(i), waits(start - t), starts(start), finishes(finish)
-                            served[k] += 1
-                            status, leave = OK, finish
-                            if finish - t > timeout:
-                                status, end[i] = TIMEOUT, t + timeout
+                        finishes(leave)
+                        if leave - t > timeout:
+                            status, end[i] = TIMEOUT, t + timeout
         if leave > t:
-            connections[k] += 1
-            heappush(inside, (leave, k, status))
+            if counts:
+                connections[k] += 1
+                heappush(inside, (leave, k, status))
         elif ejects and (status == ERROR or status == OK and errors_in_row[k]):
             run._count_error(k, status, t)
         if status != OK:
             failed_at[i] = index_of[k]
         elif own is not None and own.next_death(t)[1] <= leave:  # the balancer died while it was inside
             failed_at[i], status = run.index, ERROR
-        statuses.append(status)
-        leaves.append(leave)
+        answer(status)
+        left(leave)
     run.turn = turn
     _mask(connections, range(len(parts)), out)
-    for part, count in zip(parts, served):
-        part.served += count
+    if not counts and statuses:  # the requests the heap would still hold: no later one came after they left
+        routes, leaving = np.asarray(routed)[requests], np.asarray(leaves)
+        later = np.append(np.maximum.accumulate(times[::-1])[::-1][1:], -math.inf)
+        held = (leaving > times) & (leaving > later) & (routes >= 0)
+        for k, count in enumerate(np.bincount(routes[held], minlength=len(parts))):
+            connections[k] += int(count)
+    for part, before, count, station in zip(parts, admitted_before, unserved, stations):
+        part.served += 0 if station is None else len(part.admitted) - before - count
     return statuses, leaves
 
 
