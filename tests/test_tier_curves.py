@@ -82,3 +82,26 @@ def test_independence_curve_gives_the_theory_curve_way(web, db, split, near, poi
         return
     pd.testing.assert_frame_equal(independence_curve(design, dbt.USERS_RANGE, points, **options),
                                   theory_curve_way(design, dbt.USERS_RANGE, points, **options))
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(servers=st.sampled_from([1, 2, 8, 64]), service_ms=st.sampled_from([5.0, 20.0, 100.0]),
+       loads=st.lists(st.floats(0.0, 0.999), min_size=1, max_size=8), times=st.lists(st.floats(0.0, 5.0), min_size=1,
+                                                                                     max_size=8),
+       scalar=st.booleans(), limit=st.booleans())
+def test_survival_with_its_constants_worked_out_once_is_the_same_function(servers, service_ms, loads, times, scalar,
+                                                                           limit):
+    mu = 1_000.0 / service_ms
+    rates = np.array(loads) * servers * mu
+    if limit:  # theta = c mu - lambda = mu exactly: the other form
+        rates[0] = (servers - 1) * mu
+    curve = queues.mmc_curve(rates, mu, servers)
+    t = np.array(times)[:, None]
+    if scalar:
+        for rate, p_wait in zip(rates.tolist(), curve["p_wait"].tolist()):
+            for moment in times:
+                assert queues._survival_at(rate, mu, servers, p_wait)(moment) == queues._survival(moment, rate, mu,
+                                                                                                   servers, p_wait)
+    else:
+        np.testing.assert_array_equal(queues._survival_at(rates, mu, servers, curve["p_wait"])(t),
+                                      queues._survival(t, rates, mu, servers, curve["p_wait"]))
