@@ -3,6 +3,7 @@
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -127,3 +128,20 @@ def test_copies_at_draws_what_initial_copies_drew(seed, edges, keys, chunk, shar
     by_pairs = cdn.edge_outcomes(arrival, edge, key, [True] * n, ttl_s, keys=keys, starting=starting)
     by_all = cdn.edge_outcomes(arrival, edge, key, [True] * n, ttl_s, keys=keys, expires=full)
     assert [a.tolist() for a in by_pairs] == [a.tolist() for a in by_all]
+
+
+@settings(max_examples=30, deadline=None)
+@given(design=DESIGNS)
+def test_sizing_from_station_rows_is_the_table_pandas_built(design):
+    """The sizing table and the utilisations as the DataFrame path computed them (aligned on station names)."""
+    from chapter1.sections.capstone import sizing
+
+    loads = theory.stations(design)
+    want = loads.set_index("station")[["utilization"]].rename(columns={"utilization": "peak"})
+    pandas_way = loads["arrival_rps"] / (loads["service_rps"] * loads["workers"])
+    np.testing.assert_array_equal(loads["utilization"], pandas_way)
+    for lost in theory.LOSSES[1:]:
+        if (lost == "data_centre" and design.datacentres == 1) or (lost == "cache_node" and not design.cache_nodes):
+            continue
+        want[f"{lost} lost"] = theory.stations(design, lost=lost).set_index("station")["utilization"]
+    pd.testing.assert_frame_equal(sizing(design), want, check_exact=True)

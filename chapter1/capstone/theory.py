@@ -105,12 +105,28 @@ def stations(design, target=None, lost=None):
     d, t = Design.of(design), {**TARGET, **(target or {})}
     if lost not in LOSSES:
         raise ValueError(f"lost must be one of {', '.join(map(repr, LOSSES))}; got {lost!r}")
-    return _stations(d, tuple(sorted(t.items())), lost).copy()
+    return pd.DataFrame(list(_stations(d, tuple(sorted(t.items())), lost)), columns=list(COLUMNS))
+
+
+def utilizations(design, target=None, lost=None):
+    """Theory's utilisation of each station of a serving data centre (after fault ``lost``): station -> share.
+
+    >>> round(utilizations(Design(), lost="web_server")["web server"], 2)  # 9 web servers left of 10
+    0.5
+    """
+    d, t = Design.of(design), {**TARGET, **(target or {})}
+    if lost not in LOSSES:
+        raise ValueError(f"lost must be one of {', '.join(map(repr, LOSSES))}; got {lost!r}")
+    return {row[0]: row[-1] for row in _stations(d, tuple(sorted(t.items())), lost)}
+
+
+COLUMNS = ("station", "arrival_rps", "service_rps", "workers", "utilization")
 
 
 @functools.lru_cache(maxsize=256, typed=True)
 def _stations(d, target_items, lost):
-    """:func:`stations` (remembered: the sizing table, the faults and the latency ask for the same ones)."""
+    """:func:`stations` as a tuple of rows (:data:`COLUMNS`), remembered: the sizing table, the faults and the
+    latency ask for the same ones."""
     t = dict(target_items)
     f, b = _flow_of(d, target_items, lost), BOXES
     site = f["site"]
@@ -130,9 +146,8 @@ def _stations(d, target_items, lost):
     rows.append(("primary", writes + (reads if replicas == 0 else 0.0), db_mu, b["database"]["workers"]))
     if replicas:
         rows.append(("replica", reads / replicas + writes, db_mu, b["database"]["workers"]))
-    table = pd.DataFrame(rows, columns=["station", "arrival_rps", "service_rps", "workers"])
-    table["utilization"] = table["arrival_rps"] / (table["service_rps"] * table["workers"])
-    return table
+    return tuple((name, arrival, service, workers, arrival / (service * workers))
+                 for name, arrival, service, workers in rows)
 
 
 def latency_ms(design, target=None, percents=(95, 99), step_ms=0.5, span_ms=4_000.0):
@@ -154,15 +169,15 @@ def latency_ms(design, target=None, percents=(95, 99), step_ms=0.5, span_ms=4_00
 def _latency(d, target_items, percents, step_ms, span_ms):
     """:func:`latency_ms` (remembered: a panel comes back to a design it drew)."""
     t = dict(target_items)
-    loads, f = _stations(d, target_items, None).set_index("station"), _flow_of(d, target_items, None)
-    if (loads["utilization"] >= 1).any():
+    loads, f = {row[0]: row for row in _stations(d, target_items, None)}, _flow_of(d, target_items, None)
+    if any(row[-1] >= 1 for row in loads.values()):
         return {q: math.inf for q in percents}
     grid = np.arange(0.0, span_ms + step_ms, step_ms) / 1_000.0
 
     def station(name):
-        row = loads.loc[name]
-        q = mmc(row["arrival_rps"], row["service_rps"], int(row["workers"]))
-        return -np.diff(_survival(grid, row["arrival_rps"], row["service_rps"], int(row["workers"]), q.p_wait))
+        _, arrival, service, workers, _ = loads[name]
+        q = mmc(arrival, service, int(workers))
+        return -np.diff(_survival(grid, arrival, service, int(workers), q.p_wait))
 
     def delay(pmf, ms):  # a fixed delay: the pmf shifted, as convolving it with a spike at ms would give exactly
         k = min(int(round(ms / step_ms)), len(pmf) - 1)
@@ -176,7 +191,7 @@ def _latency(d, target_items, percents, step_ms, span_ms):
     if d.sessions == "shared":
         front = conv(front, station("session store"))
     cached = delay(front, BOXES["cache_node"]["hit_ms"] if d.cache_nodes else 0.0)
-    read_db = station("replica" if "replica" in loads.index else "primary")
+    read_db = station("replica" if "replica" in loads else "primary")
     sync = sync_write_delay_ms(d.replicas, BOXES["replication_lag_ms"]) if d.replication == "sync" else 0.0
     reads = t["read_ratio"]
     origin = cached * reads * f["cache_hit"]
@@ -220,7 +235,7 @@ def faults(design, target=None):
     for kind, count in (("web_server", d.web_servers), ("cache_node", d.cache_nodes), ("primary", d.shards),
                         ("data_centre", 1)):
         repair_s = FAULTS[kind]["repair_h"] * 3_600
-        after = stations(d, t, lost=kind) if kind != "data_centre" or d.datacentres > 1 else None
+        after = utilizations(d, t, lost=kind) if kind != "data_centre" or d.datacentres > 1 else None
         short = 0.0 if after is None else _shortfall(after)
         lost_writes = 0.0
         if kind == "web_server":
@@ -252,8 +267,9 @@ def faults(design, target=None):
 
 
 def _shortfall(loads):
-    """Share of a site's requests the busiest station turns away when overloaded: 1 - capacity / offered."""
-    rho = loads.loc[loads["station"] != "consumers", "utilization"].max()
+    """Share of a site's requests the busiest station turns away when overloaded: 1 - capacity / offered
+    (``loads``: station -> utilisation, as :func:`utilizations`)."""
+    rho = max(rho for station, rho in loads.items() if station != "consumers")
     return max(0.0, 1 - 1 / rho) if rho > 0 else 0.0
 
 

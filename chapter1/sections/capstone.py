@@ -93,15 +93,16 @@ def sizing(design, target=None):
     ['peak', 'web_server lost', 'cache_node lost', 'primary lost', 'data_centre lost']
     """
     d = Design.of(design)
-    table = theory.stations(d, target).set_index("station")[["utilization"]].rename(columns={"utilization": "peak"})
+    peak = theory.utilizations(d, target)
+    columns = {"peak": list(peak.values())}
     for lost in theory.LOSSES[1:]:
         if lost == "data_centre" and d.datacentres == 1:
             continue
         if lost == "cache_node" and not d.cache_nodes:
             continue
-        after = theory.stations(d, target, lost=lost).set_index("station")["utilization"]
-        table[f"{lost} lost"] = after
-    return table
+        after = theory.utilizations(d, target, lost=lost)
+        columns[f"{lost} lost"] = [after.get(station, math.nan) for station in peak]
+    return pd.DataFrame(columns, index=pd.Index(list(peak), name="station"))
 
 
 def verdict(result):
