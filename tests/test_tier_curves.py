@@ -105,3 +105,29 @@ def test_survival_with_its_constants_worked_out_once_is_the_same_function(server
     else:
         np.testing.assert_array_equal(queues._survival_at(rates, mu, servers, curve["p_wait"])(t),
                                       queues._survival(t, rates, mu, servers, curve["p_wait"]))
+
+
+def erlang_b_step_by_step(load, servers):
+    """Erlang B over an array of loads, setting an underflowed B to 0 at every step (the loop mmc_curve had)."""
+    b = np.ones_like(load)
+    for k in range(1, servers + 1):
+        b = load * b / (k + load * b)
+        b[b < 1e-300] = 0.0
+        if not b.any():
+            break
+    return b
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(servers=st.sampled_from([1, 2, 7, 8, 9, 48, 448, 5_000]),
+       loads=st.lists(st.one_of(st.floats(0.0, 1.05), st.floats(0.0, 0.01), st.sampled_from([0.0, 1e-9, 1.4e-44])),
+                      min_size=1, max_size=10))
+def test_the_curves_erlang_b_zeroes_an_underflow_as_the_step_by_step_loop(servers, loads):
+    mu = 50.0
+    rates = np.array(loads) * servers * mu
+    load = rates / mu  # as mmc_curve has it
+    b = erlang_b_step_by_step(load, servers)
+    rho = load / servers
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p_wait = np.where(rho < 1, b / (1 - rho + rho * b), 1.0)
+    np.testing.assert_array_equal(queues.mmc_curve(rates, mu, servers)["p_wait"], p_wait)

@@ -211,10 +211,12 @@ def mmc_curve(arrival_rates, service_rate, servers=1, percents=(), delay_s=0.0, 
     stable = rho < 1
     b = np.ones_like(load)  # Erlang B by its recurrence, as erlang_c; once B underflows it stays 0
     for k in range(1, servers + 1):
-        b = load * b / (k + load * b)
-        b[b < 1e-300] = 0.0
-        if not b.any():
-            break
+        carried = load * b
+        b = carried / (k + carried)
+        if k % 8 == 0 or k == servers:  # B falls from there on (B < 1e-300 needs k far above the load), so setting
+            b[b < 1e-300] = 0.0          # it to 0 every 8th step leaves the same 0s as at each step
+            if not b.any():
+                break
     with np.errstate(divide="ignore", invalid="ignore"):
         p_wait = np.where(stable, b / (1 - rho + rho * b), 1.0)
         response = np.where(stable, p_wait / (servers * service_rate - rates) + 1 / service_rate, np.inf)
