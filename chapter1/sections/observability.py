@@ -134,28 +134,20 @@ def dashboard_data(result, interval_s, for_s):
     check.number("for_s", for_s, low=0, high=120)
     table = metrics.scrapes(result, interval_s, offset_s=scrape_offset(interval_s, result.seed))
     fired = alerts(table, for_s)
-    times = table["t_s"].to_numpy()
-    end = float(times[-1])
-    data = {}
-    for prefix, column, threshold in (("rate_", "rate_rps", None), ("errors_", "error_ratio", ERROR_RATIO),
-                                      ("p99_", "p99_ms", P99_MS)):
-        values = table[column].to_numpy()
-        line = _rows(times, values, "scraped")
-        if threshold is not None:
-            line += _rows([0.0, end], [threshold] * 2, "threshold")
-        firing = fired.get(column)
-        shown = firing is not None and math.isfinite(firing.firing_s)
-        after = times >= firing.firing_s if shown else np.zeros(len(times), dtype=bool)
-        data[f"{prefix}theory"] = line
-        data[f"{prefix}simulated"] = _rows(times[after], values[after], "firing")
-    data["current"] = [{"t_s": FAULT_S}, {"t_s": FAULT_S + metrics.theory_delay_s(interval_s, for_s)}]
     table["burn_1h"] = metrics.burn_rates(table, SLO, metrics.BURN_PAGE["long_s"], history_rps=RATE)
     fired["burn"] = metrics.burn_alert(table, SLO, after_s=FAULT_S, history_rps=RATE)
-    burn = np.minimum(table["burn_1h"].to_numpy(), BURN_TOP)
-    data["burn_theory"] = (_rows(times, burn, "1 h burn rate", keep_nan=True)
-                           + _rows([0.0, end], [metrics.BURN_PAGE["factor"]] * 2, "threshold"))
-    paging = times >= fired["burn"].firing_s
-    data["burn_simulated"] = _rows(times[paging], burn[paging], "firing", keep_nan=True)
+    times = table["t_s"].to_numpy()
+    data = {"current": [{"t_s": FAULT_S}, {"t_s": FAULT_S + metrics.theory_delay_s(interval_s, for_s)}]}
+    for prefix, column, threshold in (("rate_", "rate_rps", None), ("errors_", "error_ratio", ERROR_RATIO),
+                                      ("p99_", "p99_ms", P99_MS), ("burn_", "burn", metrics.BURN_PAGE["factor"])):
+        burn = column == "burn"  # the 1 h burn rate, drawn up to the chart's top; its gaps kept
+        values = np.minimum(table["burn_1h"].to_numpy(), BURN_TOP) if burn else table[column].to_numpy()
+        line = _rows(times, values, "1 h burn rate" if burn else "scraped", keep_nan=burn)
+        if threshold is not None:
+            line += _rows([0.0, float(times[-1])], [threshold] * 2, "threshold")
+        firing = times >= fired[column].firing_s if column in fired else np.zeros(len(times), dtype=bool)
+        data[f"{prefix}theory"] = line
+        data[f"{prefix}simulated"] = _dots(line, _rows(times[firing], values[firing], "firing"))
     return data, table, fired
 
 
@@ -171,16 +163,28 @@ def _rows(times, values, series, keep_nan=False):
             for t, v in zip(times, values) if keep_nan or v == v]
 
 
+def _dots(line, firing):
+    """One layer of points: each scrape on the lines (size 30, as a line's own points) and, over them, the scrapes
+    at which the alert fires (size 60): one symbol mark draws faster than a line's points and a layer of dots."""
+    return ([{**row, "size": 30, "opacity": 1} for row in line if row["value"] is not None]
+            + [{**row, "size": 60, "opacity": 0.9} for row in firing])
+
+
 @functools.lru_cache(maxsize=1, typed=True)
 def _template():
-    x = scales.linear_axis("x", "t_s:Q", "simulated time (s)", (0, HORIZON_S), ticks=list(range(0, 121, 30)))
+    """Rate and errors above, duration and budget burn below, on one time axis (labelled in the lower row)."""
+    ticks = list(range(0, 121, 30))
+    x = scales.linear_axis("x", "t_s:Q", "simulated time (s)", (0, HORIZON_S), ticks=ticks)
+    top = scales.linear_axis("x", "t_s:Q", None, (0, HORIZON_S)).axis(  # its grid lines only
+        values=ticks, labels=False, ticks=False, domain=False)
     color = scales.color("series:N", {"scraped": "blue", "threshold": "grey", "firing": "red"})
-    dots = {"filled": True, "size": 60, "opacity": 0.9}
-    common = {"current": "t_s:Q", "line": {"point": True}, "dots": dots, "tooltip": (("t_s:Q", ",.0f"),),
+    points = {"size": {"field": "size", "type": "quantitative", "scale": None},
+              "opacity": {"field": "opacity", "type": "quantitative", "scale": None}}
+    common = {"current": "t_s:Q", "dots": {"filled": True}, "dot_channels": points, "tooltip": (("t_s:Q", ",.0f"),),
               "width": 190, "height": 170}
-    rate = charts.curves(x, scales.linear_axis("y", "value:Q", "requests finished a second", (0, 2 * RATE)),
+    rate = charts.curves(top, scales.linear_axis("y", "value:Q", "requests finished a second", (0, 2 * RATE)),
                          color, prefix="rate_", heading=charts.title("Rate"), **common)
-    errors = charts.curves(x, scales.share_axis("y", "value:Q", "share failing"), color, prefix="errors_",
+    errors = charts.curves(top, scales.share_axis("y", "value:Q", "share failing"), color, prefix="errors_",
                            heading=charts.title("Errors", f"alert: > {ERROR_RATIO:.0%}"), **common)
     p99 = charts.curves(x, scales.log_axis("y", "value:Q", "p99 from buckets (ms)", (50, 10_000)), color,
                         prefix="p99_", heading=charts.title("Duration", f"alert: p99 > {P99_MS:g} ms"), **common)
@@ -188,7 +192,8 @@ def _template():
                          scales.color("series:N", {"1 h burn rate": "blue", "threshold": "grey", "firing": "red"}),
                          prefix="burn_", heading=charts.title("Budget burn", f"page: 1 h and 5 min > "
                                                               f"{metrics.BURN_PAGE['factor']:g}"), **common)
-    return charts.Template(charts.beside(rate, errors, p99, burn))
+    return charts.Template((charts.beside(rate, errors) & charts.beside(p99, burn)).properties(spacing=12)
+                           .resolve_scale(color="independent"))
 
 
 def observability_view(incident_kind, interval_s, for_s, *, requests=None, seed=0):
@@ -256,8 +261,7 @@ def busiest_line(table):
 
 def _mean(values):
     """The mean of the values that are not NaN (NaN when none is), as pandas' ``mean`` gives it."""
-    values = values[~np.isnan(values)]
-    return float(values.mean()) if len(values) else math.nan
+    return float(values[~np.isnan(values)].mean()) if np.any(~np.isnan(values)) else math.nan
 
 
 def observability_panel(incident_kind="a web server dies", interval_s=15, for_s=15, *, seed=0):
