@@ -7,7 +7,7 @@ import pytest
 
 import chapter1 as c
 from chapter1.sections import replication as rep
-from chapter1.sections import scaling_panel
+from chapter1.sections.single_server import run_figures
 
 
 @pytest.mark.parametrize("arch, rate, requests", [
@@ -17,7 +17,7 @@ from chapter1.sections import scaling_panel
 def test_chapter_03_reads_mean_and_p95_as_the_summary_has_them(arch, rate, requests):
     for seed in (0, 1, 2):
         result = c.simulate(arch, c.Workload.from_rate(rate), requests=requests, seed=seed)
-        summary, figures = result.summary(), scaling_panel._latency(result)
+        summary, figures = result.summary(), run_figures(result)
         for key in ("mean_ms", "p95_ms"):
             assert figures[key] == summary[key] or (math.isnan(figures[key]) and math.isnan(summary[key]))
 
@@ -44,3 +44,10 @@ def test_chapter_05_reads_a_runs_figures_from_the_replica_set_as_from_its_tables
 def test_read_ms_needs_one_replica_set():
     with pytest.raises(ValueError, match="one replica set"):
         rep.read_ms(c.simulate(c.single_server(), c.Workload.from_rate(10), requests=50))
+
+
+def test_chapter_02_reads_each_tiers_utilisation_as_the_summary_has_it():
+    for users, seed in ((100_000, 0), (600_000, 1), (5_000_000, 2)):  # light, near the wall, overloaded
+        result = c.simulate(c.web_and_database(), c.Workload(users=users), requests=1_500, seed=seed)
+        figures, summary = run_figures(result, ["web", "database"]), result.summary()
+        assert figures == {key: summary[key] for key in figures}

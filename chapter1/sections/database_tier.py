@@ -27,7 +27,7 @@ from ..core.simulation import simulate
 from ..core.workload import Workload
 from ..present import charts, panels, scales
 from ..present.subnets import subnet_diagram  # noqa: F401  (the notebook calls dbt.subnet_diagram)
-from .single_server import sweep_runs, users_label
+from .single_server import run_figures, sweep_runs, users_label
 from .web_workers import (  # noqa: F401  (the notebook calls them as dbt.*)
     ASYNC,
     THREADS,
@@ -264,8 +264,12 @@ def tiers_view(users, web_workers, db_workers, web_service_ms, db_service_ms, we
                              db_service_ms=db_service_ms)
     box = one_box(workers=box_workers, web_service_ms=web_service_ms, db_service_ms=db_service_ms)
     results = [simulate(split, Workload(users=users), requests=requests, seed=seed + 1_000 * k) for k in range(runs)]
-    summaries = [thread_summary(r) if web_model == THREADS else r.summary() for r in results]
-    points = pd.DataFrame([s.to_dict() for s in summaries]).assign(users=users, design=SPLIT)
+    if web_model == THREADS:
+        summaries = [thread_summary(r) for r in results]
+    else:  # the first run's whole summary (the headline reads it), the others' figures that the dots draw
+        summaries = [results[0].summary(), *(run_figures(r, capacities(split)) for r in results[1:])]
+    rows = [s.to_dict() if isinstance(s, pd.Series) else s for s in summaries]
+    points = pd.DataFrame(rows).assign(users=users, design=SPLIT)
     datasets = compare_data({BOX: box, SPLIT: split}, points, current=users, web_model=web_model)
     return _panel_template().svg(datasets), headline(results[0], box, web_model=web_model, summaries=summaries)
 

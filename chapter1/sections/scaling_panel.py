@@ -4,13 +4,11 @@
 """
 
 import functools
-import math
 
 import numpy as np
 import pandas as pd
 
 from .. import theory as analytic
-from ..core.component import OK
 from ..core.simulation import simulate
 from ..core.workload import Workload
 from ..present import charts, panels, scales
@@ -39,7 +37,7 @@ from .scaling import (
     theory,
     theory_curve,
 )
-from .single_server import run_seeds, spread
+from .single_server import run_figures, run_seeds, spread
 
 __all__ = ["scaling_panel", "scaling_view", "headline", "PANEL", "PANEL_CAPTION", "latency_data", "compare_data",
            "compare", "DESIGN_COLOR", "DESIGN_SHAPE", "contention_runs", "contention_chart", "LAWS"]
@@ -221,16 +219,9 @@ def scaling_view(users, budget, box_cores, contention=0.0, crosstalk=0.0, *, req
     """
     designs = designs_for(budget, box_cores, contention=contention, crosstalk=crosstalk)
     results = [simulate(designs[OUT], Workload(users=users), requests=requests, seed=s) for s in run_seeds(seed)]
-    points = pd.DataFrame([_latency(r) for r in results]).assign(users=users, design=OUT)
+    points = pd.DataFrame([run_figures(r) for r in results]).assign(users=users, design=OUT)
     datasets = compare_data(designs, points, current=users)
     return _panel_template().svg(datasets), headline(designs, results, budget, contention, crosstalk)
-
-
-def _latency(result):
-    """The two figures of ``result.summary()`` the chart draws (mean and p95, ms), without the rest (a
-    utilisation per box): the same numbers."""
-    ok = result.latency_ms[result.status_code == OK]
-    return {"mean_ms": float(ok.mean()) if ok.size else math.nan, "p95_ms": result.percentile(95)}
 
 
 @functools.lru_cache(maxsize=1, typed=True)

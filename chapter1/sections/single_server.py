@@ -6,6 +6,7 @@ True
 """
 
 import functools
+import math
 from dataclasses import replace
 
 import numpy as np
@@ -13,6 +14,7 @@ import pandas as pd
 
 from .. import theory as analytic
 from ..architectures import single_server
+from ..core.component import OK
 from ..core.simulation import simulate, sweep
 from ..core.workload import Workload
 from ..present import charts, panels, scales
@@ -34,6 +36,20 @@ def run_seeds(seed, runs=RUNS):
     ([0, 1000, 2000], [5, 1005])
     """
     return [seed + 1_000 * k for k in range(runs)]
+
+
+def run_figures(result, tiers=()):
+    """The figures of ``result.summary()`` a panel's dots draw: mean and p95 latency (ms) and the utilisation of
+    each of ``tiers`` (names), without the rest of the summary (the same numbers, for less).
+
+    >>> result = simulate(single_server(), Workload(users=1_000), requests=300)
+    >>> figures = run_figures(result, ["server"])
+    >>> all(figures[k] == result.summary()[k] for k in ("mean_ms", "p95_ms", "server_utilization"))
+    True
+    """
+    ok = result.latency_ms[result.status_code == OK]
+    figures = {"mean_ms": float(ok.mean()) if ok.size else math.nan, "p95_ms": result.percentile(95)}
+    return {**figures, **{f"{name}_utilization": result.utilization(name) for name in tiers}}
 
 
 def spread(values, unit="", fmt=",.0f", runs=True):
