@@ -145,3 +145,15 @@ def test_sizing_from_station_rows_is_the_table_pandas_built(design):
             continue
         want[f"{lost} lost"] = theory.stations(design, lost=lost).set_index("station")["utilization"]
     pd.testing.assert_frame_equal(sizing(design), want, check_exact=True)
+
+
+def test_a_sharded_cached_design_sizes_as_before():
+    """Figures recorded before the shard shares were computed once per cache state: sharded, cached, one lost."""
+    from chapter1.sections.capstone import sizing
+
+    design = Design(datacentres=2, mode="active-passive", web_servers=38, sessions="sticky", cache_nodes=8, shards=3,
+                    replicas=2, consumers=39)
+    table = sizing(design)
+    assert table.loc["replica"].tolist() == [0.5521715147090915, 0.5521715147090915, 0.6655859746060184,
+                                             0.7376702781967106, 0.5521715147090915]
+    assert table.loc["primary", "cache_node lost"] == 0.36667275122147247

@@ -37,43 +37,55 @@ def _flow(design, target, lost=None):
 @functools.lru_cache(maxsize=64, typed=True)
 def _mix(design, target_items):
     """What every state of a design shares: the peak rate, the CDN's edge hit ratio and origin rate, the key mix
-    and each key's hit chance (:func:`_keys`), and each shard router's owner of every key.  They depend on the
-    sites, the CDN, the cache nodes and the shards only (the routers' rings on the sites' and shards' names)."""
+    and each key's hit chance (:func:`_keys`), each shard router's owner of every key, the keys' hashes.  They
+    depend on the sites, the CDN, the cache nodes and the shards only (the routers' rings on the sites' and
+    shards' names)."""
     d, t = design, dict(target_items)
     rate = peak_rate(t)
     edge = edge_hit_ratio(rate * t["static_share"], CDN_TTL_S, d.datacentres, t["keys"], t["zipf_s"]) if d.cdn else 0.0
     origin = origin_load(rate, edge, t["static_share"]) if d.cdn else rate
     q, hit_k = _keys(d, t, rate)
-    owners = ()
-    if d.shards > 1:
+    owners, hashes = (), None
+    if d.shards > 1 or d.cache_nodes:
         hashes = key_hash(np.arange(len(q)))  # as router.owners(np.arange(len(q))), the keys hashed once
+    if d.shards > 1:
         owners = tuple(place(hashes, len(r.shards), r.scheme, r.vnodes, tuple(s.name for s in r.shards))
                        for r in build(d, t).components if isinstance(r, ShardRouter))
-    return rate, edge, origin, q, hit_k, owners
+    return rate, edge, origin, q, hit_k, owners, hashes
+
+
+@functools.lru_cache(maxsize=64, typed=True)
+def _shares(same, target_items, cache_lost):
+    """The cache hit ratio, and each shard router's shares of the database reads and writes per shard (with the
+    reads' total), with every cache node up or node 1 lost: every other state of a design shares them."""
+    _, _, _, q, hit_k, owners, hashes = _mix(same, target_items)
+    if cache_lost:
+        hit_k = np.where(hashes % np.uint64(same.cache_nodes) == 0, 0.0, hit_k)  # node 1's keys
+    reads, writes = q * (1 - hit_k), q
+    split = tuple((np.bincount(owner, weights=reads, minlength=same.shards) / max(reads.sum(), 1e-12),
+                   np.bincount(owner, weights=writes, minlength=same.shards) / writes.sum(), reads.sum())
+                  for owner in owners)
+    return float((q * hit_k).sum()), split
 
 
 @functools.lru_cache(maxsize=256, typed=True)
 def _flow_of(design, target_items, lost):
     d, t = design, dict(target_items)
     same = Design(datacentres=d.datacentres, cdn=d.cdn, cache_nodes=d.cache_nodes, shards=d.shards)
-    rate, edge, origin, q, hit_k, owners = _mix(same, target_items)  # the same for any web, replicas, consumers
+    rate, edge, origin = _mix(same, target_items)[:3]  # the same for any web, replicas, consumers
     sites = d.datacentres - (lost == "data_centre")
     serving = 1 if d.mode == "active-passive" else sites
-    if lost == "cache_node" and d.cache_nodes:
-        hit_k = np.where(key_hash(np.arange(len(q))) % np.uint64(d.cache_nodes) == 0, 0.0, hit_k)  # node 1's keys
-    reads, writes = q * (1 - hit_k), q
+    cache_hit, split = _shares(same, target_items, bool(lost == "cache_node" and d.cache_nodes))
     share = {"reads": 1.0, "writes": 1.0}
     if d.shards > 1:
         worst = -1.0
-        for owner in owners:
-            r = np.bincount(owner, weights=reads, minlength=d.shards) / max(reads.sum(), 1e-12)
-            w = np.bincount(owner, weights=writes, minlength=d.shards) / writes.sum()
-            load = r * t["read_ratio"] * reads.sum() / max(d.replicas, 1) + w * (1 - t["read_ratio"])
+        for r, w, reads in split:
+            load = r * t["read_ratio"] * reads / max(d.replicas, 1) + w * (1 - t["read_ratio"])
             k = int(np.argmax(load))
             if load[k] > worst:
                 worst, share = load[k], {"reads": float(r[k]), "writes": float(w[k])}
     return {"rate": rate, "edge_hit": edge, "origin": origin, "site": origin / serving if sites else math.inf,
-            "cache_hit": float((q * hit_k).sum()), "sites": sites, "shard": share}
+            "cache_hit": cache_hit, "sites": sites, "shard": share}
 
 
 def _keys(design, target, rate):
