@@ -108,7 +108,7 @@ def test_chapter_architectures_run_fast_by_default(make):
                                                             seed=1, engine="fast").requests)
 
 
-@pytest.mark.parametrize("arch", [c.cached().fail("cache", 5, 10), c.replicated(mode="sync"), c.dns_round_robin(2)])
+@pytest.mark.parametrize("arch", [c.cached().fail("cache", 5, 10), c.replicated(mode="sync")])
 def test_events_need_simpy_and_fast_says_why(arch):
     with pytest.raises(ValueError, match="engine='fast' needs every tier to run without events"):
         c.simulate(arch, c.Workload.from_rate(20), requests=100, engine="fast")

@@ -20,6 +20,7 @@ budget of a few thousand requests.
 
 import math
 from bisect import bisect_right
+from collections import deque
 from dataclasses import dataclass, replace
 from functools import cached_property
 from heapq import heappop, heappush
@@ -519,6 +520,61 @@ class DNSRoundRobinRun(PoolRun):
                 yield env.timeout(lookup_s)
         status = yield from self._forward(i, self.address[c])
         return status
+
+    def batchable(self):
+        return all(p.batchable() for p in self.parts)
+
+    def exact_times(self):
+        return any(p.exact_times() for p in self.parts)
+
+    def admit_batch(self, requests, times):
+        """Resolve without events (what :meth:`serve` does at each arrival, in order), then let each server admit its
+        share in order of arrival there: at ``t``, or ``t`` + the lookup for a request whose client looked the name
+        up (requests arriving at one server at the very same moment keep their order of arrival here)."""
+        status, leave = np.full(len(requests), ERROR, dtype=np.int8), np.asarray(times, dtype=float).copy()
+        routes, lag = self._resolve(requests.tolist(), times.tolist())
+        routes, arrive = np.asarray(routes, dtype=np.int64), times + np.asarray(lag)
+        self.routed_all.append((requests, routes))
+        for k, part in enumerate(self.parts):
+            share = np.flatnonzero(routes == k)
+            share = share[np.argsort(arrive[share], kind="stable")]
+            if len(share):
+                status[share], leave[share] = part.admit_batch(requests[share], arrive[share])
+        failed = requests[(status != OK) & (routes >= 0)]
+        self.sim.failed_at[failed] = np.array([p.index for p in self.parts])[routes[(status != OK) & (routes >= 0)]]
+        return status, leave
+
+    def _resolve(self, requests, times):
+        """Each request's server (-1: DNS could not answer) and the lookup it paid (s), as :meth:`serve` decides.
+
+        A request that looks the name up goes, once the lookup is over, to the address its client holds then: a
+        request of the same client that resolved meanwhile (a TTL shorter than the lookup) has changed it."""
+        spec, expiry, address, client = self.spec, self.expiry, self.address, self.client
+        ttl, lookup = spec.ttl_s, spec.lookup_ms / 1_000.0
+        routes, lag, looking = [], [], deque()  # (request's place, client, end of its lookup), in order
+        for i, t in zip(requests, times):
+            while looking and looking[0][2] <= t:
+                place, c, _ = looking.popleft()
+                routes[place] = address[c]
+            c = client[i]
+            if expiry[c] <= t:  # cached answer expired: resolve again
+                healthy = () if spec.outages and not spec.is_up(t) else self._view(t)
+                if not healthy:
+                    routes.append(-1)
+                    lag.append(0.0)
+                    continue
+                self.turn += 1
+                address[c], expiry[c] = healthy[self.turn % len(healthy)], t + ttl
+                if lookup > 0:
+                    self.lookup_s[i] = lookup
+                    looking.append((len(routes), c, t + lookup))
+                lag.append(lookup)
+            else:
+                lag.append(0.0)
+            routes.append(address[c])
+        for place, c, _ in looking:
+            routes[place] = address[c]
+        return routes, lag
 
     def columns(self):
         return {**super().columns(), "dns_ms": self.lookup_s * 1_000.0}
