@@ -51,3 +51,15 @@ def test_chapter_02_reads_each_tiers_utilisation_as_the_summary_has_it():
         result = c.simulate(c.web_and_database(), c.Workload(users=users), requests=1_500, seed=seed)
         figures, summary = run_figures(result, ["web", "database"]), result.summary()
         assert figures == {key: summary[key] for key in figures}
+
+
+@pytest.mark.parametrize("mode, sites, load", [("active-active", 2, 0.4), ("active-active", 3, 0.9),
+                                               ("active-passive", 2, 0.9)])
+def test_chapter_09_reads_the_failover_figures_as_the_summary_has_them(mode, sites, load):
+    from chapter1.sections import datacentres
+
+    for run in datacentres.runs(mode, sites, load, seeds=2):
+        figures, summary = datacentres.outcome(run), run.summary()
+        assert figures == {key: summary[key] for key in figures}
+    with pytest.raises(ValueError, match="one GeoDNS"):
+        datacentres.outcome(c.simulate(c.single_server(), c.Workload.from_rate(10), requests=50))
