@@ -157,3 +157,15 @@ def test_a_sharded_cached_design_sizes_as_before():
     assert table.loc["replica"].tolist() == [0.5521715147090915, 0.5521715147090915, 0.6655859746060184,
                                              0.7376702781967106, 0.5521715147090915]
     assert table.loc["primary", "cache_node lost"] == 0.36667275122147247
+
+
+@settings(max_examples=80, deadline=None)
+@given(keys=st.lists(st.integers(0, 10 ** 6), max_size=300), small=st.booleans(), capacity=st.integers(1, 50))
+def test_lru_warm_state_is_the_most_recent_distinct_reads(keys, small, capacity):
+    """What an LRU holds after the reads: the ``capacity`` most recently read distinct keys, least recent first."""
+    reads = np.array([k % 40 for k in keys] if small else keys, dtype=np.int64)
+    held = []
+    for key in reversed(reads.tolist()):
+        if key not in held and len(held) < capacity:
+            held.append(key)
+    assert kinds._warm_keys("lru", reads, capacity) == held[::-1]

@@ -235,7 +235,9 @@ def _warm_keys(name, keys, capacity):
         last = last[last >= 0]
     else:
         last = len(keys) - 1 - np.unique(keys[::-1], return_index=True)[1]
-    return keys[np.sort(last)[-capacity:]].tolist()
+    recent = np.zeros(len(keys), dtype=bool)  # the last reads in order of time: distinct places, so no sort
+    recent[last] = True
+    return keys[np.flatnonzero(recent)[-capacity:]].tolist()
 
 
 def _warm_up(policy, name, keys):
