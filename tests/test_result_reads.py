@@ -8,6 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import chapter1 as c
+from chapter1.core.component import OK
+from chapter1.core.result import PERCENTILES, _window_percentile
 from chapter1.sections.failover import KINDS, failed_share, failed_shares, failover_pool, failures
 from chapter1.sections.n_plus_one import n_plus_one_pool
 
@@ -70,3 +72,17 @@ def test_the_expected_shares_at_once_are_the_shares_one_time_at_a_time(kind, ser
             one_by_one.append(max(0.0, 1 - (t - seen) / ttl) * hit / servers)
     assert shares.tolist() == one_by_one
     assert [failed_share(t, kind, servers, fail_at, interval, ttl, hit, fall) for t in times] == one_by_one
+
+
+@pytest.mark.parametrize("bins", [1, 7, 40, 333, 10_000])
+def test_window_percentiles_are_those_of_each_window_sorted_lexicographically(result, bins):
+    """The timeline sorts latencies by value, then stably by window: the values lexsort gave, the same percentiles."""
+    edges = np.linspace(0.0, result.duration_s, bins + 1)
+    window = np.clip(np.searchsorted(edges, result.arrival_s, side="right") - 1, 0, bins - 1)
+    ok = result.status_code == OK
+    order = np.lexsort((result.latency_ms[ok], window[ok]))
+    bounds = np.searchsorted(window[ok][order], np.arange(bins + 1))
+    table = result.timeline(bins, utilization=False)
+    for q in PERCENTILES:
+        want = _window_percentile(result.latency_ms[ok][order], bounds, q)
+        np.testing.assert_array_equal(table[f"p{q}_ms"].to_numpy(), want)

@@ -187,9 +187,11 @@ class Result:
             "error_share": np.where(arrived > 0, 1 - succeeded / np.maximum(arrived, 1), np.nan),
         })
         ok_window, ok_latency = window[ok], self.latency_ms[ok]
-        order = np.lexsort((ok_latency, ok_window))
-        bounds = np.searchsorted(ok_window[order], np.arange(bins + 1))
-        sorted_latency = ok_latency[order]
+        by_latency = np.argsort(ok_latency)  # then by window, stably (a radix sort): each window's latencies sorted
+        windows = ok_window[by_latency]
+        by_window = np.argsort(windows.astype(np.uint16), kind="stable")
+        bounds = np.searchsorted(windows[by_window], np.arange(bins + 1))
+        sorted_latency = ok_latency[by_latency][by_window]
         for q in PERCENTILES:
             table[f"p{q}_ms"] = _window_percentile(sorted_latency, bounds, q)
         for runtime in self._measured if utilization else ():
