@@ -3,6 +3,7 @@
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import chapter1 as c
@@ -63,3 +64,27 @@ def test_chapter_09_reads_the_failover_figures_as_the_summary_has_them(mode, sit
         assert figures == {key: summary[key] for key in figures}
     with pytest.raises(ValueError, match="one GeoDNS"):
         datacentres.outcome(c.simulate(c.single_server(), c.Workload.from_rate(10), requests=50))
+
+
+def long_utilization(table):
+    """Chapter 02's utilisation dots through pandas' long form (the way they were built before)."""
+    from chapter1.present import charts
+
+    columns = [c for c in table.columns if c.endswith("_utilization")]
+    long = charts.long_form(table, ["users", "design"], columns, "tier", "utilization").dropna()
+    long["tier"] = np.where(long["tier"] == "server_utilization", long["design"],
+                            long["tier"].str.removesuffix("_utilization"))
+    return long[["users", "tier", "utilization"]]
+
+
+def test_chapter_02s_utilisation_dots_are_the_long_forms():
+    from chapter1.sections import database_tier as dbt
+
+    sweep = dbt.sweep_designs({dbt.BOX: dbt.one_box(), dbt.SPLIT: dbt.web_and_database()}, [1_000, 500_000],
+                              requests=300, seeds=(0, 1))
+    panel = dbt.tiers_view(300_000, 8, 4, 30, 20)  # (drawn once, to be sure the view runs)
+    assert panel[0].data.startswith("<svg")
+    tables = (sweep, sweep.assign(web_utilization=np.nan), sweep[sweep["design"] == dbt.SPLIT].assign(users=0.5),
+              sweep[["users", "design", "mean_ms"]])  # no utilisation at all: no dots
+    for table in tables:
+        pd.testing.assert_frame_equal(dbt.simulated_utilization(table), long_utilization(table))
