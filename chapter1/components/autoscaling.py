@@ -91,7 +91,11 @@ class Scaling:
         self.env.process(self._checks())
 
     def _traced(self):
-        now, paid = self.env.now, self.running + self.starting
+        self.trace(self.env.now)
+
+    def trace(self, now):
+        """Note the workers running and paid for at ``now`` (a later note at the same moment replaces it)."""
+        paid = self.running + self.starting
         if self.trace_t[-1] == now:
             self.trace_running[-1], self.trace_paid[-1] = self.running, paid
         else:

@@ -35,6 +35,8 @@ True
 (0, 0)
 """
 
+import heapq
+import itertools
 import math
 from collections import deque
 from dataclasses import dataclass, field
@@ -223,6 +225,7 @@ class QueueRun(Runtime):
         self.idle = deque()  # the events idle consumers wait on, in the order they began to wait
         self.starts = sorted(o.start_s for o in consumers.outages)
         self.working, self.retire = 0, 0      # messages in service; consumers told to stop
+        self.end_s = None                     # the event-free path's last moment (the event loop's: env.now)
         for _ in range(consumers.workers):
             self.env.process(self.consume())
         if consumers.autoscale is not None:
@@ -391,11 +394,35 @@ class QueueRun(Runtime):
         self.pool.finishes.append(self.env.now)
         self.pool.served += 1
 
+    # -- the event-free path -------------------------------------------------------------------------
+
+    def batchable(self):
+        """Without events when nothing dies or crashes, and an autoscaled pool has no burst and exponential work
+        (its checks and start-ups fall on exact moments; work of random length never meets them)."""
+        spec, consumers = self.spec, self.spec.consumers
+        if spec.outages or consumers.outages or consumers.crash_probability:
+            return False
+        return consumers.autoscale is None or (not spec.burst_messages and consumers.distribution == "exponential")
+
+    def exact_times(self):
+        return bool(self.spec.store_s) or self.spec.consumers.distribution == "constant"
+
+    def admit_batch(self, requests, times):
+        """Store each request's message (answered once stored) and let the consumers work them off without events."""
+        stored = times + self.spec.store_s if self.spec.store_s else times
+        _Walk(self).run(requests.tolist(), stored.tolist())
+        return np.full(len(requests), OK, dtype=np.int8), stored
+
     # -- what it reports -----------------------------------------------------------------------------
 
     def backlog(self):
         """The backlog over time as a step function: (times, messages waiting from each time on)."""
         return np.asarray(self.trace_t), np.asarray(self.trace_n)
+
+    @property
+    def last_s(self):
+        """The moment of the run's last event (the last message done, or the autoscaler's last check or start-up)."""
+        return self.env.now if self.end_s is None else self.end_s
 
     def _arrays(self):
         return {name: np.asarray(getattr(self, name)) for name in
@@ -411,7 +438,7 @@ class QueueRun(Runtime):
         n, a = self.sim.n, self._arrays()
         done = (a["done"][:n] - self.sim.arrival)[~np.isnan(a["done"][:n])] * 1_000.0
         waits = (a["taken"] - a["stored"])[~np.isnan(a["taken"])] * 1_000.0
-        scaled = {} if self.pool.scaling is None else self.pool.scaling.figures(self.env.now)
+        scaled = {} if self.pool.scaling is None else self.pool.scaling.figures(self.last_s)
         return {**scaled, "backlog_max": float(max(self.trace_n)), "messages_lost": float(a["lost"].sum()),
                 "duplicates": float(np.maximum(a["applied"] - 1, 0).sum()),
                 "redeliveries": float(np.maximum(a["deliveries"] - 1, 0).sum()),
@@ -424,3 +451,129 @@ class QueueRun(Runtime):
         waits = (a["taken"] - a["stored"])[~np.isnan(a["taken"])]
         return {"workers": None, "served": int(np.sum(~np.isnan(a["stored"]))),
                 "mean_wait_ms": float(waits.mean() * 1_000.0) if waits.size else 0.0}
+
+
+STORE, FREE, CHECK, READY, WAKE = range(5)
+
+
+class _Walk:
+    """A queue's consumers without an event loop: the moments the event loop would visit, in its order.
+
+    Messages are stored at given moments (continuous: no other event falls on one).  A consumer works one message
+    at a time; the autoscaler checks every ``check_every_s`` and orders workers ready ``provision_s`` later, or
+    tells some to stop (idle ones at once).  Events at the same moment come in the order the event loop scheduled
+    them: each gets a number when scheduled, as simpy's events do, and the heap orders by (moment, number).
+    """
+
+    def __init__(self, queue):
+        self.q, self.heap, self.number = queue, [], itertools.count()
+        self.idle = queue.spec.consumers.workers  # every consumer starts idle (they wait before the first store)
+        self.scaling = queue.pool.scaling
+
+    def schedule(self, t, kind, payload=None):
+        heapq.heappush(self.heap, (t, next(self.number), kind, payload))
+
+    def run(self, messages, stored):
+        q, heap = self.q, self.heap
+        if self.scaling is not None:
+            self.schedule(self.scaling.policy.check_every_s, CHECK)
+        if q.spec.burst_messages:
+            self.schedule(q.spec.burst_at_s, STORE, range(q.sim.n, q.sim.n + q.spec.burst_messages))
+        k, last = 0, 0.0
+        while k < len(stored) or heap:
+            if k < len(stored) and (not heap or stored[k] < heap[0][0]):
+                now, kind, payload = stored[k], STORE, (messages[k],)
+                k += 1
+            else:
+                now, _, kind, payload = heapq.heappop(heap)
+            last = now
+            if kind == STORE:
+                self.store(now, payload)
+            elif kind == FREE:
+                self.free(now, payload)
+            elif kind == CHECK:
+                self.check(now)
+            elif kind == READY:
+                self.scaling.starting -= 1
+                self.scaling.running += 1
+                self.scaling.trace(now)
+                self.next_message(now)
+            else:  # WAKE: an idle consumer woken
+                self.next_message(now)
+        q.end_s = last
+
+    def store(self, now, messages):
+        q = self.q
+        for m in messages:
+            q.stored[m] = now
+            q.waiting.append(m)
+        self.traced(now)
+        for _ in range(min(len(messages), self.idle)):  # as many idle consumers woken as messages came
+            self.idle -= 1
+            self.schedule(now, WAKE)
+
+    def traced(self, now):
+        q = self.q
+        if q.trace_t[-1] == now:
+            q.trace_n[-1] = len(q.waiting)
+        else:
+            q.trace_t.append(now)
+            q.trace_n.append(len(q.waiting))
+
+    def next_message(self, now):
+        """A consumer free at ``now``: it stops if told to, else takes the oldest message, else waits."""
+        q = self.q
+        if q.retire:
+            q.retire -= 1
+            self.scaling.running -= 1
+            self.scaling.trace(now)
+        elif q.waiting:
+            m = q.waiting.popleft()
+            self.traced(now)
+            q.working += 1
+            self.deliver(m, now)
+        else:
+            self.idle += 1
+
+    def deliver(self, m, now):
+        q, consumers = self.q, self.q.spec.consumers
+        q.deliveries[m] += 1
+        q.taken[m] = now
+        work = q.work_s[m]
+        if q.spec.delivery == "at-least-once":  # work, then acknowledge
+            end = now + work
+            q.done[m] = end
+            end = end + q.ack_s
+        else:
+            end = now + q.ack_s + work
+            q.done[m] = end
+        if work > 0 or not consumers.idempotent:
+            q.applied[m] += 1
+        self.schedule(end, FREE, now)
+
+    def free(self, now, start):
+        q = self.q
+        q.pool.starts.append(start)
+        q.pool.finishes.append(now)
+        q.pool.served += 1
+        q.working -= 1
+        self.next_message(now)
+
+    def check(self, now):
+        q, scaling = self.q, self.scaling
+        if now > scaling.last_input_s and not q.waiting and not q.working:
+            return  # nothing more can happen: the autoscaler stops watching
+        change = scaling.rule.decide(now, len(q.waiting), scaling.running + scaling.starting - q.retire)
+        ready = []
+        if change > 0:
+            scaling.starting += change
+            ready = [now + scaling.policy.provision_s] * change
+        elif change < 0:
+            q.retire += min(-change, scaling.running - q.retire)
+            for _ in range(self.idle):  # every idle consumer woken: the first ones told to stop do
+                self.schedule(now, WAKE)
+            self.idle = 0
+        scaling.trace(now)
+        self.schedule(now + scaling.policy.check_every_s, CHECK)  # the next check, then the start-ups (in order)
+        for t in ready:
+            self.schedule(t, READY)
