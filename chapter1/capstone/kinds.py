@@ -29,6 +29,7 @@ from ..components.shards import ShardRouter, key_hash
 from ..core import validation as check
 from ..core.architecture import Architecture
 from ..core.component import ERROR, OK, Component, Runtime, register
+from ..core.simulation import down
 
 MAX_NODES = 64
 WARMUP = (10, 10_000, 200_000)  # warm-up reads: 10 x capacity, at least 10,000, at most 200,000 (as Cache)
@@ -347,6 +348,29 @@ class JobsRun(Runtime):
         if not self.spec.is_up(self.env.now):
             return ERROR
         return (yield from self.pass_on(self.parts[0], i))
+
+    def batchable(self):
+        """Without events when its queue can go without (its own outages are moments, read off the arrivals)."""
+        return all(p.batchable() for p in self.parts)
+
+    def exact_times(self):
+        return any(p.exact_times() for p in self.parts)
+
+    def admit_batch(self, requests, times):
+        """:meth:`serve` for requests in order of arrival, without events: those without a job pass at once,
+        a job's request fails while the component is down, else waits for its publish."""
+        status, leave = np.full(len(requests), OK, dtype=np.int8), np.array(times, dtype=float)
+        job = self.job[requests]
+        if self.spec.outages:
+            status[job & down(self.spec, times)] = ERROR
+            job &= status == OK
+        mine = np.flatnonzero(job)
+        if len(mine):
+            queue, sim = self.parts[0], self.sim
+            status[mine], leave[mine] = queue.admit_batch(requests[mine], leave[mine])
+            lost = requests[mine[status[mine] != OK]]
+            sim.failed_at[lost] = np.where(sim.failed_at[lost] < 0, queue.index, sim.failed_at[lost])
+        return status, leave
 
     def columns(self):
         return {"job": self.job.copy()}

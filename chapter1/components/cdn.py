@@ -378,6 +378,40 @@ class CDNRun(Runtime):
                 return status
         return OK
 
+    # -- the event-free path -------------------------------------------------------------------------
+
+    def batchable(self):
+        """Without events when its origin can go without: what the edges do is settled before the run."""
+        return all(p.batchable() for p in self.parts)
+
+    def exact_times(self):
+        return any(p.exact_times() for p in self.parts)
+
+    def admit_batch(self, requests, times):
+        """:meth:`serve` for requests in order of arrival, without events: each leaves the edge after its network
+        time, a hit (or a lost request) done there; the others reach the origin then, in order of arrival there,
+        a miss or a fallback its first tier only, a dynamic request every tier in turn."""
+        sim, code = self.sim, self.outcome[requests]
+        wait = self.network_s[requests]
+        at = np.where(wait > 0, times + wait, times)
+        status, leave = np.where(code == LOST, ERROR, OK).astype(np.int8), at.copy()
+        going = np.flatnonzero((code != HIT) & (code != LOST))
+        going = going[np.argsort(at[going], kind="stable")]
+        for part in self.parts:
+            if not len(going):
+                break
+            got, out = part.admit_batch(requests[going], at[going])
+            failed = got != OK
+            lost = requests[going[failed]]
+            sim.failed_at[lost] = np.where(sim.failed_at[lost] < 0, part.index, sim.failed_at[lost])
+            status[going], leave[going] = got, out
+            on = ~failed & (code[going] == DYNAMIC)  # a miss or a fallback is done after the first tier
+            going, out = going[on], out[on]
+            by_time = np.argsort(out, kind="stable")
+            going = going[by_time]
+            at[going] = out[by_time]
+        return status, leave
+
     def columns(self):
         """``region`` (the client's), ``static``, ``cdn`` (what the CDN did: :data:`OUTCOMES`), ``cdn_stale`` (an old
         copy answered) and ``network_ms`` (time on the wire)."""
