@@ -88,3 +88,31 @@ def test_chapter_02s_utilisation_dots_are_the_long_forms():
               sweep[["users", "design", "mean_ms"]])  # no utilisation at all: no dots
     for table in tables:
         pd.testing.assert_frame_equal(dbt.simulated_utilization(table), long_utilization(table))
+
+
+def utilization_rows(designs, users_range, points, web_model):
+    """Chapter 02's theory of each tier's utilisation, one record at a time (the way it was built before)."""
+    from chapter1.sections import database_tier as dbt
+
+    rows, per_user = [], c.Workload().per_user_rate
+    for label, arch in designs.items():
+        tiers = dbt.capacities(arch)
+        if web_model == dbt.THREADS and len(arch.tiers) == 2:
+            web, database = arch.tiers
+            tiers[web.name] = web.workers * 1_000.0 / (web.service_time_ms + database.service_time_ms)
+        for name, capacity in tiers.items():
+            tier = label if len(arch.tiers) == 1 else name
+            rows += [{"users": u, "tier": tier, "utilization": min(1.0, u * per_user / capacity)}
+                     for u in np.geomspace(*users_range, points)]
+    return pd.DataFrame(rows, columns=["users", "tier", "utilization"])
+
+
+@pytest.mark.parametrize("points", [1, 40])
+def test_chapter_02s_utilisation_lines_are_the_records(points):
+    from chapter1.sections import database_tier as dbt
+
+    for model in (dbt.ASYNC, dbt.THREADS):
+        for designs in ({dbt.BOX: dbt.one_box(), dbt.SPLIT: dbt.web_and_database()},
+                        {dbt.SPLIT: dbt.web_and_database(web_workers=3, db_workers=64)}, {}):
+            pd.testing.assert_frame_equal(dbt.utilization_data(designs, dbt.USERS_RANGE, points, model),
+                                          utilization_rows(designs, dbt.USERS_RANGE, points, model))

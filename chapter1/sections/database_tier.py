@@ -148,7 +148,7 @@ def utilization_data(designs, users_range=USERS_RANGE, points=40, web_model=ASYN
     With thread-per-request web workers the web tier's line is its floor: each worker held for the web
     and the database work, with no wait at the database.
     """
-    rows = []
+    names, loads = [], []
     per_user = Workload().per_user_rate
     grid = np.geomspace(*users_range, points)
     for label, arch in designs.items():
@@ -157,9 +157,12 @@ def utilization_data(designs, users_range=USERS_RANGE, points=40, web_model=ASYN
             web, database = arch.tiers
             tiers[web.name] = web.workers * 1_000.0 / (web.service_time_ms + database.service_time_ms)
         for name, capacity in tiers.items():
-            tier = label if len(arch.tiers) == 1 else name
-            rows += [{"users": u, "tier": tier, "utilization": min(1.0, u * per_user / capacity)} for u in grid]
-    return pd.DataFrame(rows, columns=["users", "tier", "utilization"])
+            names.append(label if len(arch.tiers) == 1 else name)
+            loads.append(np.minimum(1.0, grid * per_user / capacity))
+    if not names:
+        return pd.DataFrame([], columns=["users", "tier", "utilization"])
+    return pd.DataFrame({"users": np.tile(grid, len(names)), "tier": np.repeat(np.array(names, dtype=object), points),
+                         "utilization": np.concatenate(loads)})  # design by design, tier by tier, user by user
 
 
 def simulated_latency(table):
