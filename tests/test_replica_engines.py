@@ -53,3 +53,16 @@ def test_the_panel_design_runs_without_events_and_shows_what_it_measures():
 def test_sync_writes_deaths_and_constant_times_keep_the_event_loop(arch):
     with pytest.raises(ValueError, match="engine='fast' needs every tier to run without events"):
         c.simulate(arch, c.Workload.from_rate(20), requests=100, engine="fast")
+
+
+@pytest.mark.parametrize("scheme", ["ring", "modulo"])
+def test_replica_sets_as_shards_run_without_events_as_with_them(scheme):
+    from chapter1.capstone.kinds import ShardedData, _replica_sets
+    sets = tuple(dataclasses.replace(s, replication_lag_ms=200.0, replicas=tuple(
+        c.Replica(name=f"{s.name} replica-{k + 1}", workers=4) for k in range(2))) for s in _replica_sets(3))
+    arch = c.Architecture("sharded replicas", (c.WebServer(workers=8, service_time_ms=20),
+                                               ShardedData(shards=sets, scheme=scheme)))
+    workload = c.Workload.from_rate(150, read_ratio=0.8, keys=50)
+    for seed in range(3):
+        assert_same(arch, workload, 800, seed)
+    assert c.simulate(arch, workload, requests=800, seed=0, engine="fast").summary()["stale_read_ratio"] > 0
