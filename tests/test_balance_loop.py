@@ -84,8 +84,8 @@ def pools(draw):
 
 def state(sim, run, answer):
     parts = [(p.records(), p.served, list(p.free), list(p.waiting)) for p in run.parts]
-    return (answer, parts, run.routed, run.connections, run.turn, run.errors_in_row, run.ejected, run.healthy,
-            sim.failed_at.tolist(), sim.end.tolist())
+    return ([list(a) for a in answer], parts, run.routes().tolist(), run.connections, run.turn, run.errors_in_row,
+            run.ejected, run.healthy, sim.failed_at.tolist(), sim.end.tolist())
 
 
 def same(one, other):
@@ -119,4 +119,23 @@ def test_the_loop_gives_what_each_member_and_policy_give_one_request_at_a_time(p
                 runtime.prepare()
             run = sim.tiers[0]
             found.append(state(sim, run, loop(run, requests, times)))
+    assert same(*found)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@example(pool=c.LoadBalancer(servers=tuple(c.WebServer(name=f"web-{k}", workers=2) for k in (1, 2)),
+                             outages=(c.Outage(1.0, 1.5),)), rate=150.0, n=400, seed=0)  # answers lost inside it
+@given(pool=pools(), rate=st.sampled_from([5.0, 40.0, 150.0, 600.0]), n=st.integers(1, 400),
+       seed=st.integers(0, 2**20))
+def test_every_path_of_a_balancer_gives_what_the_loop_one_request_at_a_time_gives(pool, rate, n, seed):
+    """However ``admit_batch`` routes (the whole run at once, each health check's stretch at once, one request at a
+    time), it leaves the runtimes as the reference loop does."""
+    arch = c.Architecture("pool", (pool,), dns=None)
+    found = []
+    for admit in (reference_loop, lambda run, requests, times: run.admit_batch(requests, times)):
+        sim = Simulation(arch, c.Workload.from_rate(rate), n, seed)
+        for runtime in sim.runtimes:
+            runtime.prepare()
+        run = sim.tiers[0]
+        found.append(state(sim, run, admit(run, np.arange(n), sim.arrival.copy())))
     assert same(*found)

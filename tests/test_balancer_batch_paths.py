@@ -49,12 +49,18 @@ def test_a_view_that_cannot_change_is_not_routed_change_by_change(change_by_chan
     assert change_by_change == []
 
 
-@pytest.mark.parametrize("policy", ["least_connections", "round_robin"])
-def test_an_outage_in_the_pool_is_routed_change_by_change_as_simpy_does(change_by_change, policy):
+@pytest.mark.parametrize("policy, options, one_by_one", [("least_connections", {}, True),
+                                                         ("round_robin", {"eject_after": 3}, True),
+                                                         ("round_robin", {}, False), ("random", {}, False)])
+def test_an_outage_in_the_pool_is_routed_change_by_change_as_simpy_does(change_by_change, policy, options,
+                                                                        one_by_one):
+    """A policy that reads connections, or ejection, needs requests one at a time; a blind policy without
+    ejection routes each health check's stretch at once."""
     servers = (c.WebServer(name="web-1", workers=2).fail(1.0, 2.0), c.WebServer(name="web-2", workers=2))
-    arch = c.Architecture("outage", (lb(policy, servers),), dns=None)
+    arch = c.Architecture("outage", (lb(policy, servers, health_check_interval_s=0.5, **options),), dns=None)
     fast = run(arch)
-    assert change_by_change == [policy]
+    assert change_by_change == ([policy] if one_by_one else [])
+    assert (fast.requests["status"] == "error").sum() > 0
     assert fast.requests.equals(run(arch, "simpy").requests)
 
 

@@ -33,7 +33,7 @@ from ..core.architecture import Architecture
 from ..core.component import ERROR, OK, Component, Runtime, register
 from ..theory.caching import ttl_hit_ratio
 from .dns import Resolver
-from .downtime import balance_through_changes
+from .downtime import Downtime, balance_through_changes
 from .policies import BATCH_POLICIES, DRAWS, POLICIES, READS_CONNECTIONS, draw_pairs
 from .server import Server, ServerRun, WebServer
 
@@ -416,36 +416,74 @@ class LoadBalancerRun(PoolRun):
     def admit_batch(self, requests, times):
         """Route without events, then let each server admit its share (the same answer as :meth:`serve`).
 
-        When the view can change (an outage, a join, outlier ejection) or the balancer can fail, requests go
-        one at a time through :func:`~chapter1.components.downtime.balance_through_changes`.  Otherwise a
-        policy that ignores connections routes the whole run at once; one that reads them routes one request
-        at a time, counting the requests each server holds at ``t`` from when they leave it."""
+        When the view can change (an outage, a join, outlier ejection) or the balancer can fail, a policy that
+        reads connections, or a balancer that ejects, goes one request at a time through
+        :func:`~chapter1.components.downtime.balance_through_changes`; any other policy routes each stretch of
+        one view at once (:meth:`_route_blind`).  Otherwise a policy that ignores connections routes the whole
+        run at once; one that reads them routes one request at a time, counting the requests each server holds
+        at ``t`` from when they leave it."""
         if not len(requests):
             return np.zeros(0, dtype=np.int8), np.zeros(0)
         plain = all(type(p).admit is ServerRun.admit for p in self.parts)  # (else a server admits its own way)
+        blind = self.eject_after is None and self.spec.policy not in READS_CONNECTIONS
+        if self.changes() and blind and bool(np.all(times[1:] >= times[:-1])):
+            return self._admit_routed(requests, times, self._route_blind(requests, times))
         if self.changes() or (self.spec.policy in READS_CONNECTIONS and not plain):
             statuses, leaves = balance_through_changes(self, requests, times)
             return np.asarray(statuses, dtype=np.int8), np.asarray(leaves, dtype=float)
         healthy = self._view(float(times[0]))
-        one_by_one = self.spec.policy in READS_CONNECTIONS
-        if one_by_one:
-            routes, service, start = self._route_one_by_one(healthy, requests, times)
-        elif self.spec.policy in BATCH_POLICIES:
-            routes = BATCH_POLICIES[self.spec.policy](self, healthy, requests)
-        else:
-            routes = np.array([self.choose(self, healthy, i) for i in requests.tolist()], dtype=np.int64)
-        self.routed_all.append((requests, routes))
-        status, leave = np.empty(len(requests), dtype=np.int8), np.empty(len(requests))
-        by_server = np.argsort(routes.astype(np.uint16), kind="stable")  # (radix sort: at most 1,000 servers)
+        if self.spec.policy in READS_CONNECTIONS:
+            return self._admit_routed(requests, times, *self._route_one_by_one(healthy, requests, times))
+        return self._admit_routed(requests, times, self._route(healthy, requests))
+
+    def _route(self, healthy, requests):
+        """The policy's picks among ``healthy`` for ``requests`` (an array), one view for all of them."""
+        if self.spec.policy in BATCH_POLICIES:
+            return BATCH_POLICIES[self.spec.policy](self, healthy, requests)
+        return np.array([self.choose(self, healthy, i) for i in requests.tolist()], dtype=np.int64)
+
+    def _route_blind(self, requests, times):
+        """Routes (-1: none) for a policy that ignores connections while the view changes (``times`` in order):
+        while the balancer is down, nothing; else each stretch of requests that one health check's view covers
+        is routed at once, asking the view at the same requests the loop one request at a time asks it."""
+        routes, live = np.full(len(requests), -1, dtype=np.int64), np.arange(len(requests))
+        if self.spec.outages:  # a balancer that is down routes nothing (nor asks its view)
+            down = Downtime(self.spec.outages)
+            stretch = np.searchsorted(down.starts, times, side="right") - 1
+            live = np.flatnonzero((stretch < 0) | (times >= np.asarray(down.ends + [math.inf])[stretch]))
+        at, arrive = 0, times[live]
+        while at < len(live):
+            healthy = self._view(float(arrive[at]))
+            stop = max(at + 1, int(np.searchsorted(arrive, self.recheck_at, side="left")))
+            if healthy:  # (else 503s)
+                routes[live[at:stop]] = self._route(healthy, requests[live[at:stop]])
+            at = stop
+        return routes
+
+    def _admit_routed(self, requests, times, routes, service=None, start=None):
+        """Each server admits its share of ``requests`` (its ``routes``; -1: refused here with a 503), in order;
+        ``service`` and ``start`` given: already scheduled, the server only records them.  A balancer that dies
+        while a request is inside loses its answer.  Returns (statuses, leave times) as arrays."""
+        routed = routes >= 0
+        self.routed_all.append((requests[routed], routes[routed]))
+        status, leave = np.full(len(requests), ERROR, dtype=np.int8), np.asarray(times, dtype=float).copy()
+        by_server = np.flatnonzero(routed)[np.argsort(routes[routed].astype(np.uint16), kind="stable")]  # (radix)
         bounds = np.searchsorted(routes[by_server], np.arange(len(self.parts) + 1))
         for k, part in enumerate(self.parts):
             share = by_server[bounds[k]:bounds[k + 1]]
-            if len(share) and one_by_one:  # already scheduled: the server records them
+            if len(share) and service is not None:  # already scheduled: the server records them
                 status[share], leave[share] = part.book(requests[share], times[share], service[share], start[share])
             elif len(share):
                 status[share], leave[share] = part.admit_batch(requests[share], times[share])
-        failed = status != OK
+        failed = routed & (status != OK)
         self.sim.failed_at[requests[failed]] = np.array([p.index for p in self.parts])[routes[failed]]
+        if self.spec.outages:  # the answers inside when the balancer died are lost
+            deaths = np.append(np.sort([o.start_s for o in self.spec.outages]), math.inf)
+            lost = routed & (status == OK) & (deaths[np.searchsorted(deaths, times, side="right")] <= leave)
+            status[lost], self.sim.failed_at[requests[lost]] = ERROR, self.index
+        if service is None:  # the requests still inside after the last one came (a schedule counted its own)
+            held = np.bincount(routes[routed & (leave > times[-1])], minlength=len(self.parts))
+            self.connections[:] = [c + int(h) for c, h in zip(self.connections, held)]
         return status, leave
 
     def _route_one_by_one(self, healthy, requests, times):
