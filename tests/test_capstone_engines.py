@@ -1,6 +1,7 @@
 """The CDN, the capstone's jobs and its designs without events: the simpy engine's Result, bit for bit."""
 
 import math
+from dataclasses import replace
 
 import pandas as pd
 import pytest
@@ -9,7 +10,7 @@ from hypothesis import strategies as st
 
 import chapter1 as c
 from chapter1.capstone.design import Design, build, workload
-from chapter1.capstone.kinds import Jobs
+from chapter1.capstone.kinds import CacheCluster, Jobs, cache_nodes
 from chapter1.components.queue import Consumers, MessageQueue
 
 
@@ -27,7 +28,7 @@ def outages(draw):
     if draw(st.integers(0, 2)):
         return ()
     start = draw(st.floats(0.0, 6.0))
-    return (c.Outage(start, start + draw(st.sampled_from([0.5, 3.0, math.inf]))),)
+    return (c.Outage(start, start + draw(st.sampled_from([0.02, 0.5, 3.0, math.inf]))),)
 
 
 @st.composite
@@ -77,6 +78,22 @@ def test_capstone_designs_without_a_cache_run_without_events(design):
     assert auto.requests.equals(c.simulate(arch, workload(), requests=2_000, seed=3, engine="fast").requests)
 
 
-def test_a_design_with_cache_nodes_still_runs_in_simpy():
+@settings(max_examples=120, deadline=None, derandomize=True)
+@given(count=st.integers(1, 4), capacity=st.integers(1, 120), policy=st.sampled_from(["lru", "lfu", "fifo", "random"]),
+       node_down=outages(), cluster_down=outages(), hit_ms=st.sampled_from([0.0, 1.0]), backend=servers("database"),
+       front=st.booleans(), keys=st.sampled_from([500, 5_000]), read=st.floats(0.5, 1.0),
+       rate=st.sampled_from([20.0, 100.0, 400.0]), seed=st.integers(0, 2 ** 20), requests=st.integers(1, 500))
+def test_a_cache_cluster_before_a_server_without_events(count, capacity, policy, node_down, cluster_down, hit_ms,
+                                                        backend, front, keys, read, rate, seed, requests):
+    nodes = cache_nodes(count, capacity)
+    nodes = (replace(nodes[0], outages=node_down),) + nodes[1:]
+    cluster = CacheCluster(nodes=nodes, backend=backend, policy=policy, hit_ms=hit_ms, outages=cluster_down)
+    tiers = ((c.Server(name="web", workers=4, service_time_ms=10.0),) if front else ()) + (cluster,)
+    load = c.Workload.from_rate(rate, keys=keys, read_ratio=read)
+    assert_same(c.Architecture("cluster", tiers, dns=None), load, requests, seed)
+
+
+def test_a_cluster_before_a_backend_without_one_request_admission_stays_with_simpy():
+    """The capstone's clusters sit before replica sets, which admit requests in batches only: simpy runs them."""
     with pytest.raises(ValueError, match="needs events"):
         c.simulate(build(Design(cache_nodes=1)), workload(), requests=200, engine="fast")

@@ -17,7 +17,9 @@ True
 """
 
 import math
+from collections import deque
 from dataclasses import dataclass, field
+from heapq import heappop, heappush
 
 import numpy as np
 
@@ -177,6 +179,88 @@ class CacheClusterRun(Runtime):
         if status == OK and node.is_up(env.now) and key not in policy:
             policy.insert(key)
         return status
+
+    # -- the event-free path -------------------------------------------------------------------------
+
+    def batchable(self):
+        """Without events when its backend admits one request at a time without events (a node's outage is a
+        stretch of time, read off each request's moments)."""
+        backend = self.parts[-1]
+        return backend.batchable() and type(backend).admit is not Runtime.admit
+
+    def exact_times(self):
+        """A hit takes a constant ``hit_ms``: with another constant-time tier in a row, events could tie."""
+        return self.spec.hit_ms > 0 or self.parts[-1].exact_times()
+
+    def admit_all(self, requests, times):
+        """:meth:`serve` for requests in order of arrival, without events: what the cluster does at each request's
+        arrival (a node down or back), at its lookup (``hit_ms`` later) and when the backend answers (a write
+        drops the key, a miss stores it) happens in order of time, and the backend admits bypasses, misses and
+        writes in order of their arrival there.  Returns (statuses, leave times) as lists."""
+        spec, backend, sim = self.spec, self.parts[-1], self.sim
+        admit, failed_at, part = backend.admit, sim.failed_at, backend.index
+        nodes, policies, key, write, home = spec.nodes, self.policies, self.key, self.write, self.node
+        outcome, hit_s, down_since = self.outcome, self.hit_s, self.down_since
+        status, leave = [OK] * len(requests), [0.0] * len(requests)
+        lookups, answers = deque(), []  # reads due at their lookup (in order); the backend's OK answers (a heap)
+
+        def ask(p, i, t, answered):
+            done, leave[p] = admit(i, t)
+            if done != OK:
+                status[p] = done
+                if failed_at[i] < 0:
+                    failed_at[i] = part
+            elif answered:
+                heappush(answers, (leave[p], p))
+
+        def lookup(t, p):
+            i = requests[p]
+            if policies[home[i]].lookup(key[i]):
+                outcome[i], leave[p] = 1, t
+                return
+            outcome[i] = 2
+            ask(p, i, t, True)
+
+        def answer(t, p):
+            i = requests[p]
+            k, policy = home[i], policies[home[i]]
+            if write[i]:
+                policy.remove(key[i])  # invalidate: the next read fetches the new value
+            elif nodes[k].is_up(t) and key[i] not in policy:
+                policy.insert(key[i])
+
+        def until(t):
+            """Everything due before ``t``, in order of time."""
+            while lookups or answers:
+                if answers and (not lookups or answers[0][0] < lookups[0][0]):
+                    if answers[0][0] >= t:
+                        return
+                    answer(*heappop(answers))
+                else:
+                    if lookups[0][0] >= t:
+                        return
+                    lookup(*lookups.popleft())
+
+        for p, t in enumerate(times):
+            until(t)
+            i = requests[p]
+            k = home[i]
+            if not spec.is_up(t) or not nodes[k].is_up(t):
+                down_since[k] = t if down_since[k] is None else down_since[k]
+                outcome[i] = 3
+                ask(p, i, t, False)
+                continue
+            if down_since[k] is not None:  # back from an outage: its memory is empty
+                policies[k].clear()
+                down_since[k] = None
+            if write[i]:
+                ask(p, i, t, True)
+            elif hit_s > 0:
+                lookups.append((t + hit_s, p))
+            else:
+                lookup(t, p)
+        until(math.inf)
+        return status, leave
 
     def columns(self):
         """``cache``: 'hit', 'miss', 'bypass' (its node down) or '' for a write; ``cache_node`` the key's node."""
