@@ -30,6 +30,12 @@ def queue_designs(draw):
     pool = Consumers(name="consumers", workers=workers, service_time_ms=draw(st.sampled_from([50.0, 250.0, 500.0])),
                      distribution="exponential" if autoscaled else draw(st.sampled_from(["exponential", "constant"])),
                      ack_ms=draw(st.sampled_from([0.0, 5.0, 250.0])), idempotent=draw(st.booleans()), autoscale=scale)
+    if not autoscaled:  # consumers that die (and come back, or not), with messages in hand
+        # (the ends 2.9 and 4.7: a consumer that waits from t comes back at t + (end - t), at times one rounding step
+        # after the end, so which consumer waited since when shows)
+        for start, end in draw(st.lists(st.sampled_from([(0.0, 0.5), (1.0, 2.0), (2.0, math.inf), (0.05, 2.9),
+                                                         (0.7, 2.9), (2.5, 4.7), (1.0, 3.2)]), max_size=2)):
+            pool = pool.fail(start, end)
     broker = MessageQueue(name="queue", consumers=pool, durable=draw(st.booleans()),
                           delivery=draw(st.sampled_from(["at-least-once", "at-most-once"])),
                           publish_ms=draw(st.sampled_from([0.0, 2.0])), persist_ms=draw(st.sampled_from([0.0, 3.0])),
@@ -66,7 +72,7 @@ def assert_same(arch, workload, requests, seed):
     return fast
 
 
-@settings(max_examples=300, deadline=None, derandomize=True)
+@settings(max_examples=400, deadline=None, derandomize=True)
 @given(design=queue_designs(), seed=st.integers(0, 2**20), requests=st.integers(1, 300))
 def test_a_queue_without_events_gives_the_simpy_result(design, seed, requests):
     arch, workload = design
@@ -82,9 +88,18 @@ def test_the_chapters_autoscaled_photo_queue_runs_without_events(peak, provision
     assert result.summary()["workers_max"] <= max_workers
 
 
+@pytest.mark.parametrize("rate, workers, burst, outage_s", [(5, 8, 0, 20), (10, 8, 300, 60), (2, 1, 150, 5)])
+def test_the_chapters_photo_queue_with_its_workers_down_runs_without_events(rate, workers, burst, outage_s):
+    from chapter1.sections import messaging as sec
+
+    arch = sec.photo_queue(workers, burst=burst, outage_s=outage_s)
+    result = assert_same(arch, c.Workload.from_rate(rate), rate * 120, 2)
+    assert result.summary()["redeliveries"] > 0 or rate * outage_s < workers
+
+
 @pytest.mark.parametrize("design", [
     lambda: c.queued(crash_probability=0.1),
-    lambda: c.queued().fail("consumers", 5, 10),
+    lambda: c.queued(workers=2, autoscale=Autoscaler(min_workers=2, max_workers=4)).fail("consumers", 5, 10),
     lambda: c.queued().fail("queue", 5, 10),
     lambda: c.queued(workers=2, burst_messages=10, autoscale=Autoscaler(min_workers=2, max_workers=4)),
 ])

@@ -397,12 +397,14 @@ class QueueRun(Runtime):
     # -- the event-free path -------------------------------------------------------------------------
 
     def batchable(self):
-        """Without events when nothing dies or crashes, and an autoscaled pool has no burst and exponential work
-        (its checks and start-ups fall on exact moments; work of random length never meets them)."""
+        """Without events when the broker never dies and consumers do not crash at random (they may die and come
+        back), and an autoscaled pool has no burst, no deaths and exponential work (its checks and start-ups fall
+        on exact moments; work of random length never meets them)."""
         spec, consumers = self.spec, self.spec.consumers
-        if spec.outages or consumers.outages or consumers.crash_probability:
+        if spec.outages or consumers.crash_probability:
             return False
-        return consumers.autoscale is None or (not spec.burst_messages and consumers.distribution == "exponential")
+        return consumers.autoscale is None or (not spec.burst_messages and not consumers.outages
+                                               and consumers.distribution == "exponential")
 
     def exact_times(self):
         return bool(self.spec.store_s) or self.spec.consumers.distribution == "constant"
@@ -453,22 +455,27 @@ class QueueRun(Runtime):
                 "mean_wait_ms": float(waits.mean() * 1_000.0) if waits.size else 0.0}
 
 
-STORE, FREE, CHECK, READY, WAKE = range(5)
+STORE, FREE, CHECK, READY, WAKE, HALF = range(6)
 
 
 class _Walk:
     """A queue's consumers without an event loop: the moments the event loop would visit, in its order.
 
     Messages are stored at given moments (continuous: no other event falls on one).  A consumer works one message
-    at a time; the autoscaler checks every ``check_every_s`` and orders workers ready ``provision_s`` later, or
-    tells some to stop (idle ones at once).  Events at the same moment come in the order the event loop scheduled
-    them: each gets a number when scheduled, as simpy's events do, and the heap orders by (moment, number).
+    at a time; one busy when the consumers die stops there (the message goes back to the front, or is lost when it
+    was acknowledged first) and waits for their return, as idle ones woken by a message do.  The autoscaler checks
+    every ``check_every_s`` and orders workers ready ``provision_s`` later, or tells some to stop (idle ones at
+    once).  Events at the same moment come in the order the event loop scheduled them: each gets a number when
+    scheduled, as simpy's events do, and the heap orders by (moment, number).
     """
 
     def __init__(self, queue):
         self.q, self.heap, self.number = queue, [], itertools.count()
         self.idle = queue.spec.consumers.workers  # every consumer starts idle (they wait before the first store)
         self.scaling = queue.pool.scaling
+        self.consumers = queue.spec.consumers
+        self.first = queue.spec.delivery == "at-least-once"  # the work comes first (else the acknowledgement)
+        self.exact = self.consumers.distribution == "constant"
 
     def schedule(self, t, kind, payload=None):
         heapq.heappush(self.heap, (t, next(self.number), kind, payload))
@@ -490,7 +497,9 @@ class _Walk:
             if kind == STORE:
                 self.store(now, payload)
             elif kind == FREE:
-                self.free(now, payload)
+                self.free(now, *payload)
+            elif kind == HALF:  # the first part of a delivery done: the second one (start, message, length, end)
+                self.schedule(now + payload[2], FREE, (payload[0], payload[1], payload[3]))
             elif kind == CHECK:
                 self.check(now)
             elif kind == READY:
@@ -498,17 +507,21 @@ class _Walk:
                 self.scaling.running += 1
                 self.scaling.trace(now)
                 self.next_message(now)
-            else:  # WAKE: an idle consumer woken
+            else:  # WAKE: an idle or waiting consumer comes back to the queue
                 self.next_message(now)
         q.end_s = last
 
-    def store(self, now, messages):
+    def store(self, now, messages, front=False):
         q = self.q
         for m in messages:
-            q.stored[m] = now
-            q.waiting.append(m)
+            if q.stored[m] != q.stored[m]:
+                q.stored[m] = now
+            (q.waiting.appendleft if front else q.waiting.append)(m)
         self.traced(now)
-        for _ in range(min(len(messages), self.idle)):  # as many idle consumers woken as messages came
+        woken = len(messages)  # as many idle consumers as messages came; every one while the consumers are down
+        if woken < self.idle and self.q.starts and _cover_end(self.consumers, now) > now:
+            woken = self.idle
+        for _ in range(min(woken, self.idle)):
             self.idle -= 1
             self.schedule(now, WAKE)
 
@@ -521,12 +534,17 @@ class _Walk:
             q.trace_n.append(len(q.waiting))
 
     def next_message(self, now):
-        """A consumer free at ``now``: it stops if told to, else takes the oldest message, else waits."""
+        """A consumer free at ``now``: it stops if told to, waits while the consumers are down, else takes the oldest
+        message, else waits for one."""
         q = self.q
+        back = _cover_end(self.consumers, now) if q.starts else now
         if q.retire:
             q.retire -= 1
             self.scaling.running -= 1
             self.scaling.trace(now)
+        elif back > now:
+            if back != math.inf:  # (down for good: it never comes back)
+                self.schedule(now + (back - now), WAKE)
         elif q.waiting:
             m = q.waiting.popleft()
             self.traced(now)
@@ -536,26 +554,53 @@ class _Walk:
             self.idle += 1
 
     def deliver(self, m, now):
-        q, consumers = self.q, self.q.spec.consumers
+        """Schedule the end of delivery ``m`` from ``now``: done, or the consumer's death part-way (as
+        :meth:`QueueRun._deliver` times it)."""
+        q, consumers = self.q, self.consumers
         q.deliveries[m] += 1
-        q.taken[m] = now
-        work = q.work_s[m]
-        if q.spec.delivery == "at-least-once":  # work, then acknowledge
-            end = now + work
-            q.done[m] = end
-            end = end + q.ack_s
+        if q.taken[m] != q.taken[m]:
+            q.taken[m] = now
+        work = q.work_s[m] if q.deliveries[m] == 1 else q._draw()
+        if consumers.idempotent and q.applied[m] > 0:
+            work = 0.0
+        crash = next((s - now for s in q.starts if now <= s < now + (work + q.ack_s)), math.inf)
+        first, second = (work, q.ack_s) if self.first else (q.ack_s, work)
+        if crash < first:  # dies in the first part: the broker still holds the message
+            self.schedule(now + crash, FREE, (now, m, True))
+            return
+        half = now + first
+        if self.first:
+            self._applied(m, work, half)
+        if crash < first + second:  # dies in the second part
+            self.schedule(half, HALF, (now, m, crash - first, False))
+            return
+        end = half + second
+        if not self.first:
+            self._applied(m, work, end)
+        if self.exact:  # constant work: ends can tie, so the second part is scheduled when the event loop does
+            self.schedule(half, HALF, (now, m, second, None))
         else:
-            end = now + q.ack_s + work
-            q.done[m] = end
-        if work > 0 or not consumers.idempotent:
-            q.applied[m] += 1
-        self.schedule(end, FREE, now)
+            self.schedule(end, FREE, (now, m, None))
 
-    def free(self, now, start):
+    def _applied(self, m, work, at):
+        q = self.q
+        if work > 0 or not self.consumers.idempotent:
+            q.applied[m] += 1
+        if q.done[m] != q.done[m]:
+            q.done[m] = at
+
+    def free(self, now, start, m, again):
+        """A delivery ends at ``now``: done (``again`` None), or cut short by the consumers' death, the message
+        stored again (True) or lost (False: acknowledged, never done)."""
         q = self.q
         q.pool.starts.append(start)
         q.pool.finishes.append(now)
         q.pool.served += 1
+        if again is not None:
+            if again or self.first:
+                self.store(now, (m,), front=True)
+            else:
+                q.lost[m] = True
         q.working -= 1
         self.next_message(now)
 
