@@ -3,24 +3,15 @@
 import math
 from dataclasses import replace
 
-import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_engines import assert_same
 
 import chapter1 as c
 from chapter1.capstone.design import Design, build, workload
 from chapter1.capstone.kinds import CacheCluster, Jobs, cache_nodes
 from chapter1.components.queue import Consumers, MessageQueue
-
-
-def assert_same(arch, load, requests, seed):
-    slow = c.simulate(arch, load, requests=requests, seed=seed, engine="simpy")
-    fast = c.simulate(arch, load, requests=requests, seed=seed, engine="fast")
-    pd.testing.assert_frame_equal(slow.requests, fast.requests)
-    pd.testing.assert_frame_equal(slow.components, fast.components)
-    pd.testing.assert_series_equal(slow.summary(), fast.summary())
-    pd.testing.assert_frame_equal(slow.timeline(bins=7), fast.timeline(bins=7))
 
 
 @st.composite

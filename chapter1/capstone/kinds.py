@@ -17,7 +17,6 @@ True
 """
 
 import math
-from collections import deque
 from dataclasses import dataclass, field
 from heapq import heappop, heappush
 
@@ -202,7 +201,7 @@ class CacheClusterRun(Runtime):
         nodes, policies, key, write, home = spec.nodes, self.policies, self.key, self.write, self.node
         outcome, hit_s, down_since = self.outcome, self.hit_s, self.down_since
         status, leave = [OK] * len(requests), [0.0] * len(requests)
-        lookups, answers = deque(), []  # reads due at their lookup (in order); the backend's OK answers (a heap)
+        due = []  # (moment, 0 for a lookup or 1 for an answer, request's place): a lookup first at the same moment
 
         def ask(p, i, t, answered):
             done, leave[p] = admit(i, t)
@@ -211,7 +210,7 @@ class CacheClusterRun(Runtime):
                 if failed_at[i] < 0:
                     failed_at[i] = part
             elif answered:
-                heappush(answers, (leave[p], p))
+                heappush(due, (leave[p], 1, p))
 
         def lookup(t, p):
             i = requests[p]
@@ -231,15 +230,9 @@ class CacheClusterRun(Runtime):
 
         def until(t):
             """Everything due before ``t``, in order of time."""
-            while lookups or answers:
-                if answers and (not lookups or answers[0][0] < lookups[0][0]):
-                    if answers[0][0] >= t:
-                        return
-                    answer(*heappop(answers))
-                else:
-                    if lookups[0][0] >= t:
-                        return
-                    lookup(*lookups.popleft())
+            while due and due[0][0] < t:
+                moment, what, p = heappop(due)
+                (answer if what else lookup)(moment, p)
 
         for p, t in enumerate(times):
             until(t)
@@ -256,7 +249,7 @@ class CacheClusterRun(Runtime):
             if write[i]:
                 ask(p, i, t, True)
             elif hit_s > 0:
-                lookups.append((t + hit_s, p))
+                heappush(due, (t + hit_s, 0, p))
             else:
                 lookup(t, p)
         until(math.inf)
