@@ -3,6 +3,7 @@ front of a database gives the simpy engine's Result bit for bit, and runs withou
 
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
@@ -91,3 +92,16 @@ def test_a_constant_hit_behind_a_constant_web_tier_keeps_to_the_event_loop():
     arch = c.cached(distribution="constant")
     with pytest.raises(ValueError, match="constant service times, so events can tie"):
         c.simulate(arch, c.Workload.from_rate(80), requests=100, engine="fast")
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(keys=st.lists(st.integers(0, 40), max_size=300), capacity=st.integers(1, 50))
+def test_a_warm_lru_holds_what_reading_the_keys_one_by_one_leaves(keys, capacity):
+    from chapter1.components.cache import recent_keys
+    from chapter1.components.eviction import LRU
+
+    loop = LRU(capacity)
+    for key in keys:
+        if not loop.lookup(key):
+            loop.insert(key)
+    assert recent_keys(np.array(keys, dtype=np.int64), capacity) == list(loop.keys)

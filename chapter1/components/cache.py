@@ -34,7 +34,7 @@ from ..core.architecture import Architecture
 from ..core.component import OK, Component, Runtime, register
 from ..core.simulation import Simulation
 from ..core.workload import Workload
-from .eviction import EVICTION
+from .eviction import EVICTION, LRU
 from .server import Database
 
 WRITES = ("invalidate", "update", "ignore")
@@ -135,11 +135,14 @@ class CacheRun(Runtime):
     def _warm_up(self, rng, workload):
         """Run the policy over earlier requests from the same popularity (reads only), so the run starts warm."""
         factor, low, high = WARMUP
-        keys = workload.sample_keys(rng, int(min(max(factor * self.spec.capacity, low), high))).tolist()
-        lookup, insert = self.policy.lookup, self.policy.insert
-        for key in keys:
-            if not lookup(key):
-                insert(key)
+        keys = workload.sample_keys(rng, int(min(max(factor * self.spec.capacity, low), high)))
+        if type(self.policy) is LRU:  # its state after any reads: the most recent distinct keys, oldest first
+            self.policy.fill(recent_keys(keys, self.spec.capacity))
+        else:
+            lookup, insert = self.policy.lookup, self.policy.insert
+            for key in keys.tolist():
+                if not lookup(key):
+                    insert(key)
         if self.ttl is not None:  # stored at a random moment within the last TTL
             ages = rng.uniform(0.0, self.ttl, len(self.policy))
             self.expires = {k: self.ttl - age for k, age in zip(self._cached_keys(), ages)}
@@ -321,6 +324,18 @@ class CacheRun(Runtime):
     def row(self):
         """A cache has no queue here; ``served`` counts the reads it answered from memory."""
         return {"workers": None, "served": int(np.sum(self.outcome == 1)), "mean_wait_ms": math.nan}
+
+
+def recent_keys(keys, capacity):
+    """The keys an LRU cache of ``capacity`` holds after reading ``keys`` from empty, least recent first: the
+    ``capacity`` distinct keys read last, in the order of their last reads.
+
+    >>> recent_keys(np.array([1, 2, 3, 1, 4, 2]), 3)
+    [1, 4, 2]
+    """
+    last = len(keys) - 1 - np.unique(keys[::-1], return_index=True)[1]   # each distinct key's last read
+    order = np.sort(last)[-capacity:]
+    return keys[order].tolist()
 
 
 # -- the whole LRU curve in one pass --------------------------------------------------------------
