@@ -258,6 +258,7 @@ class PoolRun(Runtime):
     def __init__(self, spec, sim, index):
         members = spec.members
         super().__init__(spec, sim, index)
+        self.members = members  # (the spec builds the tuple at each ask)
         self.rng = sim.stream(spec.name)
         self.routed = [-1] * sim.n  # member each request was sent to (-1: none), one at a time
         self.routed_all = []  # and (requests, members) arrays from the event-free path
@@ -280,8 +281,8 @@ class PoolRun(Runtime):
             joined = [k for k, at in enumerate(self.joins) if at <= seen]
             # marked down once the last `fall` checks (since the start) all found it down
             checks = [seen - j * interval for j in range(min(self.spec.fall, key + 1))] if interval else ()
-            up = joined if interval is None else [k for k in joined if any(self.spec.members[k].is_up(t)
-                                                                           for t in checks)]
+            members = self.members
+            up = joined if interval is None else [k for k in joined if any(members[k].is_up(t) for t in checks)]
             self.view_key, self.healthy, self.healthy_set, self.joined = key, tuple(up), frozenset(up), tuple(joined)
         return self.healthy
 
@@ -353,7 +354,7 @@ class LoadBalancerRun(PoolRun):
         if self.view_key != key and self.ejected:  # a new check readmits the ejected servers it finds up
             seen = self.view_key * self.spec.health_check_interval_s
             for k, at in list(self.ejected.items()):
-                if seen >= at and self.spec.members[k].is_up(seen):
+                if seen >= at and self.members[k].is_up(seen):
                     del self.ejected[k]
             self._leave_out_ejected()
         # floor(now / interval) stays view_key until now reaches (view_key + 1) x interval; a margin of 1e-12 of

@@ -290,11 +290,15 @@ class ServerRun(Runtime):
         self.finishes.append(finish)
         return len(self.admitted) - 1
 
-    def records(self):
-        """(requests, waits, starts, finishes) of every admitted request, as arrays in order of admission."""
-        listed = (np.asarray(self.admitted, dtype=np.int64), *(np.asarray(x, dtype=float)
-                                                                for x in (self.waits, self.starts, self.finishes)))
-        return tuple(np.concatenate(parts) for parts in zip(*self.batches, listed))
+    def records(self, fields=(0, 1, 2, 3)):
+        """(requests, waits, starts, finishes) of every admitted request, as arrays in order of admission; ``fields``
+        picks some of them (by place in that tuple), the others are not converted."""
+        lists = (self.admitted, self.waits, self.starts, self.finishes)
+        found = []
+        for f in fields:
+            listed = np.asarray(lists[f], dtype=np.int64 if f == 0 else float)
+            found.append(np.concatenate([b[f] for b in self.batches] + [listed]) if self.batches else listed)
+        return tuple(found)
 
     def serve(self, i):
         env, workers = self.env, self.workers
@@ -495,16 +499,16 @@ class ServerRun(Runtime):
             self.up = self.spec.is_up(outage.end_s)  # another outage may still cover this moment
 
     def columns(self):
-        admitted, waits, _, _ = self.records()
+        admitted, waits = self.records((0, 1))
         wait = np.full(self.sim.n, np.nan)
         wait[admitted] = waits
         return {f"{self.spec.name}_wait_ms": wait * 1_000.0}
 
     def row(self):
-        waits = self.records()[1]
+        waits, = self.records((1,))
         return {"workers": self.spec.workers, "served": self.served,
                 "mean_wait_ms": float(waits.mean() * 1_000.0) if waits.size else 0.0}
 
     def busy(self):
-        _, _, starts, finishes = self.records()
+        starts, finishes = self.records((2, 3))
         return starts, finishes, self.spec.workers
