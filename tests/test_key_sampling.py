@@ -43,3 +43,15 @@ def test_sample_keys_draws_what_the_search_drew(keys, s, n):
     cdf = np.cumsum(w.key_popularity())
     before = np.minimum(_searched(cdf, np.random.default_rng(11).random(n)), keys - 1)
     np.testing.assert_array_equal(w.sample_keys(np.random.default_rng(11), n), before)
+
+
+@pytest.mark.parametrize("kept", [1, 1 << 18])
+def test_a_key_space_too_large_to_keep_draws_the_same_keys(kept, monkeypatch):
+    """Above KEPT_KEYS the CDF and its guide table are built for each draw, not kept: the keys stay the same."""
+    from chapter1.core import workload
+
+    monkeypatch.setattr(workload, "KEPT_KEYS", kept)
+    w = Workload(keys=50_000, zipf_s=0.9)
+    u = np.random.default_rng(5).random(30_000)
+    cdf = np.cumsum(w.key_popularity())
+    np.testing.assert_array_equal(w.keys_at(u), np.minimum(_searched(cdf, u), w.keys - 1))

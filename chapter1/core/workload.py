@@ -125,11 +125,12 @@ class Workload:
         [0, 0, 7, 94]
         """
         u = np.asarray(u, dtype=float)
-        cdf = _cdf(self.keys, self.zipf_s)
+        kept = self.keys <= KEPT_KEYS  # a key space kept between draws; a larger one is built for each
+        cdf = _cdf(self.keys, self.zipf_s) if kept else np.cumsum(_popularity(self.keys, self.zipf_s))
         if len(u) * 4 < len(cdf) or len(u) < 4_096:  # few draws: a guide table would cost more than it saves
             found = np.searchsorted(cdf, u, side="right")
         else:
-            found = _invert_cdf(cdf, u, _guide(self.keys, self.zipf_s))
+            found = _invert_cdf(cdf, u, _guide(self.keys, self.zipf_s) if kept else None)
         return np.minimum(found, self.keys - 1)
 
     def sample_writes(self, rng, n):
@@ -138,6 +139,7 @@ class Workload:
 
 
 MAX_STEP_FACTOR = 1_000
+KEPT_KEYS = 1 << 18  # key spaces up to this many keep their cumulative popularity and guide table (6 MB at most)
 
 
 def _popularity(keys, zipf_s):
@@ -146,7 +148,7 @@ def _popularity(keys, zipf_s):
     return weights / weights.sum()
 
 
-@functools.lru_cache(maxsize=4, typed=True)
+@functools.lru_cache(maxsize=2, typed=True)
 def _cdf(keys, zipf_s):
     """The cumulative key popularity (read-only): the warm-ups of a run's caches and its requests share it."""
     cdf = np.cumsum(_popularity(keys, zipf_s))
@@ -154,7 +156,7 @@ def _cdf(keys, zipf_s):
     return cdf
 
 
-@functools.lru_cache(maxsize=4, typed=True)
+@functools.lru_cache(maxsize=2, typed=True)
 def _guide(keys, zipf_s):
     """:func:`_guide_table` of :func:`_cdf` (read-only)."""
     table = _guide_table(_cdf(keys, zipf_s))
