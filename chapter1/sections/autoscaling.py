@@ -230,7 +230,7 @@ def headline(peak, provision_s, max_workers, results, seed=0):
                  f"{np.mean([w for _, w in costs]):,.0f} s</b> · paid <b>{np.mean([p for p, _ in costs]):,.0f}</b> "
                  f"worker-seconds over {HORIZON_S:.0f} s (fluid {fluid_cost(peak, provision_s, max_workers):,.0f})")
     lines.append(f"{max_workers} workers all the time: {fixed[0]:,.0f} worker-seconds, longest wait {fixed[1]:,.1f} s")
-    note = (f"<small>runs {seed + 1}-{seed + len(results)}: {len(results)} x {len(results[0].requests):,} simulated "
+    note = (f"<small>runs {seed + 1}-{seed + len(results)}: {len(results)} x {len(results[0].arrival_s):,} simulated "
             f"requests (uploads) over {HORIZON_S:.0f} s; the autoscaler reads the queue every {CHECK_S:g} s, wants "
             f"backlog / {TARGET:g} workers and removes them only after {COOLDOWN_S:g} s without a higher wish</small>")
     return panels.headline(*lines, note, caption=CAPTION)

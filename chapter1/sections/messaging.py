@@ -90,16 +90,20 @@ def theory_drain_s(rate, workers, burst, outage_s):
     return float(analytic.drain_time(float(left), rate, SERVICE_RATE, workers))
 
 
+def _queue_of(result):
+    return next(r for r in result.runtimes if r.spec.kind == "MessageQueue")
+
+
 def backlog_samples(result, times):
     """The simulated backlog at each of ``times`` (s), read from the queue's step function."""
-    queue = next(r for r in result.runtimes if r.spec.kind == "MessageQueue")
+    queue = _queue_of(result)
     at, sizes = queue.backlog()
     return sizes[np.clip(np.searchsorted(at, times, side="right") - 1, 0, len(sizes) - 1)]
 
 
 def drained_after(result, t):
     """Seconds after ``t`` until the simulated backlog first reaches zero (inf if it never does)."""
-    queue = next(r for r in result.runtimes if r.spec.kind == "MessageQueue")
+    queue = _queue_of(result)
     at, sizes = queue.backlog()
     after = np.nonzero((at > t) & (sizes == 0))[0]
     return float(at[after[0]] - t) if after.size else math.inf
@@ -157,7 +161,7 @@ def headline(rate, workers, burst, outage_s, results, seed=0):
     start = OUTAGE_AT_S + outage_s if outage_s else BURST_AT_S
     theory = theory_drain_s(rate, workers, burst, outage_s)
     peak_theory = float(theory_curve(rate, workers, burst, outage_s)["backlog"].max())
-    summaries = [r.summary() for r in results]
+    summaries = [_queue_of(r).figures() for r in results]  # the queue's own figures (the summary's, less work)
     peaks = [s["backlog_max"] for s in summaries]
     drains = [drained_after(r, start) for r in results]
     lines = [f"<b>{rate:g}</b> photos/s into <b>{workers}</b> workers that finish <b>{capacity:g}</b>/s "
@@ -172,7 +176,7 @@ def headline(rate, workers, burst, outage_s, results, seed=0):
     done = np.mean([s["done_p95_ms"] for s in summaries]) / 1_000
     lines.append(f"a photo is resized within <b>{done:,.1f} s</b> of its upload (p95; the uploader was answered at "
                  f"once)")
-    size = len(results[0].requests)
+    size = len(results[0].arrival_s)
     note = (f"<small>runs {seed + 1}-{seed + len(results)}: {len(results)} x {size:,} simulated requests (uploads) "
             f"over {HORIZON_S:.0f} s; every worker down from {OUTAGE_AT_S:.0f} s, burst at {BURST_AT_S:.0f} s</small>")
     return panels.headline(*lines, note, caption=CAPTION)
