@@ -19,7 +19,7 @@ from heapq import heappop, heappush, heapreplace
 import numpy as np
 
 from ..core.component import ERROR, OK, REJECTED, TIMEOUT
-from .policies import READS_CONNECTIONS, _least_connections
+from .policies import READS_CONNECTIONS, _least_connections, _round_robin
 
 
 class Downtime:
@@ -89,7 +89,7 @@ def balance_through_changes(run, requests, times):
 
     A member that is a plain :class:`~chapter1.components.server.ServerRun` (FCFS, its deaths as
     :class:`AdmitThroughOutages` runs them) is stepped here, with the arithmetic of ``_step`` and ``_settle``
-    in the same order, so the floats are the same; least connections over every member is picked here too.
+    in the same order, so the floats are the same; least connections and round robin are picked here too.
     Any other member admits its own way, and any other pick is the policy's."""
     spec, parts, connections, routed = run.spec, run.parts, run.connections, run.routed
     choose, failed_at, end = run.choose, run.sim.failed_at, run.sim.end
@@ -99,8 +99,10 @@ def balance_through_changes(run, requests, times):
     admitted_before = [len(p.admitted) for p in parts]
     index_of, turn = [p.index for p in parts], run.turn
     least, masked, out, errors_in_row = choose is _least_connections, None, [False] * len(parts), run.errors_in_row
+    robin = choose is _round_robin
     ordered = not len(times) or bool(np.all(times[1:] >= times[:-1]))  # (else the view is asked at every request)
-    inside, statuses, leaves, recheck, nan, inf = [], [], [], run.recheck_at, math.nan, math.inf
+    inside, statuses, leaves, nan, inf = [], [], [], math.nan, math.inf
+    recheck = run.recheck_at if ordered else -inf
     answer, left = statuses.append, leaves.append
     for i, t in zip(requests.tolist(), times.tolist()):
         while inside and inside[0][0] <= t:  # answers that came back before this request
@@ -112,9 +114,9 @@ def balance_through_changes(run, requests, times):
             answer(ERROR)
             left(t)
             continue
-        if t >= recheck or not ordered:
+        if t >= recheck:
             run._view(t)
-            recheck = run.recheck_at
+            recheck = run.recheck_at if ordered else -inf
         healthy = run.healthy
         if not healthy:  # no healthy server: 503
             answer(ERROR)
@@ -131,6 +133,9 @@ def balance_through_changes(run, requests, times):
                 after = connections[first:]
                 if low in after:
                     k = first + after.index(low)
+        elif robin:  # (_round_robin, inlined)
+            turn += 1
+            k = healthy[turn % len(healthy)]
         else:
             run.turn = turn
             k = choose(run, healthy, i)
