@@ -55,3 +55,12 @@ def test_a_key_space_too_large_to_keep_draws_the_same_keys(kept, monkeypatch):
     u = np.random.default_rng(5).random(30_000)
     cdf = np.cumsum(w.key_popularity())
     np.testing.assert_array_equal(w.keys_at(u), np.minimum(_searched(cdf, u), w.keys - 1))
+
+
+def test_a_caller_changing_its_popularities_changes_no_one_elses():
+    w = Workload(keys=1_000, zipf_s=1.2)
+    first = w.key_popularity()
+    first[:] = 0.0
+    weights = 1.0 / np.arange(1, 1_001, dtype=float) ** 1.2
+    np.testing.assert_array_equal(w.key_popularity(), weights / weights.sum())
+    assert w.sample_keys(np.random.default_rng(2), 5_000).max() > 0

@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 
 from ..components.shards import ShardRouter, key_hash, place
-from ..theory.caching import che_time, zipf_popularity
+from ..core.workload import Workload
+from ..theory.caching import che_time
 from ..theory.cdn import edge_hit_ratio, fetch_ms, origin_load
 from ..theory.datacentres import failover_failures, geo_hit_ratio
 from ..theory.queues import _convolve, _survival, mmc, response_time_percentile
@@ -96,7 +97,7 @@ def _keys(design, target, rate):
     A write drops its key from the cache, so a read hits only if the key's last request was a read:
     per key, (1 - w)(1 - e^(-q T)) with T from sum (1 - w)(1 - e^(-q T)) = C (the course's Che).
     """
-    t, p = target, zipf_popularity(target["keys"], target["zipf_s"])
+    t, p = target, Workload(keys=target["keys"], zipf_s=target["zipf_s"]).key_popularity()  # as the run draws them
     if design.cdn:
         per_edge = rate * t["static_share"] / design.datacentres * p * CDN_TTL_S
         p = (1 - t["static_share"]) * p + t["static_share"] * p / (1 + per_edge)  # x (1 - hit): the misses

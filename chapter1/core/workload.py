@@ -104,6 +104,8 @@ class Workload:
 
     def key_popularity(self):
         """Probability of each key 0..keys-1 under Zipf(s): key k is asked for in proportion to 1/(k+1)^s."""
+        if self.keys <= KEPT_KEYS:
+            return _kept_popularity(self.keys, self.zipf_s).copy()
         return _popularity(self.keys, self.zipf_s)
 
     def sample_keys(self, rng, n):
@@ -139,7 +141,7 @@ class Workload:
 
 
 MAX_STEP_FACTOR = 1_000
-KEPT_KEYS = 1 << 18  # key spaces up to this many keep their cumulative popularity and guide table (6 MB at most)
+KEPT_KEYS = 1 << 18  # key spaces up to this many keep their popularity, its CDF and guide table (8 MB at most)
 
 
 def _popularity(keys, zipf_s):
@@ -149,9 +151,17 @@ def _popularity(keys, zipf_s):
 
 
 @functools.lru_cache(maxsize=2, typed=True)
+def _kept_popularity(keys, zipf_s):
+    """:func:`_popularity` (read-only), kept: a run's draws, its CDN's edges and the theory next to it ask again."""
+    p = _popularity(keys, zipf_s)
+    p.flags.writeable = False
+    return p
+
+
+@functools.lru_cache(maxsize=2, typed=True)
 def _cdf(keys, zipf_s):
     """The cumulative key popularity (read-only): the warm-ups of a run's caches and its requests share it."""
-    cdf = np.cumsum(_popularity(keys, zipf_s))
+    cdf = np.cumsum(_kept_popularity(keys, zipf_s))
     cdf.flags.writeable = False
     return cdf
 
