@@ -94,9 +94,9 @@ def ring_points(names, vnodes, salt=0):
 
 @functools.lru_cache(maxsize=32, typed=True)
 def _ring(names, vnodes, salt):
-    blake2b = hashlib.blake2b
-    digests = b"".join(blake2b(f"{name}#{v}#{salt}".encode(), digest_size=8).digest()
-                       for name in names for v in range(vnodes))
+    blake2b, ends = hashlib.blake2b, [f"#{v}#{salt}".encode() for v in range(vnodes)]  # "<name>#<v>#<salt>"
+    digests = b"".join([blake2b(name + end, digest_size=8).digest() for name in map(str.encode, names)
+                        for end in ends])
     positions = np.frombuffer(digests, dtype=">u8").astype(np.uint64)  # each digest read as a big-endian number
     owners = np.repeat(np.arange(len(names), dtype=np.int64), vnodes)
     order = np.argsort(positions, kind="stable")

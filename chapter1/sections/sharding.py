@@ -22,6 +22,7 @@ from .. import theory as analytic
 from ..architectures import sharded
 from ..components.shards import keys_moved, ring_shares, spread
 from ..core import validation as check
+from ..core.component import OK
 from ..core.simulation import simulate
 from ..core.workload import Workload
 from ..present import charts, panels, scales
@@ -65,21 +66,32 @@ def shard_loads(shards, vnodes, celebrity_share, *, requests=2_000, seeds=SEEDS,
     >>> shard_loads(2, 10, 0.0, requests=200, seeds=1).columns.tolist()
     ['shard', 'share', 'busy', 'failed', 'celebrity']
     """
-    arch, rows = data_tier(shards, vnodes, celebrity_share, **options), []
-    for seed in range(first_seed, first_seed + seeds):
+    arch = data_tier(shards, vnodes, celebrity_share, **options)
+    names = [part.name for part in arch["shard router"].parts]
+    runs = range(first_seed, first_seed + seeds)
+    share, busy, failed = (np.zeros((len(runs), len(names))) for _ in range(3))
+    celebrity = np.zeros(len(names), dtype=bool)
+    for r, seed in enumerate(runs):  # each run's arrays, not its table of requests
         result = simulate(arch, Workload.from_rate(rate, keys=KEYS), requests=requests, seed=seed)
-        table = result.requests
-        shard, failed = table["shard"].to_numpy(), (table["status"] != "ok").to_numpy()
-        hot = shard[table["shard_key"].to_numpy() == 0]
-        for name in arch["shard router"].parts:
-            mine = shard == name.name
-            rows.append({"shard": name.name, "share": float(mine.mean()), "busy": result.utilization(name.name),
-                         "failed": float(failed[mine].mean()) if mine.any() else 0.0,
-                         "celebrity": bool(len(hot)) and hot[0] == name.name})
-    table = pd.DataFrame(rows)
-    return table.groupby("shard", sort=False).agg(
-        share=("share", "mean"), busy=("busy", "mean"), failed=("failed", "mean"), celebrity=("celebrity", "any")
-    ).reset_index()
+        index = {name: k for k, name in enumerate(names)}  # a request no shard saw: -1
+        shard = np.array([index.get(name, -1) for name in result.column("shard")], dtype=np.int64)
+        hot, routed = shard[result.column("shard_key") == 0][:1], shard >= 0
+        seen = np.bincount(shard[routed], minlength=len(names))
+        bad = np.bincount(shard[routed], weights=result.status_code[routed] != OK, minlength=len(names))
+        share[r], busy[r] = seen / len(shard), [result.utilization(name) for name in names]
+        failed[r] = np.where(seen > 0, bad / np.maximum(seen, 1), 0.0)
+        celebrity[hot[hot >= 0]] = True  # the shard of the first request for key 0
+    return pd.DataFrame({"shard": names, "share": _mean(share), "busy": _mean(busy), "failed": _mean(failed),
+                         "celebrity": celebrity})
+
+
+def _mean(runs):
+    """Each column's mean over the runs (rows), the runs added in order: (a + b) / 2 for two.
+
+    >>> _mean(np.array([[0.1, 1.0], [0.2, 3.0]])).tolist()
+    [0.15000000000000002, 2.0]
+    """
+    return functools.reduce(np.add, runs) / len(runs)
 
 
 @functools.lru_cache(maxsize=1, typed=True)
