@@ -4,10 +4,10 @@ front of a database gives the simpy engine's Result bit for bit, and runs withou
 import math
 
 import numpy as np
-import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_engines import assert_same
 
 import chapter1 as c
 from chapter1.components.cache import Cache
@@ -50,16 +50,6 @@ def cached_designs(draw):
     return c.Architecture("cached", front + (cache,), dns=dns), workload
 
 
-def assert_same(arch, workload, requests, seed):
-    slow = c.simulate(arch, workload, requests=requests, seed=seed, engine="simpy")
-    fast = c.simulate(arch, workload, requests=requests, seed=seed, engine="fast")
-    pd.testing.assert_frame_equal(slow.requests, fast.requests)
-    pd.testing.assert_frame_equal(slow.components, fast.components)
-    pd.testing.assert_series_equal(slow.summary(), fast.summary())
-    pd.testing.assert_frame_equal(slow.timeline(bins=7), fast.timeline(bins=7))
-    return fast
-
-
 @settings(max_examples=250, deadline=None, derandomize=True)
 @given(design=cached_designs(), seed=st.integers(0, 2**20), requests=st.integers(1, 600))
 def test_the_cache_without_events_gives_the_simpy_result(design, seed, requests):
@@ -71,8 +61,8 @@ def test_the_chapters_flushed_cache_runs_without_events_and_shows_the_cold_cache
     from chapter1.sections import observability as obs
 
     arch, workload = obs.system("the cache is flushed")
-    result = assert_same(arch, workload, 6_000, 3)
-    table = result.requests
+    assert_same(arch, workload, 6_000, 3)
+    table = c.simulate(arch, workload, requests=6_000, seed=3).requests
     reads = table["cache"].isin(["hit", "miss"])
     before = table["arrival_s"].between(20, 30) & reads
     after = table["arrival_s"].between(30, 31) & reads

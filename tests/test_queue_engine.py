@@ -3,10 +3,10 @@ engine's Result bit for bit, with the same backlog, the same workers over time a
 
 import math
 
-import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_engines import assert_same as engines_agree
 
 import chapter1 as c
 from chapter1.components.autoscaling import Autoscaler
@@ -60,12 +60,10 @@ def traces(result):
 
 
 def assert_same(arch, workload, requests, seed):
+    """The engines' Results agree (tests/test_engines.py), and so do the queue's traces."""
+    engines_agree(arch, workload, requests, seed)
     slow = c.simulate(arch, workload, requests=requests, seed=seed, engine="simpy")
     fast = c.simulate(arch, workload, requests=requests, seed=seed, engine="fast")
-    pd.testing.assert_frame_equal(slow.requests, fast.requests)
-    pd.testing.assert_frame_equal(slow.components, fast.components)
-    pd.testing.assert_series_equal(slow.summary(), fast.summary())
-    pd.testing.assert_frame_equal(slow.timeline(bins=7), fast.timeline(bins=7))
     for mine, theirs in zip(traces(fast), traces(slow), strict=True):
         for a, b in zip(mine, theirs, strict=True):
             assert list(a) == list(b)

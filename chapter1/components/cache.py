@@ -230,6 +230,10 @@ class CacheRun(Runtime):
                 leave[p] = t
                 return
             outcome[i] = 2
+            to_database(t, p, i)
+
+        def to_database(t, p, i):
+            """The database admits request ``i`` at ``t``; its answer comes back later (or it failed there)."""
             done, e = admit(i, t)
             leave[p] = e
             if done != OK:
@@ -279,14 +283,7 @@ class CacheRun(Runtime):
                     self.flushed += 1
                 self._empty()
             if write[i]:
-                done, e = admit(i, t)
-                leave[p] = e
-                if done != OK:
-                    status[p] = done
-                    if failed_at[i] < 0:
-                        failed_at[i] = part
-                else:
-                    heappush(answers, (e, p))
+                to_database(t, p, i)
                 continue
             k = key[i]
             if ttl is not None and k in policy and expires.get(k, math.inf) <= t:
