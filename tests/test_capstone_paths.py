@@ -105,8 +105,8 @@ def test_an_lru_cluster_warms_from_the_recent_reads_as_from_all(seed, keys, s, c
     recent = kinds._recent_reads(workload, np.random.default_rng(seed).random(reads), nodes)
     assert recent.tolist() == every[len(every) - len(recent):].tolist()
     for k, node in enumerate(nodes):
-        want = kinds._warm_keys("lru", every[kinds._homes(every, count) == k], node.capacity)
-        assert kinds._warm_keys("lru", recent[kinds._homes(recent, count) == k], node.capacity) == want
+        want = kinds._warm_keys("lru", every[kinds._homes(every, count) == k], node.capacity).tolist()
+        assert kinds._warm_keys("lru", recent[kinds._homes(recent, count) == k], node.capacity).tolist() == want
 
 
 @settings(max_examples=50, deadline=None)
@@ -168,4 +168,4 @@ def test_lru_warm_state_is_the_most_recent_distinct_reads(keys, small, capacity)
     for key in reversed(reads.tolist()):
         if key not in held and len(held) < capacity:
             held.append(key)
-    assert kinds._warm_keys("lru", reads, capacity) == held[::-1]
+    assert kinds._warm_keys("lru", reads, capacity).tolist() == held[::-1]

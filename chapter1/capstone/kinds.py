@@ -303,10 +303,11 @@ def _recent_reads(workload, draws, nodes):
 
 
 def _warm_keys(name, keys, capacity):
-    """What :func:`_warm_up` loads for the warm-up reads ``keys``: for LRU, the state they leave, i.e. the
-    ``capacity`` most recently read distinct keys, least recent first; for other policies every read."""
+    """What :func:`_warm_up` loads for the warm-up reads ``keys`` (an array: kept between runs, it holds no
+    Python objects): for LRU, the state they leave, i.e. the ``capacity`` most recently read distinct keys,
+    least recent first; for other policies every read."""
     if name != "lru":
-        return keys.tolist()
+        return keys
     if len(keys) and keys.max() < 8 * len(keys):  # each distinct key's last read: by key, or by sorting
         last = np.full(int(keys.max()) + 1, -1)
         np.maximum.at(last, keys, np.arange(len(keys)))
@@ -315,12 +316,13 @@ def _warm_keys(name, keys, capacity):
         last = len(keys) - 1 - np.unique(keys[::-1], return_index=True)[1]
     recent = np.zeros(len(keys), dtype=bool)  # the last reads in order of time: distinct places, so no sort
     recent[last] = True
-    return keys[np.flatnonzero(recent)[-capacity:]].tolist()
+    return keys[np.flatnonzero(recent)[-capacity:]]
 
 
 def _warm_up(policy, name, keys):
     """Run ``policy`` over the warm-up reads, as :func:`_warm_keys` gives them (for LRU: load its state at once,
     without a loop over every read)."""
+    keys = keys.tolist()  # the policy holds Python ints, as the requests' keys are
     if name == "lru":
         policy.fill(keys)
         return
