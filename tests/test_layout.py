@@ -42,7 +42,7 @@ def test_remembered_answers_are_kept_apart_for_equal_values_of_other_types():
         if info.name.endswith("._loops"):  # imports numba; no caches
             continue
         module = importlib.import_module(info.name)
-        for name, value in vars(module).items():
+        for name, value in list(vars(module).items()):  # a lazy attribute may import a submodule into it
             if hasattr(value, "cache_parameters") and getattr(value, "__module__", None) == info.name:
                 if not value.cache_parameters()["typed"]:
                     untyped.append(f"{info.name}.{name}")
