@@ -521,6 +521,10 @@ class _Walk:
         woken = len(messages)  # as many idle consumers as messages came; every one while the consumers are down
         if woken < self.idle and self.q.starts and _cover_end(self.consumers, now) > now:
             woken = self.idle
+        if woken == 1 and self.idle and not front:  # a new message (its moment no other event's): taken now
+            self.idle -= 1
+            self.next_message(now)
+            return
         for _ in range(min(woken, self.idle)):
             self.idle -= 1
             self.schedule(now, WAKE)
