@@ -83,9 +83,10 @@ DRAWN = 1 << 21  # service times drawn ahead for the members of a balancer: at m
 
 def balance_through_changes(run, requests, times):
     """``admit_batch`` of a :class:`~chapter1.components.pool.LoadBalancerRun` whose view changes during the
-    run (a member's outage or join, outlier ejection) or that has outages itself: one request at a time,
-    in order of arrival (``times`` do not decrease), with a heap of the requests still inside to count
-    connections and errors.
+    run (a member's outage or join, outlier ejection) or that has outages itself, when its policy reads
+    connections or it ejects servers (else it routes a health check's stretch at once): one request at a
+    time, in order of arrival, with a heap of the requests still inside to count connections and errors.
+    (Arrivals out of order are served too, the view then asked at every request.)
 
     A member that is a plain :class:`~chapter1.components.server.ServerRun` (FCFS, its deaths as
     :class:`AdmitThroughOutages` runs them) is stepped here, with the arithmetic of ``_step`` and ``_settle``
@@ -216,8 +217,8 @@ def balance_through_changes(run, requests, times):
 
 def _station(part):
     """What the loop of :func:`balance_through_changes` reads of a plain server, as a tuple (None: another kind,
-    asked through its own ``admit``).  Its service times for ``requests`` are drawn at once (read by request
-    index) unless that would hold more than :data:`DRAWN` floats."""
+    asked through its own ``admit``).  Its service times are drawn at once for every request (read by request
+    index) unless a run's servers would then hold more than :data:`DRAWN` floats."""
     from .server import ServerRun  # (server.py imports this module)
 
     outages = part.admit if isinstance(part.admit, AdmitThroughOutages) else None
