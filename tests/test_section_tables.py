@@ -1,4 +1,5 @@
-"""Chapter panels build their tables from a run's arrays instead of its requests table: the same tables."""
+"""Chapter panels build their tables from a run's arrays instead of its requests table, and theory stops a search
+once it can no longer move: the same tables and numbers, bit for bit."""
 
 import numpy as np
 import pandas as pd
@@ -6,7 +7,9 @@ import pytest
 from pandas.testing import assert_frame_equal
 
 from chapter1 import Workload, simulate
+from chapter1.sections import balancing as bal
 from chapter1.sections import sharding as sh
+from chapter1.theory import balancing as theory_balancing
 
 
 def old_shard_loads(shards, vnodes, celebrity_share, *, requests, seeds, first_seed=0, **options):
@@ -43,3 +46,66 @@ def test_chapter_12_pools_each_shards_figures_as_the_table_and_group_mean_did(sh
 def test_the_mean_over_runs_adds_them_in_order():
     runs = np.random.default_rng(3).random((2, 50))
     assert sh._mean(runs).tolist() == ((runs[0] + runs[1]) / 2).tolist()
+
+
+def old_server_time_ms(result, warmup=0.1):
+    """Chapter 04's mean time at the servers read from the requests table (as it was)."""
+    table = result.requests.iloc[int(warmup * len(result.requests)):]
+    ok = table[table["status"] == "ok"]
+    return float((ok["latency_ms"] - ok["dns_ms"]).mean()) if len(ok) else float("nan")
+
+
+def old_server_loads(result):
+    """Chapter 04's per-server table with shares from pandas' value_counts (as it was)."""
+    members = bal._pool(result.architecture).members
+    sent = result.requests["server"].value_counts(normalize=True)
+    fastest = max(s.capacity for s in members)
+    rows = [{"server": s.name, "share": float(sent.get(s.name, 0.0)), "utilization": result.utilization(s.name),
+             "speed": s.capacity / fastest} for s in members]
+    return pd.DataFrame(rows, columns=["server", "share", "utilization", "speed"])
+
+
+@pytest.mark.parametrize("policy, servers, load, slow, workers, options", [
+    ("round_robin", 8, 0.7, 1, 1, {}), ("power_of_two", 3, 0.95, 3, 1, {}), ("ip_hash", 16, 0.4, 1, 2, {}),
+    ("least_connections", 2, 0.9, 4, 8, {}), ("random", 5, 0.99, 1, 1, {"queue_limit": 1, "timeout_ms": 120}),
+    ("weighted", 4, 0.8, 2, 1, {"timeout_ms": 60})])  # the last two: requests refused and timed out
+def test_chapter_04_reads_time_at_the_servers_and_shares_as_the_table_did(policy, servers, load, slow, workers,
+                                                                          options):
+    arch = bal.policy_pool(policy, servers, slow=slow, workers=workers, **options)
+    workload = Workload.from_rate(bal.rate_for_load(load, servers, workers=workers))
+    failed = 0.0
+    for seed in (0, 1, 2):
+        result = simulate(arch, workload, requests=1_500, seed=seed)
+        for warmup in (0.0, 0.1, 0.5):
+            assert bal.server_time_ms(result, warmup) == old_server_time_ms(result, warmup)
+        assert_frame_equal(bal.server_loads(result), old_server_loads(result), check_exact=True)
+        failed += float((result.status_code != 0).mean())
+    assert failed > 0 or not options  # refusals and timeouts were there to be left out
+
+
+def test_chapter_04_time_at_the_servers_of_a_run_where_nothing_succeeds_is_nan():
+    arch = bal.policy_pool("random", 2, service_time_ms=5_000, queue_limit=0, timeout_ms=1)
+    result = simulate(arch, Workload.from_rate(50), requests=40, seed=0)
+    assert np.isnan(bal.server_time_ms(result)) and np.isnan(old_server_time_ms(result))
+
+
+def old_round_robin_sigma(arrival_rate, service_rate, servers):
+    """E_n/M/1's sigma by 200 halvings, every one of them done (as it was)."""
+    low, high = 0.0, 1.0
+    for _ in range(200):
+        sigma = (low + high) / 2
+        if (arrival_rate / (arrival_rate + service_rate * (1 - sigma))) ** servers > sigma:
+            low = sigma
+        else:
+            high = sigma
+    return (low + high) / 2
+
+
+def test_round_robin_stops_halving_when_the_bracket_stops_moving_with_the_same_answer():
+    rng = np.random.default_rng(4)
+    cases = [(rng.uniform(0.001, 0.999) * n * mu, mu, n) for n, mu in
+             zip(rng.integers(1, 64, 300), rng.uniform(0.1, 1_000, 300))] + [(1e-9, 1.0, 3), (0.9999999, 1.0, 1)]
+    for rate, mu, n in cases:
+        sigma = old_round_robin_sigma(rate, mu, int(n))
+        stats = theory_balancing.round_robin(rate, mu, int(n))
+        assert stats.p_wait == sigma and stats.mean_response_s == 1 / (mu * (1 - sigma))

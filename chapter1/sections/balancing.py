@@ -17,6 +17,7 @@ queue (M/M/n) the floor that least connections comes close to.
 188
 """
 
+import collections
 import functools
 import math
 
@@ -27,6 +28,7 @@ from .. import theory as analytic
 from ..architectures import load_balanced
 from ..components.pool import POLICIES
 from ..core import validation as check
+from ..core.component import OK
 from ..core.simulation import simulate
 from ..core.workload import Workload
 from ..present import charts, panels, scales
@@ -124,9 +126,11 @@ def server_time_ms(result, warmup=0.1):
     True
     """
     check.number("warmup", warmup, low=0, high=1, low_open=False)
-    table = result.requests.iloc[int(warmup * len(result.requests)):]
-    ok = table[table["status"] == "ok"]
-    return float((ok["latency_ms"] - ok["dns_ms"]).mean()) if len(ok) else float("nan")
+    start = int(warmup * len(result.latency_ms))
+    ok = result.status_code[start:] == OK
+    times = (result.latency_ms[start:] - result.column("dns_ms")[start:])[ok]
+    kept = ~np.isnan(times)  # summed as pandas' mean sums, a NaN left out
+    return float(np.where(kept, times, 0.0).sum() / kept.sum()) if kept.any() else float("nan")
 
 
 def theory_data(servers, policies=THEORY_POLICIES, loads=None, service_time_ms=SERVICE_MS, workers=1):
@@ -231,10 +235,11 @@ def server_loads(result):
     [['web-1', 0.5, 0.5], ['web-2', 0.5, 1.0]]
     """
     members = _pool(result.architecture).members
-    sent = result.requests["server"].value_counts(normalize=True)
-    fastest = max(s.capacity for s in members)
-    rows = [{"server": s.name, "share": float(sent.get(s.name, 0.0)), "utilization": result.utilization(s.name),
-             "speed": s.capacity / fastest} for s in members]
+    sent = result.column("server")
+    sent = collections.Counter(sent[pd.notna(sent)].tolist())  # requests per server, as value_counts counts
+    total, fastest = sum(sent.values()), max(s.capacity for s in members)
+    rows = [{"server": s.name, "share": sent[s.name] / total if total else 0.0,
+             "utilization": result.utilization(s.name), "speed": s.capacity / fastest} for s in members]
     return pd.DataFrame(rows, columns=["server", "share", "utilization", "speed"])
 
 

@@ -84,7 +84,7 @@ def single_server_view(users, workers, service_time_ms, requests=panels.DEFAULT_
     arch = single_server(workers=workers, service_time_ms=service_time_ms)
     workload = Workload(users=users)
     results = [simulate(arch, workload, requests=requests, seed=s) for s in run_seeds(seed, runs)]
-    points = pd.DataFrame([r.summary().to_dict() for r in results]).assign(users=users)
+    points = pd.DataFrame([run_figures(r) for r in results]).assign(users=users)  # the dots' figures only
     datasets = {**charts.knee_data(arch, points, current=users), **charts.timeline_data(results[0], bins=30)}
     spread = (f" · p95 over {runs} runs: {points['p95_ms'].min():,.0f}–{points['p95_ms'].max():,.0f} ms"
               if runs > 1 else "")

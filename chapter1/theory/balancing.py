@@ -45,11 +45,15 @@ def round_robin(arrival_rate, service_rate, servers):
     if arrival_rate == 0:
         return QueueStats(0.0, 0.0, 0.0, 1 / service_rate, 0.0)
     low, high = 0.0, 1.0  # f(s) - s is > 0 below the root, < 0 between it and 1
-    for _ in range(200):
+    for _ in range(200):  # until the bracket stops moving (about 55 halvings): more would change nothing
         sigma = (low + high) / 2
         if (arrival_rate / (arrival_rate + service_rate * (1 - sigma))) ** servers > sigma:
+            if low == sigma:
+                break
             low = sigma
         else:
+            if high == sigma:
+                break
             high = sigma
     sigma = (low + high) / 2
     response = 1 / (service_rate * (1 - sigma))
