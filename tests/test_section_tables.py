@@ -9,6 +9,7 @@ from pandas.testing import assert_frame_equal
 from chapter1 import Workload, simulate
 from chapter1.sections import balancing as bal
 from chapter1.sections import sharding as sh
+from chapter1.sections import stateless
 from chapter1.theory import balancing as theory_balancing
 
 
@@ -109,3 +110,46 @@ def test_round_robin_stops_halving_when_the_bracket_stops_moving_with_the_same_a
         sigma = old_round_robin_sigma(rate, mu, int(n))
         stats = theory_balancing.round_robin(rate, mu, int(n))
         assert stats.p_wait == sigma and stats.mean_response_s == 1 / (mu * (1 - sigma))
+
+
+def old_lost_share(result, at_s):
+    """Chapter 08's share of returning users who lost their session, from the requests table (as it was)."""
+    table = result.requests
+    ok = table["status"] == "ok"
+    before = set(table.loc[ok & (table["arrival_s"] < at_s), "client"])
+    after = table[ok & (table["arrival_s"] >= at_s)]
+    returning = before & set(after["client"])
+    if not returning:
+        return float("nan")
+    lost = set(after.loc[after["session_lost"], "client"]) & returning
+    return len(lost) / len(returning)
+
+
+def old_runs(servers, event, sessions, load, *, requests, seeds, first_seed=0):
+    """Chapter 08's rows from whole summaries and the requests table (as they were)."""
+    arch, at = stateless.design(servers, event, sessions, load, requests)
+    rows = []
+    for seed in range(first_seed, first_seed + seeds):
+        result = simulate(arch, stateless.workload(servers, load), requests=requests, seed=seed)
+        s = result.summary()
+        busy = s.get("session store_utilization", float("nan"))
+        rows.append({"seed": seed, "lost": old_lost_share(result, at), "p95_ms": s["p95_ms"],
+                     "failed": s["error_rate"] + s["timeout_rate"] + s["rejected_rate"],
+                     "sessions_lost": int(s["sessions_lost"]), "store_busy": float(busy)})
+    return pd.DataFrame(rows, columns=["seed", "lost", "p95_ms", "failed", "sessions_lost", "store_busy"])
+
+
+@pytest.mark.parametrize("servers, event, sessions, load", [
+    (2, "dies", "sticky", 0.9), (4, "joins", "sticky", 0.6), (10, "dies", "shared", 0.2), (6, "joins", "shared", 0.9),
+    (3, "dies", "sticky", 0.3)])
+def test_chapter_08_rows_are_those_of_the_summaries_and_the_requests_table(servers, event, sessions, load):
+    for requests, first in ((500, 0), (120, 5), (25, 0)):  # 25: in some runs no user comes back (NaN)
+        new = stateless.runs(servers, event, sessions, load, requests=requests, seeds=3, first_seed=first)
+        old = old_runs(servers, event, sessions, load, requests=requests, seeds=3, first_seed=first)
+        assert_frame_equal(new, old, check_exact=True)
+    assert (new["failed"] > 0).any() or event == "joins"  # a dying server fails the requests it holds
+
+
+def test_chapter_08_outcome_needs_one_place_for_sessions():
+    with pytest.raises(ValueError, match="one place for sessions"):
+        stateless.outcome(simulate(bal.policy_pool("round_robin", 2), Workload.from_rate(10), requests=50))

@@ -20,7 +20,9 @@ import pandas as pd
 
 from .. import theory as analytic
 from ..architectures import load_balanced
+from ..components.sessions import SessionStore, StickySessions
 from ..core import validation as check
+from ..core.component import ERROR, OK, REJECTED, STATUSES, TIMEOUT
 from ..core.simulation import simulate
 from ..core.workload import Workload
 from ..present import charts, panels, scales
@@ -88,15 +90,36 @@ def lost_share(result, at_s):
     >>> 0 < lost_share(simulate(arch, workload(4, 0.5), requests=400, seed=1), at) < 0.6
     True
     """
-    table = result.requests
-    ok = table["status"] == "ok"
-    before = set(table.loc[ok & (table["arrival_s"] < at_s), "client"])
-    after = table[ok & (table["arrival_s"] >= at_s)]
-    returning = before & set(after["client"])
+    ok, arrival, client = result.status_code == OK, result.arrival_s, result.client
+    late = ok & (arrival >= at_s)
+    returning = set(client[ok & (arrival < at_s)].tolist()) & set(client[late].tolist())
     if not returning:
         return float("nan")
-    lost = set(after.loc[after["session_lost"], "client"]) & returning
+    lost = set(client[late & result.column("session_lost")].tolist()) & returning
     return len(lost) / len(returning)
+
+
+def outcome(result):
+    """The figures of ``result.summary()`` a run's row reads: p95 (ms), the failed share (as
+    :func:`chapter1.present.panels.failed` adds it), ``sessions_lost`` and the session store's utilisation
+    (NaN without one); the same numbers, without the rest of the summary.
+
+    >>> arch, at = design(3, "dies", "shared", 0.5, 300)
+    >>> run = simulate(arch, workload(3, 0.5), requests=300, seed=2)
+    >>> figures, s = outcome(run), run.summary()
+    >>> figures == {"p95_ms": s["p95_ms"], "failed": panels.failed(s), "sessions_lost": s["sessions_lost"],
+    ...             "store_busy": s["session store_utilization"]}
+    True
+    """
+    books = [r.figures() for r in result.runtimes if isinstance(r.spec, (StickySessions, SessionStore))]
+    if len(books) != 1:
+        raise ValueError(f"result must come from a design with one place for sessions (load_balanced(sessions=...)); "
+                         f"got {len(books)}")
+    counts, n = np.bincount(result.status_code, minlength=len(STATUSES)), len(result.status_code)
+    failed = float(counts[ERROR] / n) + float(counts[TIMEOUT] / n) + float(counts[REJECTED] / n)
+    store = "session store" in [c.name for c in result.architecture.components]
+    return {"p95_ms": result.percentile(95), "failed": failed, "sessions_lost": books[0]["sessions_lost"],
+            "store_busy": result.utilization("session store") if store else float("nan")}
 
 
 def runs(servers, event, sessions, load, *, requests=500, seeds=SEEDS, first_seed=0):
@@ -109,10 +132,10 @@ def runs(servers, event, sessions, load, *, requests=500, seeds=SEEDS, first_see
     rows = []
     for seed in range(first_seed, first_seed + seeds):
         result = simulate(arch, workload(servers, load), requests=requests, seed=seed)
-        s = result.summary()
-        busy = s.get("session store_utilization", float("nan"))
-        rows.append({"seed": seed, "lost": lost_share(result, at), "p95_ms": s["p95_ms"], "failed": panels.failed(s),
-                     "sessions_lost": int(s["sessions_lost"]), "store_busy": float(busy)})
+        figures = outcome(result)  # the figures a row reads, not the whole summary
+        rows.append({"seed": seed, "lost": lost_share(result, at), "p95_ms": figures["p95_ms"],
+                     "failed": figures["failed"], "sessions_lost": int(figures["sessions_lost"]),
+                     "store_busy": float(figures["store_busy"])})
     return pd.DataFrame(rows, columns=["seed", "lost", "p95_ms", "failed", "sessions_lost", "store_busy"])
 
 
