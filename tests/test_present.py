@@ -131,3 +131,17 @@ def test_theory_curves_in_one_pass_match_point_by_point():
         for q in (50, 99):
             assert curve[f"p{q}_s"][k] == pytest.approx(queues.response_time_percentile(q, rate, 10, 2, 0.03, 0.4),
                                                        rel=1e-12)
+
+
+def test_the_libraries_loaded_before_the_first_chart_stay_out_of_full_collections():
+    import gc
+    import subprocess
+    import sys
+
+    # a fresh interpreter: the objects alive once the chart module is loaded (altair's among them) are frozen
+    code = ("import gc, altair, chapter1.present.charts; "
+            "print(gc.get_freeze_count(), any(o is altair.Chart for o in gc.get_objects()))")
+    frozen, still_swept = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                         check=True).stdout.split()
+    assert int(frozen) > 50_000 and still_swept == "False"
+    assert gc.isenabled()  # collections still run, for what panels create afterwards
