@@ -6,11 +6,12 @@ import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal
 
-from chapter1 import Workload, simulate
+from chapter1 import Workload, analytic, simulate
 from chapter1.sections import balancing as bal
+from chapter1.sections import cdn, stateless
 from chapter1.sections import sharding as sh
-from chapter1.sections import stateless
 from chapter1.theory import balancing as theory_balancing
+from chapter1.theory.caching import zipf_popularity
 
 
 def old_shard_loads(shards, vnodes, celebrity_share, *, requests, seeds, first_seed=0, **options):
@@ -153,3 +154,33 @@ def test_chapter_08_rows_are_those_of_the_summaries_and_the_requests_table(serve
 def test_chapter_08_outcome_needs_one_place_for_sessions():
     with pytest.raises(ValueError, match="one place for sessions"):
         stateless.outcome(simulate(bal.policy_pool("round_robin", 2), Workload.from_rate(10), requests=50))
+
+
+def old_edge_hit_ratio(rate, ttl_s, edges=1, keys=1, zipf_s=0.0, shares=None):
+    """The edges' hit ratio with the traffic's shares worked out afresh at each TTL (as it was)."""
+    weights = np.full(edges, 1.0 / edges) if shares is None else np.asarray(shares, float) / np.sum(shares)
+    p = zipf_popularity(keys, zipf_s)
+    per = rate * np.outer(weights, p) * ttl_s
+    return float((np.outer(weights, p) * per / (1 + per)).sum())
+
+
+def test_edge_hit_curve_is_the_ratio_at_each_ttl_bit_for_bit():
+    rng = np.random.default_rng(5)
+    for _ in range(30):
+        edges, keys = int(rng.integers(1, 8)), int(rng.integers(1, 2_000))
+        shares = None if rng.random() < 0.5 else rng.uniform(0.1, 3, edges).tolist()
+        rate, zipf_s = float(rng.uniform(0, 500)), float(rng.uniform(0, 1.5))
+        ttls = [0.0, *np.geomspace(0.01, 1e5, 9).tolist()]
+        curve = analytic.edge_hit_curve(rate, ttls, edges, keys, zipf_s, shares)
+        assert curve == [old_edge_hit_ratio(rate, t, edges, keys, zipf_s, shares) for t in ttls]
+        assert curve[3] == analytic.edge_hit_ratio(rate, ttls[3], edges, keys, zipf_s, shares)
+    with pytest.raises(ValueError, match="ttl_s"):
+        analytic.edge_hit_curve(10, [60, -1])
+
+
+@pytest.mark.parametrize("regions", range(1, 7))
+def test_chapter_07_wire_bars_are_the_melted_and_sorted_table(regions):
+    for hit in (0.0, 0.37, 1.0):
+        old = cdn.wire_ms(hit, regions).melt(["region", "km"], ["origin only", "through the CDN"], var_name="line",
+                                             value_name="ms").sort_values(["line", "km"])
+        assert_frame_equal(cdn.wire_bars(hit, regions), old.reset_index(drop=True), check_exact=True)

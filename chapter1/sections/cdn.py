@@ -48,8 +48,9 @@ def theory_hit(ttl_s, edges, zipf_s, rate=RATE, assets=ASSETS):
 @functools.lru_cache(maxsize=64, typed=True)
 def _theory_lines(edges, zipf_s):
     names = {"1 edge": 1, "your edges": edges} if edges > 1 else {"1 edge": 1}
-    return pd.DataFrame([{"line": name, "ttl_s": t, "hit_ratio": theory_hit(t, n, zipf_s)}
-                         for name, n in names.items() for t in TTLS])
+    hits = {name: analytic.edge_hit_curve(RATE, TTLS, n, ASSETS, zipf_s) for name, n in names.items()}
+    return pd.DataFrame([{"line": name, "ttl_s": t, "hit_ratio": hit}
+                         for name, curve in hits.items() for t, hit in zip(TTLS, curve)])
 
 
 def trace(seed, regions, zipf_s, requests, rate=RATE, assets=ASSETS):
@@ -78,12 +79,30 @@ def measured_hit(ttl_s, regions, zipf_s, *, requests=20_000, seed=0, rate=RATE, 
 def wire_ms(hit_ratio, regions):
     """Each region's mean time on the wire for a static asset: through the CDN (a hit costs the edge fetch, a miss
     also one round trip to the origin) and from the origin alone (3 round trips over the whole distance)."""
+    return pd.DataFrame([{"region": name, "km": km, "through the CDN": cdn, "origin only": origin}
+                         for name, km, cdn, origin in _wire(hit_ratio, regions)])
+
+
+def _wire(hit_ratio, regions):
+    """(region, km, through the CDN ms, origin only ms) for the first ``regions`` regions."""
     rows = []
     for region in REGIONS[:regions]:
         far = analytic.round_trip_ms(region.origin_km)
-        rows.append({"region": region.name, "km": region.origin_km, "through the CDN": EDGE_MS + (1 - hit_ratio) * far,
-                     "origin only": 3 * far})
-    return pd.DataFrame(rows)
+        rows.append((region.name, region.origin_km, EDGE_MS + (1 - hit_ratio) * far, 3 * far))
+    return rows
+
+
+def wire_bars(hit_ratio, regions):
+    """:func:`wire_ms` in long form (region, km, line, ms) as the chart draws it: "origin only" first (behind the
+    shorter CDN bars), each line's regions nearest first.
+
+    >>> wire_bars(0.5, 2)["line"].tolist()
+    ['origin only', 'origin only', 'through the CDN', 'through the CDN']
+    """
+    rows = sorted(_wire(hit_ratio, regions), key=lambda row: row[1])  # by distance; a tie keeps the regions' order
+    return pd.DataFrame({"region": [r[0] for r in rows] * 2, "km": [r[1] for r in rows] * 2,
+                         "line": ["origin only"] * len(rows) + ["through the CDN"] * len(rows),
+                         "ms": [r[3] for r in rows] + [r[2] for r in rows]})
 
 
 @functools.lru_cache(maxsize=1, typed=True)
@@ -110,9 +129,7 @@ def cdn_view(ttl_s, regions, zipf_s, mode="CDN", *, requests=20_000, seed=0):
     lines = _theory_lines(regions, float(zipf_s))
     labels = lines[lines["ttl_s"] == TTLS[4]]
     theory = theory_hit(ttl, regions, zipf_s)
-    wire = wire_ms(float(np.mean(hits)) if on else 0.0, regions)
-    wire = wire.melt(["region", "km"], ["origin only", "through the CDN"], var_name="line", value_name="ms")
-    wire = wire.sort_values(["line", "km"])  # origin only first: drawn behind the shorter CDN bars
+    wire = wire_bars(float(np.mean(hits)) if on else 0.0, regions)
     chart = _template().svg({"theory": lines, "labels": labels, "simulated": dots, "current": [{"ttl_s": ttl}],
                              "wire": wire})
     return chart, headline(hits, theory, ttl, regions, zipf_s, wire, requests)

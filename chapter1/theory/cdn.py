@@ -22,8 +22,9 @@ import pandas as pd
 from ..core import validation as check
 from .caching import ttl_hit_ratio, zipf_popularity
 
-__all__ = ["FIBRE_KM_PER_MS", "PRICES", "ON_DEPLOY", "round_trip_ms", "fetch_ms", "edge_hit_ratio", "origin_load",
-           "egress_cost", "break_even_hit_ratio", "stale_window_s", "deploy_stale_requests", "cost_table"]
+__all__ = ["FIBRE_KM_PER_MS", "PRICES", "ON_DEPLOY", "round_trip_ms", "fetch_ms", "edge_hit_ratio", "edge_hit_curve",
+           "origin_load", "egress_cost", "break_even_hit_ratio", "stale_window_s", "deploy_stale_requests",
+           "cost_table"]
 
 FIBRE_KM_PER_MS = 200.0  # light in glass: about two thirds of its speed in vacuum
 #: Illustrative prices in US dollars per GB sent to the internet (change them: they vary by provider,
@@ -66,13 +67,25 @@ def edge_hit_ratio(rate, ttl_s, edges=1, keys=1, zipf_s=0.0, shares=None):
     >>> round(edge_hit_ratio(rate=10, ttl_s=60, edges=100), 3)   # one asset, 100 edges: 6/7
     0.857
     """
+    return edge_hit_curve(rate, [ttl_s], edges, keys, zipf_s, shares)[0]
+
+
+def edge_hit_curve(rate, ttls, edges=1, keys=1, zipf_s=0.0, shares=None):
+    """:func:`edge_hit_ratio` at each TTL of ``ttls`` (a list), the traffic of each edge and asset worked out once.
+
+    >>> [round(h, 4) for h in edge_hit_curve(rate=10, ttls=[6, 60], edges=100)]   # r*T = 0.6 and 6
+    [0.375, 0.8571]
+    """
     check.number("rate", rate, low=0)
-    check.number("ttl_s", ttl_s, low=0)
+    ttls = [check.number("ttl_s", ttl_s, low=0) for ttl_s in ttls]
     check.number("edges", edges, low=1, high=1_000, integer=True)
-    weights = _shares(edges, shares)
-    p = zipf_popularity(keys, zipf_s)
-    per = rate * np.outer(weights, p) * ttl_s  # r*T for each edge and asset
-    return float((np.outer(weights, p) * per / (1 + per)).sum())
+    mix = np.outer(_shares(edges, shares), zipf_popularity(keys, zipf_s))  # each edge and asset's share
+    traffic = rate * mix
+    hits = []
+    for ttl_s in ttls:
+        per = traffic * ttl_s  # r*T for each edge and asset
+        hits.append(float((mix * per / (1 + per)).sum()))
+    return hits
 
 
 def _shares(edges, shares):
