@@ -145,3 +145,13 @@ def test_the_libraries_loaded_before_the_first_chart_stay_out_of_full_collection
                                          check=True).stdout.split()
     assert int(frozen) > 50_000 and still_swept == "False"
     assert gc.isenabled()  # collections still run, for what panels create afterwards
+
+
+@pytest.mark.parametrize("requests, users, seed", [(777, 123_456, 4), (5_000, 10, 0), (1, 10_000_000, 9)])
+def test_the_budget_note_quotes_the_runs_summary(requests, users, seed):
+    import chapter1 as c
+
+    run = c.simulate(c.load_balanced(3), c.Workload(users=users), requests=requests, seed=seed)
+    s = run.summary()
+    assert charts.budget_note(run) == (f"{s['requests']:,} simulated requests = {s['simulated_s']:,.1f} s of peak "
+                                       f"traffic at {s['offered_rps']:,.0f} req/s (run {seed + 1})")
