@@ -8,6 +8,7 @@ from pandas.testing import assert_frame_equal
 
 from chapter1 import Workload, analytic, simulate
 from chapter1.sections import balancing as bal
+from chapter1.sections import cache as ca
 from chapter1.sections import cdn, stateless
 from chapter1.sections import sharding as sh
 from chapter1.theory import balancing as theory_balancing
@@ -184,3 +185,24 @@ def test_chapter_07_wire_bars_are_the_melted_and_sorted_table(regions):
         old = cdn.wire_ms(hit, regions).melt(["region", "km"], ["origin only", "through the CDN"], var_name="line",
                                              value_name="ms").sort_values(["line", "km"])
         assert_frame_equal(cdn.wire_bars(hit, regions), old.reset_index(drop=True), check_exact=True)
+
+
+def old_measured_hit(policy, cache_size, zipf_s, *, requests, seed, write_share, keys=10_000):
+    """Chapter 06's hit ratio of one policy, its warm keys and requests drawn for it alone (as it was)."""
+    from chapter1.components.cache import workload_keys
+    from chapter1.components.eviction import run_policy
+
+    workload = Workload(keys=keys, zipf_s=zipf_s, read_ratio=1 - write_share)
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(6,)))
+    warm = ca.warm_keys(workload, cache_size, rng).tolist()
+    trace, writes = workload_keys(workload, requests, seed), workload.sample_writes(rng, requests)
+    return run_policy(policy, cache_size, trace, writes, seed=seed, warm=warm)
+
+
+@pytest.mark.parametrize("size, zipf_s, write_share", [(1, 0.6, 0.0), (316, 1.2, 0.3), (10_000, 0.8, 0.5)])
+def test_chapter_06_policies_on_shared_requests_hit_as_each_drawn_alone(size, zipf_s, write_share):
+    policies = ("s3fifo", "random", "lru", "lfu", "sieve", "fifo")
+    for seed in (0, 4):
+        hits = ca.measured_hits(policies, size, zipf_s, requests=1_500, seed=seed, write_share=write_share)
+        assert hits == [old_measured_hit(p, size, zipf_s, requests=1_500, seed=seed, write_share=write_share)
+                        for p in policies]

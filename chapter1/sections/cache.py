@@ -91,12 +91,23 @@ def measured_hit(policy, cache_size, zipf_s, *, requests=4_000, seed=0, keys=KEY
     >>> 0.3 < measured_hit("lru", 1_000, 0.8, requests=2_000) < 0.55
     True
     """
+    return measured_hits((policy,), cache_size, zipf_s, requests=requests, seed=seed, keys=keys,
+                         write_share=write_share)[0]
+
+
+def measured_hits(policies, cache_size, zipf_s, *, requests=4_000, seed=0, keys=KEYS, write_share=0.0):
+    """:func:`measured_hit` of each of ``policies``, on the same warm keys and requests (drawn once).
+
+    >>> lru, fifo = measured_hits(("lru", "fifo"), 1_000, 0.8, requests=2_000)
+    >>> 0.3 < fifo < lru < 0.55
+    True
+    """
     check.number("cache_size", cache_size, low=1, high=keys, integer=True)
     workload = Workload(keys=keys, zipf_s=zipf_s, read_ratio=1 - write_share)
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(6,)))
     warm = warm_keys(workload, cache_size, rng).tolist()
     trace, writes = workload_keys(workload, requests, seed), workload.sample_writes(rng, requests)
-    return run_policy(policy, cache_size, trace, writes, seed=seed, warm=warm)
+    return [run_policy(policy, cache_size, trace, writes, seed=seed, warm=warm) for policy in policies]
 
 
 def exact_curve(zipf_s, requests=1_000_000, seed=0, keys=KEYS, points=SIZES):
@@ -157,9 +168,10 @@ def hit_view(cache_size, policy, zipf_s, write_percent=0, *, requests=4_000, see
     check.choice("policy", policy, tuple(EVICTION))
     size, write_share = int(round(cache_size)), write_percent / 100
     seeds = tuple(seed + s for s in SEEDS)
-    rows = [{"line": LABELS[p], "cache_size": size,
-             "hit_ratio": measured_hit(p, size, zipf_s, requests=requests, seed=s, write_share=write_share)}
-            for p in dict.fromkeys((policy, "lru")) for s in seeds]
+    policies = tuple(dict.fromkeys((policy, "lru")))
+    hits = [measured_hits(policies, size, zipf_s, requests=requests, seed=s, write_share=write_share) for s in seeds]
+    rows = [{"line": LABELS[p], "cache_size": size, "hit_ratio": hits[k][j]}
+            for j, p in enumerate(policies) for k in range(len(seeds))]
     dots = pd.DataFrame(rows)
     lines, labels = theory_lines(zipf_s, write_share), _labels(float(zipf_s), float(write_share))
     chart = _template().svg({"theory": lines, "labels": labels, "simulated": dots,
