@@ -6,11 +6,13 @@ import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal
 
+import chapter1 as c
 from chapter1 import Workload, analytic, simulate
 from chapter1.sections import balancing as bal
 from chapter1.sections import cache as ca
 from chapter1.sections import cdn, stateless
 from chapter1.sections import sharding as sh
+from chapter1.sections import single_server as ss
 from chapter1.theory import balancing as theory_balancing
 from chapter1.theory.caching import zipf_popularity
 
@@ -206,3 +208,23 @@ def test_chapter_06_policies_on_shared_requests_hit_as_each_drawn_alone(size, zi
         hits = ca.measured_hits(policies, size, zipf_s, requests=1_500, seed=seed, write_share=write_share)
         assert hits == [old_measured_hit(p, size, zipf_s, requests=1_500, seed=seed, write_share=write_share)
                         for p in policies]
+
+
+@pytest.mark.parametrize("arch, rate", [
+    (c.single_server(), 50.0), (c.single_server(workers=1, queue_limit=2, timeout_ms=80), 40.0),
+    (c.load_balanced(3, "power_of_two", timeout_ms=30), 90.0),
+    (c.load_balanced(4, "round_robin").fail("web-2", at_s=1.0), 60.0)])  # refusals, timeouts, errors
+def test_a_runs_outcome_is_the_summarys(arch, rate):
+    for seed in (0, 1):
+        result = simulate(arch, Workload.from_rate(rate), requests=600, seed=seed)
+        figures, summary = ss.run_outcome(result), result.summary()
+        assert figures == {key: summary[key] for key in figures}
+        assert set(figures) == {"p95_ms", "error_rate", "timeout_rate", "rejected_rate"}
+
+
+@pytest.mark.parametrize("users", [10, 237_137, 10_000_000])
+def test_chapter_01_headline_reads_the_summarys_figures(users):
+    result = simulate(c.single_server(), Workload(users=users), requests=800, seed=1)
+    s = result.summary()
+    assert f"<b>{s['offered_rps']:,.1f}</b> req/s" in ss.headline(result)
+    assert f"utilisation <b>{s['server_utilization']:.0%}</b>" in ss.headline(result)

@@ -34,7 +34,7 @@ from ..core.workload import Workload
 from ..present import charts, panels, scales
 from .failover import *  # noqa: F401,F403  (chapter 04's second half: bal.failover_panel, ...)
 from .failover import _pool
-from .single_server import run_seeds, spread
+from .single_server import run_outcome, run_seeds, spread
 from .trap import *  # noqa: F401,F403  (the least-connections trap: bal.trap_runs, bal.trap_panel, ...)
 
 SERVICE_MS = 50.0  # one request's work at a server (mean, exponential): 20 requests/s per worker
@@ -315,7 +315,7 @@ def lines_note(workers):
 
 def balancer_headline(result, policy, load, measured_ms, loads, workers=1):
     """The figures under the policies panel's sliders; ``measured_ms`` is one mean per run (or one number)."""
-    s, servers = result.summary(), len(loads)
+    s, servers = run_outcome(result), len(loads)  # p95 and the failed shares, not the whole summary
     runs = list(measured_ms) if isinstance(measured_ms, (list, tuple)) else [measured_ms]
     theory = theory_ms(policy, load, servers, workers=workers) if (loads["speed"] == 1).all() else None
     if theory is None:

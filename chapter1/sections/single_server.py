@@ -14,7 +14,7 @@ import pandas as pd
 
 from .. import theory as analytic
 from ..architectures import single_server
-from ..core.component import OK
+from ..core.component import OK, STATUSES
 from ..core.simulation import simulate, sweep
 from ..core.workload import Workload
 from ..present import charts, panels, scales
@@ -50,6 +50,20 @@ def run_figures(result, tiers=()):
     ok = result.latency_ms[result.status_code == OK]
     figures = {"mean_ms": float(ok.mean()) if ok.size else math.nan, "p95_ms": result.percentile(95)}
     return {**figures, **{f"{name}_utilization": result.utilization(name) for name in tiers}}
+
+
+def run_outcome(result):
+    """The figures of ``result.summary()`` a headline's outcome reads: p95 latency (ms) and the error, timeout and
+    rejected shares (:func:`chapter1.present.panels.failed` adds them), without the rest of the summary.
+
+    >>> result = simulate(single_server(workers=1, queue_limit=1), Workload(users=2_000_000), requests=400)
+    >>> figures = run_outcome(result)
+    >>> all(figures[k] == result.summary()[k] for k in figures) and figures["rejected_rate"] > 0
+    True
+    """
+    counts, n = np.bincount(result.status_code, minlength=len(STATUSES)), len(result.status_code)
+    return {"p95_ms": result.percentile(95),
+            **{f"{name}_rate": float(counts[code] / n) for code, name in enumerate(STATUSES) if code != OK}}
 
 
 def spread(values, unit="", fmt=",.0f", runs=True):
@@ -109,12 +123,13 @@ def users_label(users):
 
 def headline(result, caption="", spread=""):
     """The figures a learner reads under the sliders, the sample the charts stand on, and a caption."""
-    s = result.summary()
+    s, rate = run_outcome(result), float(result.workload.rate)  # the summary's offered_rps
     capacity = sum(getattr(t, "capacity", 0) for t in result.architecture.tiers[:1])
-    text = (f"<b>{users_label(result.workload.users)}</b> users send <b>{s['offered_rps']:,.1f}</b> req/s at peak; "
-            f"the box serves up to <b>{capacity:,.0f}</b> req/s · utilisation <b>{s['server_utilization']:.0%}</b> "
-            f"(offered: {result.workload.rate / capacity:.0%})"
-            if "server_utilization" in s and capacity else f"<b>{s['offered_rps']:,.1f}</b> req/s at peak")
+    busy = "server" in [c.name for c in result.architecture.components]  # the summary's server_utilization
+    text = (f"<b>{users_label(result.workload.users)}</b> users send <b>{rate:,.1f}</b> req/s at peak; "
+            f"the box serves up to <b>{capacity:,.0f}</b> req/s · utilisation "
+            f"<b>{result.utilization('server'):.0%}</b> (offered: {result.workload.rate / capacity:.0%})"
+            if busy and capacity else f"<b>{rate:,.1f}</b> req/s at peak")
     return panels.headline(f"{text} · {panels.outcome(s)}{spread}", result=result, caption=caption)
 
 

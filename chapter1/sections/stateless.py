@@ -22,10 +22,11 @@ from .. import theory as analytic
 from ..architectures import load_balanced
 from ..components.sessions import SessionStore, StickySessions
 from ..core import validation as check
-from ..core.component import ERROR, OK, REJECTED, STATUSES, TIMEOUT
+from ..core.component import OK
 from ..core.simulation import simulate
 from ..core.workload import Workload
 from ..present import charts, panels, scales
+from .single_server import run_outcome
 
 WORKERS, SERVICE_MS = 4, 50.0
 CAPACITY = WORKERS * 1_000.0 / SERVICE_MS        # 80 requests a second per web server
@@ -115,10 +116,8 @@ def outcome(result):
     if len(books) != 1:
         raise ValueError(f"result must come from a design with one place for sessions (load_balanced(sessions=...)); "
                          f"got {len(books)}")
-    counts, n = np.bincount(result.status_code, minlength=len(STATUSES)), len(result.status_code)
-    failed = float(counts[ERROR] / n) + float(counts[TIMEOUT] / n) + float(counts[REJECTED] / n)
-    store = "session store" in [c.name for c in result.architecture.components]
-    return {"p95_ms": result.percentile(95), "failed": failed, "sessions_lost": books[0]["sessions_lost"],
+    figures, store = run_outcome(result), "session store" in [c.name for c in result.architecture.components]
+    return {"p95_ms": figures["p95_ms"], "failed": panels.failed(figures), "sessions_lost": books[0]["sessions_lost"],
             "store_busy": result.utilization("session store") if store else float("nan")}
 
 
