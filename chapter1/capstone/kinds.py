@@ -26,7 +26,7 @@ from ..components.eviction import EVICTION
 from ..components.queue import MessageQueue
 from ..components.replicas import ReplicaSet
 from ..components.server import Database, WebServer
-from ..components.shards import ShardRouter, key_hash
+from ..components.shards import ShardRouter, ShardRouterRun, key_hash
 from ..core import validation as check
 from ..core.architecture import Architecture
 from ..core.component import ERROR, OK, Component, Runtime, register
@@ -367,9 +367,27 @@ class ShardedData(ShardRouter):
             check.number(name, getattr(self, name), low=0, high=1)
         check.number("split_celebrity", self.split_celebrity, low=1, high=256, integer=True)
 
+    def runtime(self, sim, index):
+        return ShardedDataRun(self, sim, index)
+
     def describe(self):
         lines = super().describe()
         return [lines[0], f"{len(self.shards)} shards, each a replica set", *lines[2:]]
+
+
+class ShardedDataRun(ShardRouterRun):
+    """The router at run time; without events it can also pass one request at a time to its shard's replica set
+    (a cache cluster in front asks for that)."""
+
+    def admit(self, i, t):
+        """:meth:`serve` for one request without events: its shard's replica set admits it."""
+        part = self.parts[self.target[i]]
+        status, leave = part.admit(i, t)
+        if status != OK and self.sim.failed_at[i] < 0:
+            self.sim.failed_at[i] = part.index
+        self.routed[i] = True
+        self.time_s[i] = leave - t
+        return status, leave
 
 
 def _jobs_example():

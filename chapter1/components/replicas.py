@@ -27,7 +27,8 @@ wait for the slowest replica's lag, but no acknowledged write can be lost and no
 
 import math
 from dataclasses import dataclass, field, replace
-from heapq import heapreplace
+from heapq import heappop, heappush, heapreplace
+from operator import itemgetter
 
 import numpy as np
 
@@ -135,6 +136,7 @@ class ReplicaRun(ServerRun):
         super().__init__(spec, sim, index)
         self.replay_work = sim.stream(f"{spec.name} replay").exponential(spec.service_time_ms / 1_000.0, sim.n)
         self.replay_from, self.replay_to = [], []
+        self.due, self.replayed, self.queued = [], [], 0  # event-free: replays due (a heap), (end, start) of the others
 
     def replay(self, i, delay_s, cost):
         """Apply write ``i`` after ``delay_s``: wait for a worker, then work ``cost`` x a draw of its service time.
@@ -161,10 +163,54 @@ class ReplicaRun(ServerRun):
         self.replay_from.append(start)
         self.replay_to.append(self.env.now)
 
+    # -- the event-free path, one request at a time ------------------------------------------------------------
+
+    def queue_replay(self, at, work):
+        """A replay that joins the line at ``at`` and needs ``work`` seconds (without events: it joins when a later
+        read arrives, or at the end of the run)."""
+        self.queued += 1
+        heappush(self.due, (at, self.queued, work))  # (the count keeps replays due at one moment in order)
+
+    def admit(self, i, t):
+        """A read without events: the replays due before ``t`` join the line first (a read first at the same moment)."""
+        if self.due:
+            self._replay_until(t)
+        return ServerRun.admit(self, i, t)
+
+    def _replay_until(self, t):
+        """:meth:`_step` for the replays due before ``t``, in order of arrival: never refused, never giving up."""
+        due, free, waiting, bounded, replayed = self.due, self.free, self.waiting, self.bounded, self.replayed
+        while due and due[0][0] < t:
+            at, _, work = heappop(due)
+            start = free[0]
+            if bounded:
+                while waiting and waiting[0] <= at:
+                    waiting.popleft()
+            if start > at:
+                if bounded:
+                    waiting.append(start)
+            else:
+                start = at
+            heapreplace(free, start + work)
+            replayed.append((start + work, start))
+
+    def _flush(self):
+        """The replays still due when the run ends, then every replay's period in order of its end (as the events
+        record them)."""
+        if self.due:
+            self._replay_until(math.inf)
+        if self.replayed:
+            periods = sorted(self.replayed, key=itemgetter(0))
+            self.replay_to += [end for end, _ in periods]
+            self.replay_from += [start for _, start in periods]
+            self.replayed = []
+
     def row(self):
+        self._flush()
         return {**super().row(), "replayed": len(self.replay_from)}
 
     def busy(self):
+        self._flush()
         starts, ends, workers = super().busy()
         return np.concatenate([starts, self.replay_from]), np.concatenate([ends, self.replay_to]), workers
 
@@ -192,6 +238,7 @@ class ReplicaSetRun(Runtime):
         self.promoted_at = math.nan
         self.changing = any(p.outages for p in spec.parts)
         self.static = list(range(1, members))
+        self.pending = [], []  # event-free path, one at a time: writes committed and (read, answer, replica) to settle
         for m, part in enumerate(spec.parts):
             for outage in part.outages:
                 self.env.process(self._notice(m, outage))
@@ -285,6 +332,54 @@ class ReplicaSetRun(Runtime):
         """Without events when nothing fails, writes are asynchronous and service times are drawn (no ties)."""
         return (self.spec.mode == "async" and not self.spec.outages and not self.changing
                 and all(p.batchable() and not p.exact_times() for p in self.parts))
+
+    def admit(self, i, t):
+        """:meth:`serve` for one request without events (requests come in order of arrival): a write goes to the
+        primary, and once committed its replays are due at each replica when its lag has passed (they join a
+        replica's line when a later read arrives there); a read goes to its replica, or to the primary when there is
+        none.  Whether a read was stale is settled when the run is read (:meth:`_settle`): a write that arrives
+        after it may commit before its answer."""
+        parts = self.parts
+        if self.is_write[i]:
+            m = 0
+            status, leave = parts[0].admit(i, t)
+            if status == OK:
+                self.commit[i] = leave
+                self.since.append(i)
+                self.pending[0].append(i)
+                cost = self.spec.replay_cost
+                if cost > 0:
+                    lag = self.lag[i].tolist()
+                    for r in range(1, len(parts)):  # each fires at commit + (arrival - commit), as a timer does
+                        parts[r].queue_replay(leave + ((leave + lag[r]) - leave), parts[r].replay_work[i] * cost)
+        else:
+            replicas = len(parts) - 1
+            if not replicas:
+                m = 0
+            elif self.spec.routing == "random":
+                m = 1 + int(self.pick[i] * replicas)
+            else:
+                self.turn += 1
+                m = 1 + self.turn % replicas
+            status, leave = parts[m].admit(i, t)
+            if m:
+                self.as_replica[i] = True
+                if status == OK:
+                    self.pending[1].append((i, leave, m))
+        self.member[i] = m
+        if status != OK:
+            self.sim.failed_at[i] = parts[m].index
+        self.time_s[i] = leave - t
+        return status, leave
+
+    def _settle(self):
+        """Stale reads among those :meth:`admit` answered, the commits and answers walked in time order."""
+        written, reads = self.pending
+        if reads:
+            read, answered, member = zip(*reads)
+            self._mark_stale(np.array(written, dtype=np.int64), self.commit[written], np.array(read, dtype=np.int64),
+                             np.array(answered), np.array(member, dtype=np.int64))
+        self.pending = [], []
 
     def admit_batch(self, requests, times):
         """:meth:`serve` for requests in order of arrival, without events: the primary admits the writes (and the
@@ -409,6 +504,7 @@ class ReplicaSetRun(Runtime):
     def columns(self):
         """``write`` or read, the ``member`` that served it and its ``role``, ``stale`` reads, ``lost`` writes, and
         the time spent in the set."""
+        self._settle()
         names = np.array([p.name for p in self.spec.parts] + [""], dtype=object)
         role = np.where(self.member < 0, "", np.where(self.as_replica, "replica", "primary"))
         return {"write": self.sim.write.copy(), "member": names[self.member], "role": role,
@@ -417,6 +513,7 @@ class ReplicaSetRun(Runtime):
 
     def figures(self):
         """``stale_read_ratio`` (stale among successful reads) and ``lost_writes`` (acknowledged, then lost)."""
+        self._settle()
         reads = self._reads_ok()
         return {"stale_read_ratio": float(self.stale[reads].mean()) if reads.any() else 0.0,
                 "lost_writes": int(self.lost.sum())}
