@@ -139,11 +139,11 @@ class CacheClusterRun(Runtime):
                sim.workload.zipf_s)
         if key not in _WARM:  # the same cluster in the same run of the same workload warms up the same way
             factor, low, high = WARMUP
-            draws = rng.random(int(min(max(factor * spec.capacity, low), high)))  # as sample_keys draws them
+            draws = _Draws(rng, int(min(max(factor * spec.capacity, low), high)))  # as sample_keys draws them
             if spec.policy == "lru":
                 warm = _recent_reads(sim.workload, draws, spec.nodes)
             else:
-                warm = sim.workload.keys_at(draws)
+                warm = sim.workload.keys_at(draws[:])
             homes = _homes(warm, count)
             while len(_WARM) >= MAX_WARM:
                 del _WARM[next(iter(_WARM))]
@@ -201,6 +201,7 @@ class CacheClusterRun(Runtime):
         nodes, policies, key, write, home = spec.nodes, self.policies, self.key, self.write, self.node
         outcome, hit_s, down_since = self.outcome, self.hit_s, self.down_since
         status, leave = [OK] * len(requests), [0.0] * len(requests)
+        steady = not spec.outages and not any(n.outages for n in nodes)  # (then every node is up at every moment)
         due = []  # (moment, 0 for a lookup or 1 for an answer, request's place): a lookup first at the same moment
 
         def ask(p, i, t, answered):
@@ -225,7 +226,7 @@ class CacheClusterRun(Runtime):
             k, policy = home[i], policies[home[i]]
             if write[i]:
                 policy.remove(key[i])  # invalidate: the next read fetches the new value
-            elif nodes[k].is_up(t) and key[i] not in policy:
+            elif (steady or nodes[k].is_up(t)) and key[i] not in policy:
                 policy.insert(key[i])
 
         def until(t):
@@ -238,7 +239,7 @@ class CacheClusterRun(Runtime):
             until(t)
             i = requests[p]
             k = home[i]
-            if not spec.is_up(t) or not nodes[k].is_up(t):
+            if not steady and (not spec.is_up(t) or not nodes[k].is_up(t)):
                 down_since[k] = t if down_since[k] is None else down_since[k]
                 outcome[i] = 3
                 ask(p, i, t, False)
@@ -268,6 +269,30 @@ class CacheClusterRun(Runtime):
 
     def row(self):
         return {"workers": None, "served": int(np.sum(self.outcome == 1)), "mean_wait_ms": math.nan}
+
+
+class _Draws:
+    """``rng.random(n)``, drawn only where it is read: a slice ``[a:b]`` jumps a copy of the generator ``a`` draws ahead
+    (PCG64 gives each float from one 64-bit draw), so an LRU warm-up, which reads only the last reads, draws only those.
+
+    >>> rng = np.random.default_rng(5)
+    >>> draws, every = _Draws(rng, 1_000), np.random.default_rng(5).random(1_000)
+    >>> len(draws), bool((draws[600:900] == every[600:900]).all()), bool((draws[:] == every).all())
+    (1000, True, True)
+    """
+
+    def __init__(self, rng, n):
+        self.kind, self.state, self.n = type(rng.bit_generator), rng.bit_generator.state, n
+
+    def __len__(self):
+        return self.n
+
+    def __getitem__(self, part):
+        start, stop, _ = part.indices(self.n)
+        bits = self.kind()
+        bits.state = self.state
+        bits.advance(start)
+        return np.random.Generator(bits).random(max(0, stop - start))
 
 
 def _homes(keys, count):
