@@ -47,7 +47,7 @@ def _mix(design, target_items):
     origin = origin_load(rate, edge, t["static_share"]) if d.cdn else rate
     q, hit_k = _keys(d, t, rate)
     owners, hashes = (), None
-    if d.shards > 1 or d.cache_nodes:
+    if d.shards > 1 or d.cache_nodes > 1:  # (one cache node holds every key: its loss needs no hashes)
         hashes = key_hash(np.arange(len(q)))  # as router.owners(np.arange(len(q))), the keys hashed once
     if d.shards > 1:
         owners = tuple(place(hashes, len(r.shards), r.scheme, r.vnodes, tuple(s.name for s in r.shards))
@@ -60,7 +60,9 @@ def _shares(same, target_items, cache_lost):
     """The cache hit ratio, and each shard router's shares of the database reads and writes per shard (with the
     reads' total), with every cache node up or node 1 lost: every other state of a design shares them."""
     _, _, _, q, hit_k, owners, hashes = _mix(same, target_items)
-    if cache_lost:
+    if cache_lost and same.cache_nodes == 1:  # the only node: no key hits
+        hit_k = np.zeros_like(hit_k)
+    elif cache_lost:
         hit_k = np.where(hashes % np.uint64(same.cache_nodes) == 0, 0.0, hit_k)  # node 1's keys
     reads, writes = q * (1 - hit_k), q
     split = tuple((np.bincount(owner, weights=reads, minlength=same.shards) / max(reads.sum(), 1e-12),
