@@ -1,0 +1,43 @@
+"""The capstone's shortcuts give what the longer way gives: a warm-up's draws taken from the end, one cache node's
+loss without hashing the keys."""
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from chapter1.capstone import theory
+from chapter1.capstone.design import TARGET, Design
+from chapter1.capstone.kinds import _Draws
+from chapter1.components.shards import key_hash
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(seed=st.integers(0, 2 ** 32), n=st.integers(1, 5_000), cuts=st.lists(st.integers(0, 5_000), min_size=2,
+                                                                             max_size=2), spent=st.integers(0, 3))
+def test_draws_from_any_place_are_the_draws_of_one_call(seed, n, cuts, spent):
+    rng = np.random.default_rng(seed)
+    for _ in range(spent):  # the cluster draws its policies' seeds first
+        rng.integers(2 ** 63)
+    every = np.random.default_rng(seed)
+    for _ in range(spent):
+        every.integers(2 ** 63)
+    draws, whole = _Draws(rng, n), every.random(n)
+    low, high = sorted(cuts)
+    assert np.array_equal(draws[low:high], whole[low:high])
+    assert np.array_equal(draws[max(0, n - high):n], whole[max(0, n - high):n])
+    assert np.array_equal(draws[:], whole) and len(draws) == n
+
+
+def test_one_cache_node_lost_drops_the_hits_of_every_key_as_the_hashes_say():
+    items = tuple(sorted(TARGET.items()))
+    for shards in (1, 3):
+        same = Design(datacentres=2, cache_nodes=1, shards=shards)
+        _, _, _, q, hit_k, owners, _ = theory._mix(same, items)
+        hashed = np.where(key_hash(np.arange(len(q))) % np.uint64(1) == 0, 0.0, hit_k)  # the general rule, node 1
+        hit, split = theory._shares(same, items, True)
+        assert hit == float((q * hashed).sum()) == 0.0
+        reads = q * (1 - hashed)
+        for (r, w, total), owner in zip(split, owners, strict=True):
+            assert np.array_equal(r, np.bincount(owner, weights=reads, minlength=shards) / max(reads.sum(), 1e-12))
+            assert np.array_equal(w, np.bincount(owner, weights=q, minlength=shards) / q.sum()) and total == reads.sum()
+        assert theory._shares(same, items, False)[0] == float((q * hit_k).sum()) > 0.3
