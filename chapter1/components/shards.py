@@ -138,8 +138,30 @@ def place(hashes, count, scheme="modulo", vnodes=1, names=None, salt=0):
     if scheme == "modulo":
         return (hashes % np.uint64(count)).astype(np.int64)
     positions, owners = ring_points(names or shard_names(count), vnodes, salt)
-    at = np.searchsorted(positions, hashes, side="left")
-    return owners[at % len(positions)]
+    return owners[_points_before(positions, hashes) % len(positions)]
+
+
+def _points_before(positions, hashes):
+    """``np.searchsorted(positions, hashes, side="left")`` (positions sorted): the same counts, for many hashes in
+    about a quarter of the time.  The top bits of a hash name its bucket (about 16 buckets a point): in a bucket
+    that holds no point every hash has the points before the bucket before it; only the few hashes in a bucket
+    with a point are searched.
+
+    >>> positions, hashes = np.sort(key_hash(np.arange(50))), key_hash(np.arange(10_000) + 7)
+    >>> bool((_points_before(positions, hashes) == np.searchsorted(positions, hashes, side="left")).all())
+    True
+    """
+    bits = min(20, max(4, (16 * len(positions)).bit_length()))
+    if len(hashes) < 4 << bits:  # few hashes: the table would cost more than it saves
+        return np.searchsorted(positions, hashes, side="left")
+    shift = np.uint64(64 - bits)
+    before = np.searchsorted(positions, np.arange(1 << bits, dtype=np.uint64) << shift, side="left")
+    holds = np.append(before[1:], len(positions)) > before  # a point inside the bucket
+    bucket = (hashes >> shift).astype(np.intp)
+    at = before[bucket]
+    hard = np.flatnonzero(holds[bucket])
+    at[hard] = np.searchsorted(positions, hashes[hard], side="left")
+    return at
 
 
 def keys_moved(shards_before, shards_after, scheme="modulo", vnodes=100, keys=100_000, seed=0):
