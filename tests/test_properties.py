@@ -173,7 +173,7 @@ PARAMETERS = {
     "on_deploy": Choice(theory.ON_DEPLOY),
     "availabilities": Items(PROBABILITY, (1, 5)), "service_rates": Items(SERVICE_RATE, (1, 30)),
     "rates": Items(RATE, (0, 8)), "arrival_rates": Items(RATE, (0, 8)), "write_rates": Items(RATE, (0, 5)),
-    "times": Items(DURATION, (0, 20), sort=True),
+    "times": Items(DURATION, (0, 20), sort=True), "ttls": Items(Number(0, draw_high=86_400), (0, 8)),
     "stages": Drawn(st.lists(st.tuples(SERVICE_RATE.valid(), COUNT.valid()), min_size=1, max_size=6),
                     st.sampled_from([[], [(-1.0, 1)], [(1.0, 0)]]), ("service_rate", "servers")),
     "popularity": Drawn(_popularity(), st.sampled_from([[-0.5, 1.5], [], "keys"])),

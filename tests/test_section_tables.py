@@ -177,7 +177,7 @@ def test_edge_hit_curve_is_the_ratio_at_each_ttl_bit_for_bit():
         curve = analytic.edge_hit_curve(rate, ttls, edges, keys, zipf_s, shares)
         assert curve == [old_edge_hit_ratio(rate, t, edges, keys, zipf_s, shares) for t in ttls]
         assert curve[3] == analytic.edge_hit_ratio(rate, ttls[3], edges, keys, zipf_s, shares)
-    with pytest.raises(ValueError, match="ttl_s"):
+    with pytest.raises(ValueError, match="ttls"):
         analytic.edge_hit_curve(10, [60, -1])
 
 

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from chapter1 import DNS, Architecture, Component, Database, Outage, Server, WebServer, Workload, simulate
-from chapter1.architectures import cached, load_balanced, multi_region, single_server
+from chapter1.architectures import cached, load_balanced, multi_region, replicated, single_server
 from chapter1.core.component import DEFAULTS, KINDS, Runtime, flatten, register
 from chapter1.core.simulation import MAX_CLIENTS, MAX_USERS, Simulation, client_population, down, sweep
 
@@ -295,7 +295,7 @@ def test_with_two_pools_add_server_asks_which_and_lists_both():
 
 def test_sweep_runs_on_the_engine_it_is_given():
     with pytest.raises(ValueError, match="engine='fast' needs every tier to run without events"):
-        sweep(cached(), users=[1_000], requests=50, engine="fast")
+        sweep(replicated(mode="sync"), users=[1_000], requests=50, engine="fast")  # (sync writes need events)
 
 
 def test_register_makes_a_kind_the_default_for_its_role():

@@ -67,7 +67,7 @@ def edge_hit_ratio(rate, ttl_s, edges=1, keys=1, zipf_s=0.0, shares=None):
     >>> round(edge_hit_ratio(rate=10, ttl_s=60, edges=100), 3)   # one asset, 100 edges: 6/7
     0.857
     """
-    return edge_hit_curve(rate, [ttl_s], edges, keys, zipf_s, shares)[0]
+    return edge_hit_curve(rate, [check.number("ttl_s", ttl_s, low=0)], edges, keys, zipf_s, shares)[0]
 
 
 def edge_hit_curve(rate, ttls, edges=1, keys=1, zipf_s=0.0, shares=None):
@@ -77,7 +77,7 @@ def edge_hit_curve(rate, ttls, edges=1, keys=1, zipf_s=0.0, shares=None):
     [0.375, 0.8571]
     """
     check.number("rate", rate, low=0)
-    ttls = [check.number("ttl_s", ttl_s, low=0) for ttl_s in ttls]
+    ttls = check.number_list("ttls", ttls, low=0).tolist()
     check.number("edges", edges, low=1, high=1_000, integer=True)
     mix = np.outer(_shares(edges, shares), zipf_popularity(keys, zipf_s))  # each edge and asset's share
     traffic = rate * mix
