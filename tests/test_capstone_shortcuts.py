@@ -1,5 +1,5 @@
-"""The capstone's shortcuts give what the longer way gives: a warm-up's draws taken from the end, one cache node's
-loss without hashing the keys."""
+"""The capstone's shortcuts give what the longer way gives: a warm-up's draws taken from the end, every node's LRU
+state from one pass over the cluster's reads, one cache node's loss without hashing the keys."""
 
 import numpy as np
 from hypothesis import given, settings
@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from chapter1.capstone import theory
 from chapter1.capstone.design import TARGET, Design
-from chapter1.capstone.kinds import _Draws
+from chapter1.capstone.kinds import _Draws, _homes, _lru_states, _warm_keys, cache_nodes
 from chapter1.components.shards import key_hash
 
 
@@ -41,3 +41,16 @@ def test_one_cache_node_lost_drops_the_hits_of_every_key_as_the_hashes_say():
             assert np.array_equal(r, np.bincount(owner, weights=reads, minlength=shards) / max(reads.sum(), 1e-12))
             assert np.array_equal(w, np.bincount(owner, weights=q, minlength=shards) / q.sum()) and total == reads.sum()
         assert theory._shares(same, items, False)[0] == float((q * hit_k).sum()) > 0.3
+
+
+@settings(max_examples=80, deadline=None, derandomize=True)
+@given(seed=st.integers(0, 2 ** 32), keys=st.sampled_from([20, 1_000, 100_000]), reads=st.integers(0, 3_000),
+       capacities=st.lists(st.integers(1, 400), min_size=1, max_size=6))
+def test_every_nodes_lru_state_from_one_pass_is_each_nodes_own(seed, keys, reads, capacities):
+    warm = np.random.default_rng(seed).zipf(1.3, reads) % keys  # popular keys read again and again, some once
+    nodes = tuple(n.__class__(name=n.name, capacity=c) for n, c in zip(cache_nodes(len(capacities), 1), capacities))
+    homes = _homes(warm, len(nodes))
+    states = _lru_states(warm, nodes)
+    assert len(states) == len(nodes)
+    for k, node in enumerate(nodes):
+        assert np.array_equal(states[k], _warm_keys("lru", warm[homes == k], node.capacity))

@@ -141,14 +141,14 @@ class CacheClusterRun(Runtime):
             factor, low, high = WARMUP
             draws = _Draws(rng, int(min(max(factor * spec.capacity, low), high)))  # as sample_keys draws them
             if spec.policy == "lru":
-                warm = _recent_reads(sim.workload, draws, spec.nodes)
+                states = _lru_states(_recent_reads(sim.workload, draws, spec.nodes), spec.nodes)
             else:
                 warm = sim.workload.keys_at(draws[:])
-            homes = _homes(warm, count)
+                homes = _homes(warm, count)
+                states = tuple(warm[homes == k] for k in range(count))
             while len(_WARM) >= MAX_WARM:
                 del _WARM[next(iter(_WARM))]
-            _WARM[key] = tuple(_warm_keys(spec.policy, warm[homes == k], spec.nodes[k].capacity)
-                               for k in range(count))
+            _WARM[key] = states
         for policy, keys in zip(self.policies, _WARM[key]):
             _warm_up(policy, spec.policy, keys)
 
@@ -328,11 +328,28 @@ def _recent_reads(workload, draws, nodes):
 
 
 def _warm_keys(name, keys, capacity):
-    """What :func:`_warm_up` loads for the warm-up reads ``keys`` (an array: kept between runs, it holds no
-    Python objects): for LRU, the state they leave, i.e. the ``capacity`` most recently read distinct keys,
-    least recent first; for other policies every read."""
-    if name != "lru":
-        return keys
+    """What :func:`_warm_up` loads into one node for the warm-up reads ``keys`` (an array: kept between runs, it
+    holds no Python objects): for LRU, the state they leave, i.e. the ``capacity`` most recently read distinct
+    keys, least recent first; for other policies every read."""
+    return _by_last_read(keys)[-capacity:] if name == "lru" else keys
+
+
+def _lru_states(reads, nodes):
+    """:func:`_warm_keys` of each LRU node of ``nodes`` for the warm-up ``reads`` of the whole cluster: every read of
+    a key goes to its node, so each key's last read is found once, over the reads of every node."""
+    keys = _by_last_read(reads)
+    if len(nodes) == 1:
+        return (keys[-nodes[0].capacity:],)
+    homes = _homes(keys, len(nodes))
+    return tuple(keys[homes == k][-node.capacity:] for k, node in enumerate(nodes))
+
+
+def _by_last_read(keys):
+    """The distinct keys of the reads ``keys``, in order of their last read.
+
+    >>> _by_last_read(np.array([5, 1, 5, 2, 1])).tolist()
+    [5, 2, 1]
+    """
     if len(keys) and keys.max() < 8 * len(keys):  # each distinct key's last read: by key, or by sorting
         last = np.full(int(keys.max()) + 1, -1)
         np.maximum.at(last, keys, np.arange(len(keys)))
@@ -341,7 +358,7 @@ def _warm_keys(name, keys, capacity):
         last = len(keys) - 1 - np.unique(keys[::-1], return_index=True)[1]
     recent = np.zeros(len(keys), dtype=bool)  # the last reads in order of time: distinct places, so no sort
     recent[last] = True
-    return keys[np.flatnonzero(recent)[-capacity:]]
+    return keys[np.flatnonzero(recent)]
 
 
 def _warm_up(policy, name, keys):
