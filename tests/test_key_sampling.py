@@ -64,3 +64,20 @@ def test_a_caller_changing_its_popularities_changes_no_one_elses():
     weights = 1.0 / np.arange(1, 1_001, dtype=float) ** 1.2
     np.testing.assert_array_equal(w.key_popularity(), weights / weights.sum())
     assert w.sample_keys(np.random.default_rng(2), 5_000).max() > 0
+
+
+@settings(max_examples=60, deadline=None)
+@given(keys=st.integers(1, 5_000), zeros=st.floats(0, 0.9), seed=st.integers(0, 2 ** 32))
+def test_guide_table_counts_the_values_at_or_below_each_slot(keys, zeros, seed):
+    """The table written slot range by slot range holds what counting gives: entry b, the cdf values <= b / m."""
+    from chapter1.core.workload import _guide_table
+
+    rng = np.random.default_rng(seed)
+    p = rng.exponential(size=keys) ** rng.choice([1, 8]) * (rng.random(keys) >= zeros)
+    p[rng.integers(keys)] += 1e-3
+    cdf = np.cumsum(p / p.sum()) * (1 + rng.choice([-1, 0, 1]) * 2.0 ** -52)
+    m = 1 << (keys.bit_length() + 1)
+    counted = np.searchsorted(cdf, np.arange(m + 2) / m, side="right")
+    table = _guide_table(cdf)
+    assert table.dtype == np.int32
+    np.testing.assert_array_equal(table, counted)

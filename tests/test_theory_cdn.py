@@ -1,6 +1,7 @@
 """The CDN in closed form by hand: distance, the edges' hit ratio with unequal shares and several assets, the
 origin's load and bill, the stale window after a deploy, and every input's error message whole."""
 
+import numpy as np
 import pytest
 
 from chapter1 import analytic
@@ -83,3 +84,17 @@ def test_stale_window_after_a_deploy():
 def test_each_cdn_input_is_named_with_its_range(call, error, message):
     with pytest.raises(error, match=f"^{message}"):
         call()
+
+
+@pytest.mark.parametrize("edges, keys, zipf_s, shares", [(1, 1, 0.0, None), (2, 200_000, 1.0, None),
+                                                         (4, 4_097, 0.8, None), (3, 1_000, 1.2, [2.0, 2.0, 2.0]),
+                                                         (3, 1_000, 1.2, [1.0, 2.0, 3.0]), (7, 10, 0.0, None)])
+def test_edge_hit_curve_sums_every_edge_and_asset_as_one_table(edges, keys, zipf_s, shares):
+    """Equal shares work out one edge's row and repeat it: the same floats as the whole table of edges x assets."""
+    from chapter1.theory.caching import zipf_popularity
+    from chapter1.theory.cdn import _shares, edge_hit_curve
+
+    rate, ttls = 3_472.0 * 0.6, [0.0, 1.5, 60.0, 3_600.0]
+    mix = np.outer(_shares(edges, shares), zipf_popularity(keys, zipf_s))
+    table = [float((mix * (rate * mix * t) / (1 + rate * mix * t)).sum()) for t in ttls]
+    assert edge_hit_curve(rate, ttls, edges, keys, zipf_s, shares) == table

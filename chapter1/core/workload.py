@@ -182,8 +182,14 @@ def _guide_table(cdf):
     [0, 0, 0, 0, 1, 1, 2, 2, 3, 3]
     """
     m = 1 << (len(cdf).bit_length() + 1)
-    slots = np.minimum(np.ceil(cdf * m), m + 1).astype(np.intp)   # cdf[i] <= b / m  <=>  ceil(cdf[i] m) <= b
-    return np.cumsum(np.bincount(slots, minlength=m + 2), dtype=np.int32 if len(cdf) < 2 ** 31 else np.int64)
+    kind = np.int32 if len(cdf) < 2 ** 29 else np.int64
+    bounds = np.empty(len(cdf) + 2)  # 0, the slots, m + 2 (arrays written in place: fresh memory is slow to touch)
+    bounds[0], bounds[-1], slots = 0, m + 2, bounds[1:-1]
+    np.multiply(cdf, m, out=slots)
+    np.ceil(slots, out=slots)
+    np.minimum(slots, m + 1, out=slots)  # slot of cdf[i]: cdf[i] <= b / m  <=>  ceil(cdf[i] m) <= b
+    # entries slots[i - 1] to slots[i] - 1 count i values: written once, no table of counts to add up
+    return np.repeat(np.arange(len(cdf) + 1, dtype=kind), np.diff(bounds.astype(kind)))
 
 
 def _invert_cdf(cdf, u, table=None):

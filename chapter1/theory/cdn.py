@@ -79,12 +79,15 @@ def edge_hit_curve(rate, ttls, edges=1, keys=1, zipf_s=0.0, shares=None):
     check.number("rate", rate, low=0)
     ttls = check.number_list("ttls", ttls, low=0).tolist()
     check.number("edges", edges, low=1, high=1_000, integer=True)
-    mix = np.outer(_shares(edges, shares), zipf_popularity(keys, zipf_s))  # each edge and asset's share
+    share = _shares(edges, shares)
+    same = shares is None or (share == share[0]).all()  # equal shares: every edge's row is the same numbers
+    mix = np.outer(share[:1] if same else share, zipf_popularity(keys, zipf_s))  # each edge and asset's share
     traffic = rate * mix
     hits = []
     for ttl_s in ttls:
         per = traffic * ttl_s  # r*T for each edge and asset
-        hits.append(float((mix * per / (1 + per)).sum()))
+        each = mix * per / (1 + per)
+        hits.append(float((np.tile(each, (edges, 1)) if same and edges > 1 else each).sum()))  # summed as one table
     return hits
 
 
