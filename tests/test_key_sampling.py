@@ -81,3 +81,14 @@ def test_guide_table_counts_the_values_at_or_below_each_slot(keys, zeros, seed):
     table = _guide_table(cdf)
     assert table.dtype == np.int32
     np.testing.assert_array_equal(table, counted)
+
+
+@pytest.mark.parametrize("block", [1, 7, 4_096, 1 << 20])
+def test_draws_inverted_in_blocks_give_the_keys_of_one_pass(block, monkeypatch):
+    """Blocks of any size (ends inside a run of one key, a last short block) give the searched keys."""
+    from chapter1.core import workload
+
+    monkeypatch.setattr(workload, "BLOCK", block)
+    cdf = np.cumsum(Workload(keys=3_000, zipf_s=1.1).key_popularity())
+    u = np.random.default_rng(block).random(9_001)
+    np.testing.assert_array_equal(_invert_cdf(cdf, u), _searched(cdf, u))
