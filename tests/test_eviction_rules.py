@@ -336,3 +336,36 @@ def test_run_policy_random_uses_its_seed():
     assert ratios[0] == run_policy("random", 10, keys), "seed 0 unless told"
     assert evictions(EVICTION["random"](4), trace(seed=6)) == evictions(EVICTION["random"](4, 0), trace(seed=6))
     assert len(set(ratios.values())) > 1
+
+
+@pytest.mark.parametrize("kind", [LRU, EVICTION["fifo"]])
+@pytest.mark.parametrize("seed", range(40))
+def test_a_warm_start_kept_as_an_array_behaves_as_the_dictionary(kind, seed):
+    """Filled from an array of integer keys, an LRU (or FIFO) keeps them lazily: the same hits, evictions, members
+    and sizes as the same cache filled from a list, over random reads, removals, fills and clears."""
+    rng = np.random.default_rng(seed)
+    capacity, space = int(rng.integers(1, 40)), int(rng.integers(2, 80))
+    warm = rng.permutation(space)[:int(rng.integers(1, min(capacity, space) + 1))]
+    lazy, plain = kind(capacity), kind(capacity)
+    lazy.fill(warm.astype(rng.choice([np.int64, np.int32, np.uint16])))
+    plain.fill(warm.tolist())
+    assert lazy.cold is not None and len(lazy.keys) == 0  # (the array is kept, not turned into a dictionary)
+    for _ in range(300):
+        step, key = rng.random(), int(rng.integers(space))
+        if step < 0.6:
+            hit = plain.lookup(key)
+            assert lazy.lookup(key if step < 0.3 else np.int64(key)) == hit
+            if not hit:
+                assert lazy.insert(key) == plain.insert(key)
+        elif step < 0.85:
+            lazy.remove(key), plain.remove(key)
+        elif step < 0.9 and len(plain) + 3 <= capacity:
+            more = [k for k in rng.permutation(space).tolist() if k not in plain][:3]
+            lazy.fill(np.array(more, dtype=np.int64)), plain.fill(more)
+        elif step < 0.91:
+            lazy.clear(), plain.clear()
+            lazy.fill(warm), plain.fill(warm.tolist())
+        assert len(lazy) == len(plain)
+        assert [k for k in range(space) if k in lazy] == [k for k in range(space) if k in plain]
+    for k in range(capacity):  # new keys push every older one out, oldest first: the same order of age
+        assert lazy.insert(-k - 1) == plain.insert(-k - 1)

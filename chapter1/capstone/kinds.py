@@ -363,11 +363,11 @@ def _by_last_read(keys):
 
 def _warm_up(policy, name, keys):
     """Run ``policy`` over the warm-up reads, as :func:`_warm_keys` gives them (for LRU: load its state at once,
-    without a loop over every read)."""
-    keys = keys.tolist()  # the policy holds Python ints, as the requests' keys are
+    without a loop over every read, kept as the array until the run reads its keys)."""
     if name == "lru":
         policy.fill(keys)
         return
+    keys = keys.tolist()  # the policy holds Python ints, as the requests' keys are
     for key in keys:
         if not policy.lookup(key):
             policy.insert(key)
