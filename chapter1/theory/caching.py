@@ -93,6 +93,8 @@ def che_time(popularity, cache_size, policy="lru"):
 
 def _che(p, cache_size, policy):
     """:func:`che_time` of checked arguments, and each key's occupancy at it (the hit ratio reads them)."""
+    if policy == "lru":
+        return _che_lru(p, cache_size)
     occupancy = _occupancy(policy)
     slope = _slope(policy)
     t = cache_size  # sum of occupancies <= p_i t summed = t: the root is at least C
@@ -104,6 +106,27 @@ def _che(p, cache_size, policy):
         t += gap / (p * slope(p, t)).sum()
     else:
         held = occupancy(p, t)
+    return t, held
+
+
+def _che_lru(p, cache_size):
+    """:func:`_che` for LRU, each step's -p t worked out once into arrays kept for the whole search (the same
+    floats as the occupancy and slope of :func:`_occupancy` and :func:`_slope`)."""
+    x, held, slope = np.empty_like(p), np.empty_like(p), np.empty_like(p)
+
+    def occupy(t):
+        np.multiply(p, -t, out=x)  # -p t, as (-p) t: the sign alone differs
+        np.negative(np.expm1(x, out=held), out=held)
+        return held
+
+    t = cache_size
+    for _ in range(200):
+        gap = cache_size - occupy(t).sum()
+        if gap <= 1e-9 * cache_size:
+            break
+        t += gap / np.multiply(p, np.exp(x, out=slope), out=slope).sum()
+    else:
+        occupy(t)
     return t, held
 
 
