@@ -367,5 +367,6 @@ def test_a_warm_start_kept_as_an_array_behaves_as_the_dictionary(kind, seed):
             lazy.fill(warm), plain.fill(warm.tolist())
         assert len(lazy) == len(plain)
         assert [k for k in range(space) if k in lazy] == [k for k in range(space) if k in plain]
+        assert lazy.ordered() == plain.ordered()
     for k in range(capacity):  # new keys push every older one out, oldest first: the same order of age
         assert lazy.insert(-k - 1) == plain.insert(-k - 1)

@@ -127,6 +127,16 @@ class LRU(Policy):
     def __len__(self):
         return len(self.keys) + self.left
 
+    def ordered(self):
+        """The keys held, the next to go first (for LRU the least recently used).
+
+        >>> cache = LRU(3)
+        >>> cache.fill(np.array([4, 7, 9])); cache.lookup(4), cache.ordered()
+        (True, [7, 9, 4])
+        """
+        cold = [] if not self.left else [int(k) for k in self.cold[self.next:] if self.flag[k]]
+        return cold + list(self.keys)
+
 
 class FIFO(LRU):
     """First in, first out: the key that came in first goes, however often it was asked for."""
