@@ -100,16 +100,25 @@ def _keys(design, target, rate):
     per key, (1 - w)(1 - e^(-q T)) with T from sum (1 - w)(1 - e^(-q T)) = C (the course's Che).
     """
     t, p = target, Workload(keys=target["keys"], zipf_s=target["zipf_s"]).key_popularity()  # as the run draws them
-    if design.cdn:
-        per_edge = rate * t["static_share"] / design.datacentres * p * CDN_TTL_S
-        p = (1 - t["static_share"]) * p + t["static_share"] * p / (1 + per_edge)  # x (1 - hit): the misses
-        p = p / p.sum()
+    if design.cdn:  # (arrays worked in place, each step the same floats as written out in the comments)
+        share = t["static_share"]
+        missed = np.multiply(p, rate * share / design.datacentres)
+        missed *= CDN_TTL_S          # r T per edge: rate x share / sites x p x T
+        missed += 1
+        np.divide(np.multiply(p, share), missed, out=missed)  # s p / (1 + r T): the static misses
+        p = np.multiply(p, 1 - share)
+        p += missed                  # (1 - s) p + s p / (1 + r T)
+        p /= p.sum()
     if not design.cache_nodes:
         return p, np.zeros_like(p)
     read, size = t["read_ratio"], design.cache_nodes * BOXES["cache_node"]["keys"]
     if size / read >= len(p):
         return p, np.full_like(p, read)
-    return p, read * (1 - np.exp(-p * che_time(p, size / read)))
+    hit = np.multiply(p, -che_time(p, size / read))  # read x (1 - e^(-p T))
+    np.exp(hit, out=hit)
+    np.subtract(1, hit, out=hit)
+    hit *= read
+    return p, hit
 
 
 def stations(design, target=None, lost=None):
