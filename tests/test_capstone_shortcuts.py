@@ -54,3 +54,26 @@ def test_every_nodes_lru_state_from_one_pass_is_each_nodes_own(seed, keys, reads
     assert len(states) == len(nodes)
     for k, node in enumerate(nodes):
         assert np.array_equal(states[k], _warm_keys("lru", warm[homes == k], node.capacity))
+
+
+@settings(max_examples=25, deadline=None, derandomize=True)
+@given(sites=st.integers(1, 4), nodes=st.integers(0, 6), cdn=st.booleans(), static=st.floats(0, 1),
+       read=st.floats(0.05, 1), keys=st.sampled_from([1_000, 50_000, 200_000]), s=st.floats(0.5, 1.4))
+def test_the_key_mix_worked_in_place_is_the_mix_written_out(sites, nodes, cdn, static, read, keys, s):
+    """The CDN's misses and each key's hit chance, worked in place, are the floats of the expressions written out."""
+    from chapter1.core.workload import Workload
+    from chapter1.theory.caching import che_time
+
+    design, rate = Design(datacentres=sites, cache_nodes=nodes, cdn=cdn), 3_472.2
+    target = {**TARGET, "static_share": static, "read_ratio": read, "keys": keys, "zipf_s": s}
+    p = Workload(keys=keys, zipf_s=s).key_popularity()
+    if cdn:
+        per_edge = rate * static / sites * p * theory.CDN_TTL_S
+        p = (1 - static) * p + static * p / (1 + per_edge)
+        p = p / p.sum()
+    size = nodes * theory.BOXES["cache_node"]["keys"]
+    hit = (np.zeros_like(p) if not nodes else np.full_like(p, read) if size / read >= len(p)
+           else read * (1 - np.exp(-p * che_time(p, size / read))))
+    q, hit_k = theory._keys(design, target, rate)
+    np.testing.assert_array_equal(q, p)
+    np.testing.assert_array_equal(hit_k, hit)
