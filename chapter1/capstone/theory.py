@@ -64,11 +64,18 @@ def _shares(same, target_items, cache_lost):
         hit_k = np.zeros_like(hit_k)
     elif cache_lost:
         hit_k = np.where(hashes % np.uint64(same.cache_nodes) == 0, 0.0, hit_k)  # node 1's keys
-    reads, writes = q * (1 - hit_k), q
-    split = tuple((np.bincount(owner, weights=reads, minlength=same.shards) / max(reads.sum(), 1e-12),
-                   np.bincount(owner, weights=writes, minlength=same.shards) / writes.sum(), reads.sum())
-                  for owner in owners)
+    reads = q * (1 - hit_k)
+    split = tuple((np.bincount(owner, weights=reads, minlength=same.shards) / max(reads.sum(), 1e-12), w,
+                   reads.sum()) for owner, w in zip(owners, _write_shares(same, target_items)))
     return float((q * hit_k).sum()), split
+
+
+@functools.lru_cache(maxsize=64, typed=True)
+def _write_shares(same, target_items):
+    """Each shard router's shares of the database writes per shard: every key's writes reach its shard, whatever
+    the cache holds, so every state of a design shares them."""
+    _, _, _, q, _, owners, _ = _mix(same, target_items)
+    return tuple(np.bincount(owner, weights=q, minlength=same.shards) / q.sum() for owner in owners)
 
 
 @functools.lru_cache(maxsize=256, typed=True)
