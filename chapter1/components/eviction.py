@@ -74,12 +74,14 @@ class LRU(Policy):
         self.left -= 1
 
     def lookup(self, key):
-        if key in self.keys:
-            self.keys.move_to_end(key)
+        keys = self.keys
+        if key in keys:
+            keys.move_to_end(key)
             return True
-        if self._is_cold(key):
-            self._warm(key)
-            self.keys[key] = None
+        if self.left and self._is_cold(key):  # (a run asks thousands of times: no call when nothing is cold)
+            self.flag[key] = False
+            self.left -= 1
+            keys[key] = None
             return True
         return False
 
