@@ -341,7 +341,10 @@ def _lru_states(reads, nodes):
     if len(nodes) == 1:
         return (keys[-nodes[0].capacity:],)
     homes = _homes(keys, len(nodes))
-    return tuple(keys[homes == k][-node.capacity:] for k, node in enumerate(nodes))
+    counts = np.bincount(homes, minlength=len(nodes)).tolist()
+    ends = np.cumsum(counts).tolist()
+    grouped = keys[np.argsort(homes.astype(np.uint8), kind="stable")]  # each node's keys together, in their order
+    return tuple(grouped[end - min(node.capacity, count):end] for node, count, end in zip(nodes, counts, ends))
 
 
 def _by_last_read(keys):
