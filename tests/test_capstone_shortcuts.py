@@ -77,3 +77,19 @@ def test_the_key_mix_worked_in_place_is_the_mix_written_out(sites, nodes, cdn, s
     q, hit_k = theory._keys(design, target, rate)
     np.testing.assert_array_equal(q, p)
     np.testing.assert_array_equal(hit_k, hit)
+
+
+@settings(max_examples=40, deadline=None, derandomize=True)
+@given(seed=st.integers(0, 2 ** 32), keys=st.sampled_from([50, 2_000, 200_000]), s=st.floats(0.3, 1.5),
+       n=st.integers(1, 60_000), capacities=st.lists(st.integers(1, 3_000), min_size=1, max_size=6))
+def test_an_lru_warm_up_from_the_last_reads_is_the_warm_up_from_every_read(seed, keys, s, n, capacities):
+    """Inverting only the last warm-up reads (in growing steps until every node could be full) loads the states
+    that every read gives, whether the first step is enough or not."""
+    from chapter1.capstone.kinds import _recent_reads
+    from chapter1.core.workload import Workload
+
+    w, draws = Workload(keys=keys, zipf_s=s), np.random.default_rng(seed).random(n)
+    nodes = tuple(node.__class__(name=node.name, capacity=c)
+                  for node, c in zip(cache_nodes(len(capacities), 1), capacities))
+    shortcut, every = _lru_states(_recent_reads(w, draws, nodes), nodes), _lru_states(w.keys_at(draws), nodes)
+    assert all(np.array_equal(a, b) for a, b in zip(shortcut, every, strict=True))
