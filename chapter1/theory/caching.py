@@ -16,6 +16,7 @@ import math
 import numpy as np
 
 from ..core import validation as check
+from ..core.workload import KEPT_KEYS, _kept_popularity
 
 POLICIES_WITH_THEORY = ("lru", "fifo", "random", "lfu")
 
@@ -59,6 +60,8 @@ def zipf_popularity(keys, zipf_s):
     """
     check.number("keys", keys, low=1, integer=True)
     check.number("zipf_s", zipf_s, low=0)
+    if keys <= KEPT_KEYS:  # the popularity a run's key draws keep (worked out once for the draws and the theory)
+        return _kept_popularity(keys, zipf_s).copy()
     weights = 1.0 / np.arange(1, keys + 1, dtype=float) ** zipf_s  # as Workload.key_popularity, bit for bit
     return weights / weights.sum()
 
