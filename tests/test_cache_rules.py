@@ -398,3 +398,16 @@ def test_che_for_lru_in_kept_arrays_gives_the_floats_of_the_plain_newton_steps(s
     found, occupied = _che(p, size, "lru")
     assert found == t
     np.testing.assert_array_equal(occupied, held)
+
+
+@pytest.mark.parametrize("keys, s", [(1, 0), (3, 0.0), (1_000, 0.8), (200_000, 1.0), (200_000, 1), (300_000, 1.2)])
+def test_zipf_popularity_is_the_formula_and_the_callers_own_copy(keys, s):
+    """Shared with the run's key draws where the workload keeps them: the same floats, and changing the array
+    returned changes no later answer."""
+    from chapter1.theory.caching import zipf_popularity
+
+    weights = 1.0 / np.arange(1, keys + 1, dtype=float) ** s
+    first = zipf_popularity(keys, s)
+    np.testing.assert_array_equal(first, weights / weights.sum())
+    first[0] = 7.0
+    np.testing.assert_array_equal(zipf_popularity(keys, s), weights / weights.sum())
