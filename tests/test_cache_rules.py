@@ -380,21 +380,15 @@ def test_warmup_s_is_when_theory_is_back_to_its_share_of_warm():
 @pytest.mark.parametrize("seed", range(30))
 def test_che_for_lru_in_kept_arrays_gives_the_floats_of_the_plain_newton_steps(seed):
     """The LRU search writes -p t, the occupancies and slopes into arrays kept for the search: the same T and
-    occupancies, float for float, as Newton's steps written out with the policy's occupancy and slope."""
-    from chapter1.theory.caching import _che, _occupancy, _slope
+    occupancies, float for float, as the plain Newton steps with the policy's occupancy and slope."""
+    from chapter1.theory.caching import _che, _newton, _occupancy, _slope
 
     rng = np.random.default_rng(seed)
     n = int(rng.integers(2, 5_000))
     p = rng.random(n) ** float(rng.choice([1, 5, 20]))
     p /= p.sum()
     size = int(rng.integers(1, n)) if seed % 2 else float(rng.random() * (n - 1) + 0.01)
-    occupancy, slope, t = _occupancy("lru"), _slope("lru"), size
-    for _ in range(200):
-        held = occupancy(p, t)
-        gap = size - held.sum()
-        if gap <= 1e-9 * size:
-            break
-        t += gap / (p * slope(p, t)).sum()
+    t, held = _newton(p, size, _occupancy("lru"), _slope("lru"))
     found, occupied = _che(p, size, "lru")
     assert found == t
     np.testing.assert_array_equal(occupied, held)

@@ -98,8 +98,11 @@ def _che(p, cache_size, policy):
     """:func:`che_time` of checked arguments, and each key's occupancy at it (the hit ratio reads them)."""
     if policy == "lru":
         return _che_lru(p, cache_size)
-    occupancy = _occupancy(policy)
-    slope = _slope(policy)
+    return _newton(p, cache_size, _occupancy(policy), _slope(policy))
+
+
+def _newton(p, cache_size, occupancy, slope):
+    """Newton's steps of :func:`_che` for a policy's ``occupancy`` and ``slope`` (functions of p and t)."""
     t = cache_size  # sum of occupancies <= p_i t summed = t: the root is at least C
     for _ in range(200):
         held = occupancy(p, t)
