@@ -255,3 +255,17 @@ def test_sharding_panel_redraws_the_ring_with_the_sliders():
                                                                                           requests=300)[0].data
     assert few.count('class="vnode"') == 9 and many.count('class="vnode"') == 15
     assert "shard-5:" in many and "shard-5:" not in few
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_the_captions_overloaded_shard_waits_in_a_panel_run_and_times_out_when_the_load_lasts(seed):
+    from chapter1.sections import sharding as section
+
+    def run(requests):  # the panel's data tier: 4 shards, a 60 % celebrity, at the panel's rate
+        return simulate(section.data_tier(4, 100, 0.6), Workload.from_rate(section.RATE, keys=section.KEYS),
+                        requests=requests, seed=seed)
+
+    short, long = run(2_000), run(20_000)  # 2.5 s and 25 s of traffic
+    assert short.summary()["timeout_rate"] == 0 and 0.8 < np.nanmax(short.latency_ms) / 1_000 < 1.5
+    assert 0.27 < long.summary()["timeout_rate"] < 0.31
+    assert "2.5 s of traffic" in section.CAPTION and "about 29 %" in section.CAPTION
