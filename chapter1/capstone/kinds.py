@@ -494,10 +494,7 @@ class JobsRun(Runtime):
 
     def batchable(self):
         """Without events when its queue can go without (its own outages are moments, read off the arrivals)."""
-        return all(p.batchable() for p in self.parts)
-
-    def exact_times(self):
-        return any(p.exact_times() for p in self.parts)
+        return self.parts_batchable()
 
     def admit_batch(self, requests, times):
         """:meth:`serve` for requests in order of arrival, without events: those without a job pass at once,

@@ -382,10 +382,7 @@ class CDNRun(Runtime):
 
     def batchable(self):
         """Without events when its origin can go without: what the edges do is settled before the run."""
-        return all(p.batchable() for p in self.parts)
-
-    def exact_times(self):
-        return any(p.exact_times() for p in self.parts)
+        return self.parts_batchable()
 
     def admit_batch(self, requests, times):
         """:meth:`serve` for requests in order of arrival, without events: each leaves the edge after its network

@@ -237,10 +237,7 @@ class DataCentreRun(Runtime):
 
     def batchable(self):
         """Without events when its stack can go without: the site's own deaths are times, read afterwards."""
-        return all(p.batchable() for p in self.parts)
-
-    def exact_times(self):
-        return any(p.exact_times() for p in self.parts)
+        return self.parts_batchable()
 
     def admit_batch(self, requests, times):
         """:meth:`serve` for requests in order of arrival, without events: refused while the site is down, else
@@ -363,10 +360,7 @@ class GeoDNSRun(Runtime):
     def batchable(self):
         """Without events when every site can go without (a site's death included): answers and health views
         depend on arrival times only."""
-        return all(p.batchable() for p in self.parts)
-
-    def exact_times(self):
-        return any(p.exact_times() for p in self.parts)
+        return self.parts_batchable()
 
     def admit_batch(self, requests, times):
         """:meth:`serve` for requests in order of arrival, without events: each client's cached answer in one pass,

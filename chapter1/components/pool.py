@@ -404,15 +404,12 @@ class LoadBalancerRun(PoolRun):
 
 
     def batchable(self):
-        return all(p.batchable() for p in self.parts)
+        return self.parts_batchable()
 
     def changes(self):
         """True when the view can change during the run, or the balancer itself can fail."""
         return bool(self.spec.outages or self.spec.joins or self.eject_after is not None
                     or any(m.outages for m in self.spec.members))
-
-    def exact_times(self):
-        return any(p.exact_times() for p in self.parts)
 
     def admit_batch(self, requests, times):
         """Route without events, then let each server admit its share (the same answer as :meth:`serve`).
@@ -561,10 +558,7 @@ class DNSRoundRobinRun(PoolRun):
         return status
 
     def batchable(self):
-        return all(p.batchable() for p in self.parts)
-
-    def exact_times(self):
-        return any(p.exact_times() for p in self.parts)
+        return self.parts_batchable()
 
     def admit_batch(self, requests, times):
         """Resolve without events (what :meth:`serve` does at each arrival, in order), then let each server admit its

@@ -304,10 +304,7 @@ class ShardRouterRun(Runtime):
 
     def batchable(self):
         """Without events when nothing fails and no read fans out: each request then only visits its shard."""
-        return not self.spec.outages and not self.spec.fanout and all(p.batchable() for p in self.parts)
-
-    def exact_times(self):
-        return any(p.exact_times() for p in self.parts)
+        return not self.spec.outages and not self.spec.fanout and self.parts_batchable()
 
     def admit_batch(self, requests, times):
         """Each shard admits its own requests in order of arrival (the same answer as :meth:`serve`)."""

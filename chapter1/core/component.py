@@ -179,10 +179,14 @@ class Runtime:
         :meth:`serve`.  A kind with scheduled behaviour (outages, joins, timers) answers False."""
         return False
 
+    def parts_batchable(self):
+        """True when every part can serve without events: the :meth:`batchable` of a kind that only holds parts."""
+        return all(p.batchable() for p in self.parts)
+
     def exact_times(self):
-        """True when its service times are constants: then two such tiers in a row can make events tie exactly,
-        and only the event loop knows which of two simultaneous events comes first."""
-        return False
+        """True when its service times (or any of its parts') are constants: then two such tiers in a row can make
+        events tie exactly, and only the event loop knows which of two simultaneous events comes first."""
+        return any(p.exact_times() for p in self.parts)
 
     def admit(self, i, t):
         """Serve request ``i`` arriving at ``t`` without an event loop; return ``(status, leave_s)``.
