@@ -115,6 +115,19 @@ class Result:
         """Headline figures (see :meth:`_summary`); a fresh copy each call."""
         return self._summary.copy()
 
+    def status_rates(self):
+        """The share of requests that ended in each failure (``error_rate``, ``timeout_rate``, ``rejected_rate``):
+        the summary's figures, without working out the rest of it.
+
+        >>> from chapter1 import Workload, simulate, single_server
+        >>> run = simulate(single_server(workers=1, queue_limit=1), Workload(users=2_000_000), requests=400)
+        >>> rates = run.status_rates()
+        >>> sorted(rates), all(rates[k] == run.summary()[k] for k in rates), rates["rejected_rate"] > 0
+        (['error_rate', 'rejected_rate', 'timeout_rate'], True, True)
+        """
+        counts, n = np.bincount(self.status_code, minlength=len(STATUSES)), len(self.status_code)
+        return {f"{name}_rate": float(counts[code] / n) for code, name in enumerate(STATUSES) if code != OK}
+
     @cached_property
     def _summary(self):
         """Headline figures: latency percentiles (successful requests), throughput, error rates, utilisation.
@@ -125,7 +138,6 @@ class Result:
         ['dns_hit_ratio', 'error_rate', 'mean_ms']
         """
         n = len(self.status_code)
-        counts = np.bincount(self.status_code, minlength=len(STATUSES))
         figures = {
             "requests": n,
             "simulated_s": self.duration_s,
@@ -133,7 +145,7 @@ class Result:
             "throughput_rps": self.completed_within_window() / self.duration_s,
             "mean_ms": float(self._ok_latency.mean()) if self._ok_latency.size else float("nan"),
             **{f"p{q}_ms": self.percentile(q) for q in PERCENTILES},
-            **{f"{name}_rate": counts[code] / n for code, name in enumerate(STATUSES) if code != OK},
+            **self.status_rates(),
             **{k: v for r in self.runtimes for k, v in r.figures().items()},
             **{f"{r.spec.name}_utilization": self.utilization(r.spec.name) for r in self._measured},
         }

@@ -23,7 +23,7 @@ from .. import theory as analytic
 from ..architectures import multi_region
 from ..components.datacentre import GeoDNSRun
 from ..core import validation as check
-from ..core.component import OK, REJECTED, STATUSES, TIMEOUT
+from ..core.component import OK
 from ..core.simulation import MAX_CLIENTS, simulate
 from ..core.workload import Workload
 from ..present import charts, panels, scales
@@ -217,9 +217,8 @@ def outcome(result):
     geo = [r for r in result.runtimes if isinstance(r, GeoDNSRun)]
     if len(geo) != 1:
         raise ValueError(f"result must come from a design behind one GeoDNS (multi_region()); got {len(geo)}")
-    counts, n = np.bincount(result.status_code, minlength=len(STATUSES)), len(result.status_code)
-    shares = {"timeout_rate": float(counts[TIMEOUT] / n), "rejected_rate": float(counts[REJECTED] / n)}
-    return {**geo[0].figures(), **shares}
+    rates = result.status_rates()
+    return {**geo[0].figures(), "timeout_rate": rates["timeout_rate"], "rejected_rate": rates["rejected_rate"]}
 
 
 def datacentre_panel(mode="active-active", datacentres=2, load_percent=40, *, seed=0):

@@ -14,7 +14,7 @@ import pandas as pd
 
 from .. import theory as analytic
 from ..architectures import single_server
-from ..core.component import OK, STATUSES
+from ..core.component import OK
 from ..core.simulation import simulate, sweep
 from ..core.workload import Workload
 from ..present import charts, panels, scales
@@ -61,9 +61,7 @@ def run_outcome(result):
     >>> all(figures[k] == result.summary()[k] for k in figures) and figures["rejected_rate"] > 0
     True
     """
-    counts, n = np.bincount(result.status_code, minlength=len(STATUSES)), len(result.status_code)
-    return {"p95_ms": result.percentile(95),
-            **{f"{name}_rate": float(counts[code] / n) for code, name in enumerate(STATUSES) if code != OK}}
+    return {"p95_ms": result.percentile(95), **result.status_rates()}
 
 
 def spread(values, unit="", fmt=",.0f", runs=True):
