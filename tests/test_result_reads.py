@@ -1,5 +1,6 @@
-"""Reading a Result without building its tables: one column, a timeline without utilisation, the failure counts and
-the expected failing share the fault panels read, each equal to what the full table or the point-by-point loop gives."""
+"""Reading a Result without building its tables: one column, a timeline without utilisation (or as columns), when each
+request reached the first tier, the failure counts and the expected failing share the fault panels read, the overload
+curve and dicts of columns a chart reads, each equal to what the full table or the point-by-point loop gives."""
 
 import numpy as np
 import pandas as pd
@@ -8,8 +9,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import chapter1 as c
+from chapter1 import analytic
 from chapter1.core.component import OK
 from chapter1.core.result import PERCENTILES, _window_percentile
+from chapter1.present import charts
+from chapter1.sections import n_plus_one as n1
 from chapter1.sections.failover import KINDS, failed_share, failed_shares, failover_pool, failures
 from chapter1.sections.n_plus_one import n_plus_one_pool
 
@@ -86,3 +90,60 @@ def test_window_percentiles_are_those_of_each_window_sorted_lexicographically(re
     for q in PERCENTILES:
         want = _window_percentile(result.latency_ms[ok][order], bounds, q)
         np.testing.assert_array_equal(table[f"p{q}_ms"].to_numpy(), want)
+
+
+def test_a_request_reaches_the_first_tier_after_its_dns_lookup(result):
+    """A DNS in front delays each request by its lookup; a DNS that is the first tier (round robin) does not."""
+    front = result.architecture.dns is not None
+    lookup = result.column("dns_ms") / 1_000.0 if front else np.zeros(len(result.arrival_s))
+    assert front or (result.reached_s() == result.arrival_s).all() and "dns_ms" in result.requests
+    assert result.reached_s().tolist() == (result.arrival_s + lookup).tolist()
+
+
+def test_the_timeline_columns_are_the_timeline_table(result):
+    for utilization in (True, False):
+        columns = result.timeline_columns(9, utilization=utilization)
+        pd.testing.assert_frame_equal(pd.DataFrame(columns), result.timeline(9, utilization=utilization))
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(rate=st.floats(0, 500), capacity=st.floats(0.5, 400), room=st.sampled_from([0, 1, 1_000, 2_500.5]),
+       after=st.lists(st.floats(0, 300), min_size=1, max_size=30))
+def test_the_overload_curve_is_the_fluid_model_one_moment_at_a_time(rate, capacity, room, after):
+    curve = analytic.overload_fluid_curve(rate, capacity, room, after)
+    one_by_one = [analytic.overload_fluid(rate, capacity, room, t) for t in after]
+    assert [tuple(float(x[k]) for x in curve) for k in range(len(after))] == one_by_one
+
+
+@pytest.mark.parametrize("servers, load", [(2, 30), (2, 90), (3, 100), (5, 60)])
+def test_the_n_plus_one_theory_columns_are_the_point_by_point_table(servers, load):
+    rate = load / 100 * servers * n1.N1_WORKERS * 1_000.0 / n1.SERVICE_MS
+    fail_at = round(0.25 * 4_000 / rate, 1)
+    result = c.simulate(n_plus_one_pool(servers, fail_at), c.Workload.from_rate(rate), requests=4_000, seed=1)
+    columns = n1._n1_theory_columns(result, fail_at)
+    dns = result.architecture.dns
+    lookup = {"delay_s": dns.lookup_ms / 1_000.0, "delay_share": 1 - dns.hit_ratio(result.workload.per_user_rate)}
+    mu, workers = 1_000.0 / n1.SERVICE_MS, n1.N1_WORKERS
+    before = analytic.response_time_percentile(95, rate, mu, servers * workers, **lookup) * 1_000.0
+    survivors = (servers - 1) * workers * mu
+    steady = (analytic.response_time_percentile(95, rate, mu, (servers - 1) * workers, **lookup) * 1_000.0
+              if rate < survivors else None)
+    rows = []
+    for t in np.unique(np.concatenate([np.linspace(0, result.duration_s, 121), [fail_at - 1e-9, fail_at]])):
+        if t < fail_at:  # the table as it was built, one moment at a time
+            rows.append({"t_s": t, "p95_ms": before, "share": 0.0})
+            continue
+        _, wait_s, away = analytic.overload_fluid(rate, survivors, (servers - 1) * n1.N1_QUEUE, t - fail_at)
+        rows.append({"t_s": t, "p95_ms": steady if steady is not None else wait_s * 1_000.0 + 3 * n1.SERVICE_MS,
+                     "share": away})
+    pd.testing.assert_frame_equal(pd.DataFrame(columns), pd.DataFrame(rows), check_exact=True)
+
+
+@settings(max_examples=100, deadline=None, derandomize=True)
+@given(values=st.lists(st.tuples(st.floats(allow_nan=True, allow_infinity=False), st.integers(-5, 5),
+                                 st.sampled_from(["a", "b", ""]), st.booleans()), min_size=0, max_size=20))
+def test_a_dict_of_columns_gives_the_rows_of_its_table(values):
+    floats, ints, texts, flags = (list(column) for column in zip(*values)) if values else ([], [], [], [])
+    columns = {"x": np.array(floats, dtype=float), "n": np.array(ints, dtype=np.int64), "what": texts,
+               "flag": np.array(flags, dtype=bool)}
+    assert charts.records(columns) == charts.records(pd.DataFrame(columns))

@@ -33,6 +33,7 @@ class Result:
         self.client = sim.client
         self.runtimes = sim.runtimes  # one per component, in architecture.components order
         self.duration_s = float(sim.arrival[-1])
+        self._entry_s = sim.entry_s
 
     def __repr__(self):
         s = self.summary()
@@ -94,6 +95,17 @@ class Result:
     @cached_property
     def _ok_latency(self):
         return self.latency_ms[self.status_code == OK]
+
+    def reached_s(self):
+        """When each request reached the first tier (s): its arrival plus the time spent before it (a DNS lookup),
+        without building the components' columns.
+
+        >>> from chapter1 import Workload, load_balanced, simulate
+        >>> result = simulate(load_balanced(2), Workload.from_rate(50), requests=200)
+        >>> bool((result.reached_s() == result.arrival_s + result.column("dns_ms") / 1_000.0).all())
+        True
+        """
+        return self.arrival_s + self._entry_s
 
     def percentile(self, q):
         """Latency (ms) below which ``q`` percent of successful requests finished; NaN if none succeeded."""
@@ -183,6 +195,16 @@ class Result:
         Aggregated (``bins`` rows) so it is small enough to chart and to store in a notebook.  With
         ``utilization=False`` the tiers' busy shares are left out (a chart that does not draw them).
         """
+        return pd.DataFrame(self.timeline_columns(bins, utilization))
+
+    def timeline_columns(self, bins=40, utilization=True):
+        """:meth:`timeline` as a dict of columns (name -> array), without building the table: what a chart reads.
+
+        >>> from chapter1 import Workload, simulate, single_server
+        >>> result = simulate(single_server(), Workload.from_rate(50), requests=500)
+        >>> list(result.timeline_columns(4, utilization=False))[:3]
+        ['t_s', 'offered_rps', 'throughput_rps']
+        """
         check.number("bins", bins, low=1, high=10_000, integer=True)
         if not isinstance(utilization, bool):
             raise TypeError(f"utilization must be True or False; got {utilization!r}")
@@ -204,8 +226,7 @@ class Result:
         for runtime in self._measured if utilization else ():
             starts, ends, workers = self._periods[runtime.spec.name]
             columns[f"{runtime.spec.name}_utilization"] = _busy_seconds(starts, ends, edges) / (workers * width)
-        table = pd.DataFrame(columns)
-        return table
+        return columns
 
     def _runtime(self, name):
         if name in self._periods:

@@ -75,7 +75,8 @@ class Template:
         return {**self._vega, "data": data}
 
     def svg(self, datasets):
-        """Render with ``datasets`` (name -> DataFrame or records; others are ignored) as an SVG for Jupyter."""
+        """Render with ``datasets`` (name -> DataFrame, records or a dict of columns; others are ignored) as an SVG
+        for Jupyter."""
         vega = self.vega(datasets)
         data = list(vega["data"])
         for k in self._slots:  # each dataset as JSON text that Vega parses itself
@@ -559,19 +560,28 @@ def _outages(result):
 def records(data):
     """JSON-ready rows: NaN becomes null (a gap in a line), numpy scalars become plain numbers.
 
+    ``data``: a DataFrame, a list of rows (dicts), or a dict of columns (name -> array or list, all as long):
+    the same rows as the DataFrame of those columns, without building one.
+
     >>> records(pd.DataFrame({"a": [1.0, float("nan")]}))
     [{'a': 1.0}, {'a': None}]
+    >>> records({"a": np.array([1.0, np.nan]), "b": ["x", "y"]})
+    [{'a': 1.0, 'b': 'x'}, {'a': None, 'b': 'y'}]
     """
     if isinstance(data, pd.DataFrame):
         names = [str(name) for name in data.columns]
         return [dict(zip(names, row)) for row in zip(*(_column(column) for _, column in data.items()))]
+    if isinstance(data, dict):
+        names = [str(name) for name in data]
+        return [dict(zip(names, row)) for row in zip(*(_column(np.asarray(column)) for column in data.values()))]
     return [{k: _plain(v) for k, v in row.items()} for row in data]
 
 
 def _column(column):
-    """A column's values as plain Python (NaN as None), converted by numpy when its type allows."""
+    """A column's values (a Series or an array) as plain Python (NaN as None), converted by numpy when its type
+    allows."""
     if isinstance(column.dtype, np.dtype) and column.dtype.kind in "fiub":
-        values = column.to_numpy().tolist()
+        values = column.tolist() if isinstance(column, np.ndarray) else column.to_numpy().tolist()
         return [None if v != v else v for v in values] if column.dtype.kind == "f" else values
     return [None if v is pd.NA or v is pd.NaT else _plain(v) for v in column.tolist()]
 

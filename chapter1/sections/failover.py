@@ -241,6 +241,11 @@ def overlaid_runs(datasets):
     0    1    1
     1    2    2
     """
+    if isinstance(datasets[0]["windows"], dict):  # dicts of columns: joined column by column
+        windows = [d["windows"] for d in datasets]
+        joined = {name: np.concatenate([w[name] for w in windows]) for name in windows[0]}
+        runs = np.repeat(np.arange(1, len(windows) + 1), [len(next(iter(w.values()))) for w in windows])
+        return {**datasets[0], "windows": {**joined, "run": runs}}
     windows = [d["windows"].assign(run=k + 1) for k, d in enumerate(datasets)]
     return {**datasets[0], "windows": pd.concat(windows, ignore_index=True)}
 

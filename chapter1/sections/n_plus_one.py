@@ -88,7 +88,7 @@ def _n1_run(servers, load_percent, requests, seed):
 
 def _after(result, fail_at_s):
     """Requests that reached the balancer after the death: failed share and p95 (failures count as slow)."""
-    after = result.arrival_s + result.column("dns_ms") / 1_000.0 >= fail_at_s
+    after = result.reached_s() >= fail_at_s
     ok = result.status_code[after] == OK
     failed = float(np.mean(~ok)) if ok.size else float("nan")
     ok_ms = result.latency_ms[after][ok]
@@ -116,7 +116,14 @@ def n_plus_one_runs(servers=(2,), loads=(30, 45, 60, 75), seeds=(0, 1, 2), *, re
 
 
 def _n1_theory(result, fail_at_s):
-    """Theory over time: p95 (ms) and the share turned away, before and after the death (DNS lookups included)."""
+    """Theory over time: p95 (ms) and the share turned away, before and after the death (DNS lookups included).
+
+    A table (t_s, p95_ms, share); :func:`_n1_theory_columns` gives its columns."""
+    return pd.DataFrame(_n1_theory_columns(result, fail_at_s))
+
+
+def _n1_theory_columns(result, fail_at_s):
+    """:func:`_n1_theory` as a dict of columns (name -> array), every moment at once."""
     servers, rate, duration_s = len(_servers(result.architecture)[0]), result.workload.rate, result.duration_s
     dns = result.architecture.dns
     lookup = {} if dns is None else {"delay_s": dns.lookup_ms / 1_000.0,
@@ -126,16 +133,13 @@ def _n1_theory(result, fail_at_s):
     survivors = (servers - 1) * c * mu
     steady = (analytic.response_time_percentile(95, rate, mu, (servers - 1) * c, **lookup) * 1_000.0
               if rate < survivors else None)
-    times = np.linspace(0, duration_s, 121)
-    rows = []
-    for t in np.unique(np.concatenate([times, [fail_at_s - 1e-9, fail_at_s]])):
-        if t < fail_at_s:
-            rows.append({"t_s": t, "p95_ms": before, "share": 0.0})
-            continue
-        queued, wait_s, away = analytic.overload_fluid(rate, survivors, (servers - 1) * N1_QUEUE, t - fail_at_s)
-        p95 = steady if steady is not None else wait_s * 1_000.0 + 3 * SERVICE_MS  # the wait + an exponential p95
-        rows.append({"t_s": t, "p95_ms": p95, "share": away})
-    return pd.DataFrame(rows)
+    t = np.unique(np.concatenate([np.linspace(0, duration_s, 121), [fail_at_s - 1e-9, fail_at_s]]))
+    dead = t >= fail_at_s
+    _, wait_s, away = analytic.overload_fluid_curve(rate, survivors, (servers - 1) * N1_QUEUE, t[dead] - fail_at_s)
+    p95, share = np.full(len(t), before), np.zeros(len(t))
+    p95[dead] = steady if steady is not None else wait_s * 1_000.0 + 3 * SERVICE_MS  # the wait + an exponential p95
+    share[dead] = away
+    return {"t_s": t, "p95_ms": p95, "share": share}
 
 
 @functools.lru_cache(maxsize=1, typed=True)
@@ -154,17 +158,20 @@ def n_plus_one_view(servers, load_percent, *, requests=N1_PANEL_REQUESTS, seed=0
     """What the N+1 panel shows: (chart as SVG, headline HTML); three runs in which web-2 dies a quarter in."""
     runs = [_n1_run(servers, load_percent, requests, s) for s in run_seeds(seed)]
     results, fail_at = [r for r, _ in runs], runs[0][1]
-    theory = _n1_theory(results[0], fail_at)
-    per_run = []
-    for result in results:
-        table = result.timeline(40, utilization=False)
-        width = result.duration_s / 40
-        per_run.append({"simulated": table[["t_s", "p95_ms"]].dropna().assign(what="simulation"),
-                        "windows": table[["t_s", "error_share"]].assign(start=table["t_s"] - width / 2,
-                                                                        end=table["t_s"] + width / 2)})
-    datasets = {**overlaid_runs(per_run), "theory": theory.assign(what="theory"), "current": [{"t_s": fail_at}],
-                "simulated": pd.concat([d["simulated"] for d in per_run], ignore_index=True),
-                "failover_theory": theory[["t_s", "share"]], "events": [{"t_s": fail_at, "event": "web-2 dies"}]}
+    theory = _n1_theory_columns(results[0], fail_at)
+    per_run, dots = [], []
+    for result in results:  # (dicts of columns: the chart reads them as rows, no table needed)
+        table = result.timeline_columns(40, utilization=False)
+        t_s, width, p95 = table["t_s"], result.duration_s / 40, table["p95_ms"]
+        dots.append((t_s[~np.isnan(p95)], p95[~np.isnan(p95)]))
+        per_run.append({"windows": {"t_s": t_s, "error_share": table["error_share"], "start": t_s - width / 2,
+                                    "end": t_s + width / 2}})
+    simulated = [np.concatenate(column) for column in zip(*dots)]
+    datasets = {**overlaid_runs(per_run), "theory": {**theory, "what": ["theory"] * len(theory["t_s"])},
+                "current": [{"t_s": fail_at}],
+                "simulated": {"t_s": simulated[0], "p95_ms": simulated[1], "what": ["simulation"] * len(simulated[0])},
+                "failover_theory": {"t_s": theory["t_s"], "share": theory["share"]},
+                "events": [{"t_s": fail_at, "event": "web-2 dies"}]}
     return _n1_template().svg(datasets), n_plus_one_headline(results, servers, load_percent, fail_at)
 
 

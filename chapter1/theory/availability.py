@@ -2,11 +2,13 @@
 
 import math
 
+import numpy as np
+
 from ..core import validation as check
 
 __all__ = [
     "HOURS_PER_YEAR", "availability_parallel", "availability_series", "downtime_per_year", "k_of_n_availability",
-    "servers_needed", "overload_fluid",
+    "servers_needed", "overload_fluid", "overload_fluid_curve",
 ]
 
 HOURS_PER_YEAR = 365.25 * 24
@@ -79,16 +81,26 @@ def overload_fluid(arrival_rate, capacity, queue_room, after_s):
     >>> [round(x, 3) for x in overload_fluid(192, 160, 1_000, 60)]     # full: 1/6 turned away
     [1000.0, 6.25, 0.167]
     """
+    check.number("after_s", after_s, low=0)
+    return tuple(float(x[0]) for x in overload_fluid_curve(arrival_rate, capacity, queue_room, [after_s]))
+
+
+def overload_fluid_curve(arrival_rate, capacity, queue_room, after_s):
+    """:func:`overload_fluid` at each moment of ``after_s`` (a list or array): three arrays, the same floats.
+
+    >>> [x.round(3).tolist() for x in overload_fluid_curve(192, 160, 1_000, [10, 60])]
+    [[320.0, 1000.0], [2.0, 6.25], [0.0, 0.167]]
+    """
     check.number("arrival_rate", arrival_rate, low=0)
     check.number("capacity", capacity, low=0, low_open=True)
     check.number("queue_room", queue_room, low=0)
-    check.number("after_s", after_s, low=0)
+    after_s = check.number_list("after_s", after_s, low=0)
     excess = arrival_rate - capacity
     if excess <= 0:
-        return 0.0, 0.0, 0.0
-    queued = min(queue_room, excess * after_s)
-    turned_away = 1 - capacity / arrival_rate if queued >= queue_room else 0.0
-    return float(queued), queued / capacity, turned_away
+        return np.zeros(len(after_s)), np.zeros(len(after_s)), np.zeros(len(after_s))
+    queued = np.minimum(queue_room, excess * after_s)
+    turned_away = np.where(queued >= queue_room, 1 - capacity / arrival_rate, 0.0)
+    return queued, queued / capacity, turned_away
 
 
 def downtime_per_year(availability):
