@@ -179,23 +179,28 @@ def failures(result):
 
 
 def failover_data(result, kind, interval_s, ttl_s=0.0, fail_at_s=FAIL_AT_S, bins=50):
-    """The datasets of the failover chart: simulated share failed per window, theory line, event marks."""
+    """The datasets of the failover chart: simulated share failed per window, theory line (each a dict of columns,
+    name -> array, as a chart reads them), event marks."""
     servers = len(_pool(result.architecture).servers)
     hit = cache_hit_ratio(result.workload.rate, ttl_s, result.workload.users) if kind != "load balancer" else 0.0
-    table = result.timeline(bins, utilization=False)
-    width = result.duration_s / bins
-    windows = table[["t_s", "error_share"]].assign(start=table["t_s"] - width / 2, end=table["t_s"] + width / 2)
+    table = result.timeline_columns(bins, utilization=False)
+    windows = _windows(table, result.duration_s / bins)
     seen = detected_at(fail_at_s, interval_s)
     times = np.unique(np.concatenate([np.linspace(0, result.duration_s, 201),
                                       [fail_at_s, seen, min(seen + ttl_s, result.duration_s)]]))
     times = np.sort(np.concatenate([times, [fail_at_s - 1e-9, seen - 1e-9]]))  # vertical steps
-    theory = pd.DataFrame({"t_s": times, "share": failed_shares(times, kind, servers, fail_at_s, interval_s, ttl_s,
-                                                                hit)})
+    theory = {"t_s": times, "share": failed_shares(times, kind, servers, fail_at_s, interval_s, ttl_s, hit)}
     marks = [{"t_s": fail_at_s, "event": "server dies"}, {"t_s": seen, "event": "check notices"}]
     if kind != "load balancer" and ttl_s > 0:
         marks.append({"t_s": seen + ttl_s, "event": "last cached answer expires"})
     return {"windows": windows, "failover_theory": theory,
             "events": [m for m in marks if m["t_s"] <= result.duration_s]}
+
+
+def _windows(timeline, width):
+    """A run's failing share per window with each window's bounds (a dict of columns), from its timeline's columns."""
+    t_s = timeline["t_s"]
+    return {"t_s": t_s, "error_share": timeline["error_share"], "start": t_s - width / 2, "end": t_s + width / 2}
 
 
 @functools.lru_cache(maxsize=1, typed=True)
@@ -234,20 +239,16 @@ def failover_view(kind, servers, interval_s, ttl_s, *, requests=panels.DEFAULT_R
 
 
 def overlaid_runs(datasets):
-    """The first run's chart datasets with every run's failing-share windows, to be drawn over each other.
+    """The first run's chart datasets with every run's failing-share windows (dicts of columns), to be drawn over
+    each other.
 
-    >>> overlaid_runs([{"windows": pd.DataFrame({"t_s": [1]})}, {"windows": pd.DataFrame({"t_s": [2]})}])["windows"]
-       t_s  run
-    0    1    1
-    1    2    2
+    >>> overlaid_runs([{"windows": {"t_s": np.array([1.0])}}, {"windows": {"t_s": np.array([2.0])}}])["windows"]
+    {'t_s': array([1., 2.]), 'run': array([1, 2])}
     """
-    if isinstance(datasets[0]["windows"], dict):  # dicts of columns: joined column by column
-        windows = [d["windows"] for d in datasets]
-        joined = {name: np.concatenate([w[name] for w in windows]) for name in windows[0]}
-        runs = np.repeat(np.arange(1, len(windows) + 1), [len(next(iter(w.values()))) for w in windows])
-        return {**datasets[0], "windows": {**joined, "run": runs}}
-    windows = [d["windows"].assign(run=k + 1) for k, d in enumerate(datasets)]
-    return {**datasets[0], "windows": pd.concat(windows, ignore_index=True)}
+    windows = [d["windows"] for d in datasets]
+    joined = {name: np.concatenate([w[name] for w in windows]) for name in windows[0]}
+    runs = np.repeat(np.arange(1, len(windows) + 1), [len(next(iter(w.values()))) for w in windows])
+    return {**datasets[0], "windows": {**joined, "run": runs}}
 
 
 @functools.lru_cache(maxsize=1, typed=True)

@@ -20,7 +20,7 @@ from ..core.component import OK
 from ..core.simulation import simulate
 from ..core.workload import Workload
 from ..present import charts, panels, scales
-from .failover import overlaid_runs
+from .failover import _windows, overlaid_runs
 from .scaling import BALANCER_AVAILABILITY, SERVER_AVAILABILITY, SERVICE_MS, _servers
 from .single_server import run_seeds, spread
 
@@ -162,10 +162,9 @@ def n_plus_one_view(servers, load_percent, *, requests=N1_PANEL_REQUESTS, seed=0
     per_run, dots = [], []
     for result in results:  # (dicts of columns: the chart reads them as rows, no table needed)
         table = result.timeline_columns(40, utilization=False)
-        t_s, width, p95 = table["t_s"], result.duration_s / 40, table["p95_ms"]
+        t_s, p95 = table["t_s"], table["p95_ms"]
         dots.append((t_s[~np.isnan(p95)], p95[~np.isnan(p95)]))
-        per_run.append({"windows": {"t_s": t_s, "error_share": table["error_share"], "start": t_s - width / 2,
-                                    "end": t_s + width / 2}})
+        per_run.append({"windows": _windows(table, result.duration_s / 40)})
     simulated = [np.concatenate(column) for column in zip(*dots)]
     datasets = {**overlaid_runs(per_run), "theory": {**theory, "what": ["theory"] * len(theory["t_s"])},
                 "current": [{"t_s": fail_at}],

@@ -96,8 +96,8 @@ def trap_view(policy, load_percent, eject_after, fall, *, requests=PANEL_REQUEST
     result = results[0]
     datasets = overlaid_runs([failover_data(r, "load balancer", h, fail_at_s=dies) for r in results])
     times = datasets["failover_theory"]["t_s"]
-    datasets["failover_theory"] = pd.DataFrame({"t_s": times, "share": failed_shares(
-        times.to_numpy(), "load balancer", TRAP_SERVERS, dies, h, fall=fall)})
+    datasets["failover_theory"] = {"t_s": times, "share": failed_shares(times, "load balancer", TRAP_SERVERS, dies, h,
+                                                                       fall=fall)}
     datasets["events"] = [e for e in ({"t_s": dies, "event": "server dies"},
                                       {"t_s": seen, "event": "check takes it out"}) if e["t_s"] <= result.duration_s]
     failed, shares = [], []
@@ -116,7 +116,7 @@ def trap_view(policy, load_percent, eject_after, fall, *, requests=PANEL_REQUEST
 
 def _in_window(result, dies, seen):
     """Requests that reached the balancer between the death (``dies``) and the check that takes the server out."""
-    entered = result.arrival_s + result.column("dns_ms") / 1_000.0
+    entered = result.reached_s()
     return int(np.count_nonzero((entered >= dies) & (entered < seen)))
 
 
