@@ -18,6 +18,7 @@ from test_engines import outages, servers
 import chapter1 as c
 from chapter1.components import downtime
 from chapter1.components.policies import POLICIES
+from chapter1.core import kernels
 from chapter1.core.component import ERROR, OK
 from chapter1.core.simulation import Simulation
 
@@ -83,7 +84,8 @@ def pools(draw):
 
 
 def state(sim, run, answer):
-    parts = [(p.records(), p.served, list(p.free), list(p.waiting)) for p in run.parts]
+    # (each worker heap as a sorted list: a heap's layout may differ where its values do not)
+    parts = [(p.records(), p.served, sorted(p.free), list(p.waiting)) for p in run.parts]
     return ([list(a) for a in answer], parts, run.routes().tolist(), run.connections, run.turn, run.errors_in_row,
             run.ejected, run.healthy, sim.failed_at.tolist(), sim.end.tolist())
 
@@ -139,3 +141,30 @@ def test_every_path_of_a_balancer_gives_what_the_loop_one_request_at_a_time_give
         run = sim.tiers[0]
         found.append(state(sim, run, admit(run, np.arange(n), sim.arrival.copy())))
     assert same(*found)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(pool=pools(), rate=st.sampled_from([5.0, 40.0, 150.0, 600.0]), n=st.integers(1, 400),
+       seed=st.integers(0, 2**20), block=st.sampled_from([7, 1 << 14]))
+def test_the_compiled_loop_leaves_the_runtimes_as_the_reference_loop_does(pool, rate, n, seed, block):
+    """Plain servers under the four policies it knows run compiled, however few the requests (here), in blocks."""
+    assert kernels.compiled() is not None, "numba is a dependency of the course: the compiled loops must load"
+    arch = c.Architecture("pool", (pool,), dns=None)
+    found, compiled, balance = [], [], kernels.balance_through_changes
+
+    def spy(run, requests, times):
+        compiled.append(len(requests))
+        return balance(run, requests, times, block=block)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(kernels, "MIN_ROUTED", 0)
+        patch.setattr(kernels, "balance_through_changes", spy)
+        for loop in (reference_loop, downtime.balance_through_changes):
+            sim = Simulation(arch, c.Workload.from_rate(rate), n, seed)
+            for runtime in sim.runtimes:
+                runtime.prepare()
+            run = sim.tiers[0]
+            found.append(state(sim, run, loop(run, np.arange(n), sim.arrival.copy())))
+    assert same(*found)
+    plain = all(type(m) is c.Server for m in pool.members) and pool.policy in downtime.COMPILED_POLICIES.values()
+    assert bool(compiled) == plain

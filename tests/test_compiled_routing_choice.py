@@ -1,6 +1,6 @@
 """Which balancers route in the compiled loop: those that read connections (least connections, power of two)
-over plain servers, and only in runs of at least ``kernels.MIN_REQUESTS`` requests (a notebook's panel never
-loads numba).  Lowered here to a few hundred requests, as in tests/test_kernels.py."""
+over plain servers, and only when at least ``kernels.MIN_ROUTED`` requests reach the balancer (a few thousand: a
+panel's runs do, a short example does not load numba).  Set here to a few hundred requests."""
 
 import pytest
 
@@ -32,7 +32,7 @@ def run(arch, engine="fast"):
 @pytest.mark.parametrize("policy", ["least_connections", "power_of_two"])
 def test_a_long_run_of_a_balancer_that_reads_connections_routes_in_the_compiled_loop(compiled_routes, monkeypatch,
                                                                                      policy):
-    monkeypatch.setattr(kernels, "MIN_REQUESTS", REQUESTS)
+    monkeypatch.setattr(kernels, "MIN_ROUTED", REQUESTS)
     arch = c.load_balanced(3, policy, workers=2)
     fast = run(arch)
     assert compiled_routes == [policy]
@@ -41,7 +41,7 @@ def test_a_long_run_of_a_balancer_that_reads_connections_routes_in_the_compiled_
 
 @pytest.mark.parametrize("policy", ["least_connections", "power_of_two", "round_robin", "random"])
 def test_a_run_shorter_than_the_threshold_routes_in_python(compiled_routes, monkeypatch, policy):
-    monkeypatch.setattr(kernels, "MIN_REQUESTS", REQUESTS + 1)
+    monkeypatch.setattr(kernels, "MIN_ROUTED", REQUESTS + 1)
     run(c.load_balanced(3, policy, workers=2))
     assert compiled_routes == []
 
@@ -57,8 +57,21 @@ def test_servers_that_step_their_own_way_route_in_python_however_long_the_run(co
         def runtime(self, sim, index):
             return Paced(self, sim, index)
 
-    monkeypatch.setattr(kernels, "MIN_REQUESTS", REQUESTS)
+    monkeypatch.setattr(kernels, "MIN_ROUTED", REQUESTS)
     arch = c.Architecture("paced", (c.LoadBalancer(servers=tuple(PacedServer(name=f"web-{k}") for k in range(3)),
                                                    policy="least_connections"),), dns=None)
     run(arch)
     assert compiled_routes == []
+
+
+@pytest.mark.parametrize("policy", ["least_connections", "power_of_two", "round_robin", "random"])
+@pytest.mark.parametrize("enough", [True, False])
+def test_a_balancer_whose_view_changes_routes_compiled_from_the_threshold_on(monkeypatch, policy, enough):
+    calls, real = [], kernels.balance_through_changes
+    monkeypatch.setattr(kernels, "balance_through_changes", lambda *args: calls.append(1) or real(*args))
+    monkeypatch.setattr(kernels, "MIN_ROUTED", REQUESTS if enough else REQUESTS + 1)
+    arch = c.load_balanced(3, policy, workers=2, health_check_interval_s=0.5).fail("web-2", at_s=0.2)
+    arch = arch.with_changes("load balancer", eject_after=3)
+    fast = run(arch)
+    assert calls == ([1] if enough else [])
+    assert fast.requests.equals(run(arch, "simpy").requests)

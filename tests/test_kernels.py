@@ -21,6 +21,7 @@ def compiled_always():
     assert kernels.compiled() is not None, "numba is a dependency of the course: the compiled loops must load"
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(kernels, "MIN_REQUESTS", 0)
+        patch.setattr(kernels, "MIN_ROUTED", 0)
         yield
 
 
@@ -103,7 +104,8 @@ def test_without_numba_the_python_loops_give_the_same_result(monkeypatch):
 
 
 def test_a_notebook_sized_run_leaves_numba_unloaded():
-    # a panel's run stays light: numba (and its compiler) load only for runs of MIN_REQUESTS or more
+    # numba (and its compiler) load for runs of MIN_REQUESTS or more, or for a balancer that routes MIN_ROUTED or
+    # more one at a time (reading connections, or through a changing view); round robin routes a whole run at once
     code = ("import sys, chapter1 as c; c.simulate(c.load_balanced(4), c.Workload(users=10**7), requests=30_000);"
             "print('numba' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

@@ -18,8 +18,9 @@ from heapq import heappop, heappush, heapreplace
 
 import numpy as np
 
+from ..core import kernels
 from ..core.component import ERROR, OK, REJECTED, TIMEOUT
-from .policies import READS_CONNECTIONS, _least_connections, _round_robin
+from .policies import READS_CONNECTIONS, _least_connections, _power_of_two, _random, _round_robin
 
 
 class Downtime:
@@ -91,7 +92,11 @@ def balance_through_changes(run, requests, times):
     A member that is a plain :class:`~chapter1.components.server.ServerRun` (FCFS, its deaths as
     :class:`AdmitThroughOutages` runs them) is stepped here, with the arithmetic of ``_step`` and ``_settle``
     in the same order, so the floats are the same; least connections and round robin are picked here too.
-    Any other member admits its own way, and any other pick is the policy's."""
+    Any other member admits its own way, and any other pick is the policy's.  A long enough run over plain
+    servers, in order of arrival, with one of the four policies the compiled loop knows, runs compiled
+    (:func:`chapter1.core.kernels.balance_through_changes`, the same floats)."""
+    if _compiles(run, times):
+        return kernels.balance_through_changes(run, requests, times)
     spec, parts, connections, routed = run.spec, run.parts, run.connections, run.routed
     choose, failed_at, end = run.choose, run.sim.failed_at, run.sim.end
     ejects, own = spec.eject_after is not None, Downtime(spec.outages) if spec.outages else None
@@ -213,6 +218,21 @@ def balance_through_changes(run, requests, times):
     for part, before, count, station in zip(parts, admitted_before, unserved, stations):
         part.served += 0 if station is None else len(part.admitted) - before - count
     return statuses, leaves
+
+
+COMPILED_POLICIES = {_least_connections: "least_connections", _round_robin: "round_robin", _random: "random",
+                     _power_of_two: "power_of_two"}
+
+
+def _compiles(run, times):
+    """Whether :func:`balance_through_changes` runs compiled: plain servers, a policy the loop knows, times in order."""
+    from .server import ServerRun
+
+    return (run.choose in COMPILED_POLICIES and kernels.use_compiled_routes(len(times))
+            and all(type(p) is ServerRun and (isinstance(p.admit, AdmitThroughOutages)
+                                              or getattr(p.admit, "__func__", None) is ServerRun.admit)
+                    for p in run.parts)
+            and bool(np.all(times[1:] >= times[:-1])))
 
 
 def _station(part):

@@ -489,7 +489,7 @@ class LoadBalancerRun(PoolRun):
         when the request leaves it, and a heap of those times counts the requests each server holds at ``t``.
         Returns the routes, each request's service time and start (NaN: rejected), as arrays, for
         :meth:`ServerRun.book`."""
-        if (self.spec.policy in ("least_connections", "power_of_two") and kernels.use_compiled(self.sim.n)
+        if (self.spec.policy in ("least_connections", "power_of_two") and kernels.use_compiled_routes(len(requests))
                 and all(type(p)._step is ServerRun._step for p in self.parts)):
             return kernels.route_by_connections(self, healthy, requests, times, self._pairs(healthy, requests))
         leaving, connections, choose = self.leaving, self.connections, self.choose

@@ -159,3 +159,250 @@ def number(values):
             count += 1
         out[k] = ids[h]
     return out, count
+
+
+LEAST, ROBIN, RANDOM, PAIR = range(4)  # the policies :func:`balance` picks with
+OK, ERROR, TIMEOUT, REJECTED = range(4)  # (as chapter1.core.component)
+
+
+@jit
+def balance(times, u, v, services, policy, eject_after, interval, checked, up_at, own, own_deaths, changes,
+            stretches, deaths, offsets, down, reset, state, recheck, healthy, ejected, ejected_at, errors,
+            connections, back, back_to, back_status, heaps, workers, queues, head, count, timeouts, limits, bounded,
+            served):
+    """:func:`chapter1.components.downtime.balance_through_changes` over plain servers, for requests in order of
+    arrival: the health view of each check (``checked``; ``up_at`` for readmitting ejected servers), outlier
+    ejection after ``eject_after`` errors in a row (0: none), the servers' outages (``changes``, ``stretches``,
+    ``deaths``, each server's slice of them in ``offsets``; ``down`` and ``reset`` their state) and the
+    balancer's own (``own``, ``own_deaths``).  State arrays are updated in place (``state``: turn, view key,
+    members in view, requests inside; ``recheck``: when to ask the view again).  Returns, per request, its
+    status, leave time, route (-1: none), failure (-1: none, the number of servers: the balancer, else the
+    server), whether a
+    server admitted it, its wait, start, finish (NaN: not served) and end (NaN: not set here)."""
+    n, size = len(times), queues.shape[1]
+    status, leaves, routes = np.empty(n, dtype=np.int8), np.empty(n), np.full(n, -1, dtype=np.int64)
+    failed, admitted = np.full(n, -1, dtype=np.int64), np.zeros(n, dtype=np.bool_)
+    waits, starts, finishes, ends = np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
+    turn, view_key, m, inside = state[0], state[1], state[2], state[3]
+    ejects = eject_after > 0
+    for r in range(n):
+        t = times[r]
+        while inside and back[0] <= t:  # answers back before this request
+            at, k, st = back[0], back_to[0], back_status[0]
+            inside -= 1
+            pop_top3(back, back_to, back_status, inside)
+            connections[k] -= 1
+            if ejects:
+                m = count_error(k, st, at, eject_after, errors, ejected, ejected_at, healthy, m)
+        if len(own[0]) and not up(own[0], own[1], 0, len(own[0]), t):  # the balancer is down: 503
+            status[r], leaves[r] = ERROR, t
+            continue
+        if t >= recheck[0]:
+            key = np.int64(np.floor(t / interval))
+            if key != view_key:
+                view_key, m = key, 0
+                for k in range(len(workers)):
+                    if checked[key, k]:
+                        healthy[m] = k
+                        m += 1
+                if ejected.any():  # a new check readmits the ejected servers it finds up
+                    seen = key * interval
+                    for k in range(len(workers)):
+                        if ejected[k] and seen >= ejected_at[k] and up_at[key, k]:
+                            ejected[k] = False
+                    m = leave_out(healthy, m, ejected)
+            recheck[0] = (view_key + 1) * interval * (1.0 - 1e-12)
+        if m == 0:  # no healthy server: 503
+            status[r], leaves[r] = ERROR, t
+            continue
+        k = pick(policy, healthy, m, turn, connections, u[r], v[r])
+        if policy == LEAST or policy == ROBIN:
+            turn += 1
+        routes[r] = k
+        st, leave, death = OK, t, np.inf
+        if offsets[2, k + 1] > offsets[2, k]:  # a server with outages: up at t? its next death?
+            if not down[k, 0] <= t < down[k, 1]:
+                refresh(k, t, changes, stretches, deaths, offsets, down, reset, heaps, workers, head, count)
+            if not down[k, 2]:
+                st = ERROR
+            death = down[k, 3]
+        if st == OK:
+            st, leave = step(k, r, t, death, services[k, r], heaps, workers, queues, size, head, count, timeouts,
+                             limits, bounded, served, admitted, waits, starts, finishes, ends)
+        if leave > t:
+            connections[k] += 1
+            push3(back, back_to, back_status, inside, leave, k, st)
+            inside += 1
+        elif ejects:
+            m = count_error(k, st, t, eject_after, errors, ejected, ejected_at, healthy, m)
+        if st != OK:
+            failed[r] = k
+        elif len(own_deaths) and next_after(own_deaths, t) <= leave:  # the balancer died while it was inside
+            failed[r], st = len(workers), ERROR
+        status[r], leaves[r] = st, leave
+    state[0], state[1], state[2], state[3] = turn, view_key, m, inside
+    return status, leaves, routes, failed, admitted, waits, starts, finishes, ends
+
+
+@jit
+def pick(policy, healthy, m, turn, connections, u, v):  # the policy's member among healthy[:m]
+    if policy == LEAST:  # the first with the fewest connections, counting from the next in turn
+        first = (turn + 1) % m
+        k = healthy[first]
+        for j in range(1, m):
+            other = healthy[(first + j) % m]
+            if connections[other] < connections[k]:
+                k = other
+        return k
+    if policy == ROBIN:
+        return healthy[(turn + 1) % m]
+    if policy == RANDOM:
+        return healthy[int(u * m)]
+    if m == 1:
+        return healthy[0]
+    a, b = int(u * m), int(v * (m - 1))
+    a, b = healthy[a], healthy[b + (b >= a)]
+    return b if connections[b] < connections[a] else a
+
+
+@jit
+def step(k, r, t, death, s, heaps, workers, queues, size, head, count, timeouts, limits, bounded, served, admitted,
+         waits, starts, finishes, ends):
+    """Server k's FCFS step for request r (ServerRun._step and _settle, as the loop in downtime inlines them)."""
+    start, timeout = heaps[k, 0], timeouts[k]
+    if bounded[k]:
+        while count[k] and queues[k, head[k]] <= t:
+            head[k] = (head[k] + 1) % size
+            count[k] -= 1
+        if start > t and count[k] >= limits[k]:
+            return REJECTED, t
+        if start > t:
+            queues[k, (head[k] + count[k]) % size] = start
+            count[k] += 1
+    if start <= t:
+        start = t
+    replace_top_row(heaps, k, workers[k], start if start - t > timeout else start + s)
+    admitted[r] = True
+    if start - t > timeout or start >= death:  # it gave up waiting, or the server died meanwhile
+        wait = death - t if start >= death else start - t
+        waits[r] = wait
+        st, leave = ERROR, death
+        if start < death:
+            st, leave = TIMEOUT, start
+        if wait > timeout:
+            st, ends[r] = TIMEOUT, t + timeout
+        return st, leave
+    finish = start + s
+    waits[r], starts[r] = start - t, start
+    st, leave = OK, finish
+    if finish >= death:  # the server died while it served this one
+        st, leave = ERROR, death
+    else:
+        served[k] += 1
+    finishes[r] = leave
+    if leave - t > timeout:
+        st, ends[r] = TIMEOUT, t + timeout
+    return st, leave
+
+
+@jit
+def refresh(k, t, changes, stretches, deaths, offsets, down, reset, heaps, workers, head, count):
+    """Server k's state at t (up? its next death) and the stretch it holds over; back from a death: empty."""
+    low, high = offsets[0, k], offsets[0, k + 1]
+    j = bisect_right(changes, low, high, t)
+    down[k, 0] = changes[j - 1] if j > low else -np.inf
+    down[k, 1] = changes[j] if j < high else np.inf
+    down[k, 2] = up(stretches[0], stretches[1], offsets[1, k], offsets[1, k + 1], t)
+    if down[k, 2]:
+        low, high = offsets[2, k], offsets[2, k + 1]
+        passed = bisect_right(deaths, low, high, t)
+        down[k, 3] = deaths[passed] if passed < high else np.inf
+        if passed - low > reset[k]:
+            heaps[k, :workers[k]] = 0.0
+            head[k], count[k], reset[k] = 0, 0, passed - low
+
+
+@jit
+def count_error(k, st, now, eject_after, errors, ejected, ejected_at, healthy, m):
+    """Outlier ejection (LoadBalancerRun._count_error); returns how many members the view holds now."""
+    if st == ERROR:
+        errors[k] += 1
+        if errors[k] >= eject_after and not ejected[k]:
+            ejected[k], ejected_at[k] = True, now
+            m = leave_out(healthy, m, ejected)
+    elif st == OK:
+        errors[k] = 0
+    return m
+
+
+@jit
+def leave_out(healthy, m, ejected):  # the view less the ejected members, unless that leaves none
+    kept = 0
+    for j in range(m):
+        kept += not ejected[healthy[j]]
+    if kept == 0:
+        return m
+    kept = 0
+    for j in range(m):
+        if not ejected[healthy[j]]:
+            healthy[kept] = healthy[j]
+            kept += 1
+    return kept
+
+
+@jit
+def bisect_right(values, low, high, x):  # bisect.bisect_right on values[low:high], as an index into values
+    while low < high:
+        middle = (low + high) // 2
+        if x < values[middle]:
+            high = middle
+        else:
+            low = middle + 1
+    return low
+
+
+@jit
+def up(starts, ends, low, high, t):  # Downtime.up over the stretches starts[low:high], ends[low:high]
+    j = bisect_right(starts, low, high, t) - 1
+    return j < low or t >= ends[j]
+
+
+@jit
+def next_after(deaths, t):  # the first death after t, or inf
+    j = bisect_right(deaths, 0, len(deaths), t)
+    return deaths[j] if j < len(deaths) else np.inf
+
+
+@jit
+def before(a, b, c, x, y, z):  # (a, b, c) < (x, y, z), as Python compares tuples
+    return a < x or (a == x and (b < y or (b == y and c < z)))
+
+
+@jit
+def push3(keys, second, third, size, key, value, other):  # heappush of (key, value, other) onto the heap of size
+    i = size
+    while i > 0:
+        parent = (i - 1) // 2
+        if not before(key, value, other, keys[parent], second[parent], third[parent]):
+            break
+        keys[i], second[i], third[i] = keys[parent], second[parent], third[parent]
+        i = parent
+    keys[i], second[i], third[i] = key, value, other
+
+
+@jit
+def pop_top3(keys, second, third, size):  # drop the top of a heap of size + 1 (tuples compared whole)
+    key, value, other = keys[size], second[size], third[size]
+    i = 0
+    while True:
+        child = 2 * i + 1
+        if child >= size:
+            break
+        if child + 1 < size and before(keys[child + 1], second[child + 1], third[child + 1], keys[child],
+                                       second[child], third[child]):
+            child += 1
+        if not before(keys[child], second[child], third[child], key, value, other):
+            break
+        keys[i], second[i], third[i] = keys[child], second[child], third[child]
+        i = child
+    keys[i], second[i], third[i] = key, value, other

@@ -4,8 +4,9 @@ A million requests through one server is a million steps of "start when the earl
 and its users' DNS caches a million steps of "is my answer still fresh".  In Python each step costs
 a few hundred nanoseconds; compiled with numba, a few.  These functions give exactly what the Python
 loops give (the same floating-point operations in the same order), so a Result does not depend on
-which ran.  numba is imported on the first run of at least :data:`MIN_REQUESTS` requests, never for
-a notebook's panels; if it is missing or cannot compile, the Python loops run instead.
+which ran.  numba is imported on the first run of at least :data:`MIN_REQUESTS` requests, or the first
+balancer that routes at least :data:`MIN_ROUTED` requests one at a time (chapter 03's and 04's panels);
+if it is missing or cannot compile, the Python loops run instead.
 
 >>> import numpy as np
 >>> starts, free, waiting = fcfs_starts(np.array([0.0, 0.1, 0.2]), np.array([1.0, 1.0, 1.0]),
@@ -21,6 +22,10 @@ from types import SimpleNamespace
 import numpy as np
 
 MIN_REQUESTS = 100_000  # below this the Python loops take a few ms and numba's import would cost more
+# A balancer that reads connections, or whose view changes, routes one request at a time: about 1.6 us a
+# request in Python.  A live panel's few tens of thousands of requests then cost tens of ms an update,
+# so these loops run compiled from far fewer requests (numba loads once, ~0.6 s of CPU, at the first).
+MIN_ROUTED = 2_000
 _compiled = None
 
 
@@ -38,6 +43,11 @@ def compiled():
 def use_compiled(n):
     """Whether a loop over ``n`` requests runs compiled."""
     return n >= MIN_REQUESTS and compiled() is not None
+
+
+def use_compiled_routes(n):
+    """Whether a balancer's routing of ``n`` requests one at a time runs compiled (see :data:`MIN_ROUTED`)."""
+    return n >= MIN_ROUTED and compiled() is not None
 
 
 def fcfs_starts(times, services, free, waiting, timeout, queue_limit):
@@ -76,19 +86,7 @@ def route_by_connections(run, healthy, requests, times, pairs=None, block=1 << 1
     however many servers there are."""
     parts, least = run.parts, pairs is None
     healthy = np.asarray(healthy, dtype=np.int64)
-    workers = np.array([len(p.free) for p in parts])
-    heaps = np.zeros((len(parts), workers.max()))
-    for k, p in enumerate(parts):
-        heaps[k, :workers[k]] = p.free
-    bounded = np.array([p.bounded for p in parts])
-    limits = np.array([min(p.queue_limit, len(requests) + len(p.waiting)) if p.bounded else 0 for p in parts],
-                      dtype=np.int64)
-    queues = np.zeros((len(parts), max(1, int(limits.max()))))
-    count = np.array([len(p.waiting) for p in parts])
-    for k, p in enumerate(parts):
-        queues[k, :count[k]] = p.waiting
-    head = np.zeros(len(parts), dtype=np.int64)
-    timeouts = np.array([p.timeout for p in parts], dtype=float)
+    servers = _servers(parts, len(requests))
     inside = len(run.leaving)
     leave_at, leave_to = np.empty(inside + len(requests)), np.empty(inside + len(requests), dtype=np.int64)
     for at, (leave, k) in enumerate(sorted(run.leaving)):  # a sorted list is a heap
@@ -101,13 +99,11 @@ def route_by_connections(run, healthy, requests, times, pairs=None, block=1 << 1
         service = np.array([p.service.take(requests[part], keep=True) for p in parts])
         route, start, turn, inside = compiled().route(
             times[part], service, a[part], b[part], least, healthy, turn, connections, leave_at, leave_to, inside,
-            heaps, workers, queues, head, count, timeouts, limits, bounded)
+            *servers)
         routes.append(route)
         starts.append(start)
         services.append(service[route, np.arange(len(route))])
-    for k, p in enumerate(parts):
-        p.free = heaps[k, :workers[k]].tolist()
-        p.waiting = deque(np.roll(queues[k], -head[k])[:count[k]].tolist())
+    _hand_back(parts, servers)
     run.connections, run.turn = connections.tolist(), turn
     run.leaving = sorted(zip(leave_at[:inside].tolist(), leave_to[:inside].tolist()))
     return np.concatenate(routes), np.concatenate(services), np.concatenate(starts)
@@ -116,7 +112,8 @@ def route_by_connections(run, healthy, requests, times, pairs=None, block=1 << 1
 def _compile():
     from . import _loops  # imports numba
 
-    loops = SimpleNamespace(fcfs=_loops.fcfs, dns=_loops.dns, route=_loops.route, number=_loops.number)
+    loops = SimpleNamespace(fcfs=_loops.fcfs, dns=_loops.dns, route=_loops.route, number=_loops.number,
+                            balance=_loops.balance)
     # compile (or load the machine code kept from an earlier run) now, so that a failure here means the Python loops
     loops.fcfs(np.zeros(1), np.zeros(1), np.zeros((1, 1)), np.zeros(1), 0, 1.0, True, 1)
     loops.dns(np.zeros(1, dtype=np.int64), 1, np.zeros(1), np.zeros(1), 1.0, np.zeros(1, dtype=bool))
@@ -125,4 +122,149 @@ def _compile():
     loops.route(np.zeros(1), one, ints, ints, True, ints, 0, ints.copy(), np.zeros(1), ints.copy(), 0, one.copy(),
                 np.ones(1, dtype=np.int64), one.copy(), ints.copy(), ints.copy(), np.zeros(1), ints.copy(),
                 np.ones(1, dtype=bool))
+    yes, no = np.ones((1, 1), dtype=bool), np.zeros((2, 0))
+    loops.balance(np.zeros(1), np.zeros(1), np.zeros(1), one, 0, 0, 1.0, yes, yes.copy(), no, np.zeros(0), np.zeros(0),
+                  no.copy(), np.zeros(0), np.zeros((3, 2), dtype=np.int64), np.tile([np.inf, -np.inf, 1.0, np.inf],
+                  (1, 1)), ints.copy(), np.array([-1, -1, 0, 0]), np.array([-np.inf]), ints.copy(),
+                  np.zeros(1, dtype=bool), np.zeros(1), ints.copy(), ints.copy(), np.zeros(1), ints.copy(), ints.copy(),
+                  one.copy(), np.ones(1, dtype=np.int64), one.copy(), ints.copy(), ints.copy(), np.full(1, np.inf),
+                  ints.copy(), np.zeros(1, dtype=bool), ints.copy())
     return loops
+
+
+POLICY_CODES = {"least_connections": 0, "round_robin": 1, "random": 2, "power_of_two": 3}  # as _loops.balance
+
+
+def balance_through_changes(run, requests, times, block=1 << 14):
+    """:func:`chapter1.components.downtime.balance_through_changes`, compiled, for plain servers (``stations``
+    from its ``_station``) and requests in order of arrival; the same statuses, leave times, records and state.
+    Services are read ``block`` requests at a time."""
+    parts, spec, interval = run.parts, run.spec, run.interval
+    views, up_at = _views(run, int(math.floor(float(times[-1]) / interval)))
+    own = _downtime(spec.outages)
+    outages = [_downtime(p.spec.outages) for p in parts]
+    offsets = np.zeros((3, len(parts) + 1), dtype=np.int64)
+    for row, pieces in enumerate(zip(*[(changes, stretch[0], deaths) for changes, stretch, deaths in outages])):
+        offsets[row, 1:] = np.cumsum([len(p) for p in pieces])
+    changes = np.concatenate([o[0] for o in outages])
+    stretches = np.concatenate([o[1] for o in outages], axis=1)
+    deaths = np.concatenate([o[2] for o in outages])
+    down = np.tile([np.inf, -np.inf, 1.0, np.inf], (len(parts), 1))
+    reset = np.array([getattr(p.admit, "reset", 0) for p in parts], dtype=np.int64)
+    healthy = np.zeros(len(parts), dtype=np.int64)
+    healthy[:len(run.healthy)] = run.healthy
+    ejected = np.zeros(len(parts), dtype=bool)
+    ejected_at = np.zeros(len(parts))
+    for k, at in run.ejected.items():
+        ejected[k], ejected_at[k] = True, at
+    state = np.array([run.turn, -1 if run.view_key is None else run.view_key, len(run.healthy), 0], dtype=np.int64)
+    recheck, errors = np.array([run.recheck_at]), np.array(run.errors_in_row, dtype=np.int64)
+    connections = np.array(run.connections, dtype=np.int64)
+    back, back_to, back_status = np.empty(len(requests)), np.empty(len(requests), np.int64), np.empty(len(requests),
+                                                                                                       np.int64)
+    servers = _servers(parts, len(requests))
+    served = np.zeros(len(parts), dtype=np.int64)
+    u, v = (run.u_draws, run.v_draws) if hasattr(run, "u_draws") else (np.zeros(run.sim.n),) * 2
+    out = []
+    for low in range(0, len(requests), block):
+        part = slice(low, low + block)
+        service = np.array([p.service.take(requests[part], keep=True) for p in parts])
+        out.append(compiled().balance(
+            times[part], u[requests[part]], v[requests[part]], service, POLICY_CODES[spec.policy],
+            spec.eject_after or 0, float(interval), views, up_at, own[1], own[2], changes, stretches, deaths, offsets,
+            down, reset, state, recheck, healthy, ejected, ejected_at, errors, connections, back, back_to,
+            back_status, *servers, served))
+    status, leaves, routes, failed, admitted, waits, starts, finishes, ends = (np.concatenate(c) for c in zip(*out))
+    _keep_servers(parts, servers, reset, served, requests, routes, admitted, waits, starts, finishes)
+    run.turn, m = int(state[0]), int(state[2])
+    run.view_key = None if state[1] < 0 else int(state[1])
+    run.healthy = tuple(healthy[:m].tolist())
+    run.healthy_set = frozenset(run.healthy)
+    if run.view_key is not None:
+        run.joined = tuple(k for k, at in enumerate(run.joins) if at <= run.view_key * interval)
+    run.recheck_at, run.errors_in_row = float(recheck[0]), errors.tolist()
+    run.ejected = {k: float(ejected_at[k]) for k in np.argsort(ejected_at, kind="stable").tolist() if ejected[k]}
+    run.connections[:] = connections.tolist()
+    routed = routes >= 0
+    run.routed_all.append((requests[routed], routes[routed]))
+    index_of = np.array([p.index for p in parts] + [run.index])
+    hit = failed != -1
+    run.sim.failed_at[requests[hit]] = index_of[failed[hit]]
+    late = ~np.isnan(ends)
+    run.sim.end[requests[late]] = ends[late]
+    return status, leaves
+
+
+def _views(run, last):
+    """(views, up): for each check 0..``last``, the members it finds healthy (joined, and up at one of the last
+    ``fall`` checks, as PoolRun._view asks) and the members up at it, as boolean arrays (checks x members)."""
+    keys = np.arange(last + 1)
+    seen = keys * float(run.interval)
+    joined = np.asarray(run.joins)[None, :] <= seen[:, None]
+    up = np.ones((len(keys), len(run.members)), dtype=bool)
+    healthy = joined.copy()
+    for k, member in enumerate(run.members):
+        if member.outages:
+            up[:, k] = _up(member.outages, seen)
+            found = np.zeros(len(keys), dtype=bool)
+            for j in range(run.spec.fall):  # (check j back exists from key j on)
+                found[j:] |= _up(member.outages, seen[j:] - j * run.interval)
+            healthy[:, k] &= found
+    return healthy, up
+
+
+def _up(outages, t):
+    """Component.is_up at each of the times ``t`` (an array)."""
+    from ..components.downtime import Downtime
+
+    down = Downtime(outages)
+    j = np.searchsorted(down.starts, t, side="right") - 1
+    return (j < 0) | (t >= np.asarray(down.ends + [-np.inf])[j])
+
+
+def _downtime(outages):
+    """A component's outages as arrays: (the times its state changes, its merged stretches (2 x k), its deaths)."""
+    from ..components.downtime import Downtime
+
+    d = Downtime(outages)
+    return (np.array(sorted(set(d.starts + d.ends + d.deaths)), dtype=float), np.array([d.starts, d.ends], dtype=float)
+            .reshape(2, -1), np.array(d.deaths, dtype=float))
+
+
+def _servers(parts, n):
+    """The servers' FCFS state as :func:`route_by_connections` hands it to the compiled loop."""
+    workers = np.array([len(p.free) for p in parts])
+    heaps = np.zeros((len(parts), workers.max()))
+    for k, p in enumerate(parts):
+        heaps[k, :workers[k]] = p.free
+    limits = np.array([min(p.queue_limit, n + len(p.waiting)) if p.bounded else 0 for p in parts], dtype=np.int64)
+    queues = np.zeros((len(parts), max(1, int(limits.max()))))
+    count = np.array([len(p.waiting) for p in parts])
+    for k, p in enumerate(parts):
+        queues[k, :count[k]] = p.waiting
+    return (heaps, workers, queues, np.zeros(len(parts), dtype=np.int64), count,
+            np.array([p.timeout for p in parts], dtype=float), limits, np.array([p.bounded for p in parts]))
+
+
+def _hand_back(parts, servers):
+    """The servers' worker heaps and queues, from the compiled loop's arrays back into their runtimes."""
+    heaps, workers, queues, head, count = servers[:5]
+    for k, p in enumerate(parts):
+        p.free = heaps[k, :workers[k]].tolist()
+        p.waiting = deque(np.roll(queues[k], -head[k])[:count[k]].tolist())
+
+
+def _keep_servers(parts, servers, reset, served, requests, routes, admitted, waits, starts, finishes):
+    """Hand the servers back their state and records (in order of admission, as their own lists keep them)."""
+    _hand_back(parts, servers)
+    for k, p in enumerate(parts):
+        if hasattr(p.admit, "reset"):
+            p.admit.reset = int(reset[k])
+        p.served += int(served[k])
+        mine = np.flatnonzero(admitted & (routes == k))
+        records = (requests[mine], waits[mine], starts[mine], finishes[mine])
+        if p.admitted:  # (records kept one at a time come after the arrays: keep them in one order)
+            for listed, values in zip((p.admitted, p.waits, p.starts, p.finishes), records):
+                listed.extend(values.tolist())
+        elif len(mine):
+            p.batches.append(records)
