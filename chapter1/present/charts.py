@@ -10,6 +10,7 @@ import collections
 import functools
 import gc
 import json
+import math
 
 import altair as alt
 import numpy as np
@@ -275,7 +276,7 @@ def knee_data(architecture, simulated=None, *, current=None, users_range=USERS_R
     theory = theory_curve(architecture, users_range, **workload_options)
     return {
         "theory": theory,
-        "labels": theory.groupby("statistic", sort=False).head(1),
+        "labels": first_rows(theory, "statistic"),
         "simulated": long_latency(simulated, "users") if simulated is not None else [],
         "saturation": [{"start": start, "end": users_range[1]}] if start < users_range[1] else [],
         "current": [{"users": current}] if current is not None else [],
@@ -315,16 +316,27 @@ def _theory_curve(architecture, users_range, points, model, ceiling, near, workl
     if ceiling is not None and near:
         extra = ceiling(architecture) * np.array(near)
         grid = np.sort(np.concatenate([grid, extra[(extra > users_range[0]) & (extra < users_range[1])]]))
-    rows = []
     options = dict(workload_items)
     points = (analytic.predict_curve(architecture, grid, (95,), **options) if model is analytic.predict else
               [model(architecture, Workload(users=float(users), **options), percents=(95,)) for users in grid])
-    for users, theory in zip(grid, points):
-        if theory is None:
-            continue
-        rows += [{"users": users, "statistic": label, "latency_ms": theory[key]}
-                 for key, label in STATISTICS.items() if np.isfinite(theory[key])]  # NaN: no closed form (tandems)
-    return pd.DataFrame(rows, columns=["users", "statistic", "latency_ms"])
+    # a row per point and statistic (point by point, each point's statistics in turn); NaN: no closed form (tandems)
+    latency = np.array([[math.nan if theory is None else theory[key] for key in STATISTICS] for theory in points],
+                       dtype=float).reshape(-1)
+    kept = np.isfinite(latency)
+    labels = np.tile(np.array(list(STATISTICS.values()), dtype=object), len(grid))
+    return pd.DataFrame({"users": np.repeat(grid, len(STATISTICS))[kept], "statistic": labels[kept],
+                         "latency_ms": latency[kept]})
+
+
+def first_rows(table, by):
+    """The first row of each group of ``by`` in ``table``, in the table's order: ``table.groupby(by,
+    sort=False).head(1)``, found in numpy.
+
+    >>> first_rows(pd.DataFrame({"k": ["a", "b", "a"], "v": [1, 2, 3]}), "k")["v"].tolist()
+    [1, 2]
+    """
+    _, first = np.unique(table[by].to_numpy(), return_index=True)
+    return table.iloc[np.sort(first)]
 
 
 def design_curves(designs, users_range, points, **options):
@@ -370,12 +382,19 @@ def timeline(result, bins=40):
 
 def timeline_data(result, bins=40):
     """The datasets :func:`timeline` draws: latency per window (long form), windows, outage bands."""
-    table = result.timeline(bins)
-    latency = long_form(table, ["t_s"], {"p50_ms": "p50", "p95_ms": "p95", "p99_ms": "p99"}, "percentile",
-                        "latency_ms")
-    labels = scales.spread_labels(latency.dropna().groupby("percentile").tail(1), "latency_ms", 0.1, span=True,
-                                  into="label_ms")
-    return {"latency": latency, "latency_labels": labels, "windows": table[["t_s", "error_share"]],
+    table = result.timeline_columns(bins, utilization=False)  # (dicts of columns: no table is built)
+    names, t_s = {"p50_ms": "p50", "p95_ms": "p95", "p99_ms": "p99"}, table["t_s"]
+    latency = {"t_s": np.tile(t_s, len(names)), "percentile": np.repeat(np.array(list(names.values()), dtype=object),
+                                                                        len(t_s)),
+               "latency_ms": np.concatenate([table[column] for column in names])}
+    last = [(np.flatnonzero(~np.isnan(table[column])), column, name) for column, name in names.items()]
+    ends = [(t_s[k[-1]], name, table[column][k[-1]]) for k, column, name in last if len(k)]  # each line's last point
+    ends.sort(key=lambda end: end[2])  # by height (a stable sort, as the table's for three rows)
+    values = np.array([end[2] for end in ends], dtype=float)
+    gap = 0.1 * max(values.max() - values.min(), values.max()) if len(values) else 0.1
+    labels = {"t_s": np.array([end[0] for end in ends], dtype=float), "percentile": [end[1] for end in ends],
+              "latency_ms": values, "label_ms": scales.spread(values, gap)}
+    return {"latency": latency, "latency_labels": labels, "windows": {"t_s": t_s, "error_share": table["error_share"]},
             "outages": _outages(result)}
 
 

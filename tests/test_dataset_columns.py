@@ -1,0 +1,62 @@
+"""Datasets a chart reads, built from columns in numpy: the same rows as the pandas steps they replaced (the old
+steps are written out here as the reference)."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import chapter1 as c
+from chapter1 import analytic
+from chapter1.present import charts, scales
+
+
+def _runs():
+    yield c.simulate(c.single_server(workers=2), c.Workload(users=200_000), requests=3_000, seed=2)  # overloaded
+    yield c.simulate(c.single_server(), c.Workload(users=1_000), requests=400, seed=1)  # quiet: empty windows
+    yield c.simulate(c.load_balanced(3).fail("web-2", at_s=2.0), c.Workload.from_rate(300), requests=3_000, seed=3)
+    yield c.simulate(c.single_server(workers=1, queue_limit=1), c.Workload(users=2_000_000), requests=30, seed=0)
+
+
+@pytest.mark.parametrize("run", range(4))
+@pytest.mark.parametrize("bins", [1, 30, 40])
+def test_timeline_data_is_the_long_form_and_labels_of_the_timeline_table(run, bins):
+    result = list(_runs())[run]
+    table = result.timeline(bins)
+    latency = charts.long_form(table, ["t_s"], {"p50_ms": "p50", "p95_ms": "p95", "p99_ms": "p99"}, "percentile",
+                               "latency_ms")
+    labels = scales.spread_labels(latency.dropna().groupby("percentile").tail(1), "latency_ms", 0.1, span=True,
+                                  into="label_ms")
+    want = {"latency": latency, "latency_labels": labels, "windows": table[["t_s", "error_share"]],
+            "outages": charts._outages(result)}
+    got = charts.timeline_data(result, bins)
+    assert list(got) == list(want)
+    for name in want:
+        assert charts.records(got[name]) == charts.records(want[name]), name
+
+
+def _theory_rows(architecture, users_range, points, ceiling, near, options):
+    """The curve's table as it was built: a dict per point and statistic."""
+    grid = np.geomspace(*users_range, points)
+    if ceiling is not None and near:
+        extra = ceiling(architecture) * np.array(near)
+        grid = np.sort(np.concatenate([grid, extra[(extra > users_range[0]) & (extra < users_range[1])]]))
+    rows = []
+    points = analytic.predict_curve(architecture, grid, (95,), **options)  # (the figures, as the curve asks them)
+    for users, theory in zip(grid, points):
+        if theory is None:
+            continue
+        rows += [{"users": users, "statistic": label, "latency_ms": theory[key]}
+                 for key, label in scales.STATISTICS.items() if np.isfinite(theory[key])]
+    return pd.DataFrame(rows, columns=["users", "statistic", "latency_ms"])
+
+
+@pytest.mark.parametrize("architecture", [c.single_server(), c.single_server(workers=1), c.web_and_database(),
+                                          c.web_and_database(web_workers=1, db_workers=1), c.load_balanced(4)])
+@pytest.mark.parametrize("near", [(), (0.9, 0.99)])
+def test_a_theory_curve_is_its_rows_point_by_point(architecture, near):
+    ceiling = (lambda arch: min(t.capacity for t in arch.tiers) / c.Workload().per_user_rate) if near else None
+    got = charts.theory_curve(architecture, (10, 10_000_000), 37, ceiling=ceiling, near=near)
+    want = _theory_rows(architecture, (10, 10_000_000), 37, ceiling, near, {})
+    assert charts.records(got) == charts.records(want)
+    assert charts.records(charts.first_rows(got, "statistic")) == charts.records(
+        got.groupby("statistic", sort=False).head(1))
