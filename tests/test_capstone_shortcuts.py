@@ -1,7 +1,9 @@
 """The capstone's shortcuts give what the longer way gives: a warm-up's draws taken from the end, every node's LRU
-state from one pass over the cluster's reads, one cache node's loss without hashing the keys."""
+state from one pass over the cluster's reads, one cache node's loss without hashing the keys, the bill without its
+table, the panel's bars without the sizing table."""
 
 import numpy as np
+import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -93,3 +95,40 @@ def test_an_lru_warm_up_from_the_last_reads_is_the_warm_up_from_every_read(seed,
                   for node, c in zip(cache_nodes(len(capacities), 1), capacities))
     shortcut, every = _lru_states(_recent_reads(w, draws, nodes), nodes), _lru_states(w.keys_at(draws), nodes)
     assert all(np.array_equal(a, b) for a, b in zip(shortcut, every, strict=True))
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(sites=st.integers(1, 4), web=st.integers(1, 200), nodes=st.integers(0, 10), shards=st.integers(1, 16),
+       replicas=st.integers(0, 8), consumers=st.integers(1, 500), cdn=st.booleans(), sticky=st.booleans(),
+       price=st.sampled_from([None, 0.02, 3]))
+def test_the_bill_without_its_table_is_the_tables_sum(sites, web, nodes, shards, replicas, consumers, cdn, sticky,
+                                                      price):
+    from chapter1.capstone.design import monthly_bill, monthly_cost
+
+    design = Design(datacentres=sites, web_servers=web, cache_nodes=nodes, shards=shards, replicas=replicas,
+                    consumers=consumers, cdn=cdn, sessions="sticky" if sticky else "shared")
+    prices = None if price is None else {"cdn_usd_per_gb": price}
+    assert monthly_bill(design, prices=prices) == float(monthly_cost(design, prices=prices)["usd_per_month"].sum())
+
+
+def test_the_panels_bars_are_the_sizing_tables_peak_and_site_lost_rows(monkeypatch):
+    """The bars, read from theory's utilisations, are the rows the sizing table gave (the table, as it was read)."""
+    from chapter1.present import charts
+    from chapter1.sections import capstone as cs
+
+    drawn = []
+    monkeypatch.setattr(cs, "_template", lambda: type("Stub", (), {"svg": lambda self, data: drawn.append(data)})())
+    for design in (Design(datacentres=1), Design(datacentres=2, web_servers=4, cache_nodes=0),
+                   Design(datacentres=3, shards=3, replicas=0), Design(datacentres=4, cache_nodes=6, web_servers=30)):
+        cs.design_view(design.datacentres, design.web_servers, design.cache_nodes, design.shards, design.replicas,
+                       design.consumers, requests=300)
+        loads, rows = cs.sizing(design), []
+        for station, row in loads.iterrows():
+            rows.append({"row": f"{station} · peak", "utilization": row["peak"], "state": "peak"})
+            if "data_centre lost" in loads:
+                lost = row["data_centre lost"]
+                rows.append({"row": f"{station} · site lost", "utilization": lost,
+                             "state": "overloaded" if lost >= 1 else "site lost"})
+        table = pd.DataFrame(rows)
+        table["shown"] = table["utilization"].clip(upper=cs.PANEL_TOP)
+        assert charts.records(drawn[-1]["loads"]) == charts.records(table)

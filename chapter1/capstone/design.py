@@ -11,6 +11,7 @@ Every table is a plain dict the learner can print and change (``score(design, ta
 
 from dataclasses import dataclass, fields
 
+import numpy as np
 import pandas as pd
 
 from ..components.cdn import CDN, Region
@@ -228,18 +229,31 @@ def monthly_cost(design, target=None, prices=None):
     >>> int(bill.loc["web servers", "count"]), int(bill.loc["web servers", "usd_per_month"])
     (20, 6000)
     """
+    table = pd.DataFrame(_bill(design, target, prices), columns=["item", "count", "unit_usd"])
+    table["usd_per_month"] = table["count"] * table["unit_usd"]
+    return table
+
+
+def monthly_bill(design, target=None, prices=None):
+    """The bill's total, US dollars a month: :func:`monthly_cost`'s ``usd_per_month`` summed, without the table.
+
+    >>> monthly_bill(Design()) == float(monthly_cost(Design())["usd_per_month"].sum())
+    True
+    """
+    return float(np.sum(np.array([count * unit for _, count, unit in _bill(design, target, prices)])))
+
+
+def _bill(design, target, prices):
+    """The bill's line items: (item, count, unit price in US dollars)."""
     d, t, p = Design.of(design), {**TARGET, **(target or {})}, {**PRICES, **(prices or {})}
     n = d.datacentres
     gb = (t["daily_active_users"] * t["requests_per_user"] * t["static_share"] * 30 * BOXES["asset_kb"] / 1e6)
-    rows = [("data centres", n, p["data_centre"]), ("web servers", n * d.web_servers, p["web_server"]),
+    return [("data centres", n, p["data_centre"]), ("web servers", n * d.web_servers, p["web_server"]),
             ("session stores", n if d.sessions == "shared" else 0, p["session_store"]),
             ("cache nodes", n * d.cache_nodes, p["cache_node"]),
             ("databases (primaries + replicas)", n * d.shards * (1 + d.replicas), p["database"]),
             ("queue brokers", n, p["queue_broker"]), ("consumers", n * d.consumers, p["consumer"]),
             ("CDN traffic (GB)", round(gb) if d.cdn else 0, p["cdn_usd_per_gb"])]
-    table = pd.DataFrame(rows, columns=["item", "count", "unit_usd"])
-    table["usd_per_month"] = table["count"] * table["unit_usd"]
-    return table
 
 
 def peak_rate(target=None):

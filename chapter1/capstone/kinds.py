@@ -320,8 +320,10 @@ def _recent_reads(workload, draws, nodes):
     while start > 0:
         part = workload.keys_at(draws[max(0, start - step):start])
         parts.append(part)
-        seen[part] = True
         start, step = max(0, start - step), 2 * step
+        if start == 0:  # every read inverted: nothing left to check
+            break
+        seen[part] = True
         distinct = np.flatnonzero(seen)
         if (np.bincount(_homes(distinct, len(nodes)), minlength=len(nodes)) >= need).all():
             break

@@ -10,10 +10,12 @@ The model lives in :mod:`chapter1.capstone` (target, prices, Design, build, scor
 import functools
 import math
 
+import numpy as np
 import pandas as pd
 
 from ..capstone import theory
-from ..capstone.design import BOXES, FAULTS, PRICES, TARGET, TIMERS, Design, build, describe, monthly_cost, workload
+from ..capstone.design import (BOXES, FAULTS, PRICES, TARGET, TIMERS, Design, build, describe, monthly_bill,
+                               monthly_cost, workload)
 from ..capstone.scoring import GROUPS, score, utilization
 from ..core import validation as check
 from ..core.simulation import simulate
@@ -202,26 +204,27 @@ def design_view(datacentres, web_servers, cache_nodes, shards, replicas, consume
     """What the panel shows for one design: (chart as SVG, headline HTML): theory's stations, a simulated peak."""
     design = Design(datacentres=datacentres, web_servers=web_servers, cache_nodes=cache_nodes, shards=shards,
                     replicas=replicas, consumers=consumers)
-    loads = sizing(design)
-    rows = []
-    for station, row in loads.iterrows():
-        rows.append({"row": f"{station} · peak", "utilization": row["peak"], "state": "peak"})
-        if "data_centre lost" in loads:
-            lost = row["data_centre lost"]
-            rows.append({"row": f"{station} · site lost", "utilization": lost,
-                         "state": "overloaded" if lost >= 1 else "site lost"})
-    table = pd.DataFrame(rows)
-    table["shown"] = table["utilization"].clip(upper=PANEL_TOP)
+    peak = theory.utilizations(design)  # (the sizing table's columns the chart draws, read without the table)
+    lost = theory.utilizations(design, lost="data_centre") if design.datacentres > 1 else None
+    rows, shares, states = [], [], []
+    for station, share in peak.items():
+        rows.append(f"{station} · peak"), shares.append(share), states.append("peak")
+        if lost is not None:
+            after = lost.get(station, math.nan)
+            rows.append(f"{station} · site lost"), shares.append(after)
+            states.append("overloaded" if after >= 1 else "site lost")
+    shares = np.array(shares, dtype=float)
+    table = {"row": rows, "utilization": shares, "state": states, "shown": np.minimum(shares, PANEL_TOP)}
     svg = _template().svg({"loads": table, "target": [{"at": 0.85}, {"at": 1.0}]})
     result = simulate(build(design), workload(), requests=requests, seed=seed)
     used = utilization(result)
     top, lat = used.idxmax(), theory.latency_ms(design)
-    bill = float(monthly_cost(design)["usd_per_month"].sum())
+    busiest = max(peak, key=peak.get)  # (the first of equals, as idxmax)
     availability = theory.availability(theory.faults(design))
-    text = [f"<b>${bill:,.0f}</b> a month · theory's availability a year <b>{availability:.4%}</b> "
+    text = [f"<b>${monthly_bill(design):,.0f}</b> a month · theory's availability a year <b>{availability:.4%}</b> "
             f"(target {TARGET['availability']:.3%})",
             f"simulated peak: busiest box <b>{top}</b> at <b>{used[top]:.0%}</b> (theory's busiest station: "
-            f"{loads['peak'].idxmax()} at {loads['peak'].max():.0%}) · p95 <b>{result.percentile(95):,.0f} ms</b> "
+            f"{busiest} at {peak[busiest]:.0%}) · p95 <b>{result.percentile(95):,.0f} ms</b> "
             f"(theory {'none: a station is overloaded' if math.isinf(lat[95]) else f'{lat[95]:,.0f} ms'})",
             f"<small>{requests:,} simulated requests = {result.duration_s:.2f} s of peak traffic at "
             f"{result.workload.rate:,.0f} req/s (run {seed + 1})</small>"]
