@@ -14,8 +14,19 @@ import numpy as np
 import pandas as pd
 
 from ..capstone import theory
-from ..capstone.design import (BOXES, FAULTS, PRICES, TARGET, TIMERS, Design, build, describe, monthly_bill,
-                               monthly_cost, workload)
+from ..capstone.design import (
+    BOXES,
+    FAULTS,
+    PRICES,
+    TARGET,
+    TIMERS,
+    Design,
+    build,
+    describe,
+    monthly_bill,
+    monthly_cost,
+    workload,
+)
 from ..capstone.scoring import GROUPS, score, utilization
 from ..core import validation as check
 from ..core.simulation import simulate
