@@ -60,3 +60,22 @@ def test_a_theory_curve_is_its_rows_point_by_point(architecture, near):
     assert charts.records(got) == charts.records(want)
     assert charts.records(charts.first_rows(got, "statistic")) == charts.records(
         got.groupby("statistic", sort=False).head(1))
+
+
+@pytest.mark.parametrize("edges, zipf_s", [(1, 0.6), (4, 1.0), (6, 1.2)])
+def test_the_cdn_panels_columns_are_its_tables(edges, zipf_s):
+    from chapter1.sections import cdn
+
+    lines = cdn._theory_lines(edges, zipf_s)
+    names = {"1 edge": 1, "your edges": edges} if edges > 1 else {"1 edge": 1}
+    table = pd.DataFrame([{"line": name, "ttl_s": t, "hit_ratio": hit} for name, n in names.items()
+                          for t, hit in zip(cdn.TTLS, analytic.edge_hit_curve(cdn.RATE, cdn.TTLS, n, cdn.ASSETS,
+                                                                              zipf_s))])
+    assert charts.records(lines) == charts.records(table)
+    for hit in (0.0, 0.37, 0.9):
+        wire = cdn._wire_columns(hit, edges)
+        assert charts.records(wire) == charts.records(cdn.wire_bars(hit, edges))
+        args = ([0.5, 0.6], 0.55, 60.0, edges, zipf_s)
+        assert cdn.headline(*args, wire, 4_000) == cdn.headline(*args, cdn.wire_bars(hit, edges), 4_000)
+        assert cdn.headline([], *args[1:], wire, 4_000) == cdn.headline([], *args[1:], cdn.wire_bars(hit, edges),
+                                                                         4_000)

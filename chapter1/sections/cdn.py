@@ -49,8 +49,8 @@ def theory_hit(ttl_s, edges, zipf_s, rate=RATE, assets=ASSETS):
 def _theory_lines(edges, zipf_s):
     names = {"1 edge": 1, "your edges": edges} if edges > 1 else {"1 edge": 1}
     hits = {name: analytic.edge_hit_curve(RATE, TTLS, n, ASSETS, zipf_s) for name, n in names.items()}
-    return pd.DataFrame([{"line": name, "ttl_s": t, "hit_ratio": hit}
-                         for name, curve in hits.items() for t, hit in zip(TTLS, curve)])
+    return {"line": [name for name in hits for _ in TTLS], "ttl_s": list(TTLS) * len(hits),
+            "hit_ratio": [hit for curve in hits.values() for hit in curve]}  # (columns, as the chart reads them)
 
 
 def trace(seed, regions, zipf_s, requests, rate=RATE, assets=ASSETS):
@@ -99,10 +99,15 @@ def wire_bars(hit_ratio, regions):
     >>> wire_bars(0.5, 2)["line"].tolist()
     ['origin only', 'origin only', 'through the CDN', 'through the CDN']
     """
+    return pd.DataFrame(_wire_columns(hit_ratio, regions))
+
+
+def _wire_columns(hit_ratio, regions):
+    """:func:`wire_bars` as a dict of columns (lists), as the chart and the headline read it."""
     rows = sorted(_wire(hit_ratio, regions), key=lambda row: row[1])  # by distance; a tie keeps the regions' order
-    return pd.DataFrame({"region": [r[0] for r in rows] * 2, "km": [r[1] for r in rows] * 2,
-                         "line": ["origin only"] * len(rows) + ["through the CDN"] * len(rows),
-                         "ms": [r[3] for r in rows] + [r[2] for r in rows]})
+    return {"region": [r[0] for r in rows] * 2, "km": [r[1] for r in rows] * 2,
+            "line": ["origin only"] * len(rows) + ["through the CDN"] * len(rows),
+            "ms": [r[3] for r in rows] + [r[2] for r in rows]}
 
 
 @functools.lru_cache(maxsize=1, typed=True)
@@ -125,20 +130,22 @@ def cdn_view(ttl_s, regions, zipf_s, mode="CDN", *, requests=20_000, seed=0):
     regions, ttl = int(regions), float(ttl_s)
     on = mode == "CDN"
     hits = [measured_hit(ttl, regions, zipf_s, requests=requests, seed=seed + s) for s in SEEDS] if on else []
-    dots = pd.DataFrame({"line": "measured", "ttl_s": ttl, "hit_ratio": hits})
+    dots = {"line": ["measured"] * len(hits), "ttl_s": [ttl] * len(hits), "hit_ratio": hits}
     lines = _theory_lines(regions, float(zipf_s))
-    labels = lines[lines["ttl_s"] == TTLS[4]]
+    labels = {name: [v for v, t in zip(column, lines["ttl_s"]) if t == TTLS[4]] for name, column in lines.items()}
     theory = theory_hit(ttl, regions, zipf_s)
-    wire = wire_bars(float(np.mean(hits)) if on else 0.0, regions)
+    wire = _wire_columns(float(np.mean(hits)) if on else 0.0, regions)
     chart = _template().svg({"theory": lines, "labels": labels, "simulated": dots, "current": [{"ttl_s": ttl}],
                              "wire": wire})
     return chart, headline(hits, theory, ttl, regions, zipf_s, wire, requests)
 
 
 def headline(hits, theory, ttl, regions, zipf_s, wire, requests):
-    """The figures under the panel's sliders."""
-    far = wire[wire["line"] == "origin only"].iloc[-1]
-    near = wire[(wire["line"] == "through the CDN") & (wire["region"] == far["region"])].iloc[0]
+    """The figures under the panel's sliders (``wire``: :func:`wire_bars`, a table or its columns)."""
+    wire = {name: list(column) for name, column in wire.items()}
+    rows = [dict(zip(wire, row)) for row in zip(*wire.values())]
+    far = [row for row in rows if row["line"] == "origin only"][-1]
+    near = next(row for row in rows if row["line"] == "through the CDN" and row["region"] == far["region"])
     setting = f"TTL <b>{ttl:,.0f} s</b>, <b>{regions}</b> edge{'s' if regions > 1 else ''}, Zipf <b>{zipf_s:g}</b>"
     if not hits:
         text = (f"{setting} · <b>origin only</b>: the origin sends all {RATE:,.0f} static requests a second, and "
