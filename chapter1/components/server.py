@@ -347,8 +347,10 @@ class ServerRun(Runtime):
         return OK
 
     def batchable(self):
+        if self.parts:  # a backend: only a worker held for a plain one runs without events (compiled)
+            return kernels.holds_for_a_plain_backend(self)
         # outages as this class runs them (a subclass may run its own: a standby taking over)
-        return not self.parts and (not self.spec.outages or type(self)._outage is ServerRun._outage)
+        return not self.spec.outages or type(self)._outage is ServerRun._outage
 
     def exact_times(self):
         return self.spec.distribution == "constant"
@@ -416,6 +418,8 @@ class ServerRun(Runtime):
 
     def admit_batch(self, requests, times):
         """:meth:`admit` for arrays of requests in order of arrival, with the bookkeeping in numpy."""
+        if self.parts:
+            return kernels.held_batch(self, requests, times)
         if self.spec.outages:
             return Runtime.admit_batch(self, requests, times)
         service = self.service.take(requests)

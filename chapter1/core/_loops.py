@@ -406,3 +406,92 @@ def pop_top3(keys, second, third, size):  # drop the top of a heap of size + 1 (
         keys[i], second[i], third[i] = keys[child], second[child], third[child]
         i = child
     keys[i], second[i], third[i] = key, value, other
+
+
+@jit
+def held(times, s_web, s_db, known, web_queue, web_state, web_timeout, web_limit, web_bounded, web_records, backend,
+         served, db_records, ends, sent):
+    """A thread-per-request server in front of a plain one, for requests in order of arrival: a web worker is held
+    from its start until the backend answers.  A worker whose request waits for the backend is free at a time not
+    known yet; the backend's arrivals are taken in their order as soon as no later one can come before them (a
+    request not yet started starts after every worker's known free time or after the backend arrival asked).
+    ``known`` holds the workers' free times (a heap, all known at the start and the end), ``web_state`` the web
+    queue's (head, count), the web's served count and how many reached the backend; ``backend`` is the backend's
+    state as :func:`route` takes a server's.  Returns each request's status and leave time; records go into
+    ``web_records`` and ``db_records`` (admitted, wait, start, finish), ``ends`` (a client's end, NaN: not set
+    here) and ``sent`` (the requests that reached the backend, in the order they did)."""
+    n, size = len(times), len(web_queue)
+    status, leaves = np.empty(n, dtype=np.int8), np.empty(n)
+    pending, pending_to, zero, waiting = np.empty(n), np.empty(n, dtype=np.int64), np.zeros(n, dtype=np.int64), 0
+    free, head, count = known.shape[1], web_state[0], web_state[1]
+    web_admitted, web_waits, web_starts, web_finishes = web_records
+    for r in range(n):
+        t = times[r]
+        while waiting and pending[0] < max(t, known[0, 0] if free else np.inf):  # answers before it could start
+            waiting, free = answer(pending, pending_to, zero, waiting, known, free, s_db, status, leaves, backend,
+                                   served, db_records, ends, web_finishes, sent, web_state)
+        start = known[0, 0]
+        if web_bounded:
+            while count and web_queue[head] <= t:
+                head = (head + 1) % size
+                count -= 1
+            if start > t and count >= web_limit:
+                status[r], leaves[r] = REJECTED, t
+                continue
+            if start > t:
+                web_queue[(head + count) % size] = start
+                count += 1
+        if start <= t:
+            start = t
+        web_admitted[r], web_waits[r] = True, start - t
+        if start - t > web_timeout:  # it gave up waiting: the worker is free at once
+            replace_top_row(known, 0, free, start)
+            status[r], leaves[r], ends[r] = TIMEOUT, start, t + web_timeout
+            continue
+        end = start + s_web[r]
+        web_starts[r], web_finishes[r] = start, end
+        web_state[2] += 1
+        if end - t > web_timeout:  # its client stopped waiting during the web's own work: no backend call
+            replace_top_row(known, 0, free, end)
+            status[r], leaves[r], ends[r] = TIMEOUT, end, t + web_timeout
+            continue
+        free -= 1  # the worker waits, held, for the backend
+        if free:
+            replace_top_row(known, 0, free, known[0, free])
+        push3(pending, pending_to, zero, waiting, end, r, 0)
+        waiting += 1
+    while waiting:
+        waiting, free = answer(pending, pending_to, zero, waiting, known, free, s_db, status, leaves, backend, served,
+                               db_records, ends, web_finishes, sent, web_state)
+    web_state[0], web_state[1] = head, count
+    return status, leaves
+
+
+@jit
+def answer(pending, pending_to, zero, waiting, known, free, s_db, status, leaves, backend, served, db_records, ends,
+           web_finishes, sent, web_state):
+    """The backend serves the earliest of the requests sent to it; the web worker that waited is free then."""
+    a, r = pending[0], pending_to[0]
+    waiting -= 1
+    pop_top3(pending, pending_to, zero, waiting)
+    heaps, workers, queues, head, count, timeouts, limits, bounded = backend
+    admitted, waits, starts, finishes = db_records
+    st, leave = step(0, r, a, np.inf, s_db[r], heaps, workers, queues, queues.shape[1], head, count, timeouts, limits,
+                     bounded, served, admitted, waits, starts, finishes, ends)
+    status[r], leaves[r], web_finishes[r] = st, leave, leave
+    sent[web_state[3]] = r
+    web_state[3] += 1
+    push_row(known, 0, free, leave)
+    return waiting, free + 1
+
+
+@jit
+def push_row(heaps, k, n, value):  # heapq.heappush onto the heap heaps[k, :n]
+    i = n
+    while i > 0:
+        parent = (i - 1) // 2
+        if heaps[k, parent] <= value:
+            break
+        heaps[k, i] = heaps[k, parent]
+        i = parent
+    heaps[k, i] = value

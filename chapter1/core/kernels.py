@@ -113,7 +113,7 @@ def _compile():
     from . import _loops  # imports numba
 
     loops = SimpleNamespace(fcfs=_loops.fcfs, dns=_loops.dns, route=_loops.route, number=_loops.number,
-                            balance=_loops.balance)
+                            balance=_loops.balance, held=_loops.held)
     # compile (or load the machine code kept from an earlier run) now, so that a failure here means the Python loops
     loops.fcfs(np.zeros(1), np.zeros(1), np.zeros((1, 1)), np.zeros(1), 0, 1.0, True, 1)
     loops.dns(np.zeros(1, dtype=np.int64), 1, np.zeros(1), np.zeros(1), 1.0, np.zeros(1, dtype=bool))
@@ -129,9 +129,14 @@ def _compile():
                   np.zeros(1, dtype=bool), np.zeros(1), ints.copy(), ints.copy(), np.zeros(1), ints.copy(), ints.copy(),
                   one.copy(), np.ones(1, dtype=np.int64), one.copy(), ints.copy(), ints.copy(), np.full(1, np.inf),
                   ints.copy(), np.zeros(1, dtype=bool), ints.copy())
+    loops.held(np.zeros(1), np.zeros(1), np.zeros(1), one.copy(), np.zeros(1), np.zeros(4, dtype=np.int64), 1.0, 1,
+               True, _records(1), _servers([SimpleNamespace(free=[0.0], queue_limit=1, waiting=(), bounded=True,
+                                                            timeout=1.0)], 1), ints.copy(), _records(1), np.zeros(1),
+               ints.copy())
     return loops
 
 
+OK = 0  # (as chapter1.core.component)
 POLICY_CODES = {"least_connections": 0, "round_robin": 1, "random": 2, "power_of_two": 3}  # as _loops.balance
 
 
@@ -193,6 +198,54 @@ def balance_through_changes(run, requests, times, block=1 << 14):
     late = ~np.isnan(ends)
     run.sim.end[requests[late]] = ends[late]
     return status, leaves
+
+
+def holds_for_a_plain_backend(run):
+    """Whether :func:`held_batch` serves ``run`` (a :class:`~chapter1.components.server.ServerRun`): a tier of its
+    own whose workers wait, held, for one plain backend, no outages, not both with constant service times, at
+    least :data:`MIN_ROUTED` requests and the compiled loops at hand."""
+    from ..components.server import ServerRun
+
+    plain = [type(p) is ServerRun and not p.spec.outages for p in (run, *run.parts)]
+    return (run.holds_worker and len(run.parts) == 1 and all(plain) and not run.parts[0].parts
+            and any(t is run for t in run.sim.tiers)
+            and not (run.exact_times() and run.parts[0].exact_times()) and use_compiled_routes(run.sim.n))
+
+
+def held_batch(run, requests, times):
+    """``admit_batch`` of a thread-per-request server in front of a plain backend (see
+    :func:`holds_for_a_plain_backend`), compiled: the Result simpy's events give (tests/test_held_workers.py)."""
+    backend, n = run.parts[0], len(requests)
+    size = max(1, int(min(run.queue_limit, n + len(run.waiting)))) if run.bounded else 1
+    queue = np.zeros(size)
+    queue[:len(run.waiting)] = run.waiting
+    state = np.array([0, len(run.waiting), 0, 0], dtype=np.int64)
+    known = np.array([run.free], dtype=float)
+    web, db = _records(n), _records(n)
+    servers, served = _servers([backend], n), np.zeros(1, dtype=np.int64)
+    ends, sent = np.full(n, np.nan), np.zeros(n, dtype=np.int64)
+    status, leaves = compiled().held(
+        np.ascontiguousarray(times, dtype=float), run.service.take(requests), backend.service.take(requests), known,
+        queue, state, float(run.timeout), int(min(run.queue_limit, size)), run.bounded, web, servers, served, db, ends,
+        sent)
+    run.free, run.served = known[0].tolist(), run.served + int(state[2])
+    run.waiting = deque(np.roll(queue, -state[0])[:state[1]].tolist())
+    _hand_back([backend], servers)
+    backend.served += int(served[0])
+    sent = sent[:state[3]]  # (in order of arrival at the backend: the order it admits them)
+    for server, order, (admitted, *records) in ((run, np.arange(n), web), (backend, sent, db)):
+        order = order[admitted[order]]
+        _keep(server, requests[order], *(r[order] for r in records))
+    late = ~np.isnan(ends)
+    run.sim.end[requests[late]] = ends[late]
+    lost = sent[status[sent] != OK]
+    run.sim.failed_at[requests[lost]] = backend.index
+    return status, leaves
+
+
+def _records(n):
+    """(admitted, wait, start, finish) of each of ``n`` requests at a server, for a compiled loop to fill."""
+    return np.zeros(n, dtype=bool), np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
 
 
 def _views(run, last):
@@ -262,9 +315,13 @@ def _keep_servers(parts, servers, reset, served, requests, routes, admitted, wai
             p.admit.reset = int(reset[k])
         p.served += int(served[k])
         mine = np.flatnonzero(admitted & (routes == k))
-        records = (requests[mine], waits[mine], starts[mine], finishes[mine])
-        if p.admitted:  # (records kept one at a time come after the arrays: keep them in one order)
-            for listed, values in zip((p.admitted, p.waits, p.starts, p.finishes), records):
-                listed.extend(values.tolist())
-        elif len(mine):
-            p.batches.append(records)
+        _keep(p, requests[mine], waits[mine], starts[mine], finishes[mine])
+
+
+def _keep(server, *records):
+    """Add (requests, waits, starts, finishes) to a server's records, after those it holds (in order of admission)."""
+    if server.admitted:  # (records kept one at a time come after the arrays: keep them in one order)
+        for listed, values in zip((server.admitted, server.waits, server.starts, server.finishes), records):
+            listed.extend(values.tolist())
+    elif len(records[0]):
+        server.batches.append(records)
