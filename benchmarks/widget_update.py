@@ -3,7 +3,8 @@
 Loops over every registered panel (:func:`chapter1.present.panels.all_panels`).  For each control it
 sets the lowest, the middle and the highest value the control offers (the others at their defaults),
 each from a cold start (theory lines and labels computed afresh; chart templates are built
-once per kernel), and splits the update's CPU time into
+once per kernel, and so are the compiled loops some panels' runs take: their load is timed once,
+apart), and splits the update's CPU time into
 
 * **simulate**: the runs (``Simulation.run``),
 * **render**: Vega drawing the SVG (``vl_convert``),
@@ -25,7 +26,7 @@ import time
 
 import vl_convert
 
-from chapter1.core import simulation
+from chapter1.core import kernels, simulation
 from chapter1.present import charts
 from chapter1.present.panels import all_panels
 
@@ -119,6 +120,9 @@ def main():
     load = open("/proc/loadavg").read().split()[:3]
     print(f"CPU ms per update: median (min-max) over each control's low, middle and high value; target median <= 50 "
           f"(load average {' '.join(load)})")
+    start = time.process_time()
+    kernels.compiled()  # (numba and the compiled loops: once per kernel, at the first run that takes them)
+    print(f"loading the compiled loops, once per kernel: {time.process_time() - start:.2f} s CPU")
     print(f"{'panel':<33} {'update':>20} {'simulate':>20} {'render':>20} {'rest':>20} {'render, before':>20}")
     everything = []
     for panel in all_panels():
