@@ -377,10 +377,12 @@ def test_warmup_s_is_when_theory_is_back_to_its_share_of_warm():
             warmup_s(workload, 200, share)
 
 
+@pytest.mark.parametrize("policy", ["lru", "fifo", "random"])
 @pytest.mark.parametrize("seed", range(30))
-def test_che_for_lru_in_kept_arrays_gives_the_floats_of_the_plain_newton_steps(seed):
-    """The LRU search writes -p t, the occupancies and slopes into arrays kept for the search: the same T and
-    occupancies, float for float, as the plain Newton steps with the policy's occupancy and slope."""
+def test_che_in_kept_arrays_gives_the_floats_of_the_plain_newton_steps(seed, policy):
+    """The LRU and FIFO searches write their steps (-p t or p t, the occupancies and slopes) into arrays kept for
+    the search: the same T and occupancies, float for float, as the plain Newton steps with the policy's occupancy
+    and slope."""
     from chapter1.theory.caching import _che, _newton, _occupancy, _slope
 
     rng = np.random.default_rng(seed)
@@ -388,8 +390,8 @@ def test_che_for_lru_in_kept_arrays_gives_the_floats_of_the_plain_newton_steps(s
     p = rng.random(n) ** float(rng.choice([1, 5, 20]))
     p /= p.sum()
     size = int(rng.integers(1, n)) if seed % 2 else float(rng.random() * (n - 1) + 0.01)
-    t, held = _newton(p, size, _occupancy("lru"), _slope("lru"))
-    found, occupied = _che(p, size, "lru")
+    t, held = _newton(p, size, _occupancy(policy), _slope(policy))
+    found, occupied = _che(p, size, policy)
     assert found == t
     np.testing.assert_array_equal(occupied, held)
 

@@ -79,3 +79,15 @@ def test_the_cdn_panels_columns_are_its_tables(edges, zipf_s):
         assert cdn.headline(*args, wire, 4_000) == cdn.headline(*args, cdn.wire_bars(hit, edges), 4_000)
         assert cdn.headline([], *args[1:], wire, 4_000) == cdn.headline([], *args[1:], cdn.wire_bars(hit, edges),
                                                                          4_000)
+
+
+@pytest.mark.parametrize("policy, write_share", [("lru", 0.0), ("s3fifo", 0.2), ("lfu", 0.5)])
+def test_the_cache_headline_reads_its_dots_as_columns_or_as_a_table(policy, write_share):
+    from chapter1.sections import cache
+
+    hits = [0.41, 0.4375, 0.39, 0.44, 0.45, 0.43]
+    policies = tuple(dict.fromkeys((policy, "lru")))
+    dots = {"line": [cache.LABELS[p] for p in policies for _ in range(3)], "cache_size": [800] * 3 * len(policies),
+            "hit_ratio": hits[:3 * len(policies)]}
+    args = (policy, 800, 0.8, write_share, 1_000)
+    assert cache.hit_headline(dots, *args) == cache.hit_headline(pd.DataFrame(dots), *args)

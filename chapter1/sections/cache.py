@@ -170,9 +170,8 @@ def hit_view(cache_size, policy, zipf_s, write_percent=0, *, requests=4_000, see
     seeds = tuple(seed + s for s in SEEDS)
     policies = tuple(dict.fromkeys((policy, "lru")))
     hits = [measured_hits(policies, size, zipf_s, requests=requests, seed=s, write_share=write_share) for s in seeds]
-    rows = [{"line": LABELS[p], "cache_size": size, "hit_ratio": hits[k][j]}
-            for j, p in enumerate(policies) for k in range(len(seeds))]
-    dots = pd.DataFrame(rows)
+    dots = {"line": [LABELS[p] for p in policies for _ in seeds], "cache_size": [size] * len(policies) * len(seeds),
+            "hit_ratio": [hits[k][j] for j in range(len(policies)) for k in range(len(seeds))]}  # (as columns)
     lines, labels = theory_lines(zipf_s, write_share), _labels(float(zipf_s), float(write_share))
     chart = _template().svg({"theory": lines, "labels": labels, "simulated": dots,
                              "current": [{"cache_size": size}]})
@@ -180,8 +179,8 @@ def hit_view(cache_size, policy, zipf_s, write_percent=0, *, requests=4_000, see
 
 
 def hit_headline(dots, policy, size, zipf_s, write_share, rate, requests=4_000):
-    """The figures under the panel's sliders."""
-    mine = dots[dots["line"] == LABELS[policy]]["hit_ratio"]
+    """The figures under the panel's sliders (``dots``: line, cache_size, hit_ratio, as a table or its columns)."""
+    mine = np.array([hit for line, hit in zip(dots["line"], dots["hit_ratio"]) if line == LABELS[policy]], dtype=float)
     theory = theory_hit(policy, size, zipf_s, write_share=write_share)
     against = (" (no closed form)" if theory is None else
                f" (theory{' bound' if policy == 'lfu' else ''}: <b>{theory:.1%}</b>)")

@@ -98,6 +98,8 @@ def _che(p, cache_size, policy):
     """:func:`che_time` of checked arguments, and each key's occupancy at it (the hit ratio reads them)."""
     if policy == "lru":
         return _che_lru(p, cache_size)
+    if policy in ("fifo", "random"):
+        return _che_fifo(p, cache_size)
     return _newton(p, cache_size, _occupancy(policy), _slope(policy))
 
 
@@ -131,6 +133,29 @@ def _che_lru(p, cache_size):
         if gap <= 1e-9 * cache_size:
             break
         t += gap / np.multiply(p, np.exp(x, out=slope), out=slope).sum()
+    else:
+        occupy(t)
+    return t, held
+
+
+def _che_fifo(p, cache_size):
+    """:func:`_che` for FIFO and random eviction, each step's p t and 1 + p t worked out once into arrays kept for
+    the whole search (the same floats as :func:`_newton` with :func:`_occupancy` and :func:`_slope`)."""
+    x, held, slope = np.empty_like(p), np.empty_like(p), np.empty_like(p)
+
+    def occupy(t):
+        np.multiply(p, t, out=x)        # p t
+        np.add(x, 1, out=slope)         # 1 + p t
+        return np.divide(x, slope, out=held)
+
+    t = cache_size
+    for _ in range(200):
+        gap = cache_size - occupy(t).sum()
+        if gap <= 1e-9 * cache_size:
+            break
+        np.multiply(slope, slope, out=slope)  # (1 + p t)^2, as ** 2 squares
+        np.divide(1, slope, out=slope)
+        t += gap / np.multiply(p, slope, out=slope).sum()
     else:
         occupy(t)
     return t, held
