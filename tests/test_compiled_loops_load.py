@@ -10,11 +10,12 @@ def test_the_compiled_loops_load_from_scratch_and_answer(monkeypatch):
     monkeypatch.setattr(kernels, "_compiled", None)  # as in a fresh kernel: nothing compiled or loaded yet
     loops = kernels.compiled()
     assert loops is not None and kernels.compiled() is loops, "numba is a dependency: the compiled loops must load"
-    assert {"fcfs", "dns", "route", "number"} <= set(vars(loops))
+    assert {"fcfs", "dns", "route", "number", "balance", "held"} <= set(vars(loops))
     starts, free, waiting = kernels.fcfs_starts(np.array([0.0, 0.1, 0.2]), np.array([1.0, 1.0, 1.0]), [0.0, 0.0], [],
                                                 timeout=np.inf, queue_limit=np.inf)
     assert starts.tolist() == [0.0, 0.1, 1.0] and sorted(free) == [1.1, 2.0] and waiting == []
     assert kernels.use_compiled(kernels.MIN_REQUESTS) and not kernels.use_compiled(kernels.MIN_REQUESTS - 1)
+    assert kernels.use_compiled_routes(kernels.MIN_ROUTED) and not kernels.use_compiled_routes(kernels.MIN_ROUTED - 1)
 
 
 def test_where_numba_cannot_compile_the_python_loops_serve(monkeypatch):
@@ -26,4 +27,18 @@ def test_where_numba_cannot_compile_the_python_loops_serve(monkeypatch):
     monkeypatch.setattr(kernels, "_compiled", None)
     monkeypatch.setattr(kernels, "_compile", broken)
     assert kernels.compiled() is None and kernels.compiled() is None and not kernels.use_compiled(10**9)
+    assert not kernels.use_compiled_routes(10**9)
     assert attempts == [1]  # tried once: a failed compile is not paid again at every run
+
+
+def test_without_the_compiled_loops_held_workers_run_with_events_and_balancers_in_python(monkeypatch):
+    import chapter1 as c
+
+    monkeypatch.setattr(kernels, "_compiled", False)
+    threaded = c.Architecture("threaded", (c.WebServer(backend=c.Database(), blocking=True),))
+    failing = c.load_balanced(3, "least_connections").fail("web-2", at_s=1.0)
+    workload = c.Workload.from_rate(100)
+    assert c.simulate(threaded, workload, requests=3_000, seed=1).requests.equals(
+        c.simulate(threaded, workload, requests=3_000, seed=1, engine="simpy").requests)
+    assert c.simulate(failing, workload, requests=3_000, seed=1, engine="fast").requests.equals(
+        c.simulate(failing, workload, requests=3_000, seed=1, engine="simpy").requests)
