@@ -91,3 +91,39 @@ def test_the_cache_headline_reads_its_dots_as_columns_or_as_a_table(policy, writ
             "hit_ratio": hits[:3 * len(policies)]}
     args = (policy, 800, 0.8, write_share, 1_000)
     assert cache.hit_headline(dots, *args) == cache.hit_headline(pd.DataFrame(dots), *args)
+
+
+def _at_levels_line_by_line(lines, by, field, start=0.3, step=0.2, top=0.9):
+    """The labels' rows as they were searched: line by line, the first row at or over the line's level."""
+    rows = [line[line[field] >= min(start + step * k, top)].head(1)
+            for k, (_, line) in enumerate(lines.groupby(by, sort=False))]
+    return pd.concat(rows) if rows else lines.head(0)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_labels_at_levels_are_the_rows_the_line_by_line_search_gives(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(0, 60))
+    names = np.array(["web", "database", "one box", "cache"], dtype=object)[rng.integers(0, 1 + seed % 4, n)]
+    values = rng.random(n)
+    values[rng.random(n) < 0.1] = np.nan
+    lines = pd.DataFrame({"users": rng.random(n), "tier": names, "utilization": values},
+                         index=rng.permutation(n) + 7)
+    got, want = scales.at_levels(lines, "tier", "utilization"), _at_levels_line_by_line(lines, "tier", "utilization")
+    assert got.index.tolist() == want.index.tolist() and charts.records(got) == charts.records(want)
+
+
+@pytest.mark.parametrize("model", ["asynchronous", "thread per request"])
+def test_the_two_tier_panels_theory_lines_are_the_designs_curves_joined(model):
+    from chapter1.sections import database_tier as dbt
+
+    designs = {dbt.BOX: dbt.one_box(), dbt.SPLIT: c.web_and_database(web_workers=3, db_workers=2)}
+    got = dbt.latency_data(designs, web_model=model)
+    kept = designs if model == dbt.ASYNC else {dbt.BOX: designs[dbt.BOX]}
+    frames = [dbt.independence_curve(arch, dbt.USERS_RANGE, 60, ceiling=dbt.saturation_users,
+                                     near=(0.9, 0.95, 0.98, 0.99, 0.995)).assign(design=label)
+              for label, arch in kept.items()]
+    want = pd.concat(frames, ignore_index=True)[["users", "design", "statistic", "latency_ms"]]
+    assert charts.records(got) == charts.records(want)
+    assert charts.records(charts.first_rows(got, "statistic")) == charts.records(
+        want.groupby("statistic", sort=False).head(1))

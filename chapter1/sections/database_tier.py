@@ -27,7 +27,7 @@ from ..core.simulation import simulate
 from ..core.workload import Workload
 from ..present import charts, panels, scales
 from ..present.subnets import subnet_diagram  # noqa: F401  (the notebook calls dbt.subnet_diagram)
-from .single_server import run_figures, sweep_runs, users_label
+from .single_server import run_figures, run_outcome, sweep_runs, users_label
 from .web_workers import (  # noqa: F401  (the notebook calls them as dbt.*)
     ASYNC,
     THREADS,
@@ -135,10 +135,15 @@ def latency_data(designs, users_range=USERS_RANGE, points=60, web_model=ASYNC):
     """
     if web_model == THREADS:
         designs = {label: arch for label, arch in designs.items() if len(arch.tiers) == 1}
-    frames = [independence_curve(arch, users_range, points, ceiling=saturation_users,
-                                 near=(0.9, 0.95, 0.98, 0.99, 0.995)).assign(design=label)
-              for label, arch in designs.items()]
-    return pd.concat(frames, ignore_index=True)[["users", "design", "statistic", "latency_ms"]]
+    curves = {label: independence_curve(arch, users_range, points, ceiling=saturation_users,
+                                        near=(0.9, 0.95, 0.98, 0.99, 0.995)) for label, arch in designs.items()}
+    if not curves:
+        return pd.DataFrame({name: [] for name in ("users", "design", "statistic", "latency_ms")})
+    joined = {name: np.concatenate([curve[name].to_numpy() for curve in curves.values()])  # one table, not a concat
+              for name in ("users", "statistic", "latency_ms")}
+    design = np.repeat(np.array(list(curves), dtype=object), [len(curve) for curve in curves.values()])
+    return pd.DataFrame({"users": joined["users"], "design": design, "statistic": joined["statistic"],
+                         "latency_ms": joined["latency_ms"]})
 
 
 def utilization_data(designs, users_range=USERS_RANGE, points=40, web_model=ASYNC):
@@ -203,7 +208,7 @@ def compare_data(designs, simulated=None, *, current=None, users_range=USERS_RAN
     tiers = utilization_data(designs, users_range, web_model=web_model)
     return {
         "theory": theory,
-        "labels": theory.groupby("statistic", sort=False).head(1),
+        "labels": charts.first_rows(theory, "statistic"),
         "simulated": simulated_latency(simulated) if simulated is not None else [],
         "tier_theory": tiers,
         "tier_labels": scales.at_levels(tiers, "tier", "utilization"),  # 30 %, 50 %, ... busy: never overlapping
@@ -275,8 +280,9 @@ def tiers_view(users, web_workers, db_workers, web_service_ms, db_service_ms, we
     results = [simulate(split, Workload(users=users), requests=requests, seed=seed + 1_000 * k) for k in range(runs)]
     if web_model == THREADS:
         summaries = [thread_summary(r) for r in results]
-    else:  # the first run's whole summary (the headline reads it), the others' figures that the dots draw
-        summaries = [results[0].summary(), *(run_figures(r, capacities(split)) for r in results[1:])]
+    else:  # the figures the dots draw; the first run's also those the headline reads (not its whole summary)
+        summaries = [run_figures(r, capacities(split)) for r in results]
+        summaries[0].update(offered_rps=float(results[0].workload.rate), **run_outcome(results[0]))
     rows = [s.to_dict() if isinstance(s, pd.Series) else s for s in summaries]
     points = pd.DataFrame(rows).assign(users=users, design=SPLIT)
     datasets = compare_data({BOX: box, SPLIT: split}, points, current=users, web_model=web_model)
