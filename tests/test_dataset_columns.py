@@ -127,3 +127,14 @@ def test_the_two_tier_panels_theory_lines_are_the_designs_curves_joined(model):
     assert charts.records(got) == charts.records(want)
     assert charts.records(charts.first_rows(got, "statistic")) == charts.records(
         want.groupby("statistic", sort=False).head(1))
+
+
+@pytest.mark.parametrize("budget, cores", [(2_000, 8), (500, 4), (15_000, 16)])
+def test_the_scaling_panels_theory_lines_are_the_designs_curves_joined(budget, cores):
+    from chapter1.sections import scaling_panel as sp
+
+    designs = sp.designs_for(budget, cores)
+    frames = [sp._curve(arch, tuple(sp.USERS_RANGE), 50).assign(design=label) for label, arch in designs.items()]
+    want = pd.concat(frames, ignore_index=True)[["users", "design", "statistic", "latency_ms"]]
+    assert charts.records(sp.latency_data(designs)) == charts.records(want)
+    assert charts.records(charts.by_design({})) == []

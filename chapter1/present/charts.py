@@ -341,9 +341,23 @@ def first_rows(table, by):
 
 def design_curves(designs, users_range, points, **options):
     """:func:`theory_curve` for each design (label -> architecture), with a ``design`` column."""
-    frames = [theory_curve(arch, users_range, points, **options).assign(design=label)
-              for label, arch in designs.items()]
-    return pd.concat(frames, ignore_index=True)[["users", "design", "statistic", "latency_ms"]]
+    return by_design({label: theory_curve(arch, users_range, points, **options) for label, arch in designs.items()})
+
+
+def by_design(curves):
+    """Several designs' lines (label -> table of users, statistic, latency_ms) as one table with a ``design``
+    column: the tables one after the other (joined column by column, not by assign and concat).
+
+    >>> line = pd.DataFrame({"users": [1.0], "statistic": ["mean"], "latency_ms": [2.0]})
+    >>> by_design({"a": line, "b": line}).values.tolist()
+    [[1.0, 'a', 'mean', 2.0], [1.0, 'b', 'mean', 2.0]]
+    """
+    names = ("users", "statistic", "latency_ms")
+    joined = {name: np.concatenate([np.zeros(0)] + [curve[name].to_numpy() for curve in curves.values()])
+              for name in names}
+    design = np.repeat(np.array(list(curves), dtype=object), [len(curve) for curve in curves.values()])
+    return pd.DataFrame({"users": joined["users"], "design": design, "statistic": joined["statistic"].astype(object),
+                         "latency_ms": joined["latency_ms"]})
 
 
 def long_latency(table, *by):

@@ -135,15 +135,9 @@ def latency_data(designs, users_range=USERS_RANGE, points=60, web_model=ASYNC):
     """
     if web_model == THREADS:
         designs = {label: arch for label, arch in designs.items() if len(arch.tiers) == 1}
-    curves = {label: independence_curve(arch, users_range, points, ceiling=saturation_users,
-                                        near=(0.9, 0.95, 0.98, 0.99, 0.995)) for label, arch in designs.items()}
-    if not curves:
-        return pd.DataFrame({name: [] for name in ("users", "design", "statistic", "latency_ms")})
-    joined = {name: np.concatenate([curve[name].to_numpy() for curve in curves.values()])  # one table, not a concat
-              for name in ("users", "statistic", "latency_ms")}
-    design = np.repeat(np.array(list(curves), dtype=object), [len(curve) for curve in curves.values()])
-    return pd.DataFrame({"users": joined["users"], "design": design, "statistic": joined["statistic"],
-                         "latency_ms": joined["latency_ms"]})
+    return charts.by_design({label: independence_curve(arch, users_range, points, ceiling=saturation_users,
+                                                       near=(0.9, 0.95, 0.98, 0.99, 0.995))
+                             for label, arch in designs.items()})
 
 
 def utilization_data(designs, users_range=USERS_RANGE, points=40, web_model=ASYNC):

@@ -52,8 +52,7 @@ def latency_data(designs, users_range=USERS_RANGE, points=50):
     >>> sorted(latency_data({UP: scale_up(8)}, points=5)["statistic"].unique())
     ['mean', 'p95']
     """
-    frames = [_curve(arch, tuple(users_range), points).assign(design=label) for label, arch in designs.items()]
-    return pd.concat(frames, ignore_index=True)[["users", "design", "statistic", "latency_ms"]]
+    return charts.by_design({label: _curve(arch, tuple(users_range), points) for label, arch in designs.items()})
 
 
 NEAR = (0.9, 0.95, 0.98, 0.99)  # shares of the users at saturation where a line gets extra points, to climb its wall
@@ -244,7 +243,7 @@ def headline(designs, result, budget, contention=0.0, crosstalk=0.0):
     (``result``: the small boxes' run, or a list of runs)."""
     results = list(result) if isinstance(result, (list, tuple)) else [result]
     result = results[0]
-    workload, s = result.workload, result.summary()
+    workload, s = result.workload, result.status_rates()  # (the summary's failure shares, without the rest of it)
     parts = []
     for label, arch in designs.items():
         cost, up = monthly_cost(arch), availability(arch)
