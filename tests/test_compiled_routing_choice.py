@@ -75,3 +75,15 @@ def test_a_balancer_whose_view_changes_routes_compiled_from_the_threshold_on(mon
     fast = run(arch)
     assert calls == ([1] if enough else [])
     assert fast.requests.equals(run(arch, "simpy").requests)
+
+
+def test_health_checks_far_more_than_requests_keep_the_python_loop(monkeypatch):
+    # the compiled loop works out the view of every check first: 3 million checks here, for 3,000 requests
+    calls, real = [], kernels.balance_through_changes
+    monkeypatch.setattr(kernels, "balance_through_changes", lambda *args: calls.append(1) or real(*args))
+    monkeypatch.setattr(kernels, "MIN_ROUTED", REQUESTS)
+    arch = c.load_balanced(3, "least_connections", health_check_interval_s=1e-4).fail("web-2", at_s=100.0)
+    fast = c.simulate(arch, c.Workload.from_rate(10), requests=3_000, seed=3, engine="fast")
+    assert calls == []
+    assert fast.requests.equals(c.simulate(arch, c.Workload.from_rate(10), requests=3_000, seed=3,
+                                                    engine="simpy").requests)

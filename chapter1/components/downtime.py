@@ -225,10 +225,13 @@ COMPILED_POLICIES = {_least_connections: "least_connections", _round_robin: "rou
 
 
 def _compiles(run, times):
-    """Whether :func:`balance_through_changes` runs compiled: plain servers, a policy the loop knows, times in order."""
+    """Whether :func:`balance_through_changes` runs compiled: plain servers, a policy the loop knows, times in order,
+    and not far more health checks than requests (their views are worked out first)."""
     from .server import ServerRun
 
+    checks = float(times.max(initial=0.0)) / run.interval + 1  # the views it works out, one per health check
     return (run.choose in COMPILED_POLICIES and kernels.use_compiled_routes(len(times))
+            and checks * len(run.parts) <= 4 * len(times) + (1 << 20)
             and all(type(p) is ServerRun and (isinstance(p.admit, AdmitThroughOutages)
                                               or getattr(p.admit, "__func__", None) is ServerRun.admit)
                     for p in run.parts)
