@@ -132,3 +132,17 @@ def test_the_panels_bars_are_the_sizing_tables_peak_and_site_lost_rows(monkeypat
         table = pd.DataFrame(rows)
         table["shown"] = table["utilization"].clip(upper=cs.PANEL_TOP)
         assert charts.records(drawn[-1]["loads"]) == charts.records(table)
+
+
+@settings(max_examples=40, deadline=None, derandomize=True)
+@given(sites=st.integers(1, 4), web=st.integers(1, 60), nodes=st.integers(0, 10), shards=st.integers(1, 6),
+       replicas=st.integers(0, 4), sync=st.booleans(), passive=st.booleans())
+def test_the_fault_columns_are_the_fault_table_and_give_its_availability(sites, web, nodes, shards, replicas, sync,
+                                                                        passive):
+    from chapter1.present import charts
+
+    design = Design(datacentres=sites, web_servers=web, cache_nodes=nodes, shards=shards, replicas=replicas,
+                    replication="sync" if sync else "async", mode="active-passive" if passive else "active-active")
+    columns, table = theory.fault_columns(design), theory.faults(design)
+    assert charts.records(columns) == charts.records(table)
+    assert theory.availability(columns) == float(1 - table["outage_s_per_year"].sum() / theory.SECONDS_PER_YEAR)

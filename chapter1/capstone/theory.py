@@ -258,6 +258,15 @@ def faults(design, target=None):
     >>> list(faults(Design())["fault"])
     ['web_server', 'cache_node', 'primary', 'data_centre']
     """
+    return pd.DataFrame(fault_columns(design, target))
+
+
+def fault_columns(design, target=None):
+    """:func:`faults` as a dict of columns (name -> list), without building the table (a headline sums one).
+
+    >>> fault_columns(Design())["fault"]
+    ['web_server', 'cache_node', 'primary', 'data_centre']
+    """
     d, t = Design.of(design), {**TARGET, **(target or {})}
     f, rows = _flow(d, t), []
     rate, site = f["rate"], f["site"]
@@ -294,7 +303,7 @@ def faults(design, target=None):
         rows.append({"fault": kind, "boxes": boxes, "per_year_each": per_year, "outage_s_per_fault": seconds,
                      "lost_writes_per_fault": lost_writes, "outage_s_per_year": boxes * per_year * seconds,
                      "lost_writes_per_year": boxes * per_year * lost_writes})
-    return pd.DataFrame(rows)
+    return {name: [row[name] for row in rows] for name in rows[0]}
 
 
 def _shortfall(loads):
@@ -305,9 +314,9 @@ def _shortfall(loads):
 
 
 def availability(fault_table):
-    """The year's availability from a fault table: 1 - outage seconds a year / seconds in a year.
+    """The year's availability from a fault table (or its columns): 1 - outage seconds a year / seconds in a year.
 
     >>> round(availability(faults(Design(web_servers=12, cache_nodes=2, shards=2, replicas=1, consumers=14))), 5)
     0.99977
     """
-    return float(1 - fault_table["outage_s_per_year"].sum() / SECONDS_PER_YEAR)
+    return float(1 - np.sum(np.asarray(fault_table["outage_s_per_year"], dtype=float)) / SECONDS_PER_YEAR)

@@ -231,7 +231,7 @@ def design_view(datacentres, web_servers, cache_nodes, shards, replicas, consume
     used = utilization(result)
     top, lat = used.idxmax(), theory.latency_ms(design)
     busiest = max(peak, key=peak.get)  # (the first of equals, as idxmax)
-    availability = theory.availability(theory.faults(design))
+    availability = theory.availability(theory.fault_columns(design))
     text = [f"<b>${monthly_bill(design):,.0f}</b> a month · theory's availability a year <b>{availability:.4%}</b> "
             f"(target {TARGET['availability']:.3%})",
             f"simulated peak: busiest box <b>{top}</b> at <b>{used[top]:.0%}</b> (theory's busiest station: "
