@@ -138,3 +138,14 @@ def test_the_scaling_panels_theory_lines_are_the_designs_curves_joined(budget, c
     want = pd.concat(frames, ignore_index=True)[["users", "design", "statistic", "latency_ms"]]
     assert charts.records(sp.latency_data(designs)) == charts.records(want)
     assert charts.records(charts.by_design({})) == []
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_first_and_last_rows_are_the_groupbys_head_and_tail(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(0, 40))
+    table = pd.DataFrame({"k": np.array(["a", "b", "c", "d"], dtype=object)[rng.integers(0, 4, n)],
+                          "v": rng.random(n)}, index=rng.permutation(n) * 3)
+    for last, want in ((False, table.groupby("k", sort=False).head(1)), (True, table.groupby("k", sort=False).tail(1))):
+        got = charts.first_rows(table, "k", last=last)
+        assert got.index.tolist() == want.index.tolist() and charts.records(got) == charts.records(want)

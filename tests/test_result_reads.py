@@ -98,6 +98,7 @@ def test_a_request_reaches_the_first_tier_after_its_dns_lookup(result):
     lookup = result.column("dns_ms") / 1_000.0 if front else np.zeros(len(result.arrival_s))
     assert front or (result.reached_s() == result.arrival_s).all() and "dns_ms" in result.requests
     assert result.reached_s().tolist() == (result.arrival_s + lookup).tolist()
+    assert result.entry_ms().tolist() == (result.column("dns_ms") if front else np.zeros(len(lookup))).tolist()
 
 
 def test_the_timeline_columns_are_the_timeline_table(result):

@@ -328,15 +328,17 @@ def _theory_curve(architecture, users_range, points, model, ceiling, near, workl
                          "latency_ms": latency[kept]})
 
 
-def first_rows(table, by):
-    """The first row of each group of ``by`` in ``table``, in the table's order: ``table.groupby(by,
-    sort=False).head(1)``, found in numpy.
+def first_rows(table, by, last=False):
+    """The first (``last``: the last) row of each group of ``by`` in ``table``, in the table's order:
+    ``table.groupby(by, sort=False).head(1)`` (``.tail(1)``), found in numpy.
 
-    >>> first_rows(pd.DataFrame({"k": ["a", "b", "a"], "v": [1, 2, 3]}), "k")["v"].tolist()
-    [1, 2]
+    >>> table = pd.DataFrame({"k": ["a", "b", "a"], "v": [1, 2, 3]})
+    >>> first_rows(table, "k")["v"].tolist(), first_rows(table, "k", last=True)["v"].tolist()
+    ([1, 2], [2, 3])
     """
-    _, first = np.unique(table[by].to_numpy(), return_index=True)
-    return table.iloc[np.sort(first)]
+    keys = table[by].to_numpy()
+    _, found = np.unique(keys[::-1] if last else keys, return_index=True)
+    return table.iloc[np.sort(len(keys) - 1 - found if last else found)]
 
 
 def design_curves(designs, users_range, points, **options):

@@ -128,7 +128,7 @@ def server_time_ms(result, warmup=0.1):
     check.number("warmup", warmup, low=0, high=1, low_open=False)
     start = int(warmup * len(result.latency_ms))
     ok = result.status_code[start:] == OK
-    times = (result.latency_ms[start:] - result.column("dns_ms")[start:])[ok]
+    times = (result.latency_ms[start:] - result.entry_ms()[start:])[ok]  # (the DNS in front's dns_ms)
     kept = ~np.isnan(times)  # summed as pandas' mean sums, a NaN left out
     return float(np.where(kept, times, 0.0).sum() / kept.sum()) if kept.any() else float("nan")
 
@@ -221,7 +221,7 @@ LINE_NAMES = {1: {"random": "random: n M/M/1", "round robin": "round robin: E_n/
 @functools.lru_cache(maxsize=64, typed=True)
 def _labels(servers, workers=1):
     """Each theory line's name at its right end, at least 0.1 decades (about 13 px) above the label below."""
-    ends = theory_data(servers, workers=workers).groupby("policy", sort=False).tail(1)
+    ends = charts.first_rows(theory_data(servers, workers=workers), "policy", last=True)
     return scales.spread_labels(ends, "mean_ms", 0.1, log=True)
 
 
