@@ -149,3 +149,17 @@ def test_first_and_last_rows_are_the_groupbys_head_and_tail(seed):
     for last, want in ((False, table.groupby("k", sort=False).head(1)), (True, table.groupby("k", sort=False).tail(1))):
         got = charts.first_rows(table, "k", last=last)
         assert got.index.tolist() == want.index.tolist() and charts.records(got) == charts.records(want)
+
+
+@pytest.mark.parametrize("zipf_s, write_share", [(0.6, 0.0), (1.0, 0.3), (1.2, 0.5)])
+def test_the_cache_panels_lines_and_labels_are_the_tables_rows(zipf_s, write_share):
+    from chapter1.sections import cache
+
+    rows = [{"line": label, "cache_size": size,
+             "hit_ratio": analytic.cache_hit_ratio(policy, size, cache.KEYS, zipf_s, write_share)}
+            for label, policy in cache.THEORY.items() for size in cache.SIZES if size <= cache.KEYS]
+    table = pd.DataFrame(rows)  # the lines and labels as they were built
+    labels = scales.spread_labels(table.groupby("line", sort=False).nth(len(cache.SIZES) // 2), "hit_ratio", 0.07)
+    assert charts.records(cache._theory_lines(zipf_s, write_share)) == charts.records(table)
+    assert charts.records(cache._labels(zipf_s, write_share)) == charts.records(labels)
+    pd.testing.assert_frame_equal(cache.theory_lines(zipf_s, write_share), table)

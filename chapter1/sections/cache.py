@@ -45,10 +45,11 @@ def theory_hit(policy, cache_size, zipf_s, keys=KEYS, write_share=0.0):
 
 @functools.lru_cache(maxsize=64, typed=True)
 def _theory_lines(zipf_s, write_share=0.0, keys=KEYS):
-    rows = [{"line": label, "cache_size": size,
-             "hit_ratio": analytic.cache_hit_ratio(policy, size, keys, zipf_s, write_share)}
-            for label, policy in THEORY.items() for size in SIZES if size <= keys]
-    return pd.DataFrame(rows)
+    """:func:`theory_lines` as columns (line, cache_size, hit_ratio; lists), as the chart reads them."""
+    sizes = [size for size in SIZES if size <= keys]
+    return {"line": [label for label in THEORY for _ in sizes], "cache_size": sizes * len(THEORY),
+            "hit_ratio": [analytic.cache_hit_ratio(policy, size, keys, zipf_s, write_share)
+                          for policy in THEORY.values() for size in sizes]}
 
 
 def theory_lines(zipf_s, write_share=0.0, keys=KEYS):
@@ -59,7 +60,7 @@ def theory_lines(zipf_s, write_share=0.0, keys=KEYS):
     ['FIFO / random', 'LRU (Che)', 'top-C bound (LFU)']
     """
     check.number("zipf_s", zipf_s, low=0, high=3)
-    return _theory_lines(float(zipf_s), float(write_share), keys).copy()
+    return pd.DataFrame(_theory_lines(float(zipf_s), float(write_share), keys))
 
 
 def warm_keys(workload, cache_size, rng, limit=50_000):
@@ -153,8 +154,15 @@ def hit_chart(zipf_s, simulated=None, current=None):
 
 @functools.lru_cache(maxsize=64, typed=True)
 def _labels(zipf_s, write_share=0.0):
-    ends = _theory_lines(zipf_s, write_share, KEYS).groupby("line", sort=False).nth(len(SIZES) // 2)
-    return scales.spread_labels(ends, "hit_ratio", 0.07)
+    """Each line's label at its middle size (as the table's groupby nth), heights spread apart (as spread_labels)."""
+    lines, middle = _theory_lines(zipf_s, write_share, KEYS), len(SIZES) // 2
+    names = lines["line"]
+    starts = [k for k in range(len(names)) if k == 0 or names[k] != names[k - 1]]  # each line's rows in a run
+    rows = [start + middle for start, end in zip(starts, starts[1:] + [len(names)]) if start + middle < end]
+    rows.sort(key=lambda k: lines["hit_ratio"][k])  # by height; a stable sort, as the table's for three rows
+    heights = [lines["hit_ratio"][k] for k in rows]
+    return {"line": [lines["line"][k] for k in rows], "cache_size": [lines["cache_size"][k] for k in rows],
+            "hit_ratio": scales.spread(heights, 0.07)}
 
 
 CAPTION = ("<small>Lines: theory for 10,000 keys of Zipf popularity (Che's approximation for LRU, its cousin for "
@@ -172,7 +180,8 @@ def hit_view(cache_size, policy, zipf_s, write_percent=0, *, requests=4_000, see
     hits = [measured_hits(policies, size, zipf_s, requests=requests, seed=s, write_share=write_share) for s in seeds]
     dots = {"line": [LABELS[p] for p in policies for _ in seeds], "cache_size": [size] * len(policies) * len(seeds),
             "hit_ratio": [hits[k][j] for j in range(len(policies)) for k in range(len(seeds))]}  # (as columns)
-    lines, labels = theory_lines(zipf_s, write_share), _labels(float(zipf_s), float(write_share))
+    check.number("zipf_s", zipf_s, low=0, high=3)
+    lines, labels = _theory_lines(float(zipf_s), float(write_share)), _labels(float(zipf_s), float(write_share))
     chart = _template().svg({"theory": lines, "labels": labels, "simulated": dots,
                              "current": [{"cache_size": size}]})
     return chart, hit_headline(dots, policy, size, zipf_s, write_share, rate, requests)
