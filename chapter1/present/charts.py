@@ -319,11 +319,9 @@ def _theory_curve(architecture, users_range, points, model, ceiling, near, workl
     options = dict(workload_items)
     points = (analytic.predict_curve(architecture, grid, (95,), **options) if model is analytic.predict else
               [model(architecture, Workload(users=float(users), **options), percents=(95,)) for users in grid])
-    # a row per point and statistic (point by point, each point's statistics in turn); NaN: no closed form (tandems)
     latency = np.array([[math.nan if theory is None else theory[key] for key in STATISTICS] for theory in points],
-                       dtype=float).reshape(-1)
-    kept = np.isfinite(latency)
-    labels = np.tile(np.array(list(STATISTICS.values()), dtype=object), len(grid))
+                       dtype=float).reshape(-1)  # point by point, its statistics in turn; NaN: no closed form (tandems)
+    kept, labels = np.isfinite(latency), np.tile(np.array(list(STATISTICS.values()), dtype=object), len(grid))
     return pd.DataFrame({"users": np.repeat(grid, len(STATISTICS))[kept], "statistic": labels[kept],
                          "latency_ms": latency[kept]})
 
@@ -347,19 +345,16 @@ def design_curves(designs, users_range, points, **options):
 
 
 def by_design(curves):
-    """Several designs' lines (label -> table of users, statistic, latency_ms) as one table with a ``design``
-    column: the tables one after the other (joined column by column, not by assign and concat).
+    """Designs' lines (label -> table of users, statistic, latency_ms) as one table with a ``design`` column, joined
+    column by column (not by assign and concat).
 
-    >>> line = pd.DataFrame({"users": [1.0], "statistic": ["mean"], "latency_ms": [2.0]})
-    >>> by_design({"a": line, "b": line}).values.tolist()
-    [[1.0, 'a', 'mean', 2.0], [1.0, 'b', 'mean', 2.0]]
+    >>> by_design({"a": pd.DataFrame({"users": [1.0], "statistic": ["mean"], "latency_ms": [2.0]})}).values.tolist()
+    [[1.0, 'a', 'mean', 2.0]]
     """
-    names = ("users", "statistic", "latency_ms")
     joined = {name: np.concatenate([np.zeros(0)] + [curve[name].to_numpy() for curve in curves.values()])
-              for name in names}
-    design = np.repeat(np.array(list(curves), dtype=object), [len(curve) for curve in curves.values()])
-    return pd.DataFrame({"users": joined["users"], "design": design, "statistic": joined["statistic"].astype(object),
-                         "latency_ms": joined["latency_ms"]})
+              for name in ("users", "statistic", "latency_ms")}
+    joined["design"] = np.repeat(np.array(list(curves), dtype=object), [len(curve) for curve in curves.values()])
+    return pd.DataFrame({name: joined[name] for name in ("users", "design", "statistic", "latency_ms")})
 
 
 def long_latency(table, *by):
@@ -400,12 +395,10 @@ def timeline_data(result, bins=40):
     """The datasets :func:`timeline` draws: latency per window (long form), windows, outage bands."""
     table = result.timeline_columns(bins, utilization=False)  # (dicts of columns: no table is built)
     names, t_s = {"p50_ms": "p50", "p95_ms": "p95", "p99_ms": "p99"}, table["t_s"]
-    latency = {"t_s": np.tile(t_s, len(names)), "percentile": np.repeat(np.array(list(names.values()), dtype=object),
-                                                                        len(t_s)),
+    latency = {"t_s": np.tile(t_s, 3), "percentile": np.repeat(np.array(list(names.values()), dtype=object), len(t_s)),
                "latency_ms": np.concatenate([table[column] for column in names])}
-    last = [(np.flatnonzero(~np.isnan(table[column])), column, name) for column, name in names.items()]
-    ends = [(t_s[k[-1]], name, table[column][k[-1]]) for k, column, name in last if len(k)]  # each line's last point
-    ends.sort(key=lambda end: end[2])  # by height (a stable sort, as the table's for three rows)
+    ends = sorted([(t_s[k[-1]], name, table[c][k[-1]]) for c, name in names.items()  # each line's last point,
+                   for k in [np.flatnonzero(~np.isnan(table[c]))] if len(k)], key=lambda end: end[2])  # by height
     values = np.array([end[2] for end in ends], dtype=float)
     gap = 0.1 * max(values.max() - values.min(), values.max()) if len(values) else 0.1
     labels = {"t_s": np.array([end[0] for end in ends], dtype=float), "percentile": [end[1] for end in ends],
@@ -613,8 +606,7 @@ def records(data):
 
 
 def _column(column):
-    """A column's values (a Series or an array) as plain Python (NaN as None), converted by numpy when its type
-    allows."""
+    """A column's values (a Series or an array) as plain Python (NaN as None), by numpy when its type allows."""
     if isinstance(column.dtype, np.dtype) and column.dtype.kind in "fiub":
         values = column.tolist() if isinstance(column, np.ndarray) else column.to_numpy().tolist()
         return [None if v != v else v for v in values] if column.dtype.kind == "f" else values
