@@ -181,7 +181,7 @@ def hit_view(cache_size, policy, zipf_s, write_percent=0, *, requests=4_000, see
     dots = {"line": [LABELS[p] for p in policies for _ in seeds], "cache_size": [size] * len(policies) * len(seeds),
             "hit_ratio": [hits[k][j] for j in range(len(policies)) for k in range(len(seeds))]}  # (as columns)
     check.number("zipf_s", zipf_s, low=0, high=3)
-    lines, labels = _theory_lines(float(zipf_s), float(write_share)), _labels(float(zipf_s), float(write_share))
+    lines, labels = _theory_lines(float(zipf_s), float(write_share), KEYS), _labels(float(zipf_s), float(write_share))
     chart = _template().svg({"theory": lines, "labels": labels, "simulated": dots,
                              "current": [{"cache_size": size}]})
     return chart, hit_headline(dots, policy, size, zipf_s, write_share, rate, requests)
