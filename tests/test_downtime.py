@@ -4,10 +4,15 @@ tests/test_engines.py checks that this path gives simpy's Result on random outag
 stated on requests placed by hand, with constant 100 ms service so every time is known.
 """
 
+import dataclasses
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_engines import servers
 
 import chapter1 as c
 from chapter1.components.downtime import Downtime
@@ -91,3 +96,31 @@ def test_the_fault_panels_now_take_the_event_free_path():
     for arch in (n_plus_one_pool(3, 20.0), trap_pool("least_connections", eject_after=3)):
         slow = c.simulate(arch, c.Workload.from_rate(300), requests=4_000, seed=1, engine="simpy")
         pd.testing.assert_frame_equal(slow.requests, run(arch, 300, 4_000, 1).requests)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(server=servers("box"), rate=st.sampled_from([5.0, 40.0, 150.0, 600.0]), n=st.integers(1, 500),
+       seed=st.integers(0, 2**20), split=st.integers(0, 500))
+def test_a_share_at_once_leaves_the_server_as_one_request_at_a_time_does(server, rate, n, seed, split):
+    """admit_batch through outages (each stretch between deaths at once) against AdmitThroughOutages one request at
+    a time: statuses, leave times, client ends, records, served count, workers, queue and deaths seen; the share
+    comes in two calls (``split``) as a balancer's stretches do."""
+    if not server.outages:
+        server = dataclasses.replace(server, outages=(c.Outage(1.0, 2.5),))
+    found = []
+    for batch in (False, True):
+        sim = Simulation(c.Architecture("one box", (server,), dns=None), c.Workload.from_rate(rate), n, seed)
+        run, times, requests = sim.tiers[0], sim.arrival.copy(), np.arange(n)
+        if batch:
+            cut = min(split, n)
+            answers = [np.concatenate(a) for a in zip(run.admit_batch(requests[:cut], times[:cut]),
+                                                       run.admit_batch(requests[cut:], times[cut:]))]
+        else:
+            answers = [np.array(a) for a in zip(*(run.admit(i, t) for i, t in zip(requests.tolist(), times.tolist())))]
+        found.append((answers, sim.end.copy(), run.records(), run.served, sorted(run.free), list(run.waiting),
+                      run.admit.reset))
+    (one, end1, rec1, *rest1), (other, end2, rec2, *rest2) = found
+    assert all(np.array_equal(a, b) for a, b in zip(one, other))
+    assert np.array_equal(end1, end2, equal_nan=True)
+    assert all(np.array_equal(a, b, equal_nan=a.dtype.kind == "f") for a, b in zip(rec1, rec2))
+    assert rest1 == rest2

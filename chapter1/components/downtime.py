@@ -78,6 +78,46 @@ class AdmitThroughOutages:
         return run._settle(i, t, s, run._step(t, s), death)
 
 
+def admit_through_outages(run, requests, times):
+    """``admit_batch`` of a :class:`~chapter1.components.server.ServerRun` whose server has outages, for requests in
+    order of arrival: the requests of each stretch between two deaths are scheduled at once (``_starts``) and
+    settled as :class:`AdmitThroughOutages` settles one (the same floats, records and state); a request that comes
+    while the server is down fails at once."""
+    outages, timeout = run.admit, run.timeout
+    down, deaths = outages.down, np.append(outages.down.deaths, math.inf)
+    stretch = np.searchsorted(down.starts, times, side="right") - 1
+    up = (stretch < 0) | (times >= np.append(down.ends, -math.inf)[stretch])
+    passed = np.searchsorted(deaths[:-1], times, side="right")  # deaths at or before each request
+    status, leave, end = np.full(len(times), ERROR, dtype=np.int8), np.asarray(times, dtype=float).copy(), run.sim.end
+    live = np.flatnonzero(up)
+    service = run.service.take(requests[live])
+    bounds = np.flatnonzero(np.diff(passed[live])) + 1
+    for part in np.split(np.arange(len(live)), bounds):
+        if not len(part):
+            continue
+        group, count = live[part], int(passed[live[part[0]]])
+        if count > outages.reset:  # it died and came back since the last request: nobody is inside
+            run.free[:] = [0.0] * len(run.free)
+            run.waiting.clear()
+            outages.reset = count
+        t, s, death = times[group], service[part], deaths[count]
+        start = run._starts(t, s)
+        kept = ~np.isnan(start)
+        dead, gave = kept & (start >= death), kept & (start < death) & (start - t > timeout)
+        served = kept & ~dead & ~gave
+        finish = start + s
+        cut, ok = served & (finish >= death), served & (finish < death)
+        ends_at = np.where(dead | cut, death, np.where(gave, start, np.where(ok, finish, t)))
+        late = np.where(dead | cut, death - t > timeout, gave | (ok & (finish - t > timeout)))
+        status[group] = np.where(~kept, REJECTED, np.where(late, TIMEOUT, np.where(ok, OK, ERROR)))
+        leave[group] = ends_at
+        end[requests[group[late]]] = t[late] + timeout
+        run.add_records(requests[group[kept]], np.where(dead, death - t, start - t)[kept],
+                        np.where(served, start, np.nan)[kept], np.where(cut, death, np.where(ok, finish, np.nan))[kept])
+        run.served += int(ok.sum())
+    return status, leave
+
+
 OUT = 1 << 40  # connections added to a member out of the view, so that least connections never picks it
 DRAWN = 1 << 21  # service times drawn ahead for the members of a balancer: at most this many floats
 

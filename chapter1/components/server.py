@@ -18,7 +18,7 @@ from ..core import kernels
 from ..core import validation as check
 from ..core.architecture import Architecture
 from ..core.component import ERROR, OK, REJECTED, TIMEOUT, Component, Runtime, register
-from .downtime import AdmitThroughOutages
+from .downtime import AdmitThroughOutages, admit_through_outages
 
 DISTRIBUTIONS = ("exponential", "constant")
 
@@ -290,6 +290,15 @@ class ServerRun(Runtime):
         self.finishes.append(finish)
         return len(self.admitted) - 1
 
+    def add_records(self, requests, waits, starts, finishes):
+        """Record admitted requests (arrays, in order of admission) after those already recorded."""
+        if self.admitted:  # (records kept one at a time come after the arrays: keep them in one order)
+            for listed, values in zip((self.admitted, self.waits, self.starts, self.finishes),
+                                      (requests, waits, starts, finishes)):
+                listed.extend(values.tolist())
+        elif len(requests):
+            self.batches.append((requests, waits, starts, finishes))
+
     def records(self, fields=(0, 1, 2, 3)):
         """(requests, waits, starts, finishes) of every admitted request, as arrays in order of admission; ``fields``
         picks some of them (by place in that tuple), the others are not converted."""
@@ -421,6 +430,9 @@ class ServerRun(Runtime):
         if self.parts:
             return kernels.held_batch(self, requests, times)
         if self.spec.outages:
+            if (isinstance(self.admit, AdmitThroughOutages) and type(self)._settle is ServerRun._settle
+                    and type(self)._starts is ServerRun._starts and bool(np.all(times[1:] >= times[:-1]))):
+                return admit_through_outages(self, requests, times)
             return Runtime.admit_batch(self, requests, times)
         service = self.service.take(requests)
         return self.book(requests, times, service, self._starts(times, service))
@@ -438,8 +450,8 @@ class ServerRun(Runtime):
         leave = np.where(rejected, times, np.where(gave_up, start, finish))
         kept = ~rejected
         served = ~gave_up[kept]
-        self.batches.append((requests[kept], wait[kept], np.where(served, start[kept], np.nan),
-                             np.where(served, finish[kept], np.nan)))
+        self.add_records(requests[kept], wait[kept], np.where(served, start[kept], np.nan),
+                         np.where(served, finish[kept], np.nan))
         self.served += int(served.sum())
         return status, leave
 

@@ -235,7 +235,7 @@ def held_batch(run, requests, times):
     sent = sent[:state[3]]  # (in order of arrival at the backend: the order it admits them)
     for server, order, (admitted, *records) in ((run, np.arange(n), web), (backend, sent, db)):
         order = order[admitted[order]]
-        _keep(server, requests[order], *(r[order] for r in records))
+        server.add_records(requests[order], *(r[order] for r in records))
     late = ~np.isnan(ends)
     run.sim.end[requests[late]] = ends[late]
     lost = sent[status[sent] != OK]
@@ -315,13 +315,4 @@ def _keep_servers(parts, servers, reset, served, requests, routes, admitted, wai
             p.admit.reset = int(reset[k])
         p.served += int(served[k])
         mine = np.flatnonzero(admitted & (routes == k))
-        _keep(p, requests[mine], waits[mine], starts[mine], finishes[mine])
-
-
-def _keep(server, *records):
-    """Add (requests, waits, starts, finishes) to a server's records, after those it holds (in order of admission)."""
-    if server.admitted:  # (records kept one at a time come after the arrays: keep them in one order)
-        for listed, values in zip((server.admitted, server.waits, server.starts, server.finishes), records):
-            listed.extend(values.tolist())
-    elif len(records[0]):
-        server.batches.append(records)
+        p.add_records(requests[mine], waits[mine], starts[mine], finishes[mine])
