@@ -34,6 +34,13 @@ def test_timeline_data_is_the_long_form_and_labels_of_the_timeline_table(run, bi
         assert charts.records(got[name]) == charts.records(want[name]), name
 
 
+def _same_rows_and_labels(got, want):
+    """The same rows, and the same first row of each statistic (the line labels) as the groupby gave."""
+    assert charts.records(got) == charts.records(want)
+    assert charts.records(charts.first_rows(got, "statistic")) == charts.records(
+        want.groupby("statistic", sort=False).head(1))
+
+
 def _theory_rows(architecture, users_range, points, ceiling, near, options):
     """The curve's table as it was built: a dict per point and statistic."""
     grid = np.geomspace(*users_range, points)
@@ -57,9 +64,7 @@ def test_a_theory_curve_is_its_rows_point_by_point(architecture, near):
     ceiling = (lambda arch: min(t.capacity for t in arch.tiers) / c.Workload().per_user_rate) if near else None
     got = charts.theory_curve(architecture, (10, 10_000_000), 37, ceiling=ceiling, near=near)
     want = _theory_rows(architecture, (10, 10_000_000), 37, ceiling, near, {})
-    assert charts.records(got) == charts.records(want)
-    assert charts.records(charts.first_rows(got, "statistic")) == charts.records(
-        got.groupby("statistic", sort=False).head(1))
+    _same_rows_and_labels(got, want)
 
 
 @pytest.mark.parametrize("edges, zipf_s", [(1, 0.6), (4, 1.0), (6, 1.2)])
@@ -124,9 +129,7 @@ def test_the_two_tier_panels_theory_lines_are_the_designs_curves_joined(model):
                                      near=(0.9, 0.95, 0.98, 0.99, 0.995)).assign(design=label)
               for label, arch in kept.items()]
     want = pd.concat(frames, ignore_index=True)[["users", "design", "statistic", "latency_ms"]]
-    assert charts.records(got) == charts.records(want)
-    assert charts.records(charts.first_rows(got, "statistic")) == charts.records(
-        want.groupby("statistic", sort=False).head(1))
+    _same_rows_and_labels(got, want)
 
 
 @pytest.mark.parametrize("budget, cores", [(2_000, 8), (500, 4), (15_000, 16)])
