@@ -178,3 +178,21 @@ def test_the_cache_panel_works_out_its_theory_lines_once_an_update(monkeypatch):
     cache._theory_lines.cache_clear(), cache._labels.cache_clear()
     cache.hit_view(1_000, "lru", 1.2, 10, requests=300)
     assert len(calls) == len(cache.THEORY) * len(cache.SIZES) + 1
+
+
+@pytest.mark.parametrize("size, s", [(1, 0.8), (900, 0.6), (9_000, 0.8), (10_000, 1.2), (10_000, 0.0)])
+def test_warm_keys_are_the_distinct_keys_of_every_draw_in_the_order_first_drawn(size, s):
+    from chapter1.sections import cache
+
+    workload = c.Workload(keys=cache.KEYS, zipf_s=s)
+    draws = workload.sample_keys(np.random.default_rng(3), 50_000)  # (what warm_keys draws, in at most two calls)
+    first = min(50_000, max(4 * size, 1_000))
+    seen = pd.unique(draws[:first])
+    if len(seen) < size:
+        seen = pd.unique(draws)
+    want = seen[:size]
+    if len(want) < size:
+        free = np.ones(cache.KEYS, dtype=bool)
+        free[want] = False
+        want = np.concatenate([want, np.flatnonzero(free)[:size - len(want)]])
+    assert cache.warm_keys(workload, size, np.random.default_rng(3)).tolist() == want[::-1].tolist()

@@ -73,9 +73,9 @@ def warm_keys(workload, cache_size, rng, limit=50_000):
     """
     draws = workload.sample_keys(rng, min(limit, max(4 * cache_size, 1_000)))
     seen = pd.unique(draws)  # each key once, in the order first drawn: most recent first
-    if len(seen) < cache_size and len(draws) < limit:
-        draws = np.concatenate([draws, workload.sample_keys(rng, limit - len(draws))])
-        seen = pd.unique(draws)
+    if len(seen) < cache_size and len(draws) < limit:  # more draws: their new keys follow, in the order first drawn
+        more = pd.unique(workload.sample_keys(rng, limit - len(draws)))
+        seen = np.concatenate([seen, more[~np.isin(more, seen)]])
     recent = seen[:cache_size]
     if len(recent) < cache_size:
         free = np.ones(workload.keys, dtype=bool)
