@@ -212,6 +212,7 @@ OVERRIDES = {
     ("fanout_cdf", "cdf"): Drawn(PROBABILITY.valid(), st.sampled_from([1.5, -0.1, math.nan, "0.5"])),
     ("fetch_ms", "round_trips"): Number(0, 20),  # a mean over connections may be fractional
     ("predict_curve", "users"): Items(Number(0, low_open=True, draw_high=1e7), (0, 5)),
+    ("overload_fluid_curve", "after_s"): Items(Number(0, draw_high=1e5), (0, 5)),
 }
 # the answer each function promises: "probability" in [0, 1]; "time" >= 0 and inf where the text says
 # the queue never drains; anything else >= 0 and finite ("signed": any finite number)

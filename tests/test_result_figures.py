@@ -23,7 +23,7 @@ def given(arrival, end, status, rate=1.0, client=None, runtimes=()):
         architecture=Architecture("given", (WebServer(),)), workload=Workload.from_rate(rate), seed=0,
         arrival=arrival, end=np.asarray(end, dtype=float), status=np.asarray(status, dtype=np.int8),
         failed_at=np.full(n, -1, dtype=np.int16), client=np.zeros(n, dtype=int) if client is None else client,
-        runtimes=list(runtimes))
+        runtimes=list(runtimes), entry_s=np.zeros(n))  # (no DNS: each request reaches the site as it arrives)
     return Result(sim)
 
 

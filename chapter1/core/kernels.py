@@ -15,6 +15,7 @@ if it is missing or cannot compile, the Python loops run instead.
 ([0.0, 0.1, 1.0], [1.1, 2.0])
 """
 
+import gc
 import math
 from collections import deque
 from types import SimpleNamespace
@@ -133,6 +134,9 @@ def _compile():
                True, _records(1), _servers([SimpleNamespace(free=[0.0], queue_limit=1, waiting=(), bounded=True,
                                                             timeout=1.0)], 1), ints.copy(), _records(1), np.zeros(1),
                ints.copy())
+    # numba and LLVM's objects (about 80,000) live as long as the kernel: frozen, as chapter1.present.charts freezes
+    # altair's, they are left out of the collector's full sweeps (30 ms each, now and then inside a panel update)
+    gc.freeze()
     return loops
 
 
