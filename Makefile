@@ -11,6 +11,8 @@ $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@# numba compiles the course's loops once here (5-8 s) and keeps them: no kernel pays it later
+	$(BIN)/python -c 'from chapter1.core import kernels; kernels.compiled() or print("numba: the Python loops will serve")'
 	@touch $(STAMP)
 
 # JupyterLab on loopback only; as root (containers, workshop VMs) it needs --allow-root, and only then.
