@@ -78,7 +78,7 @@ GROUPS = {
              [*COMPONENT_TESTS, "tests/test_replica_rules.py", "tests/test_shard_rules.py", "tests/test_cdn_rules.py",
               "tests/test_datacentre_rules.py", "tests/test_cdn_edges.py",
               "tests/test_datacentre_edges.py"]),
-    "messaging": (["chapter1/components/pool.py", "chapter1/components/queue.py"],
+    "messaging": (["chapter1/components/pool.py", "chapter1/components/queue.py", "chapter1/components/queue_walk.py"],
                   [*COMPONENT_TESTS, "tests/test_queue_rules.py", "tests/test_pool_rules.py", "tests/test_kernels.py",
                    "tests/test_queue_scaling_edges.py", "tests/test_pool_routing_edges.py",
                    "tests/test_compiled_routing_choice.py", "tests/test_compiled_routing_state.py",

@@ -2,7 +2,9 @@
 engine's Result bit for bit, with the same backlog, the same workers over time and the same last moment."""
 
 import math
+from unittest import mock
 
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -11,6 +13,7 @@ from test_engines import assert_same as engines_agree
 import chapter1 as c
 from chapter1.components.autoscaling import Autoscaler
 from chapter1.components.queue import Consumers, MessageQueue, QueueRun
+from chapter1.components.queue_walk import QueueWalk
 
 
 @st.composite
@@ -75,6 +78,36 @@ def assert_same(arch, workload, requests, seed):
 def test_a_queue_without_events_gives_the_simpy_result(design, seed, requests):
     arch, workload = design
     assert_same(arch, workload, requests, seed)
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(design=queue_designs(), seed=st.integers(0, 2**20), requests=st.integers(1, 300))
+def test_the_walks_inline_moments_are_its_methods_moments(design, seed, requests):
+    # the walk works the common moments out inline; with that off, every moment goes through its methods
+    arch, workload = design
+    fast = c.simulate(arch, workload, requests=requests, seed=seed, engine="fast")
+    with mock.patch.object(QueueWalk, "inline", False):
+        reference = c.simulate(arch, workload, requests=requests, seed=seed, engine="fast")
+    pd.testing.assert_frame_equal(fast.requests, reference.requests)
+    pd.testing.assert_series_equal(fast.summary(), reference.summary())
+    for mine, theirs in zip(traces(fast), traces(reference), strict=True):
+        for a, b in zip(mine, theirs, strict=True):
+            assert list(a) == list(b)
+    queues = [next(r for r in result.runtimes if isinstance(r, QueueRun)) for result in (fast, reference)]
+    assert queues[0].end_s == queues[1].end_s and queues[0].pool.served == queues[1].pool.served
+
+
+def test_the_walk_takes_a_delivery_the_consumers_death_cuts_short_to_its_methods():
+    # a delivery taken before the consumers die, that would end after: the inline walk hands it over
+    arch = c.Architecture("queued", (MessageQueue(consumers=Consumers(workers=2, service_time_ms=400).fail(1.0, 2.0),
+                                                  publish_ms=0, persist_ms=0),), dns=None)
+    calls = []
+    timed = QueueWalk.timed
+    with mock.patch.object(QueueWalk, "timed", lambda walk, *args: calls.append(args) or timed(walk, *args)):
+        result = c.simulate(arch, c.Workload.from_rate(10), requests=60, seed=3, engine="fast")
+    before = [(now, work) for _, now, work in calls if now < 1.0]  # (later ones: taken when the consumers are back)
+    assert before and all(now + work + 0.005 > 1.0 for now, work in before)  # only those the death at 1 s cuts
+    assert result.summary()["redeliveries"] > 0
 
 
 @pytest.mark.parametrize("peak, provision_s, max_workers", [(12, 20, 16), (16, 0, 24), (4, 60, 4), (10, 10, 24)])

@@ -35,8 +35,6 @@ True
 (0, 0)
 """
 
-import heapq
-import itertools
 import math
 from collections import deque
 from dataclasses import dataclass, field
@@ -47,6 +45,7 @@ from ..core import validation as check
 from ..core.architecture import Architecture
 from ..core.component import ERROR, OK, Component, Runtime, register
 from .autoscaling import Autoscaler, Scaling
+from .queue_walk import QueueWalk, cover_end
 from .server import Workers
 
 DELIVERY = ("at-least-once", "at-most-once")
@@ -189,17 +188,6 @@ class MessageQueue(Component):
         return f"message queue, {'durable' if self.durable else 'in memory'}"
 
 
-def _cover_end(component, t):
-    """When the outage covering ``t`` ends (t itself when none does); outages may follow one another."""
-    end, moved = t, True
-    while moved:
-        moved = False
-        for o in component.outages:
-            if o.start_s <= end < o.end_s:
-                end, moved = o.end_s, True
-    return end
-
-
 class QueueRun(Runtime):
     """The broker at run time: the stored messages, ``workers`` consumer processes, every message's fate."""
 
@@ -292,7 +280,7 @@ class QueueRun(Runtime):
         in vain would only go back to waiting, in the same order."""
         idle, now = self.idle, self.env.now
         if messages < len(idle) and (self.starts or self.spec.outages):
-            if max(_cover_end(self.spec.consumers, now), _cover_end(self.spec, now)) > now:
+            if max(cover_end(self.spec.consumers, now), cover_end(self.spec, now)) > now:
                 messages = len(idle)
         for _ in range(min(messages, len(idle))):
             idle.popleft().succeed()
@@ -301,7 +289,7 @@ class QueueRun(Runtime):
         """True once nothing more can happen: every message is in, none waits or is in service (or the
         consumers or the broker are down for good)."""
         now, consumers = self.env.now, self.spec.consumers
-        if math.isinf(max(_cover_end(consumers, now), _cover_end(self.spec, now))):
+        if math.isinf(max(cover_end(consumers, now), cover_end(self.spec, now))):
             return True
         # (after the last input: a check at that very moment may come before a burst is stored)
         return now > last_input_s and not self.waiting and not self.working
@@ -314,7 +302,7 @@ class QueueRun(Runtime):
                 self.retire -= 1
                 self.pool.scaling.stopped()
                 return
-            back = max(_cover_end(consumers, env.now), _cover_end(spec, env.now))
+            back = max(cover_end(consumers, env.now), cover_end(spec, env.now))
             if back > env.now:
                 if math.isinf(back):
                     return
@@ -412,7 +400,7 @@ class QueueRun(Runtime):
     def admit_batch(self, requests, times):
         """Store each request's message (answered once stored) and let the consumers work them off without events."""
         stored = times + self.spec.store_s if self.spec.store_s else times
-        _Walk(self).run(requests.tolist(), stored.tolist())
+        QueueWalk(self).run(requests.tolist(), stored.tolist())
         return np.full(len(requests), OK, dtype=np.int8), stored
 
     # -- what it reports -----------------------------------------------------------------------------
@@ -453,176 +441,3 @@ class QueueRun(Runtime):
         waits = (a["taken"] - a["stored"])[~np.isnan(a["taken"])]
         return {"workers": None, "served": int(np.sum(~np.isnan(a["stored"]))),
                 "mean_wait_ms": float(waits.mean() * 1_000.0) if waits.size else 0.0}
-
-
-STORE, FREE, CHECK, READY, WAKE, HALF = range(6)
-
-
-class _Walk:
-    """A queue's consumers without an event loop: the moments the event loop would visit, in its order.
-
-    Messages are stored at given moments (continuous: no other event falls on one).  A consumer works one message
-    at a time; one busy when the consumers die stops there (the message goes back to the front, or is lost when it
-    was acknowledged first) and waits for their return, as idle ones woken by a message do.  The autoscaler checks
-    every ``check_every_s`` and orders workers ready ``provision_s`` later, or tells some to stop (idle ones at
-    once).  Events at the same moment come in the order the event loop scheduled them: each gets a number when
-    scheduled, as simpy's events do, and the heap orders by (moment, number).
-    """
-
-    def __init__(self, queue):
-        self.q, self.heap, self.number = queue, [], itertools.count()
-        self.idle = queue.spec.consumers.workers  # every consumer starts idle (they wait before the first store)
-        self.scaling = queue.pool.scaling
-        self.consumers = queue.spec.consumers
-        self.first = queue.spec.delivery == "at-least-once"  # the work comes first (else the acknowledgement)
-        self.exact = self.consumers.distribution == "constant"
-
-    def schedule(self, t, kind, payload=None):
-        heapq.heappush(self.heap, (t, next(self.number), kind, payload))
-
-    def run(self, messages, stored):
-        q, heap = self.q, self.heap
-        if self.scaling is not None:
-            self.schedule(self.scaling.policy.check_every_s, CHECK)
-        if q.spec.burst_messages:
-            self.schedule(q.spec.burst_at_s, STORE, range(q.sim.n, q.sim.n + q.spec.burst_messages))
-        k, last = 0, 0.0
-        while k < len(stored) or heap:
-            if k < len(stored) and (not heap or stored[k] < heap[0][0]):
-                now, kind, payload = stored[k], STORE, (messages[k],)
-                k += 1
-            else:
-                now, _, kind, payload = heapq.heappop(heap)
-            last = now
-            if kind == STORE:
-                self.store(now, payload)
-            elif kind == FREE:
-                self.free(now, *payload)
-            elif kind == HALF:  # the first part of a delivery done: the second one (start, message, length, end)
-                self.schedule(now + payload[2], FREE, (payload[0], payload[1], payload[3]))
-            elif kind == CHECK:
-                self.check(now)
-            elif kind == READY:
-                self.scaling.starting -= 1
-                self.scaling.running += 1
-                self.scaling.trace(now)
-                self.next_message(now)
-            else:  # WAKE: an idle or waiting consumer comes back to the queue
-                self.next_message(now)
-        q.end_s = last
-
-    def store(self, now, messages, front=False):
-        q = self.q
-        for m in messages:
-            if q.stored[m] != q.stored[m]:
-                q.stored[m] = now
-            (q.waiting.appendleft if front else q.waiting.append)(m)
-        self.traced(now)
-        woken = len(messages)  # as many idle consumers as messages came; every one while the consumers are down
-        if woken < self.idle and self.q.starts and _cover_end(self.consumers, now) > now:
-            woken = self.idle
-        if woken == 1 and self.idle and not front:  # a new message (its moment no other event's): taken now
-            self.idle -= 1
-            self.next_message(now)
-            return
-        for _ in range(min(woken, self.idle)):
-            self.idle -= 1
-            self.schedule(now, WAKE)
-
-    def traced(self, now):
-        q = self.q
-        if q.trace_t[-1] == now:
-            q.trace_n[-1] = len(q.waiting)
-        else:
-            q.trace_t.append(now)
-            q.trace_n.append(len(q.waiting))
-
-    def next_message(self, now):
-        """A consumer free at ``now``: it stops if told to, waits while the consumers are down, else takes the oldest
-        message, else waits for one."""
-        q = self.q
-        back = _cover_end(self.consumers, now) if q.starts else now
-        if q.retire:
-            q.retire -= 1
-            self.scaling.running -= 1
-            self.scaling.trace(now)
-        elif back > now:
-            if back != math.inf:  # (down for good: it never comes back)
-                self.schedule(now + (back - now), WAKE)
-        elif q.waiting:
-            m = q.waiting.popleft()
-            self.traced(now)
-            q.working += 1
-            self.deliver(m, now)
-        else:
-            self.idle += 1
-
-    def deliver(self, m, now):
-        """Schedule the end of delivery ``m`` from ``now``: done, or the consumer's death part-way (as
-        :meth:`QueueRun._deliver` times it)."""
-        q, consumers = self.q, self.consumers
-        q.deliveries[m] += 1
-        if q.taken[m] != q.taken[m]:
-            q.taken[m] = now
-        work = q.work_s[m] if q.deliveries[m] == 1 else q._draw()
-        if consumers.idempotent and q.applied[m] > 0:
-            work = 0.0
-        crash = next((s - now for s in q.starts if now <= s < now + (work + q.ack_s)), math.inf)
-        first, second = (work, q.ack_s) if self.first else (q.ack_s, work)
-        if crash < first:  # dies in the first part: the broker still holds the message
-            self.schedule(now + crash, FREE, (now, m, True))
-            return
-        half = now + first
-        if self.first:
-            self._applied(m, work, half)
-        if crash < first + second:  # dies in the second part
-            self.schedule(half, HALF, (now, m, crash - first, False))
-            return
-        end = half + second
-        if not self.first:
-            self._applied(m, work, end)
-        if self.exact:  # constant work: ends can tie, so the second part is scheduled when the event loop does
-            self.schedule(half, HALF, (now, m, second, None))
-        else:
-            self.schedule(end, FREE, (now, m, None))
-
-    def _applied(self, m, work, at):
-        q = self.q
-        if work > 0 or not self.consumers.idempotent:
-            q.applied[m] += 1
-        if q.done[m] != q.done[m]:
-            q.done[m] = at
-
-    def free(self, now, start, m, again):
-        """A delivery ends at ``now``: done (``again`` None), or cut short by the consumers' death, the message
-        stored again (True) or lost (False: acknowledged, never done)."""
-        q = self.q
-        q.pool.starts.append(start)
-        q.pool.finishes.append(now)
-        q.pool.served += 1
-        if again is not None:
-            if again or self.first:
-                self.store(now, (m,), front=True)
-            else:
-                q.lost[m] = True
-        q.working -= 1
-        self.next_message(now)
-
-    def check(self, now):
-        q, scaling = self.q, self.scaling
-        if now > scaling.last_input_s and not q.waiting and not q.working:
-            return  # nothing more can happen: the autoscaler stops watching
-        change = scaling.rule.decide(now, len(q.waiting), scaling.running + scaling.starting - q.retire)
-        ready = []
-        if change > 0:
-            scaling.starting += change
-            ready = [now + scaling.policy.provision_s] * change
-        elif change < 0:
-            q.retire += min(-change, scaling.running - q.retire)
-            for _ in range(self.idle):  # every idle consumer woken: the first ones told to stop do
-                self.schedule(now, WAKE)
-            self.idle = 0
-        scaling.trace(now)
-        self.schedule(now + scaling.policy.check_every_s, CHECK)  # the next check, then the start-ups (in order)
-        for t in ready:
-            self.schedule(t, READY)
