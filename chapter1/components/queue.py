@@ -418,10 +418,15 @@ class QueueRun(Runtime):
         return {name: np.asarray(getattr(self, name)) for name in
                 ("stored", "taken", "done", "applied", "deliveries", "lost")}
 
+    def queue_wait_ms(self):
+        """Each request's message's wait in the queue (ms, stored to first taken; NaN if never taken): the
+        ``queue_wait_ms`` column of ``Result.requests``, alone."""
+        n = self.sim.n
+        return (np.asarray(self.taken[:n]) - np.asarray(self.stored[:n])) * 1_000.0
+
     def columns(self):
         n, arrival, a = self.sim.n, self.sim.arrival, self._arrays()
-        return {"done_ms": (a["done"][:n] - arrival) * 1_000.0,
-                "queue_wait_ms": (a["taken"][:n] - a["stored"][:n]) * 1_000.0,
+        return {"done_ms": (a["done"][:n] - arrival) * 1_000.0, "queue_wait_ms": self.queue_wait_ms(),
                 "deliveries": a["deliveries"][:n], "message_lost": a["lost"][:n]}
 
     def figures(self):

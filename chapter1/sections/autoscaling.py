@@ -71,10 +71,15 @@ def runs(peak, provision_s, max_workers, *, seed=0, seeds=SEEDS, at_s=PEAK_AT_S,
 
 def fluid(peak, provision_s, max_workers, times, at_s=PEAK_AT_S):
     """The fluid model's backlog and workers paid for at ``times``: a DataFrame t_s, backlog, workers."""
+    return pd.DataFrame(_fluid(peak, provision_s, max_workers, times, at_s))
+
+
+def _fluid(peak, provision_s, max_workers, times, at_s=PEAK_AT_S):
+    """:func:`fluid` as a dict of columns."""
     rule = policy(provision_s, max_workers).rule()
     backlog, workers = analytic.autoscaled_backlog(times, rates(peak, at_s), SERVICE_RATE, MIN_WORKERS, rule,
                                                    check_every_s=CHECK_S, provision_s=provision_s)
-    return pd.DataFrame({"t_s": np.asarray(times, dtype=float), "backlog": backlog, "workers": workers})
+    return {"t_s": np.asarray(times, dtype=float), "backlog": backlog, "workers": workers}
 
 
 def help_theory(peak, provision_s, step_at_s=None):
@@ -123,8 +128,7 @@ def cost(result, horizon_s=HORIZON_S):
     else:
         times, _, workers = scaling.workers()
         paid = worker_seconds(times, workers, 0.0, horizon_s)
-    waits = _queue(result).columns()["queue_wait_ms"]  # the Result's column, without building the whole table
-    return float(paid), float(np.nanmax(waits)) / 1_000.0
+    return float(paid), float(np.nanmax(_queue(result).queue_wait_ms())) / 1_000.0  # the Result's column, alone
 
 
 @functools.lru_cache(maxsize=64, typed=True)
@@ -133,11 +137,17 @@ def fixed_cost(peak, workers, seed=0):
     return cost(runs(peak, 0, workers, seed=seed, seeds=1, autoscale=False)[0])
 
 
-def fluid_cost(peak, provision_s, max_workers):
-    """Worker-seconds the fluid model pays over the horizon (read every 0.5 s: its changes fall on whole seconds
-    when the delay is whole)."""
-    grid = np.arange(0.0, HORIZON_S, 0.5)
-    return float(fluid(peak, provision_s, max_workers, grid)["workers"].sum() * 0.5)
+def fluid_cost(peak, provision_s, max_workers, workers=None):
+    """Worker-seconds the fluid model pays over the horizon: its workers read at every whole second (they change
+    only at a check, every 10 s).  ``workers``: the fluid model's workers at 0, 1, ..., :data:`HORIZON_S` s when
+    they are already worked out (the panel's line).
+
+    >>> fluid_cost(12, 20, 16)
+    1900.0
+    """
+    if workers is None:
+        workers = _fluid(peak, provision_s, max_workers, np.arange(0.0, HORIZON_S + 0.5, 1.0))["workers"]
+    return float(np.sum(workers[:int(HORIZON_S)]))
 
 
 def _axes(top, workers_top):
@@ -195,19 +205,22 @@ def scaling_view(peak, provision_s, max_workers, *, requests=None, seed=0):
     uploads, so the peak sets their size (at most 3 x 180 + 13 x 40 = 1,060 a run)."""
     results = runs(peak, provision_s, max_workers, seed=seed)
     grid = np.arange(0.0, HORIZON_S + STEP_S / 2, STEP_S)
-    corners = np.union1d(np.arange(0.0, HORIZON_S + 0.5, 1.0), grid)
-    line = fluid(peak, provision_s, max_workers, corners).assign(series="theory (fluid)")
-    dots = pd.concat([pd.DataFrame({"series": f"run {k + 1}", "t_s": grid, "backlog": backlog_samples(r, grid),
-                                    "workers": _workers(r, grid)}) for k, r in enumerate(results)])
-    top = top_of([*line["backlog"], *dots["backlog"]])
+    corners = np.arange(0.0, HORIZON_S + 0.5, 1.0)  # (every whole second: the dots' times among them)
+    line = {**_fluid(peak, provision_s, max_workers, corners), "series": np.full(len(corners), "theory (fluid)")}
+    dots = {"series": np.repeat([f"run {k + 1}" for k in range(len(results))], len(grid)),
+            "t_s": np.tile(grid, len(results)),
+            "backlog": np.concatenate([backlog_samples(r, grid) for r in results]),
+            "workers": np.concatenate([_workers(r, grid) for r in results])}
+    top = top_of([*line["backlog"].tolist(), *dots["backlog"].tolist()])
     workers_top = 4 * -(-max(max_workers, 4) // 4)
     chart = _template(top, workers_top).svg({"b_theory": line, "b_simulated": dots, "w_theory": line,
                                              "w_simulated": dots})
-    return chart, headline(peak, provision_s, max_workers, results, seed)
+    return chart, headline(peak, provision_s, max_workers, results, seed, fluid_workers=line["workers"])
 
 
-def headline(peak, provision_s, max_workers, results, seed=0):
-    """The figures under the sliders: the backlog when help arrives against theory, the cost and the longest wait."""
+def headline(peak, provision_s, max_workers, results, seed=0, fluid_workers=None):
+    """The figures under the sliders: the backlog when help arrives against theory, the cost and the longest wait
+    (``fluid_workers``: :func:`fluid_cost`'s ``workers``, when the panel has them)."""
     capacity = MIN_WORKERS * SERVICE_RATE
     lines = [f"a peak of <b>{peak:g}</b> uploads/s for {PEAK_S:.0f} s on {MIN_WORKERS} workers ({capacity:g}/s), "
              f"up to <b>{max_workers}</b> workers that start <b>{provision_s:g} s</b> after they are ordered"]
@@ -225,10 +238,11 @@ def headline(peak, provision_s, max_workers, results, seed=0):
                      f"over where a step falls)")
     costs = [cost(r) for r in results]
     fixed = fixed_cost(peak, max_workers, seed)
-    peaks = [float(_queue(r).backlog()[1].max()) for r in results]  # the summary's backlog_max
+    peaks = [float(max(_queue(r).trace_n)) for r in results]  # the summary's backlog_max
+    paid_fluid = fluid_cost(peak, provision_s, max_workers, fluid_workers)
     lines.append(f"largest backlog <b>{np.mean(peaks):,.0f}</b> photos · longest wait <b>"
                  f"{np.mean([w for _, w in costs]):,.0f} s</b> · paid <b>{np.mean([p for p, _ in costs]):,.0f}</b> "
-                 f"worker-seconds over {HORIZON_S:.0f} s (fluid {fluid_cost(peak, provision_s, max_workers):,.0f})")
+                 f"worker-seconds over {HORIZON_S:.0f} s (fluid {paid_fluid:,.0f})")
     lines.append(f"{max_workers} workers all the time: {fixed[0]:,.0f} worker-seconds, longest wait {fixed[1]:,.1f} s")
     note = (f"<small>runs {seed + 1}-{seed + len(results)}: {len(results)} x {len(results[0].arrival_s):,} simulated "
             f"requests (uploads) over {HORIZON_S:.0f} s; the autoscaler reads the queue every {CHECK_S:g} s, wants "

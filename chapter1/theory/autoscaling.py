@@ -29,6 +29,7 @@ their mean rates) to draw it.
 200
 """
 
+import bisect
 import math
 from collections import deque
 
@@ -133,25 +134,30 @@ def autoscaled_backlog(times, rates, service_rate, workers, rule, *, check_every
         raise ValueError(f"rates must start at 0 s, e.g. ((0, 3.0), (30, 12.0)); got {rates!r}")
     events = {float(t) for t in times} | {t for t, _ in steps if t <= end}
     events |= {k * check_every_s for k in range(1, int(end / check_every_s) + 1)}
-    pending, backlog, running, last, rate = [], 0.0, workers, 0.0, steps[0][1]
-    out = {}
-    queue = sorted(events)
-    while queue:
-        t = queue.pop(0)
+    pending, backlog, running, last, step = [], 0.0, workers, 0.0, 0  # pending: ready times, ascending
+    rate, out, queue, k = steps[0][1], {}, sorted(events), 0
+    while k < len(queue):
+        t = queue[k]
+        k += 1
         backlog = max(0.0, backlog + (rate - running * service_rate) * (t - last))
         last = t
-        running += sum(1 for r in pending if r <= t)
-        pending = [r for r in pending if r > t]
-        rate = next((r for s, r in reversed(steps) if s <= t), rate)
+        ready_now = bisect.bisect_right(pending, t)
+        if ready_now:
+            running += ready_now
+            del pending[:ready_now]
+        while step + 1 < len(steps) and steps[step + 1][0] <= t:
+            step += 1
+        rate = steps[step][1]
         # a check (at h, 2h, ...): order or retire
-        k = t / check_every_s
-        if t > 0 and abs(k - round(k)) < 1e-9:
+        h = t / check_every_s
+        if t > 0 and abs(h - round(h)) < 1e-9:
             change = rule.decide(t, backlog, running + len(pending))
             if change > 0:
                 ready = t + provision_s
                 pending += [ready] * change
-                if ready <= end and ready not in queue and ready != t:
-                    queue = sorted(set(queue) | {ready})
+                at = bisect.bisect_left(queue, ready, k)
+                if ready <= end and ready != t and (at == len(queue) or queue[at] != ready):
+                    queue.insert(at, ready)
                 elif ready == t:
                     running, pending = running + change, pending[:-change]
             elif change < 0:
