@@ -166,25 +166,25 @@ OK, ERROR, TIMEOUT, REJECTED = range(4)  # (as chapter1.core.component)
 
 
 @jit
-def balance(times, u, v, services, policy, eject_after, interval, checked, up_at, own, own_deaths, changes,
-            stretches, deaths, offsets, down, reset, state, recheck, healthy, ejected, ejected_at, errors,
-            connections, back, back_to, back_status, heaps, workers, queues, head, count, timeouts, limits, bounded,
-            served):
+def balance(times, u, v, services, rule, views, outages, own, state, servers, served):
     """:func:`chapter1.components.downtime.balance_through_changes` over plain servers, for requests in order of
-    arrival: the health view of each check (``checked``; ``up_at`` for readmitting ejected servers), outlier
-    ejection after ``eject_after`` errors in a row (0: none), the servers' outages (``changes``, ``stretches``,
-    ``deaths``, each server's slice of them in ``offsets``; ``down`` and ``reset`` their state) and the
-    balancer's own (``own``, ``own_deaths``).  State arrays are updated in place (``state``: turn, view key,
-    members in view, requests inside; ``recheck``: when to ask the view again).  Returns, per request, its
-    status, leave time, route (-1: none), failure (-1: none, the number of servers: the balancer, else the
-    server), whether a
-    server admitted it, its wait, start, finish (NaN: not served) and end (NaN: not set here)."""
-    n, size = len(times), queues.shape[1]
+    arrival.  ``rule``: (policy, eject after this many errors in a row (0: never), health-check interval);
+    ``views``: (the members each check finds healthy, the members up at it), checks x members; ``outages``: the
+    servers' (changes, stretches, deaths, each server's slice of those in ``offsets``, their state ``down`` and
+    deaths seen ``reset``); ``own``: the balancer's (stretches, deaths); ``state``: (turn, view key, members in
+    view, requests inside; when to ask the view again; the view; ejected; when; errors in a row; connections; the
+    heap of requests inside: when they leave, where, their status), updated in place; ``servers`` as
+    :func:`route` takes them.  Returns, per request: status, leave time, route (-1: none), failure (-1: none;
+    the number of servers: the balancer), and (admitted, wait, start, finish) at its server, and end (NaN: not
+    set here)."""
+    policy, eject_after, interval = rule
+    checked, up_at = views
+    ints, recheck, healthy, ejected, ejected_at, errors, connections, back, back_to, back_status = state
+    n, members = len(times), len(servers[1])
     status, leaves, routes = np.empty(n, dtype=np.int8), np.empty(n), np.full(n, -1, dtype=np.int64)
-    failed, admitted = np.full(n, -1, dtype=np.int64), np.zeros(n, dtype=np.bool_)
-    waits, starts, finishes, ends = np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
-    turn, view_key, m, inside = state[0], state[1], state[2], state[3]
-    ejects = eject_after > 0
+    failed, ends = np.full(n, -1, dtype=np.int64), np.full(n, np.nan)
+    records = (np.zeros(n, dtype=np.bool_), np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan))
+    turn, view_key, m, inside = ints[0], ints[1], ints[2], ints[3]
     for r in range(n):
         t = times[r]
         while inside and back[0] <= t:  # answers back before this request
@@ -192,25 +192,15 @@ def balance(times, u, v, services, policy, eject_after, interval, checked, up_at
             inside -= 1
             pop_top3(back, back_to, back_status, inside)
             connections[k] -= 1
-            if ejects:
+            if eject_after:
                 m = count_error(k, st, at, eject_after, errors, ejected, ejected_at, healthy, m)
-        if len(own[0]) and not up(own[0], own[1], 0, len(own[0]), t):  # the balancer is down: 503
+        if len(own[0][0]) and not up(own[0][0], own[0][1], 0, len(own[0][0]), t):  # the balancer is down: 503
             status[r], leaves[r] = ERROR, t
             continue
         if t >= recheck[0]:
             key = np.int64(np.floor(t / interval))
             if key != view_key:
-                view_key, m = key, 0
-                for k in range(len(workers)):
-                    if checked[key, k]:
-                        healthy[m] = k
-                        m += 1
-                if ejected.any():  # a new check readmits the ejected servers it finds up
-                    seen = key * interval
-                    for k in range(len(workers)):
-                        if ejected[k] and seen >= ejected_at[k] and up_at[key, k]:
-                            ejected[k] = False
-                    m = leave_out(healthy, m, ejected)
+                view_key, m = key, view(checked[key], up_at[key], key * interval, healthy, ejected, ejected_at)
             recheck[0] = (view_key + 1) * interval * (1.0 - 1e-12)
         if m == 0:  # no healthy server: 503
             status[r], leaves[r] = ERROR, t
@@ -220,28 +210,45 @@ def balance(times, u, v, services, policy, eject_after, interval, checked, up_at
             turn += 1
         routes[r] = k
         st, leave, death = OK, t, np.inf
-        if offsets[2, k + 1] > offsets[2, k]:  # a server with outages: up at t? its next death?
+        down = outages[4]
+        if outages[3][2, k + 1] > outages[3][2, k]:  # a server with outages: up at t? its next death?
             if not down[k, 0] <= t < down[k, 1]:
-                refresh(k, t, changes, stretches, deaths, offsets, down, reset, heaps, workers, head, count)
+                refresh(k, t, outages, servers)
             if not down[k, 2]:
                 st = ERROR
             death = down[k, 3]
         if st == OK:
-            st, leave = step(k, r, t, death, services[k, r], heaps, workers, queues, size, head, count, timeouts,
-                             limits, bounded, served, admitted, waits, starts, finishes, ends)
+            st, leave = step(k, r, t, death, services[k, r], servers, served, records, ends)
         if leave > t:
             connections[k] += 1
             push3(back, back_to, back_status, inside, leave, k, st)
             inside += 1
-        elif ejects:
+        elif eject_after:
             m = count_error(k, st, t, eject_after, errors, ejected, ejected_at, healthy, m)
         if st != OK:
             failed[r] = k
-        elif len(own_deaths) and next_after(own_deaths, t) <= leave:  # the balancer died while it was inside
-            failed[r], st = len(workers), ERROR
+        elif len(own[1]) and next_after(own[1], t) <= leave:  # the balancer died while it was inside
+            failed[r], st = members, ERROR
         status[r], leaves[r] = st, leave
-    state[0], state[1], state[2], state[3] = turn, view_key, m, inside
-    return status, leaves, routes, failed, admitted, waits, starts, finishes, ends
+    ints[0], ints[1], ints[2], ints[3] = turn, view_key, m, inside
+    return status, leaves, routes, failed, records, ends
+
+
+@jit
+def view(checked, up_at, seen, healthy, ejected, ejected_at):
+    """The members a new health check finds healthy, into ``healthy`` (returns how many): it readmits the ejected
+    servers it finds up, and leaves out those still ejected (LoadBalancerRun._view)."""
+    m = 0
+    for k in range(len(checked)):
+        if checked[k]:
+            healthy[m] = k
+            m += 1
+    if ejected.any():
+        for k in range(len(checked)):
+            if ejected[k] and seen >= ejected_at[k] and up_at[k]:
+                ejected[k] = False
+        m = leave_out(healthy, m, ejected)
+    return m
 
 
 @jit
@@ -266,10 +273,12 @@ def pick(policy, healthy, m, turn, connections, u, v):  # the policy's member am
 
 
 @jit
-def step(k, r, t, death, s, heaps, workers, queues, size, head, count, timeouts, limits, bounded, served, admitted,
-         waits, starts, finishes, ends):
-    """Server k's FCFS step for request r (ServerRun._step and _settle, as the loop in downtime inlines them)."""
-    start, timeout = heaps[k, 0], timeouts[k]
+def step(k, r, t, death, s, servers, served, records, ends):
+    """Server k's FCFS step for request r (ServerRun._step and _settle, as the loop in downtime inlines them);
+    ``records``: (admitted, wait, start, finish) per request."""
+    heaps, workers, queues, head, count, timeouts, limits, bounded = servers
+    admitted, waits, starts, finishes = records
+    start, timeout, size = heaps[k, 0], timeouts[k], queues.shape[1]
     if bounded[k]:
         while count[k] and queues[k, head[k]] <= t:
             head[k] = (head[k] + 1) % size
@@ -306,8 +315,10 @@ def step(k, r, t, death, s, heaps, workers, queues, size, head, count, timeouts,
 
 
 @jit
-def refresh(k, t, changes, stretches, deaths, offsets, down, reset, heaps, workers, head, count):
+def refresh(k, t, outages, servers):
     """Server k's state at t (up? its next death) and the stretch it holds over; back from a death: empty."""
+    changes, stretches, deaths, offsets, down, reset = outages
+    heaps, workers, head, count = servers[0], servers[1], servers[3], servers[4]
     low, high = offsets[0, k], offsets[0, k + 1]
     j = bisect_right(changes, low, high, t)
     down[k, 0] = changes[j - 1] if j > low else -np.inf
@@ -474,10 +485,7 @@ def answer(pending, pending_to, zero, waiting, known, free, s_db, status, leaves
     a, r = pending[0], pending_to[0]
     waiting -= 1
     pop_top3(pending, pending_to, zero, waiting)
-    heaps, workers, queues, head, count, timeouts, limits, bounded = backend
-    admitted, waits, starts, finishes = db_records
-    st, leave = step(0, r, a, np.inf, s_db[r], heaps, workers, queues, queues.shape[1], head, count, timeouts, limits,
-                     bounded, served, admitted, waits, starts, finishes, ends)
+    st, leave = step(0, r, a, np.inf, s_db[r], backend, served, db_records, ends)
     status[r], leaves[r], web_finishes[r] = st, leave, leave
     sent[web_state[3]] = r
     web_state[3] += 1

@@ -129,17 +129,15 @@ def _compile():
     loops.route(np.zeros(1), one, ints, ints, True, ints, 0, ints.copy(), np.zeros(1), ints.copy(), 0, one.copy(),
                 np.ones(1, dtype=np.int64), one.copy(), ints.copy(), ints.copy(), np.zeros(1), ints.copy(),
                 np.ones(1, dtype=bool))
-    yes, no = np.ones((1, 1), dtype=bool), np.zeros((2, 0))
-    loops.balance(np.zeros(1), np.zeros(1), np.zeros(1), one, 0, 0, 1.0, yes, yes.copy(), no, np.zeros(0), np.zeros(0),
-                  no.copy(), np.zeros(0), np.zeros((3, 2), dtype=np.int64), np.tile([np.inf, -np.inf, 1.0, np.inf],
-                  (1, 1)), ints.copy(), np.array([-1, -1, 0, 0]), np.array([-np.inf]), ints.copy(),
-                  np.zeros(1, dtype=bool), np.zeros(1), ints.copy(), ints.copy(), np.zeros(1), ints.copy(), ints.copy(),
-                  one.copy(), np.ones(1, dtype=np.int64), one.copy(), ints.copy(), ints.copy(), np.full(1, np.inf),
-                  ints.copy(), np.zeros(1, dtype=bool), ints.copy())
+    server = SimpleNamespace(free=[0.0], queue_limit=1, waiting=(), bounded=True, timeout=1.0, admit=None,
+                             spec=SimpleNamespace(outages=()))  # (one plain server, as the builders read it)
+    pool = SimpleNamespace(parts=[server], healthy=(0,), ejected={}, turn=-1, view_key=None, recheck_at=-np.inf,
+                           errors_in_row=[0], connections=[0])
+    yes = np.ones((1, 1), dtype=bool)
+    loops.balance(np.zeros(1), np.zeros(1), np.zeros(1), one.copy(), (0, 0, 1.0), (yes, yes.copy()),
+                  _outages([server]), _downtime(())[1:], _state(pool, 1), _servers([server], 1), ints.copy())
     loops.held(np.zeros(1), np.zeros(1), np.zeros(1), one.copy(), np.zeros(1), np.zeros(4, dtype=np.int64), 1.0, 1,
-               True, _records(1), _servers([SimpleNamespace(free=[0.0], queue_limit=1, waiting=(), bounded=True,
-                                                            timeout=1.0)], 1), ints.copy(), _records(1), np.zeros(1),
-               ints.copy())
+               True, _records(1), _servers([server], 1), ints.copy(), _records(1), np.zeros(1), ints.copy())
     # numba and LLVM's objects (about 80,000) live as long as the kernel: frozen, as chapter1.present.charts freezes
     # altair's, they are left out of the collector's full sweeps (30 ms each, now and then inside a panel update)
     gc.freeze()
@@ -151,63 +149,76 @@ POLICY_CODES = {"least_connections": 0, "round_robin": 1, "random": 2, "power_of
 
 
 def balance_through_changes(run, requests, times, block=1 << 14):
-    """:func:`chapter1.components.downtime.balance_through_changes`, compiled, for plain servers (``stations``
-    from its ``_station``) and requests in order of arrival; the same statuses, leave times, records and state.
-    Services are read ``block`` requests at a time."""
+    """:func:`chapter1.components.downtime.balance_through_changes`, compiled, for plain servers and requests in
+    order of arrival; the same statuses, leave times, records and state.  Services are read ``block`` requests at a
+    time."""
     parts, spec, interval = run.parts, run.spec, run.interval
-    views, up_at = _views(run, int(math.floor(float(times[-1]) / interval)))
-    own = _downtime(spec.outages)
-    outages = [_downtime(p.spec.outages) for p in parts]
-    offsets = np.zeros((3, len(parts) + 1), dtype=np.int64)
-    for row, pieces in enumerate(zip(*[(changes, stretch[0], deaths) for changes, stretch, deaths in outages])):
-        offsets[row, 1:] = np.cumsum([len(p) for p in pieces])
-    changes = np.concatenate([o[0] for o in outages])
-    stretches = np.concatenate([o[1] for o in outages], axis=1)
-    deaths = np.concatenate([o[2] for o in outages])
-    down = np.tile([np.inf, -np.inf, 1.0, np.inf], (len(parts), 1))
-    reset = np.array([getattr(p.admit, "reset", 0) for p in parts], dtype=np.int64)
-    healthy = np.zeros(len(parts), dtype=np.int64)
-    healthy[:len(run.healthy)] = run.healthy
-    ejected = np.zeros(len(parts), dtype=bool)
-    ejected_at = np.zeros(len(parts))
-    for k, at in run.ejected.items():
-        ejected[k], ejected_at[k] = True, at
-    state = np.array([run.turn, -1 if run.view_key is None else run.view_key, len(run.healthy), 0], dtype=np.int64)
-    recheck, errors = np.array([run.recheck_at]), np.array(run.errors_in_row, dtype=np.int64)
-    connections = np.array(run.connections, dtype=np.int64)
-    back, back_to, back_status = np.empty(len(requests)), np.empty(len(requests), np.int64), np.empty(len(requests),
-                                                                                                       np.int64)
-    servers = _servers(parts, len(requests))
-    served = np.zeros(len(parts), dtype=np.int64)
+    views = _views(run, int(math.floor(float(times[-1]) / interval)))
+    outages, state = _outages(parts), _state(run, len(requests))
+    rule = (POLICY_CODES[spec.policy], spec.eject_after or 0, float(interval))
+    servers, served = _servers(parts, len(requests)), np.zeros(len(parts), dtype=np.int64)
     u, v = (run.u_draws, run.v_draws) if hasattr(run, "u_draws") else (np.zeros(run.sim.n),) * 2
     out = []
     for low in range(0, len(requests), block):
         part = slice(low, low + block)
         service = np.array([p.service.take(requests[part], keep=True) for p in parts])
-        out.append(compiled().balance(
-            times[part], u[requests[part]], v[requests[part]], service, POLICY_CODES[spec.policy],
-            spec.eject_after or 0, float(interval), views, up_at, own[1], own[2], changes, stretches, deaths, offsets,
-            down, reset, state, recheck, healthy, ejected, ejected_at, errors, connections, back, back_to,
-            back_status, *servers, served))
+        status, leaves, routes, failed, records, ends = compiled().balance(
+            times[part], u[requests[part]], v[requests[part]], service, rule, views, outages,
+            _downtime(spec.outages)[1:], state, servers, served)
+        out.append((status, leaves, routes, failed, *records, ends))
     status, leaves, routes, failed, admitted, waits, starts, finishes, ends = (np.concatenate(c) for c in zip(*out))
-    _keep_servers(parts, servers, reset, served, requests, routes, admitted, waits, starts, finishes)
-    run.turn, m = int(state[0]), int(state[2])
-    run.view_key = None if state[1] < 0 else int(state[1])
-    run.healthy = tuple(healthy[:m].tolist())
+    _hand_back(parts, servers)
+    for k, p in enumerate(parts):
+        if hasattr(p.admit, "reset"):
+            p.admit.reset = int(outages[5][k])
+        p.served += int(served[k])
+        mine = np.flatnonzero(admitted & (routes == k))
+        p.add_records(requests[mine], waits[mine], starts[mine], finishes[mine])
+    _keep_state(run, state)
+    routed = routes >= 0
+    run.routed_all.append((requests[routed], routes[routed]))
+    hit, late = failed != -1, ~np.isnan(ends)
+    run.sim.failed_at[requests[hit]] = np.array([p.index for p in parts] + [run.index])[failed[hit]]
+    run.sim.end[requests[late]] = ends[late]
+    return status, leaves
+
+
+def _outages(parts):
+    """The servers' outages as the compiled loop reads them: (changes, stretches, deaths) of every server one after
+    another, each server's slice of them (``offsets``), its state (from, until, up, next death) and deaths seen."""
+    each = [_downtime(p.spec.outages) for p in parts]
+    offsets = np.zeros((3, len(parts) + 1), dtype=np.int64)
+    for row, pieces in enumerate(zip(*[(changes, stretch[0], deaths) for changes, stretch, deaths in each])):
+        offsets[row, 1:] = np.cumsum([len(p) for p in pieces])
+    return (np.concatenate([o[0] for o in each]), np.concatenate([o[1] for o in each], axis=1),
+            np.concatenate([o[2] for o in each]), offsets, np.tile([np.inf, -np.inf, 1.0, np.inf], (len(parts), 1)),
+            np.array([getattr(p.admit, "reset", 0) for p in parts], dtype=np.int64))
+
+
+def _state(run, n):
+    """A balancer's state as the compiled loop keeps it, room for ``n`` requests inside."""
+    members = len(run.parts)
+    healthy, ejected, ejected_at = np.zeros(members, dtype=np.int64), np.zeros(members, dtype=bool), np.zeros(members)
+    healthy[:len(run.healthy)] = run.healthy
+    for k, at in run.ejected.items():
+        ejected[k], ejected_at[k] = True, at
+    ints = np.array([run.turn, -1 if run.view_key is None else run.view_key, len(run.healthy), 0], dtype=np.int64)
+    return (ints, np.array([run.recheck_at]), healthy, ejected, ejected_at,
+            np.array(run.errors_in_row, dtype=np.int64), np.array(run.connections, dtype=np.int64),
+            np.empty(n), np.empty(n, np.int64), np.empty(n, np.int64))
+
+
+def _keep_state(run, state):
+    """The compiled loop's balancer state back into ``run``."""
+    ints, recheck, healthy, ejected, ejected_at, errors, connections = state[:7]
+    run.turn, run.view_key = int(ints[0]), None if ints[1] < 0 else int(ints[1])
+    run.healthy = tuple(healthy[:ints[2]].tolist())
     run.healthy_set = frozenset(run.healthy)
     if run.view_key is not None:
-        run.joined = tuple(k for k, at in enumerate(run.joins) if at <= run.view_key * interval)
+        run.joined = tuple(k for k, at in enumerate(run.joins) if at <= run.view_key * run.interval)
     run.recheck_at, run.errors_in_row = float(recheck[0]), errors.tolist()
     run.ejected = {k: float(ejected_at[k]) for k in np.argsort(ejected_at, kind="stable").tolist() if ejected[k]}
     run.connections[:] = connections.tolist()
-    routed = routes >= 0
-    run.routed_all.append((requests[routed], routes[routed]))
-    index_of = np.array([p.index for p in parts] + [run.index])
-    hit = failed != -1
-    run.sim.failed_at[requests[hit]] = index_of[failed[hit]]
-    late = ~np.isnan(ends)
-    run.sim.end[requests[late]] = ends[late]
-    return status, leaves
 
 
 def holds_for_a_plain_backend(run):
@@ -315,14 +326,3 @@ def _hand_back(parts, servers):
     for k, p in enumerate(parts):
         p.free = heaps[k, :workers[k]].tolist()
         p.waiting = deque(np.roll(queues[k], -head[k])[:count[k]].tolist())
-
-
-def _keep_servers(parts, servers, reset, served, requests, routes, admitted, waits, starts, finishes):
-    """Hand the servers back their state and records (in order of admission, as their own lists keep them)."""
-    _hand_back(parts, servers)
-    for k, p in enumerate(parts):
-        if hasattr(p.admit, "reset"):
-            p.admit.reset = int(reset[k])
-        p.served += int(served[k])
-        mine = np.flatnonzero(admitted & (routes == k))
-        p.add_records(requests[mine], waits[mine], starts[mine], finishes[mine])
