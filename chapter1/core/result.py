@@ -286,7 +286,7 @@ def _window_percentile(values, bounds, q):
 def _busy_seconds(starts, ends, edges):
     """Worker-seconds of service inside each window [edges[k], edges[k+1]), given every service period."""
     served = ~np.isnan(starts)
-    starts, ends = np.sort(starts[served]), np.sort(ends[served])
+    starts, ends = np.sort(starts[served], kind="stable"), np.sort(ends[served], kind="stable")  # (nearly in order)
     busy = np.diff(_integral(starts, edges) - _integral(ends, edges))
     return np.maximum(busy, 0.0)  # prefix sums leave +-1e-12 where nothing ran
 
