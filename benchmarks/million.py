@@ -1,4 +1,5 @@
-"""1,000,000 requests through single_server() and load_balanced(8) under each policy, with the event-free engine.
+"""1,000,000 requests through single_server(), load_balanced(8) under each policy, a balancer that loses a server
+and thread-per-request web workers, with the event-free engine.
 
 Each configuration runs at 80 % load (the knee: queues form and drain) and in overload (queues full,
 requests rejected and timing out); CPU seconds, median of ROUNDS runs.  The baseline, in the same run:
@@ -7,7 +8,7 @@ recorded), the floor of any event-free engine written in Python; runs this long 
 (:mod:`chapter1.core.kernels`), loaded once per process before the timing.  Target: <= 0.3 s.
 
     python benchmarks/million.py                 # every configuration
-    python benchmarks/million.py round_robin     # one policy (or "single")
+    python benchmarks/million.py round_robin     # one policy (or "single", "dies", "threads")
 """
 
 import resource
@@ -27,10 +28,22 @@ TARGET_S = 0.3
 
 
 def configuration(name, load):
-    """single_server() (8 workers x 50 ms) or load_balanced(8, policy) with its defaults (8 x 8 workers x 50 ms)."""
-    arch = c.single_server() if name == "single" else c.load_balanced(8, name)
+    """single_server() (8 workers x 50 ms), load_balanced(8, policy) with its defaults (8 x 8 workers x 50 ms), or
+    ``"dies"``: least connections that ejects after 5 errors, web-2 down from 200 to 400 s, or ``"threads"``: 8
+    thread-per-request web workers x 30 ms, each held while a database of 8 x 20 ms answers."""
+    if name == "threads":
+        web = c.WebServer(workers=8, service_time_ms=30, backend=c.Database(workers=8, service_time_ms=20),
+                          blocking=True)
+        return c.Architecture("threads", (web,)), c.Workload.from_rate(load * 8 / 0.05)
+    arch = c.single_server() if name == "single" else c.load_balanced(8, name if name in POLICIES
+                                                                          else "least_connections")
+    if name == "dies":
+        arch = arch.with_changes("load balancer", eject_after=5).fail("web-2", at_s=200.0, recover_s=400.0)
     capacity = arch["server"].capacity if name == "single" else arch["load balancer"].capacity
     return arch, c.Workload.from_rate(load * capacity)
+
+
+LABELS = {"single": "single_server()", "dies": "least connections, web-2 dies", "threads": "thread per request"}
 
 
 def tightest_loop(n=REQUESTS, workers=8):
@@ -59,7 +72,7 @@ def split(fn, *args, **options):
 
 
 def main():
-    names = sys.argv[1:] or ["single", *POLICIES]
+    names = sys.argv[1:] or ["single", *POLICIES, "dies", "threads"]
     floor = statistics.median(cpu(tightest_loop) for _ in range(ROUNDS))
     warm = cpu(kernels.compiled)
     print(f"{REQUESTS:,} requests, event-free engine, CPU s (median of {ROUNDS}); the tightest Python FCFS loop "
@@ -76,7 +89,7 @@ def main():
             users[name, load] = statistics.median(user for user, _ in parts)
             row.append(f"{load:.0%} load {median:5.2f} s ({min(runs):.2f}-{max(runs):.2f}, user "
                        f"{users[name, load]:.2f}, {median / floor:.1f}x the loop)")
-        label = "single_server()" if name == "single" else f"load_balanced(8, {name!r})"
+        label = LABELS.get(name, f"load_balanced(8, {name!r})")
         print(f"{label:<40} " + " · ".join(row) + f"  (target <= {TARGET_S} s)", flush=True)
     (name, load), worst = max(medians.items(), key=lambda item: item[1])
     print(f"| {REQUESTS:,} requests, event-free engine, {len(names)} configurations at 80 % and 150 % load | "
