@@ -10,6 +10,10 @@ fault panels need no event loop.  What simpy does, and these follow:
 * a balancer routes with the view of its last health check, less the servers ejected since; an error
   counts toward ejection when it comes back, not when the request was sent;
 * a balancer that is down answers 503; one that dies while a request is inside loses the answer.
+
+A server's share is admitted a stretch between two deaths at a time (:func:`admit_through_outages`); a
+balancer whose view changes routes one request at a time (:func:`balance_through_changes`), in compiled
+code when the run is long enough (:func:`chapter1.core.kernels.balance_through_changes`).
 """
 
 import math
