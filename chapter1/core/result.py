@@ -208,8 +208,9 @@ class Result:
         """
         return pd.DataFrame(self.timeline_columns(bins, utilization))
 
-    def timeline_columns(self, bins=40, utilization=True):
-        """:meth:`timeline` as a dict of columns (name -> array), without building the table: what a chart reads.
+    def timeline_columns(self, bins=40, utilization=True, latency=True):
+        """:meth:`timeline` as a dict of columns (name -> array), without building the table: what a chart reads
+        (``latency=False`` leaves out the percentile columns, for a chart that draws none).
 
         >>> from chapter1 import Workload, simulate, single_server
         >>> result = simulate(single_server(), Workload.from_rate(50), requests=500)
@@ -217,8 +218,9 @@ class Result:
         ['t_s', 'offered_rps', 'throughput_rps']
         """
         check.number("bins", bins, low=1, high=10_000, integer=True)
-        if not isinstance(utilization, bool):
-            raise TypeError(f"utilization must be True or False; got {utilization!r}")
+        for name, value in (("utilization", utilization), ("latency", latency)):
+            if not isinstance(value, bool):
+                raise TypeError(f"{name} must be True or False; got {value!r}")
         edges = np.linspace(0.0, self.duration_s, bins + 1)
         width = np.diff(edges)
         window = np.clip(np.searchsorted(edges, self.arrival_s, side="right") - 1, 0, bins - 1)
@@ -231,9 +233,10 @@ class Result:
             "throughput_rps": succeeded / width,
             "error_share": np.where(arrived > 0, 1 - succeeded / np.maximum(arrived, 1), np.nan),
         }
-        sorted_latency, bounds = _sorted_by_window(window[ok], self.latency_ms[ok], bins)
-        for q in PERCENTILES:
-            columns[f"p{q}_ms"] = _window_percentile(sorted_latency, bounds, q)
+        if latency:
+            sorted_latency, bounds = _sorted_by_window(window[ok], self.latency_ms[ok], bins)
+            for q in PERCENTILES:
+                columns[f"p{q}_ms"] = _window_percentile(sorted_latency, bounds, q)
         for runtime in self._measured if utilization else ():
             starts, ends, workers = self._periods[runtime.spec.name]
             columns[f"{runtime.spec.name}_utilization"] = _busy_seconds(starts, ends, edges) / (workers * width)

@@ -17,7 +17,6 @@ import functools
 import math
 
 import numpy as np
-import pandas as pd
 
 from .. import theory as analytic
 from ..architectures import multi_region
@@ -117,7 +116,8 @@ def runs(mode, datacentres, load, *, seeds=SEEDS, first_seed=0, duration_s=DURAT
 
 
 def outage_data(results, mode, datacentres, load, bins=BINS):
-    """The panel's datasets: utilisation dots and theory lines per site, failing windows, failover theory, events."""
+    """The panel's datasets (dicts of columns, and the events as rows): utilisation dots and theory lines per site,
+    failing windows, failover theory, events."""
     times = np.linspace(0, DURATION_S, 49)
     names = [f"dc-{k + 1}" for k in range(datacentres)]
     theory = [(n, times, demand(times, k, load, datacentres, mode)) for k, n in enumerate(names)]
@@ -125,10 +125,10 @@ def outage_data(results, mode, datacentres, load, bins=BINS):
     theory += [(s, ends, np.array([y, y])) for s, y in (("limit (N-1)/N", limit), ("capacity", 1.0))]
     dots, edges = [], np.linspace(0, DURATION_S, bins + 1)
     arrived, failed = np.zeros(bins), np.zeros(bins)
-    for result in results:
-        table = result.timeline(max(1, int(result.duration_s * bins / DURATION_S)))  # windows of about 1 s
-        table = table[table["t_s"] <= DURATION_S]
-        dots += [(n, table["t_s"].to_numpy(), table[f"{n} web-1_utilization"].to_numpy()) for n in names]
+    for result in results:  # windows of about 1 s
+        table = result.timeline_columns(max(1, int(result.duration_s * bins / DURATION_S)), latency=False)
+        shown = table["t_s"] <= DURATION_S
+        dots += [(n, table["t_s"][shown], table[f"{n} web-1_utilization"][shown]) for n in names]
         window = np.searchsorted(edges, result.arrival_s, side="right") - 1  # (not result.requests: every column)
         inside = window < bins
         arrived += np.bincount(window[inside], minlength=bins)
@@ -136,23 +136,22 @@ def outage_data(results, mode, datacentres, load, bins=BINS):
     width = DURATION_S / bins
     share = np.where(arrived > 0, failed / np.maximum(arrived, 1), np.nan)
     mid = (np.arange(bins) + 0.5) * width
-    windows = pd.DataFrame({"t_s": mid, "start": mid - width / 2, "end": mid + width / 2, "error_share": share})
+    windows = {"t_s": mid, "start": mid - width / 2, "end": mid + width / 2, "error_share": share}
     rate = offered_rate(load, datacentres, mode)
     seen = analytic.site_detected_at(FAIL_AT_S, CHECK_S)
     steps = np.sort(np.concatenate([times, [FAIL_AT_S - 1e-9, seen - 1e-9]]))
     failing = np.where(steps < FAIL_AT_S, 0.0, dead_share(datacentres, mode) * (1 - moved_share(steps, rate)))
-    fail_line = pd.DataFrame({"t_s": steps, "share": failing})
     events = [{"t_s": FAIL_AT_S, "event": "dc-1 dies"}, {"t_s": seen, "event": "GeoDNS notices"},
               {"t_s": seen + TTL_S, "event": "last cached answer expires"}]
     return {"site_theory": _series(theory), "site_simulated": _series(dots),
-            "windows": windows, "failover_theory": fail_line, "events": events}
+            "windows": windows, "failover_theory": {"t_s": steps, "share": failing}, "events": events}
 
 
 def _series(lines):
-    """One table (series, t_s, utilization) from (series, times, utilisations) triples, in their order."""
-    return pd.DataFrame({"series": [n for n, t, _ in lines for _ in t],
-                         "t_s": np.concatenate([t for _, t, _ in lines]),
-                         "utilization": np.concatenate([u for _, _, u in lines])})
+    """One dataset (columns series, t_s, utilization) from (series, times, utilisations) triples, in their order."""
+    return {"series": np.repeat([n for n, _, _ in lines], [len(t) for _, t, _ in lines]),
+            "t_s": np.concatenate([t for _, t, _ in lines]),
+            "utilization": np.concatenate([u for _, _, u in lines])}
 
 
 @functools.lru_cache(maxsize=1, typed=True)
