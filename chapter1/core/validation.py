@@ -19,7 +19,9 @@ def number(name, value, *, low=None, high=None, low_open=False, integer=False, a
     Traceback (most recent call last):
     TypeError: users must be a number >= 0; got '10'
     """
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral if integer else numbers.Real):
+    kind = type(value)  # a plain int or float needs no look at the number ABCs (slow in a theory's inner loop)
+    if not (kind is int or (kind is float and not integer)) and (
+            isinstance(value, bool) or not isinstance(value, numbers.Integral if integer else numbers.Real)):
         raise TypeError(f"{_wanted(name, integer, low, high, low_open)}; got {value!r}")
     if (math.isnan(value) or (low is not None and (value <= low if low_open else value < low))
             or (high is not None and value > high) or (math.isinf(value) and not allow_inf)):
