@@ -17,7 +17,6 @@ queue (M/M/n) the floor that least connections comes close to.
 188
 """
 
-import collections
 import functools
 import math
 
@@ -149,11 +148,10 @@ def theory_data(servers, policies=THEORY_POLICIES, loads=None, service_time_ms=S
 
 @functools.lru_cache(maxsize=64, typed=True)
 def _theory_data(servers, policies, loads, service_time_ms, workers=1):
-    grid = np.linspace(*LOAD_RANGE, 37) if loads is None else loads
-    rows = [{"policy": LABELS[p], "load": float(load),
-             "mean_ms": theory_ms(p, float(load), servers, service_time_ms, workers)}
-            for p in policies for load in grid]
-    return pd.DataFrame([r for r in rows if r["mean_ms"] is not None and math.isfinite(r["mean_ms"])],
+    grid = (np.linspace(*LOAD_RANGE, 37) if loads is None else np.asarray(loads, dtype=float)).tolist()
+    rows = [(LABELS[p], load, theory_ms(p, load, servers, service_time_ms, workers)) for p in policies for load in grid]
+    kept = [row for row in rows if row[2] is not None and math.isfinite(row[2])]
+    return pd.DataFrame({name: [row[k] for row in kept] for k, name in enumerate(("policy", "load", "mean_ms"))},
                         columns=["policy", "load", "mean_ms"])
 
 
@@ -234,13 +232,14 @@ def server_loads(result):
     >>> server_loads(result)[["server", "share", "speed"]].round(2).values.tolist()
     [['web-1', 0.5, 0.5], ['web-2', 0.5, 1.0]]
     """
-    members = _pool(result.architecture).members
-    sent = result.column("server")
-    sent = collections.Counter(sent[pd.notna(sent)].tolist())  # requests per server, as value_counts counts
-    total, fastest = sum(sent.values()), max(s.capacity for s in members)
-    rows = [{"server": s.name, "share": sent[s.name] / total if total else 0.0,
-             "utilization": result.utilization(s.name), "speed": s.capacity / fastest} for s in members]
-    return pd.DataFrame(rows, columns=["server", "share", "utilization", "speed"])
+    pool = _pool(result.architecture)
+    members, fastest = pool.members, max(s.capacity for s in pool.members)
+    routes = next(r for r in result.runtimes if r.spec is pool).routes()  # each request's server (-1: none)
+    sent, total = np.bincount(routes[routes >= 0], minlength=len(members)).tolist(), len(routes)  # (as value_counts)
+    return pd.DataFrame({"server": [s.name for s in members],
+                         "share": [sent[k] / total if total else 0.0 for k in range(len(members))],
+                         "utilization": [result.utilization(s.name) for s in members],
+                         "speed": [s.capacity / fastest for s in members]})
 
 
 @functools.lru_cache(maxsize=1, typed=True)
@@ -283,7 +282,8 @@ def balancer_view(policy, servers, load_percent, slow=1, workers=1, *, requests=
     workload = Workload.from_rate(rate_for_load(load, servers, workers=workers))
     results = [simulate(arch, workload, requests=requests, seed=s) for s in run_seeds(seed)]
     result, measured = results[0], [server_time_ms(r) for r in results]
-    loads = server_loads(result).assign(kind=lambda t: np.where(t["speed"] < 1, "slower", "normal"))
+    loads = server_loads(result)
+    loads["kind"] = np.where(loads["speed"].to_numpy() < 1, "slower", "normal")
     capacity = sum(s.capacity for s in arch["load balancer"].servers)
     even = result.workload.rate / capacity
     point = [{"policy": LABELS[policy], "load": load, "mean_ms": m} for m in measured if math.isfinite(m)]
@@ -317,17 +317,19 @@ def balancer_headline(result, policy, load, measured_ms, loads, workers=1):
     """The figures under the policies panel's sliders; ``measured_ms`` is one mean per run (or one number)."""
     s, servers = run_outcome(result), len(loads)  # p95 and the failed shares, not the whole summary
     runs = list(measured_ms) if isinstance(measured_ms, (list, tuple)) else [measured_ms]
-    theory = theory_ms(policy, load, servers, workers=workers) if (loads["speed"] == 1).all() else None
+    identical = bool((loads["speed"].to_numpy() == 1).all())
+    theory = theory_ms(policy, load, servers, workers=workers) if identical else None
     if theory is None:
         why = ("no closed form for ip hash" if policy == "ip_hash" else "theory assumes identical servers"
-               if not (loads["speed"] == 1).all() else "no closed form with several workers per server")
+               if not identical else "no closed form with several workers per server")
         against = f" ({why})"
     elif math.isinf(theory):
         against = " (theory: overloaded)"
     else:
         floor = " floor, one shared queue" if policy == "least_connections" else ""
         against = f" (theory{floor}: <b>{theory:,.0f} ms</b>)"
-    busiest = loads.loc[loads["utilization"].idxmax()]
+    busy = loads["utilization"].to_numpy()
+    busiest = {"server": loads["server"].iat[int(np.nanargmax(busy))], "utilization": float(np.nanmax(busy))}
     text = (f"<b>{result.workload.rate:,.0f}</b> req/s over <b>{servers}</b> servers x <b>{workers}</b> "
             f"worker{'s' if workers > 1 else ''} · policy <b>{LABELS[policy]}</b> · mean time at the servers "
             f"<b>{spread(runs, ' ms')}</b>{against} · p95 <b>{s['p95_ms']:,.0f} ms</b> · busiest: {busiest['server']}"
