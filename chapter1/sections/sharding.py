@@ -73,11 +73,11 @@ def shard_loads(shards, vnodes, celebrity_share, *, requests=2_000, seeds=SEEDS,
     runs = range(first_seed, first_seed + seeds)
     share, busy, failed = (np.zeros((len(runs), len(names))) for _ in range(3))
     celebrity = np.zeros(len(names), dtype=bool)
-    for r, seed in enumerate(runs):  # each run's arrays, not its table of requests
+    for r, seed in enumerate(runs):  # each run's router's arrays, not its table of requests
         result = simulate(arch, Workload.from_rate(rate, keys=KEYS), requests=requests, seed=seed)
-        index = {name: k for k, name in enumerate(names)}  # a request no shard saw: -1
-        shard = np.array([index.get(name, -1) for name in result.column("shard")], dtype=np.int64)
-        hot, routed = shard[result.column("shard_key") == 0][:1], shard >= 0
+        router = next(run for run in result.runtimes if run.spec is arch["shard router"])
+        shard = np.where(router.routed, router.shard, -1)  # a request no shard saw (or every shard saw): -1
+        hot, routed = shard[router.key == 0][:1], shard >= 0
         seen = np.bincount(shard[routed], minlength=len(names))
         bad = np.bincount(shard[routed], weights=result.status_code[routed] != OK, minlength=len(names))
         share[r], busy[r] = seen / len(shard), [result.utilization(name) for name in names]
