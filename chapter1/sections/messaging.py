@@ -58,12 +58,17 @@ def photo_queue(workers, *, burst=0, outage_s=0.0, durable=True, autoscale=None)
 def theory_curve(rate, workers, burst, outage_s, times=None):
     """The fluid backlog over the chart's time axis (by default at its corners only: it is piecewise linear):
     series, t_s, backlog."""
+    return pd.DataFrame(_theory_columns(rate, workers, burst, outage_s, times))
+
+
+def _theory_columns(rate, workers, burst, outage_s, times=None):
+    """:func:`theory_curve` as a dict of columns."""
     if times is None:
         times = _corners(rate, workers, burst, outage_s)
     outage = (OUTAGE_AT_S, OUTAGE_AT_S + outage_s) if outage_s else None
     values = analytic.backlog_curve(times, rate, SERVICE_RATE, workers, outage=outage,
                                     burst=(BURST_AT_S, burst) if burst else None)
-    return pd.DataFrame({"series": "theory (fluid)", "t_s": times, "backlog": values})
+    return {"series": np.full(len(values), "theory (fluid)"), "t_s": np.asarray(times), "backlog": values}
 
 
 def _corners(rate, workers, burst, outage_s):
@@ -147,20 +152,22 @@ def backlog_view(rate, workers, burst, outage_s, *, requests=None, seed=0):
     chart's 120 s, so the rate sets their size (at most 10 x 120 = 1,200 uploads a run)."""
     results = runs(rate, workers, burst, outage_s, seed=seed)
     grid = np.arange(0.0, HORIZON_S + STEP_S / 2, STEP_S)
-    dots = pd.concat([pd.DataFrame({"series": f"run {k + 1}", "t_s": grid, "backlog": backlog_samples(r, grid)})
-                      for k, r in enumerate(results)])
-    theory = theory_curve(rate, workers, burst, outage_s)
-    top = top_of([*theory["backlog"], *dots["backlog"]])
+    dots = {"series": np.repeat([f"run {k + 1}" for k in range(len(results))], len(grid)),
+            "t_s": np.tile(grid, len(results)), "backlog": np.concatenate([backlog_samples(r, grid) for r in results])}
+    theory = _theory_columns(rate, workers, burst, outage_s)
+    top = top_of([*theory["backlog"].tolist(), *dots["backlog"].tolist()])
     chart = _template(top).svg({"theory": theory, "simulated": dots})
-    return chart, headline(rate, workers, burst, outage_s, results, seed)
+    return chart, headline(rate, workers, burst, outage_s, results, seed, peak_theory=float(theory["backlog"].max()))
 
 
-def headline(rate, workers, burst, outage_s, results, seed=0):
-    """The figures under the sliders: capacity, the largest backlog and the drain time against theory."""
+def headline(rate, workers, burst, outage_s, results, seed=0, peak_theory=None):
+    """The figures under the sliders: capacity, the largest backlog and the drain time against theory
+    (``peak_theory``: the fluid backlog's peak, when the panel has worked its line out)."""
     capacity = workers * SERVICE_RATE
     start = OUTAGE_AT_S + outage_s if outage_s else BURST_AT_S
     theory = theory_drain_s(rate, workers, burst, outage_s)
-    peak_theory = float(theory_curve(rate, workers, burst, outage_s)["backlog"].max())
+    if peak_theory is None:
+        peak_theory = float(_theory_columns(rate, workers, burst, outage_s)["backlog"].max())
     summaries = [_queue_of(r).figures() for r in results]  # the queue's own figures (the summary's, less work)
     peaks = [s["backlog_max"] for s in summaries]
     drains = [drained_after(r, start) for r in results]
