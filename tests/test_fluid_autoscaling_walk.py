@@ -1,6 +1,7 @@
 """The fluid autoscaling model walks its events with pointers (ready workers, rate steps, new events put in place);
-here against the walk it replaced (list scans and a re-sorted event list), float for float, on random inputs, and
-chapter 10's panel reads its fluid cost off the line it draws."""
+here against the walk it replaced (list scans and a re-sorted event list), float for float, on random inputs; and
+chapter 10's panel reads its fluid cost off the line it draws, and the fixed pool's cost at the floor off its first
+run."""
 
 import numpy as np
 import pytest
@@ -74,3 +75,16 @@ def test_the_fluid_cost_read_each_second_is_the_cost_read_each_half_second(peak,
     line = sec.fluid(peak, provision_s, max_workers, np.arange(0.0, sec.HORIZON_S + 0.5, 1.0))["workers"]
     assert sec.fluid_cost(peak, provision_s, max_workers) == float(halves)
     assert sec.fluid_cost(peak, provision_s, max_workers, line.to_numpy()) == float(halves)
+
+
+@pytest.mark.parametrize("peak", [4, 11, 16])
+@pytest.mark.parametrize("provision_s", [0, 35])
+@pytest.mark.parametrize("seed", [0, 4])
+def test_at_the_floor_the_autoscaled_run_is_the_fixed_pools_run(peak, provision_s, seed):
+    # max_workers = MIN_WORKERS: the autoscaler never orders or removes one, so the panel reads the fixed pool's
+    # cost off its first run
+    scaled = sec.runs(peak, provision_s, sec.MIN_WORKERS, seed=seed, seeds=1)[0]
+    fixed = sec.runs(peak, provision_s, sec.MIN_WORKERS, seed=seed, seeds=1, autoscale=False)[0]
+    assert sec.cost(scaled) == sec.cost(fixed) == sec.fixed_cost(peak, sec.MIN_WORKERS, seed)
+    assert scaled.latency_ms.tolist() == fixed.latency_ms.tolist()
+    assert scaled.requests["queue_wait_ms"].equals(fixed.requests["queue_wait_ms"])
