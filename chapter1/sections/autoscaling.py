@@ -237,8 +237,9 @@ def headline(peak, provision_s, max_workers, results, seed=0, fluid_workers=None
                      f"to this peak's next check; {theory:,.0f} with W = h/2 = {CHECK_S / 2:g} s, the average "
                      f"over where a step falls)")
     costs = [cost(r) for r in results]
-    # at the floor the autoscaler never changes the pool: the first run is the fixed pool's run
-    fixed = costs[0] if max_workers == MIN_WORKERS else fixed_cost(peak, max_workers, seed)
+    # at the floor the autoscaler never changes the pool: the first run (if it is this seed's) is the fixed pool's
+    floor = max_workers == MIN_WORKERS and results[0].seed == seed and results[0].workload == workload(peak)
+    fixed = costs[0] if floor else fixed_cost(peak, max_workers, seed)
     peaks = [float(max(_queue(r).trace_n)) for r in results]  # the summary's backlog_max
     paid_fluid = fluid_cost(peak, provision_s, max_workers, fluid_workers)
     lines.append(f"largest backlog <b>{np.mean(peaks):,.0f}</b> photos · longest wait <b>"
