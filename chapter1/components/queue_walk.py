@@ -149,7 +149,7 @@ class QueueWalk:
         lasts past ``high``."""
         calm, low = [], -math.inf
         for o in sorted(self.consumers.outages, key=lambda o: o.start_s):
-            if o.start_s > low:  # (an outage that starts where the last one ends covers on: _cover_end)
+            if o.start_s > low:  # (an outage that starts where the last one ends covers on: cover_end)
                 calm.append((low, o.start_s))
             low = max(low, o.end_s)
         return [*calm, (low, math.inf), (math.inf, math.inf)]
