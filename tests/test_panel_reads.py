@@ -1,5 +1,5 @@
 """Read-side helpers the live panels use to read a Result without building its tables: the same numbers as the
-tables' columns."""
+tables' columns; and the hash ring a sharding panel draws, hashed point by point from copies: the same ring."""
 
 import numpy as np
 import pytest
@@ -33,3 +33,22 @@ def test_a_queues_waits_alone_are_its_column_in_the_requests_table(seed):
     waits = queue.queue_wait_ms()
     assert np.isnan(waits).sum() < len(waits) and np.nanmax(waits) > 1_000  # the consumers' outage shows
     assert np.array_equal(waits, result.requests["queue_wait_ms"].to_numpy(), equal_nan=True)
+
+
+@pytest.mark.parametrize("names, vnodes, salt", [
+    (("a", "b"), 3, 0), (tuple(f"shard-{k}" for k in range(1, 17)), 1_000, 2), (("x",), 1, 5),
+    (("shard-1", "shard-2", "shard-3"), 100, 1)])
+def test_a_ring_hashes_each_point_as_its_whole_bytes_would(names, vnodes, salt):
+    # each point's digest is taken from a copy of its name's hash with the point's end added: the digest of the
+    # whole "<name>#<v>#<salt>" at once (the ring as first written)
+    import hashlib
+
+    from chapter1.components.shards import ring_points
+
+    ends = [f"#{v}#{salt}".encode() for v in range(vnodes)]
+    digests = b"".join(hashlib.blake2b(n.encode() + e, digest_size=8).digest() for n in names for e in ends)
+    positions = np.frombuffer(digests, dtype=">u8").astype(np.uint64)
+    owners = np.repeat(np.arange(len(names)), vnodes)
+    order = np.argsort(positions, kind="stable")
+    got = ring_points(names, vnodes, salt)
+    assert np.array_equal(got[0], positions[order]) and np.array_equal(got[1], owners[order])

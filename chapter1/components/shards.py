@@ -94,9 +94,14 @@ def ring_points(names, vnodes, salt=0):
 
 @functools.lru_cache(maxsize=32, typed=True)
 def _ring(names, vnodes, salt):
-    blake2b, ends = hashlib.blake2b, [f"#{v}#{salt}".encode() for v in range(vnodes)]  # "<name>#<v>#<salt>"
-    digests = b"".join([blake2b(name + end, digest_size=8).digest() for name in map(str.encode, names)
-                        for end in ends])
+    ends, digests = [f"#{v}#{salt}".encode() for v in range(vnodes)], []  # each point hashes "<name>#<v>#<salt>"
+    for name in map(str.encode, names):  # (the name hashed once, each point's end added to a copy: the same digest)
+        copy = hashlib.blake2b(name, digest_size=8).copy
+        for end in ends:
+            point = copy()
+            point.update(end)
+            digests.append(point.digest())
+    digests = b"".join(digests)
     positions = np.frombuffer(digests, dtype=">u8").astype(np.uint64)  # each digest read as a big-endian number
     owners = np.repeat(np.arange(len(names), dtype=np.int64), vnodes)
     order = np.argsort(positions, kind="stable")
