@@ -154,8 +154,7 @@ def test_a_kernel_folder_for_another_user_is_theirs_alone(monkeypatch, tmp_path)
 @pytest.fixture
 def environ(monkeypatch):
     """Every variable ``prepare`` sets is put back after the test."""
-    for name in ("HOME", "IPYTHONDIR", "TMPDIR", "XDG_CACHE_HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME",
-                 "JUPYTER_RUNTIME_DIR", "MPLCONFIGDIR", "JPY_PARENT_PID", "CHAPTER1_COMPILED_LOOPS"):
+    for name in [*isolation.kernel_environment(Path("/k")), "JPY_PARENT_PID"]:
         monkeypatch.setenv(name, "unset")
     return os.environ
 

@@ -202,8 +202,7 @@ def test_a_kernels_copies_belong_to_its_user_and_a_second_start_finds_its_home(m
     (grader / "ipython" / "profile_default").mkdir(parents=True)
     (grader / "ipython" / "profile_default" / "ipython_kernel_config.py").write_text("c.X = 1\n")
     (grader / "conn.json").write_text("{}")
-    for name in ("HOME", "IPYTHONDIR", "TMPDIR", "XDG_CACHE_HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME",
-                 "JUPYTER_RUNTIME_DIR", "MPLCONFIGDIR"):
+    for name in isolation.kernel_environment(tmp_path):  # (each put back after the test)
         monkeypatch.setenv(name, str(grader / "ipython") if name == "IPYTHONDIR" else "unset")
     folder = tmp_path / "work"
     folder.mkdir()
@@ -231,8 +230,7 @@ def test_a_hidden_folder_under_the_empty_tmp_is_left_to_it_beside_a_course_bound
 
 def test_a_sandboxed_probe_started_without_a_jupyter_parent_is_prepared(monkeypatch, tmp_path):
     # the grader's probe is started by subprocess, not by Jupyter: there is no JPY_PARENT_PID to drop
-    for name in ("HOME", "IPYTHONDIR", "TMPDIR", "XDG_CACHE_HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME",
-                 "JUPYTER_RUNTIME_DIR", "MPLCONFIGDIR"):
+    for name in isolation.kernel_environment(tmp_path):  # (each put back after the test)
         monkeypatch.setenv(name, str(tmp_path / "none"))
     monkeypatch.delenv("JPY_PARENT_PID", raising=False)
     assert isolation.prepare({"folder": str(tmp_path), "sandbox": True}, ["--probe"]) == ["--probe"]

@@ -253,6 +253,21 @@ def _own_copy(source: str, target: Path, user: tuple[int, int] | None) -> None:
         os.chown(target, *user)
 
 
+def kernel_environment(home: Path) -> dict[str, str]:
+    """The variables :func:`prepare` sets for a kernel whose HOME is ``home``.
+
+    >>> sorted(kernel_environment(Path("/k")))[:3]
+    ['CHAPTER1_COMPILED_LOOPS', 'HOME', 'IPYTHONDIR']
+    """
+    return {
+        "HOME": str(home), "IPYTHONDIR": str(home / "ipython"), "TMPDIR": str(home / "tmp"),
+        "XDG_CACHE_HOME": str(home / "cache"), "XDG_CONFIG_HOME": str(home / "config"),
+        "XDG_DATA_HOME": str(home / "data"), "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
+        "MPLCONFIGDIR": str(home / "config"),
+        "CHAPTER1_COMPILED_LOOPS": "long",  # (numba's cache is new in this HOME: compiling costs more than it saves)
+    }
+
+
 def prepare(config: dict, kernel_args: list[str]) -> list[str]:
     """Before the kernel is isolated (as the grader's user, root or not): give it its own HOME, and copies
     of its connection file and IPython configuration, in its folder; returns the kernel's arguments."""
@@ -267,13 +282,7 @@ def prepare(config: dict, kernel_args: list[str]) -> list[str]:
         index = kernel_args.index("-f") + 1
         _own_copy(kernel_args[index], home / "kernel.json", user)
         kernel_args = [*kernel_args[:index], str(home / "kernel.json"), *kernel_args[index + 1:]]
-    os.environ.update({
-        "HOME": str(home), "IPYTHONDIR": str(home / "ipython"), "TMPDIR": str(home / "tmp"),
-        "XDG_CACHE_HOME": str(home / "cache"), "XDG_CONFIG_HOME": str(home / "config"),
-        "XDG_DATA_HOME": str(home / "data"), "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
-        "MPLCONFIGDIR": str(home / "config"),
-        "CHAPTER1_COMPILED_LOOPS": "long",  # (numba's cache is new in this HOME: compiling costs more than it saves)
-    })
+    os.environ.update(kernel_environment(home))
     if config.get("sandbox"):
         os.environ.pop("JPY_PARENT_PID", None)  # in its own pid namespace the kernel's parent is pid 1
     return kernel_args
