@@ -111,17 +111,22 @@ def test_the_loop_gives_what_each_member_and_policy_give_one_request_at_a_time(p
     times = Simulation(arch, c.Workload.from_rate(rate), n, seed).arrival.copy()
     if shuffled:  # a few neighbours swapped: the view is then asked at every request
         times[1::7], times[::7][:len(times[1::7])] = times[::7][:len(times[1::7])].copy(), times[1::7].copy()
-    requests = np.arange(n)
-    found = []
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(downtime, "DRAWN", downtime.DRAWN if drawn else 0)  # else service times read one at a time
-        for loop in (reference_loop, downtime.balance_through_changes):
-            sim = Simulation(arch, c.Workload.from_rate(rate), n, seed)
-            for runtime in sim.runtimes:
-                runtime.prepare()
-            run = sim.tiers[0]
-            found.append(state(sim, run, loop(run, requests, times)))
-    assert same(*found)
+        assert same(*states(arch, rate, n, seed, (reference_loop, downtime.balance_through_changes), times))
+
+
+def states(arch, rate, n, seed, loops, times=None):
+    """What each loop leaves in a fresh run's balancer (its first tier), given every request at ``times`` (by
+    default their arrivals)."""
+    found = []
+    for loop in loops:
+        sim = Simulation(arch, c.Workload.from_rate(rate), n, seed)
+        for runtime in sim.runtimes:
+            runtime.prepare()
+        run = sim.tiers[0]
+        found.append(state(sim, run, loop(run, np.arange(n), sim.arrival.copy() if times is None else times)))
+    return found
 
 
 @settings(max_examples=300, deadline=None, derandomize=True)
@@ -133,14 +138,8 @@ def test_every_path_of_a_balancer_gives_what_the_loop_one_request_at_a_time_give
     """However ``admit_batch`` routes (the whole run at once, each health check's stretch at once, one request at a
     time), it leaves the runtimes as the reference loop does."""
     arch = c.Architecture("pool", (pool,), dns=None)
-    found = []
-    for admit in (reference_loop, lambda run, requests, times: run.admit_batch(requests, times)):
-        sim = Simulation(arch, c.Workload.from_rate(rate), n, seed)
-        for runtime in sim.runtimes:
-            runtime.prepare()
-        run = sim.tiers[0]
-        found.append(state(sim, run, admit(run, np.arange(n), sim.arrival.copy())))
-    assert same(*found)
+    batch = lambda run, requests, times: run.admit_batch(requests, times)  # noqa: E731
+    assert same(*states(arch, rate, n, seed, (reference_loop, batch)))
 
 
 @settings(max_examples=300, deadline=None, derandomize=True)
@@ -150,7 +149,7 @@ def test_the_compiled_loop_leaves_the_runtimes_as_the_reference_loop_does(pool, 
     """Plain servers under the four policies it knows run compiled, however few the requests (here), in blocks."""
     assert kernels.compiled() is not None, "numba is a dependency of the course: the compiled loops must load"
     arch = c.Architecture("pool", (pool,), dns=None)
-    found, compiled, balance = [], [], kernels.balance_through_changes
+    compiled, balance = [], kernels.balance_through_changes
 
     def spy(run, requests, times):
         compiled.append(len(requests))
@@ -160,12 +159,6 @@ def test_the_compiled_loop_leaves_the_runtimes_as_the_reference_loop_does(pool, 
         patch.setattr(kernels, "MIN_ROUTED", 0)
         patch.delenv(kernels.LONG_RUNS_ONLY, raising=False)  # (as a graded kernel's would set it)
         patch.setattr(kernels, "balance_through_changes", spy)
-        for loop in (reference_loop, downtime.balance_through_changes):
-            sim = Simulation(arch, c.Workload.from_rate(rate), n, seed)
-            for runtime in sim.runtimes:
-                runtime.prepare()
-            run = sim.tiers[0]
-            found.append(state(sim, run, loop(run, np.arange(n), sim.arrival.copy())))
-    assert same(*found)
+        assert same(*states(arch, rate, n, seed, (reference_loop, downtime.balance_through_changes)))
     plain = all(type(m) is c.Server for m in pool.members) and pool.policy in downtime.COMPILED_POLICIES.values()
     assert bool(compiled) == plain
