@@ -59,17 +59,24 @@ def test_a_failing_run_reports_pytests_exit_status(tmp_path, mode):
 def test_a_runner_still_running_waits_then_reports_the_signal_that_ended_it(tmp_path, mode):
     runner, _, _ = start(tmp_path, sleep=60)
     assert runner.wait(0.5) is None
-    for _ in range(600):  # the probe writes its file once pytest runs it
-        if (tmp_path / "seen.json").exists():
-            break
-        time.sleep(0.05)
+    probed(tmp_path)
     os.killpg(runner.pid, signal.SIGKILL)  # its own process group, as the grader kills it on a timeout
     assert runner.wait(30) == -signal.SIGKILL
     assert runner.wait() == -signal.SIGKILL  # asked again: the same answer
 
 
+def probed(folder):
+    """Wait until the runner's notebook check runs (its probe writes seen.json): it is in its own session by then."""
+    for _ in range(1_200):
+        if (folder / "seen.json").exists():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"the runner never ran its check in {folder}")
+
+
 def test_a_server_that_went_away_is_reported_and_started_again(tmp_path):
     runner, _, _ = start(tmp_path, sleep=60)
+    probed(tmp_path)  # (killed earlier, a runner not yet in a session of its own has no group to kill below)
     server = warm._server[0]
     server.kill()
     server.wait()
