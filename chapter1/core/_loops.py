@@ -49,11 +49,12 @@ def dns(user, users, t, fresh, ttl, down):
 
 
 @jit
-def route(times, services, a, b, least, healthy, turn, connections, leave_at, leave_to, inside, heaps, workers,
+def route(times, services, a, b, least, healthy, turn, connections, leave_at, leave_to, ties, inside, heaps, workers,
           queues, head, count, timeouts, limits, bounded):
     """Route requests one at a time by connections (least connections, or the fewer of two picks ``a``/``b``);
-    each server's FCFS step as :func:`fcfs`.  State (turn, connections, the heap of requests still inside,
-    the servers' worker heaps and queues) is updated in place; returns (routes, starts, turn, inside)."""
+    each server's FCFS step as :func:`fcfs`.  State (turn, connections, the heap of requests still inside: when
+    each leaves, its server, and ``ties``, zeros, for :func:`push3`; the servers' worker heaps and queues) is
+    updated in place; returns (routes, starts, turn, inside)."""
     n, m = len(times), len(healthy)
     routes, starts = np.empty(n, dtype=np.int64), np.empty(n)
     for r in range(n):
@@ -61,7 +62,7 @@ def route(times, services, a, b, least, healthy, turn, connections, leave_at, le
         while inside and leave_at[0] <= t:  # answers back before this request: one connection fewer each
             connections[leave_to[0]] -= 1
             inside -= 1
-            pop_top(leave_at, leave_to, inside)
+            pop_top3(leave_at, leave_to, ties, inside)
         if least:  # the first server with the fewest connections, counting from the next in turn
             turn += 1
             first = turn % m
@@ -91,38 +92,9 @@ def route(times, services, a, b, least, healthy, turn, connections, leave_at, le
         starts[r] = start
         if leave > t:
             connections[k] += 1
-            push(leave_at, leave_to, inside, leave, k)
+            push3(leave_at, leave_to, ties, inside, leave, k, 0)
             inside += 1
     return routes, starts, turn, inside
-
-
-@jit
-def push(keys, values, size, key, value):  # heappush onto keys[:size] (values ride along)
-    i = size
-    while i > 0:
-        parent = (i - 1) // 2
-        if keys[parent] <= key:
-            break
-        keys[i], values[i] = keys[parent], values[parent]
-        i = parent
-    keys[i], values[i] = key, value
-
-
-@jit
-def pop_top(keys, values, size):  # drop the top of keys[:size + 1], leaving a heap of size
-    key, value = keys[size], values[size]
-    i = 0
-    while True:
-        child = 2 * i + 1
-        if child >= size:
-            break
-        if child + 1 < size and keys[child + 1] < keys[child]:
-            child += 1
-        if keys[child] >= key:
-            break
-        keys[i], values[i] = keys[child], values[child]
-        i = child
-    keys[i], values[i] = key, value
 
 
 @jit

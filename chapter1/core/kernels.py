@@ -96,6 +96,7 @@ def route_by_connections(run, healthy, requests, times, pairs=None, block=1 << 1
     servers = _servers(parts, len(requests))
     inside = len(run.leaving)
     leave_at, leave_to = np.empty(inside + len(requests)), np.empty(inside + len(requests), dtype=np.int64)
+    ties = np.zeros(inside + len(requests), dtype=np.int64)
     for at, (leave, k) in enumerate(sorted(run.leaving)):  # a sorted list is a heap
         leave_at[at], leave_to[at] = leave, k
     connections, turn = np.array(run.connections, dtype=np.int64), run.turn
@@ -105,7 +106,7 @@ def route_by_connections(run, healthy, requests, times, pairs=None, block=1 << 1
         part = slice(low, low + block)
         service = np.array([p.service.take(requests[part], keep=True) for p in parts])
         route, start, turn, inside = compiled().route(
-            times[part], service, a[part], b[part], least, healthy, turn, connections, leave_at, leave_to, inside,
+            times[part], service, a[part], b[part], least, healthy, turn, connections, leave_at, leave_to, ties, inside,
             *servers)
         routes.append(route)
         starts.append(start)
@@ -126,14 +127,13 @@ def _compile():
     loops.dns(np.zeros(1, dtype=np.int64), 1, np.zeros(1), np.zeros(1), 1.0, np.zeros(1, dtype=bool))
     loops.number(np.zeros(1, dtype=np.int64))
     one, ints = np.zeros((1, 1)), np.zeros(1, dtype=np.int64)
-    loops.route(np.zeros(1), one, ints, ints, True, ints, 0, ints.copy(), np.zeros(1), ints.copy(), 0, one.copy(),
-                np.ones(1, dtype=np.int64), one.copy(), ints.copy(), ints.copy(), np.zeros(1), ints.copy(),
-                np.ones(1, dtype=bool))
     server = SimpleNamespace(free=[0.0], queue_limit=1, waiting=(), bounded=True, timeout=1.0, admit=None,
                              spec=SimpleNamespace(outages=()))  # (one plain server, as the builders read it)
     pool = SimpleNamespace(parts=[server], healthy=(0,), ejected={}, turn=-1, view_key=None, recheck_at=-np.inf,
                            errors_in_row=[0], connections=[0])
     yes = np.ones((1, 1), dtype=bool)
+    loops.route(np.zeros(1), one, ints, ints, True, ints, 0, ints.copy(), np.zeros(1), ints.copy(), ints.copy(), 0,
+                *_servers([server], 1))
     loops.balance(np.zeros(1), np.zeros(1), np.zeros(1), one.copy(), (0, 0, 1.0), (yes, yes.copy()),
                   _outages([server]), _downtime(())[1:], _state(pool, 1), _servers([server], 1), ints.copy())
     loops.held(np.zeros(1), np.zeros(1), np.zeros(1), one.copy(), np.zeros(1), np.zeros(4, dtype=np.int64), 1.0, 1,
