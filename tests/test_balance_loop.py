@@ -160,5 +160,5 @@ def test_the_compiled_loop_leaves_the_runtimes_as_the_reference_loop_does(pool, 
         patch.delenv(kernels.LONG_RUNS_ONLY, raising=False)  # (as a graded kernel's would set it)
         patch.setattr(kernels, "balance_through_changes", spy)
         assert same(*states(arch, rate, n, seed, (reference_loop, downtime.balance_through_changes)))
-    plain = all(type(m) is c.Server for m in pool.members) and pool.policy in downtime.COMPILED_POLICIES.values()
+    plain = all(type(m) is c.Server for m in pool.members) and pool.policy in kernels.POLICY_CODES
     assert bool(compiled) == plain

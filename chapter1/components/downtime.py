@@ -24,7 +24,7 @@ import numpy as np
 
 from ..core import kernels
 from ..core.component import ERROR, OK, REJECTED, TIMEOUT
-from .policies import READS_CONNECTIONS, _least_connections, _power_of_two, _random, _round_robin
+from .policies import POLICIES, READS_CONNECTIONS, _least_connections, _round_robin
 
 
 class Downtime:
@@ -264,17 +264,14 @@ def balance_through_changes(run, requests, times):
     return statuses, leaves
 
 
-COMPILED_POLICIES = {_least_connections: "least_connections", _round_robin: "round_robin", _random: "random",
-                     _power_of_two: "power_of_two"}
-
-
 def _compiles(run, times):
     """Whether :func:`balance_through_changes` runs compiled: plain servers, a policy the loop knows, times in order,
     and not far more health checks than requests (their views are worked out first)."""
     from .server import ServerRun
 
     checks = float(times.max(initial=0.0)) / run.interval + 1  # the views it works out, one per health check
-    return (run.choose in COMPILED_POLICIES and kernels.use_compiled_routes(len(times))
+    return (run.spec.policy in kernels.POLICY_CODES and run.choose is POLICIES[run.spec.policy]
+            and kernels.use_compiled_routes(len(times))
             and checks * len(run.parts) <= 4 * len(times) + (1 << 20)
             and all(type(p) is ServerRun and (isinstance(p.admit, AdmitThroughOutages)
                                               or getattr(p.admit, "__func__", None) is ServerRun.admit)
