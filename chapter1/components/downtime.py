@@ -84,15 +84,15 @@ class AdmitThroughOutages:
 
 def admit_through_outages(run, requests, times):
     """``admit_batch`` of a :class:`~chapter1.components.server.ServerRun` whose server has outages, for requests in
-    order of arrival: the requests of each stretch between two deaths are scheduled at once (``_starts``) and
-    settled as :class:`AdmitThroughOutages` settles one (the same floats, records and state); a request that comes
-    while the server is down fails at once."""
-    outages, timeout = run.admit, run.timeout
+    order of arrival: the requests of each stretch between two deaths are scheduled (``_starts``) and booked with
+    that death at once, as :class:`AdmitThroughOutages` settles one (the same floats, records and state); a request
+    that comes while the server is down fails at once."""
+    outages = run.admit
     down, deaths = outages.down, np.append(outages.down.deaths, math.inf)
     stretch = np.searchsorted(down.starts, times, side="right") - 1
     up = (stretch < 0) | (times >= np.append(down.ends, -math.inf)[stretch])
     passed = np.searchsorted(deaths[:-1], times, side="right")  # deaths at or before each request
-    status, leave, end = np.full(len(times), ERROR, dtype=np.int8), np.asarray(times, dtype=float).copy(), run.sim.end
+    status, leave = np.full(len(times), ERROR, dtype=np.int8), np.asarray(times, dtype=float).copy()
     live = np.flatnonzero(up)
     service = run.service.take(requests[live])
     bounds = np.flatnonzero(np.diff(passed[live])) + 1
@@ -105,20 +105,7 @@ def admit_through_outages(run, requests, times):
             run.waiting.clear()
             outages.reset = count
         t, s, death = times[group], service[part], deaths[count]
-        start = run._starts(t, s)
-        kept = ~np.isnan(start)
-        dead, gave = kept & (start >= death), kept & (start < death) & (start - t > timeout)
-        served = kept & ~dead & ~gave
-        finish = start + s
-        cut, ok = served & (finish >= death), served & (finish < death)
-        ends_at = np.where(dead | cut, death, np.where(gave, start, np.where(ok, finish, t)))
-        late = np.where(dead | cut, death - t > timeout, gave | (ok & (finish - t > timeout)))
-        status[group] = np.where(~kept, REJECTED, np.where(late, TIMEOUT, np.where(ok, OK, ERROR)))
-        leave[group] = ends_at
-        end[requests[group[late]]] = t[late] + timeout
-        run.add_records(requests[group[kept]], np.where(dead, death - t, start - t)[kept],
-                        np.where(served, start, np.nan)[kept], np.where(cut, death, np.where(ok, finish, np.nan))[kept])
-        run.served += int(ok.sum())
+        status[group], leave[group] = run.book(requests[group], t, s, run._starts(t, s), death)
     return status, leave
 
 

@@ -437,22 +437,24 @@ class ServerRun(Runtime):
         service = self.service.take(requests)
         return self.book(requests, times, service, self._starts(times, service))
 
-    def book(self, requests, times, service, start):
+    def book(self, requests, times, service, start, death=math.inf):
         """Record requests (arrays, in order of arrival) that came at ``times``, needed ``service`` and started at
-        ``start`` (NaN: rejected) as :meth:`_step` gave it; returns their (statuses, leave times) as :meth:`admit`."""
-        rejected = np.isnan(start)
-        wait = start - times
-        gave_up = wait > self.timeout
+        ``start`` (NaN: rejected) as :meth:`_step` gave it; returns their (statuses, leave times) as :meth:`admit`.
+        The server dies at ``death``: what is queued or in service then fails then, as :meth:`_settle` says."""
+        kept, timeout = ~np.isnan(start), self.timeout
+        dead = kept & (start >= death)
+        gave_up = kept & ~dead & (start - times > timeout)
         finish = start + service
-        late = gave_up | (finish - times > self.timeout)
-        self.sim.end[requests[late]] = times[late] + self.timeout
-        status = np.where(rejected, REJECTED, np.where(late, TIMEOUT, OK)).astype(np.int8)
-        leave = np.where(rejected, times, np.where(gave_up, start, finish))
-        kept = ~rejected
-        served = ~gave_up[kept]
-        self.add_records(requests[kept], wait[kept], np.where(served, start[kept], np.nan),
-                         np.where(served, finish[kept], np.nan))
-        self.served += int(served.sum())
+        served = kept & ~dead & ~gave_up
+        cut, ok = served & (finish >= death), served & (finish < death)
+        late = np.where(dead | cut, death - times > timeout, gave_up | (ok & (finish - times > timeout)))
+        self.sim.end[requests[late]] = times[late] + timeout
+        status = np.where(~kept, REJECTED, np.where(late, TIMEOUT, np.where(ok, OK, ERROR))).astype(np.int8)
+        leave = np.where(dead | cut, death, np.where(gave_up, start, np.where(ok, finish, times)))
+        finishes = np.where(cut, death, np.where(ok, finish, np.nan))
+        self.add_records(requests[kept], np.where(dead, death - times, start - times)[kept],
+                         np.where(served, start, np.nan)[kept], finishes[kept])
+        self.served += int(ok.sum())
         return status, leave
 
     def _starts(self, times, services, block=1 << 14):
