@@ -4,7 +4,9 @@ Loops over every registered panel (:func:`chapter1.present.panels.all_panels`). 
 sets the lowest, the middle and the highest value the control offers (the others at their defaults),
 each from a cold start (theory lines and labels computed afresh; chart templates are built
 once per kernel, and so are the compiled loops some panels' runs take: their load is timed once,
-apart), and splits the update's CPU time into
+apart).  Each chapter's panels run as in a kernel of their own: the compiled loops are there only
+once one of that chapter's panels, drawn at its defaults, asks for them.  It splits the update's CPU
+time into
 
 * **simulate**: the runs (``Simulation.run``),
 * **render**: Vega drawing the SVG (``vl_convert``),
@@ -121,13 +123,19 @@ def main():
     print(f"CPU ms per update: median (min-max) over each control's low, middle and high value; target median <= 50 "
           f"(load average {' '.join(load)})")
     start = time.process_time()
-    kernels.compiled()  # (numba and the compiled loops: once per kernel, at the first run that takes them)
+    loops = kernels.compiled()  # (numba and the compiled loops: once per kernel, at the first run that takes them)
     print(f"loading the compiled loops, once per kernel: {time.process_time() - start:.2f} s CPU")
+    kernels._compile = lambda: loops  # from here on a "load" costs nothing: its cost is the line above
     print(f"{'panel':<33} {'update':>20} {'simulate':>20} {'render':>20} {'rest':>20} {'render, before':>20}")
-    everything = []
+    everything, chapter = [], None
     for panel in all_panels():
         if chapters and panel.chapter not in chapters:
             continue
+        if panel.chapter != chapter:  # a kernel of the chapter's own: loops loaded only if its panels ask
+            chapter, kernels._compiled = panel.chapter, None
+            for own in all_panels():
+                if own.chapter == chapter:
+                    own.draw()
         rows = measure(panel, drawn)
         everything += rows
         rest = [r[1] - r[2] - r[3] for r in rows]

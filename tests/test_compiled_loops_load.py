@@ -14,8 +14,18 @@ def test_the_compiled_loops_load_from_scratch_and_answer(monkeypatch):
     starts, free, waiting = kernels.fcfs_starts(np.array([0.0, 0.1, 0.2]), np.array([1.0, 1.0, 1.0]), [0.0, 0.0], [],
                                                 timeout=np.inf, queue_limit=np.inf)
     assert starts.tolist() == [0.0, 0.1, 1.0] and sorted(free) == [1.1, 2.0] and waiting == []
-    assert kernels.use_compiled(kernels.MIN_REQUESTS) and not kernels.use_compiled(kernels.MIN_REQUESTS - 1)
+    assert kernels.use_compiled(kernels.MIN_REQUESTS) and kernels.use_compiled(kernels.MIN_ROUTED)
+    assert not kernels.use_compiled(kernels.MIN_ROUTED - 1)
     assert kernels.use_compiled_routes(kernels.MIN_ROUTED) and not kernels.use_compiled_routes(kernels.MIN_ROUTED - 1)
+
+
+def test_a_short_run_loads_nothing_but_takes_the_loops_once_loaded(monkeypatch):
+    loops = kernels.compiled()
+    monkeypatch.setattr(kernels, "_compiled", None)  # a fresh kernel
+    monkeypatch.setattr(kernels, "_compile", lambda: loops)
+    assert not kernels.use_compiled(kernels.MIN_REQUESTS - 1) and kernels._compiled is None, "loaded for a short run"
+    assert kernels.use_compiled(kernels.MIN_REQUESTS) and kernels._compiled is loops
+    assert kernels.use_compiled(kernels.MIN_ROUTED) and not kernels.use_compiled(kernels.MIN_ROUTED - 1)
 
 
 def test_where_numba_cannot_compile_the_python_loops_serve(monkeypatch):
@@ -52,3 +62,23 @@ def test_a_kernel_whose_numba_cache_is_new_each_time_routes_short_runs_in_python
     assert kernels.use_compiled_routes(kernels.MIN_REQUESTS)
     monkeypatch.delenv(kernels.LONG_RUNS_ONLY)
     assert kernels.use_compiled_routes(kernels.MIN_ROUTED)
+
+
+def test_once_loaded_a_run_of_a_few_thousand_requests_takes_them_and_gives_the_simpy_result(monkeypatch):
+    import chapter1 as c
+
+    assert kernels.compiled() is not None, "numba is a dependency: the compiled loops must load"
+    monkeypatch.delenv(kernels.LONG_RUNS_ONLY, raising=False)
+    taken = []
+    for name in ("fcfs_starts", "dns_misses"):
+        monkeypatch.setattr(kernels, name, lambda *a, _loop=getattr(kernels, name), _name=name, **k:
+                            taken.append(_name) or _loop(*a, **k))
+    arch = c.single_server(workers=3, queue_limit=5, timeout_ms=400)
+    workload = c.Workload.from_rate(1.2 * arch["server"].capacity)
+    fast = c.simulate(arch, workload, requests=kernels.MIN_ROUTED, seed=7)
+    assert set(taken) == {"fcfs_starts", "dns_misses"}, "a loaded loop left unused"
+    assert fast.requests.equals(c.simulate(arch, workload, requests=kernels.MIN_ROUTED, seed=7,
+                                           engine="simpy").requests)
+    taken.clear()
+    c.simulate(arch, workload, requests=kernels.MIN_ROUTED - 1, seed=7)
+    assert taken == []

@@ -6,7 +6,8 @@ a few hundred nanoseconds; compiled with numba, a few.  These functions give exa
 loops give (the same floating-point operations in the same order), so a Result does not depend on
 which ran.  numba is imported on the first run of at least :data:`MIN_REQUESTS` requests, or the first
 balancer that routes at least :data:`MIN_ROUTED` requests one at a time (chapter 03's and 04's panels);
-if it is missing or cannot compile, the Python loops run instead.
+once loaded, every run of :data:`MIN_ROUTED` requests or more takes them.  If numba is missing or cannot
+compile, the Python loops run instead.
 
 >>> import numpy as np
 >>> starts, free, waiting = fcfs_starts(np.array([0.0, 0.1, 0.2]), np.array([1.0, 1.0, 1.0]),
@@ -46,8 +47,11 @@ def compiled():
 
 
 def use_compiled(n):
-    """Whether a loop over ``n`` requests runs compiled."""
-    return n >= MIN_REQUESTS and compiled() is not None
+    """Whether a loop over ``n`` requests runs compiled: from :data:`MIN_REQUESTS` on (loading them if need be), and
+    from :data:`MIN_ROUTED` on once an earlier run has loaded them (then they cost nothing more)."""
+    if n >= MIN_REQUESTS:
+        return compiled() is not None
+    return n >= MIN_ROUTED and bool(_compiled)
 
 
 def use_compiled_routes(n):
