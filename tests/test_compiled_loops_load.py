@@ -70,9 +70,14 @@ def test_once_loaded_a_run_of_a_few_thousand_requests_takes_them_and_gives_the_s
     assert kernels.compiled() is not None, "numba is a dependency: the compiled loops must load"
     monkeypatch.delenv(kernels.LONG_RUNS_ONLY, raising=False)
     taken = []
+
+    def spied(name, loop):
+        def spy(*args, **kwargs):
+            taken.append(name)
+            return loop(*args, **kwargs)
+        return spy
     for name in ("fcfs_starts", "dns_misses"):
-        monkeypatch.setattr(kernels, name, lambda *a, _loop=getattr(kernels, name), _name=name, **k:
-                            taken.append(_name) or _loop(*a, **k))
+        monkeypatch.setattr(kernels, name, spied(name, getattr(kernels, name)))
     arch = c.single_server(workers=3, queue_limit=5, timeout_ms=400)
     workload = c.Workload.from_rate(1.2 * arch["server"].capacity)
     fast = c.simulate(arch, workload, requests=kernels.MIN_ROUTED, seed=7)
