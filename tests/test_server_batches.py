@@ -22,8 +22,10 @@ def runtime(server):
     return Simulation(c.Architecture("one", (server,), dns=None), c.Workload.from_rate(10), N, 0).runtimes[0]
 
 
-# workers, queue limit, time-out (s), load: light (every block kept), overload (the queue full for long)
-CASES = [(1, 8, None, 0.5), (2, 3, 0.05, 1.5), (3, 0, None, 3.0), (1, 6, 0.4, 1.2), (2, None, 0.05, 2.0)]
+# workers, queue limit, time-out (s), load: light (every block kept), overload (the queue full for long), and an
+# overload whose queue never fills (its blocks go to the loop with the limit, which must give the same starts)
+CASES = [(1, 8, None, 0.5), (2, 3, 0.05, 1.5), (3, 0, None, 3.0), (1, 6, 0.4, 1.2), (2, None, 0.05, 2.0),
+         (2, 1_000, None, 1.5)]
 
 
 @pytest.mark.parametrize("block", [10, 25])

@@ -386,10 +386,23 @@ class ServerRun(Runtime):
 
     def _schedule(self, times, services, bounded=True):
         """:meth:`_step` for many requests; ``bounded=False`` leaves the queue limit out in a tighter loop."""
-        if bounded and self.bounded:
-            step = self._step
-            return [step(t, s) for t, s in zip(times, services)]
         free, timeout, starts = self.free, self.timeout, []
+        if bounded and self.bounded:  # (:meth:`_step` written out: a call per request cost a third of the loop)
+            waiting, limit, popleft, append = self.waiting, self.queue_limit, self.waiting.popleft, self.waiting.append
+            for t, s in zip(times, services):
+                while waiting and waiting[0] <= t:
+                    popleft()
+                start = free[0]
+                if start > t:
+                    if len(waiting) >= limit:
+                        starts.append(math.nan)
+                        continue
+                    append(start)
+                else:
+                    start = t
+                heapreplace(free, start if start - t > timeout else start + s)
+                starts.append(start)
+            return starts
         for t, s in zip(times, services):
             start = free[0]
             if start <= t:
@@ -462,7 +475,8 @@ class ServerRun(Runtime):
         loop that leaves the queue limit out, and kept when no request would have found the queue full:
         FCFS starts never decrease, so the queue request k finds (those still waiting, from earlier blocks
         and this one) is a count.  Otherwise it runs again with the limit, and so do the next blocks until
-        one ends with nobody waiting (an overload keeps the queue full)."""
+        one ends with nobody waiting (an overload keeps the queue full).  A block with more work than its workers can
+        do in its time is overloaded: it goes to the loop with the limit at once (either loop gives the same starts)."""
         if kernels.use_compiled(self.sim.n):  # a long run: every share compiled, however many servers
             start, self.free, waiting = kernels.fcfs_starts(times, services, self.free, self.waiting, self.timeout,
                                                             self.queue_limit)
@@ -474,6 +488,7 @@ class ServerRun(Runtime):
         for low in range(0, len(times), block):
             t, s = times[low:low + block], services[low:low + block]
             free, waiting = list(self.free), np.array(self.waiting, dtype=float)
+            tight = tight and float(s.sum()) <= len(free) * float(t[-1] - t[0])
             if tight:
                 start = np.array(self._schedule(t.tolist(), s.tolist(), bounded=False))
                 k = np.arange(len(start))
