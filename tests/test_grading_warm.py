@@ -65,6 +65,13 @@ def test_a_runner_still_running_waits_then_reports_the_signal_that_ended_it(tmp_
     assert runner.wait() == -signal.SIGKILL  # asked again: the same answer
 
 
+def test_the_pid_a_forked_runner_reports_leads_its_own_session_at_once(tmp_path):
+    runner, _, _ = start(tmp_path, sleep=60)
+    assert os.getsid(runner.pid) == runner.pid and os.getpgid(runner.pid) == runner.pid
+    os.killpg(runner.pid, signal.SIGKILL)  # at once, as a grader whose time-out has run out would
+    assert runner.wait(30) == -signal.SIGKILL
+
+
 def probed(folder):
     """Wait until the runner's notebook check runs (its probe writes seen.json): it is in its own session by then."""
     for _ in range(1_200):

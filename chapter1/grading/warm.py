@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import traceback
 from pathlib import Path
 
@@ -147,6 +148,7 @@ def serve(address):
                 pid = os.fork()
                 if pid == 0:
                     _runner(request, [listener, connection, *waiting.values()])
+                _in_a_session_of_its_own(pid)
                 connection.sendall(f"{pid}\n".encode())
                 waiting[pid] = connection
         while waiting:
@@ -157,6 +159,19 @@ def serve(address):
                 connection = waiting.pop(pid)
                 connection.sendall(f"{os.waitstatus_to_exitcode(status)}\n".encode())
                 connection.close()
+
+
+def _in_a_session_of_its_own(pid, limit_s=5.0):
+    """Wait until the runner forked as ``pid`` leads a session of its own (its first step), so that the pid the grader
+    is told names a process group it can kill whole, however soon; or until the runner has ended."""
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        try:
+            if os.getsid(pid) == pid or os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT):
+                return
+        except (ChildProcessError, ProcessLookupError):
+            return
+        time.sleep(0.0002)
 
 
 def _runner(request, sockets):
