@@ -219,7 +219,8 @@ class Runtime:
         return {}
 
     def figures(self):
-        """Headline figures for ``Result.summary()`` (name -> number)."""
+        """Headline figures for ``Result.summary()`` (name -> number); a name another component also gives appears
+        there as ``<component>_<name>``, one for each."""
         return {}
 
     def row(self):

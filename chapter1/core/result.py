@@ -5,6 +5,7 @@ Everything a component reports reaches the Result through the runtime protocol
 ``row()`` in the components table and its ``busy()`` periods for utilisation.
 """
 
+from collections import Counter
 from functools import cached_property
 
 import numpy as np
@@ -169,7 +170,7 @@ class Result:
             "mean_ms": float(self._ok_latency.mean()) if self._ok_latency.size else float("nan"),
             **{f"p{q}_ms": self.percentile(q) for q in PERCENTILES},
             **self.status_rates(),
-            **{k: v for r in self.runtimes for k, v in r.figures().items()},
+            **_figures(self.runtimes),
             **{f"{r.spec.name}_utilization": self.utilization(r.spec.name) for r in self._measured},
         }
         return pd.Series({k: v if k == "requests" else float(v) for k, v in figures.items()}, dtype=object)
@@ -299,3 +300,18 @@ def _integral(times, x):
     count = np.searchsorted(times, x, side="left")
     prefix = np.concatenate([[0.0], np.cumsum(times)])
     return count * x - prefix[count]
+
+
+def _figures(runtimes):
+    """Every component's own figures (``figures()``), each under its name; a figure that two components give is
+    named after each, ``<component>_<figure>``: under one name, one would hide the other.
+
+    >>> from types import SimpleNamespace as Part
+    >>> near = Part(spec=Part(name="near"), figures=lambda: {"cache_hit_ratio": 0.4})
+    >>> far = Part(spec=Part(name="far"), figures=lambda: {"cache_hit_ratio": 0.5, "stale_read_share": 0.0})
+    >>> _figures([near, far])
+    {'near_cache_hit_ratio': 0.4, 'far_cache_hit_ratio': 0.5, 'stale_read_share': 0.0}
+    """
+    given = [(r.spec.name, key, value) for r in runtimes for key, value in r.figures().items()]
+    times = Counter(key for _, key, _ in given)
+    return {key if times[key] == 1 else f"{name}_{key}": value for name, key, value in given}
