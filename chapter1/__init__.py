@@ -20,7 +20,7 @@ import sys
 NAMES = {
     "Workload": "core.workload", "Outage": "core.component", "Component": "core.component",
     "Architecture": "core.architecture", "simulate": "core.simulation", "sweep": "core.simulation",
-    "Result": "core.result", "Runtime": "core.component", "register": "core.component",
+    "Result": "core.result", "Runtime": "core.component", "Share": "core.component", "register": "core.component",
     "DNS": "components.dns", "Server": "components.server", "WebServer": "components.server",
     "Database": "components.server", "LoadBalancer": "components.pool", "DNSRoundRobin": "components.pool",
     "Join": "components.pool", "Cache": "components.cache", "hit_ratio_curve": "components.cache",

@@ -66,3 +66,18 @@ def test_replica_sets_as_shards_run_without_events_as_with_them(scheme):
     for seed in range(3):
         assert_same(arch, workload, 800, seed)
     assert c.simulate(arch, workload, requests=800, seed=0, engine="fast").summary()["stale_read_ratio"] > 0
+
+
+def test_sharded_replica_sets_report_each_sets_figures_and_the_overall_ones():
+    from chapter1.capstone.kinds import ShardedData, _replica_sets
+    sets = tuple(dataclasses.replace(s, replication_lag_ms=200.0, replicas=tuple(
+        c.Replica(name=f"{s.name} replica-{k + 1}", workers=4) for k in range(2))) for s in _replica_sets(3))
+    arch = c.Architecture("sharded replicas", (c.WebServer(workers=8, service_time_ms=20), ShardedData(shards=sets)))
+    result = c.simulate(arch, c.Workload.from_rate(150, read_ratio=0.8, keys=50), requests=2_000, seed=4)
+    summary = result.summary()
+    each = {r.spec.name: r.figures() for r in result.runtimes if "stale_read_ratio" in r.figures()}
+    assert len(each) == 3 and all(summary[f"{name}_stale_read_ratio"] == f["stale_read_ratio"]
+                                  for name, f in each.items())
+    stale, reads = (sum(getattr(f["stale_read_ratio"], side) for f in each.values()) for side in ("part", "whole"))
+    assert reads > 0 and summary["stale_read_ratio"] == stale / reads  # every set's reads, not the last set's
+    assert summary["lost_writes"] == sum(f["lost_writes"] for f in each.values())

@@ -29,7 +29,7 @@ from ..components.server import Database, WebServer
 from ..components.shards import ShardRouter, ShardRouterRun, key_hash
 from ..core import validation as check
 from ..core.architecture import Architecture
-from ..core.component import ERROR, OK, Component, Runtime, register
+from ..core.component import ERROR, OK, Component, Runtime, Share, register
 from ..core.simulation import down
 
 MAX_NODES = 64
@@ -265,7 +265,7 @@ class CacheClusterRun(Runtime):
     def figures(self):
         """``cache_hit_ratio``: hits / reads that reached the cluster (a bypassed read counts as a miss)."""
         reads = int(np.sum(self.outcome > 0))
-        return {"cache_hit_ratio": int(np.sum(self.outcome == 1)) / reads if reads else math.nan}
+        return {"cache_hit_ratio": Share(int(np.sum(self.outcome == 1)), reads)}
 
     def row(self):
         return {"workers": None, "served": int(np.sum(self.outcome == 1)), "mean_wait_ms": math.nan}

@@ -31,7 +31,7 @@ import pandas as pd
 
 from ..core import validation as check
 from ..core.architecture import Architecture
-from ..core.component import OK, Component, Runtime, register
+from ..core.component import OK, Component, Runtime, Share, register
 from ..core.simulation import Simulation
 from ..core.workload import Workload
 from .eviction import EVICTION, LRU
@@ -315,8 +315,7 @@ class CacheRun(Runtime):
         """``cache_hit_ratio``: hits / reads that reached the cache; ``stale_read_share``: stale hits / reads."""
         reads = int(np.sum((self.outcome == 1) | (self.outcome == 2)))
         hits = int(np.sum(self.outcome == 1))
-        return {"cache_hit_ratio": hits / reads if reads else math.nan,
-                "stale_read_share": float(self.stale.sum()) / reads if reads else math.nan}
+        return {"cache_hit_ratio": Share(hits, reads), "stale_read_share": Share(float(self.stale.sum()), reads)}
 
     def row(self):
         """A cache has no queue here; ``served`` counts the reads it answered from memory."""

@@ -46,7 +46,7 @@ import numpy as np
 
 from ..core import validation as check
 from ..core.architecture import Architecture
-from ..core.component import ERROR, OK, Component, Runtime, register
+from ..core.component import ERROR, OK, Component, Runtime, Share, register
 from ..core.simulation import down
 from ..theory import cdn as theory
 
@@ -427,8 +427,8 @@ class CDNRun(Runtime):
         per_hour = 3_600.0 / duration * self.spec.asset_kb / 1e6  # asset GB an hour per request in the window
         cdn = handled * per_hour * self.spec.cdn_usd_per_gb
         origin = (counts[MISS] + counts[FALLBACK] + counts[ORIGIN]) * per_hour * self.spec.origin_usd_per_gb
-        return {"cdn_hit_ratio": counts[HIT] / handled if handled else math.nan,
-                "stale_share": float(self.stale.sum()) / handled if handled else math.nan,
+        return {"cdn_hit_ratio": Share(int(counts[HIT]), int(handled)),
+                "stale_share": Share(float(self.stale.sum()), int(handled)),
                 "origin_rps": float(counts[[DYNAMIC, MISS, FALLBACK, ORIGIN]].sum()) / duration,
                 "cdn_egress_usd_per_h": cdn, "origin_egress_usd_per_h": origin, "egress_usd_per_h": cdn + origin}
 

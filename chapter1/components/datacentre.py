@@ -45,7 +45,7 @@ import numpy as np
 
 from ..core import validation as check
 from ..core.architecture import Architecture
-from ..core.component import ERROR, OK, Component, Runtime, register
+from ..core.component import ERROR, OK, Component, Runtime, Share, register
 from ..core.simulation import down
 from ..theory.caching import ttl_hit_ratio
 from ..theory.datacentres import SITE_MODES
@@ -469,7 +469,7 @@ class GeoDNSRun(Runtime):
         home = np.asarray(self.home)[sim.client]
         figures = {"lost_writes": int(lost.sum()), "write_conflicts": int(conflicts),
                    "failover_failed": int(self.to_dead.sum()),
-                   "site_stale_read_ratio": float(self.stale[reads].mean()) if reads.any() else 0.0}
+                   "site_stale_read_ratio": Share(int(self.stale[reads].sum()), int(reads.sum()), empty=0.0)}
         for r, dc in enumerate(self.spec.datacentres):
             mine = ok & (home == r)
             figures[f"region_{dc.region}_ms"] = float(latency[mine].mean()) if mine.any() else math.nan

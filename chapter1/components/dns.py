@@ -14,7 +14,7 @@ import numpy as np
 from ..core import kernels
 from ..core import validation as check
 from ..core.architecture import Architecture
-from ..core.component import ERROR, Component, Runtime, register
+from ..core.component import ERROR, Component, Runtime, Share, register
 from ..core.simulation import down
 from ..theory.caching import ttl_hit_ratio
 
@@ -105,7 +105,8 @@ class DNSRun(Runtime):
         return {"dns_ms": self.lookup_s * 1_000.0, "user": self.sim.user}
 
     def figures(self):
-        return {"dns_hit_ratio": float(1 - np.mean(self.missed))}
+        missed = self.missed
+        return {"dns_hit_ratio": Share(int(np.sum(~missed)), len(missed), value=float(1 - np.mean(missed)))}
 
     def row(self):
         return {"workers": None, "served": int(np.sum(self.missed)), "mean_wait_ms": float("nan")}

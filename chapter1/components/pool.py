@@ -30,7 +30,7 @@ import numpy as np
 from ..core import kernels
 from ..core import validation as check
 from ..core.architecture import Architecture
-from ..core.component import ERROR, OK, Component, Runtime, register
+from ..core.component import ERROR, OK, Component, Runtime, Share, register
 from ..theory.caching import ttl_hit_ratio
 from .dns import Resolver
 from .downtime import Downtime, balance_through_changes
@@ -613,4 +613,4 @@ class DNSRoundRobinRun(PoolRun):
         return {**super().columns(), "dns_ms": self.lookup_s * 1_000.0}
 
     def figures(self):
-        return {"dns_hit_ratio": float(np.mean(self.lookup_s == 0))}
+        return {"dns_hit_ratio": Share(int(np.sum(self.lookup_s == 0)), len(self.lookup_s))}

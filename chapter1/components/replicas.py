@@ -34,7 +34,7 @@ import numpy as np
 
 from ..core import validation as check
 from ..core.architecture import Architecture
-from ..core.component import ERROR, OK, Component, Runtime, register
+from ..core.component import ERROR, OK, Component, Runtime, Share, register
 from .server import Database, ServerRun, WebServer
 
 MODES = ("async", "sync")
@@ -515,7 +515,7 @@ class ReplicaSetRun(Runtime):
         """``stale_read_ratio`` (stale among successful reads) and ``lost_writes`` (acknowledged, then lost)."""
         self._settle()
         reads = self._reads_ok()
-        return {"stale_read_ratio": float(self.stale[reads].mean()) if reads.any() else 0.0,
+        return {"stale_read_ratio": Share(int(self.stale[reads].sum()), int(reads.sum()), empty=0.0),
                 "lost_writes": int(self.lost.sum())}
 
     def row(self):

@@ -142,6 +142,21 @@ class Component:
         return []
 
 
+class Share(float):
+    """A figure that is a share, ``part`` of ``whole`` (``empty`` where ``whole`` is 0), and keeps both: where several
+    components give the same figure, ``Result.summary()`` adds their parts and wholes up into the overall share.
+
+    >>> hits = Share(3, 4)
+    >>> hits, hits.part, hits.whole, Share(0, 0, empty=0.0)
+    (0.75, 3, 4, 0.0)
+    """
+
+    def __new__(cls, part, whole, empty=math.nan, value=None):
+        share = super().__new__(cls, value if value is not None else part / whole if whole else empty)
+        share.part, share.whole = part, whole
+        return share
+
+
 class Runtime:
     """A component at run time: ``serve(i)`` is a simpy generator that returns a status code.
 
@@ -219,8 +234,9 @@ class Runtime:
         return {}
 
     def figures(self):
-        """Headline figures for ``Result.summary()`` (name -> number); a name another component also gives appears
-        there as ``<component>_<name>``, one for each."""
+        """Headline figures for ``Result.summary()`` (name -> number; a ratio as a :class:`Share`).  A name that other
+        components give too appears there as ``<component>_<name>``, one for each, and under its own name as their
+        overall figure where there is one (:data:`chapter1.core.result.COMBINED`)."""
         return {}
 
     def row(self):

@@ -5,14 +5,13 @@ Everything a component reports reaches the Result through the runtime protocol
 ``row()`` in the components table and its ``busy()`` periods for utilisation.
 """
 
-from collections import Counter
 from functools import cached_property
 
 import numpy as np
 import pandas as pd
 
 from . import validation as check
-from .component import ERROR, OK, REJECTED, STATUSES, TIMEOUT  # noqa: F401  (status codes live with the protocol)
+from .component import ERROR, OK, REJECTED, STATUSES, TIMEOUT, Share, flatten  # noqa: F401  (status codes live with the protocol)
 
 PERCENTILES = (50, 95, 99)
 
@@ -302,16 +301,51 @@ def _integral(times, x):
     return count * x - prefix[count]
 
 
+# How a figure several components give adds up to one overall figure (a Share adds its parts and wholes); any other
+# figure they share appears only per component.
+COMBINED = {
+    sum: ("lost_writes", "write_conflicts", "failover_failed", "sessions", "sessions_lost", "messages_lost",
+          "duplicates", "redeliveries", "worker_seconds", "workers_end", "origin_rps"),
+    max: ("backlog_max", "workers_max"),
+}
+_HOW = {name: how for how, names in COMBINED.items() for name in names}
+
+
 def _figures(runtimes):
-    """Every component's own figures (``figures()``), each under its name; a figure that two components give is
-    named after each, ``<component>_<figure>``: under one name, one would hide the other.
+    """Every component's own figures (``figures()``), each under its name.  A figure that several components give is
+    named after each, ``<component>_<figure>``, and under its own name stands their overall figure where there is
+    one: side by side (shards, sites), :data:`COMBINED` says how it adds up, and a
+    :class:`~chapter1.core.component.Share` adds its parts and wholes; one inside another (a cache behind a cache)
+    sees what the other passed on, so none.
 
     >>> from types import SimpleNamespace as Part
-    >>> near = Part(spec=Part(name="near"), figures=lambda: {"cache_hit_ratio": 0.4})
-    >>> far = Part(spec=Part(name="far"), figures=lambda: {"cache_hit_ratio": 0.5, "stale_read_share": 0.0})
-    >>> _figures([near, far])
-    {'near_cache_hit_ratio': 0.4, 'far_cache_hit_ratio': 0.5, 'stale_read_share': 0.0}
+    >>> def site(name, hits, reads, p95):
+    ...     return Part(spec=Part(name=name, parts=()), figures=lambda: {"cache_hit_ratio": Share(hits, reads),
+    ...                                                                  "p95_ms": p95})
+    >>> _figures([site("east", 40, 100, 3.0), site("west", 30, 60, 8.0)])
+    {'cache_hit_ratio': 0.4375, 'east_cache_hit_ratio': 0.4, 'west_cache_hit_ratio': 0.5, 'east_p95_ms': 3.0, \
+'west_p95_ms': 8.0}
     """
-    given = [(r.spec.name, key, value) for r in runtimes for key, value in r.figures().items()]
-    times = Counter(key for _, key, _ in given)
-    return {key if times[key] == 1 else f"{name}_{key}": value for name, key, value in given}
+    given = {}
+    for r in runtimes:
+        for key, value in r.figures().items():
+            given.setdefault(key, []).append((r.spec, value))
+    figures = {}
+    for key, values in given.items():
+        if len(values) == 1:
+            figures[key] = values[0][1]
+            continue
+        specs = [spec for spec, _ in values]
+        inside = {id(part) for spec in specs for part in list(flatten(spec))[1:]}
+        overall = None if any(id(spec) in inside for spec in specs) else _overall(key, [v for _, v in values])
+        figures.update({} if overall is None else {key: overall})
+        figures.update({f"{spec.name}_{key}": value for spec, value in values})
+    return figures
+
+
+def _overall(key, values):
+    """The figure ``key`` for all the ``values`` components gave, or None where it has no overall meaning."""
+    if all(isinstance(v, Share) for v in values):
+        part, whole = sum(v.part for v in values), sum(v.whole for v in values)
+        return Share(part, whole) if whole else values[0]
+    return _HOW[key](values) if key in _HOW else None
