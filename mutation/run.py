@@ -59,7 +59,8 @@ GROUPS = {
                [*THEORY_TESTS, "tests/test_theory_queues.py"]),
     # result and simulation: the fast files only (test_simulation's module fixtures run 50,000-request simulations
     # for every mutant; the slow files' checks of result and the engines are restated fast in the files below)
-    "result": (["chapter1/core/result.py"], ["tests/test_result.py", "tests/test_result_figures.py"]),
+    "result": (["chapter1/core/result.py"], ["tests/test_result.py", "tests/test_result_figures.py",
+                                            "tests/test_result_readers.py"]),
     # components: the fast files (test_properties, test_cache, test_replication, test_datacentres and the other
     # chapter files take 15-50 s a run, and every test that reaches a server or a pool reruns for each mutant)
     "components": ([f"chapter1/components/{name}.py" for name in (

@@ -12,7 +12,7 @@ import pytest
 
 from chapter1 import Architecture, Database, Result, WebServer, Workload, simulate
 from chapter1.architectures import multi_region
-from chapter1.core.component import ERROR, OK
+from chapter1.core.component import ERROR, OK, Share
 
 
 def given(arrival, end, status, rate=1.0, client=None, runtimes=()):
@@ -124,3 +124,53 @@ def test_utilization_is_worker_time_busy_inside_the_window_over_worker_time():
 def test_the_requests_table_keeps_each_requests_client():
     result = given([1.0, 2.0, 3.0], [1.1, 2.1, 3.1], [OK] * 3, client=np.array([7, 0, 7]))
     assert result.requests.client.tolist() == [7, 0, 7]
+
+
+def part(name, figures, parts=()):
+    """A runtime named ``name`` giving ``figures``, its component holding ``parts`` (other runtimes' components)."""
+    spec = SimpleNamespace(name=name, parts=tuple(p.spec for p in parts))
+    return SimpleNamespace(spec=spec, figures=lambda: dict(figures))
+
+
+def test_a_figure_one_component_gives_keeps_its_name_and_value():
+    from chapter1.core.result import _figures
+    got = _figures([part("cache", {"cache_hit_ratio": Share(3, 4)}), part("dns", {"dns_hit_ratio": 0.25})])
+    assert got == {"cache_hit_ratio": 0.75, "dns_hit_ratio": 0.25} and list(got) == ["cache_hit_ratio", "dns_hit_ratio"]
+
+
+def test_side_by_side_components_give_each_figure_and_the_overall_one():
+    from chapter1.core.result import _figures
+    east = part("east", {"hit": Share(40, 100), "lost_writes": 2, "backlog_max": 7.0, "p95_ms": 3.0})
+    west = part("west", {"hit": Share(30, 60), "lost_writes": 5, "backlog_max": 4.0, "p95_ms": 8.0})
+    got = _figures([east, west])
+    assert got == {"hit": 70 / 160, "east_hit": 0.4, "west_hit": 0.5,
+                   "lost_writes": 7, "east_lost_writes": 2, "west_lost_writes": 5,
+                   "backlog_max": 7.0, "east_backlog_max": 7.0, "west_backlog_max": 4.0,
+                   "east_p95_ms": 3.0, "west_p95_ms": 8.0}  # a percentile of two runs has no overall value here
+    assert list(got)[:3] == ["hit", "east_hit", "west_hit"]
+    assert isinstance(got["hit"], Share) and (got["hit"].part, got["hit"].whole) == (70, 160)
+
+
+def test_three_side_by_side_add_up_and_a_share_of_nothing_stays_as_given():
+    from chapter1.core.result import _figures
+    sets = [part(f"set-{k}", {"stale": Share(k, 10 * k, empty=0.0)}) for k in (1, 2, 3)]
+    assert _figures(sets)["stale"] == 6 / 60
+    idle = [part("set-1", {"stale": Share(0, 0, empty=0.0)}), part("set-2", {"stale": Share(0, 0)})]
+    got = _figures(idle)  # no reads anywhere: the first component's word for "none"
+    assert got["stale"] == 0.0 and got["set-1_stale"] == 0.0 and np.isnan(got["set-2_stale"])
+
+
+def test_a_component_behind_another_gets_no_pooled_figure():
+    from chapter1.core.result import _figures
+    far = part("far", {"hit": Share(30, 60), "lost_writes": 1})
+    near = part("near", {"hit": Share(40, 100), "lost_writes": 2}, parts=[far])
+    assert _figures([near, far]) == {"near_hit": 0.4, "far_hit": 0.5, "near_lost_writes": 2, "far_lost_writes": 1}
+    deeper = part("deeper", {"hit": Share(1, 2)}, parts=[part("middle", {}, parts=[far])])
+    assert "hit" not in _figures([deeper, far])  # inside its parts' parts too
+
+
+def test_a_share_is_its_value_with_its_parts():
+    share = Share(1, 3)
+    assert share == 1 / 3 and (share.part, share.whole) == (1, 3) and float(share) == 1 / 3
+    assert np.isnan(Share(0, 0)) and Share(0, 0, empty=0.0) == 0.0
+    assert Share(2, 8, value=0.2500001) == 0.2500001  # a value worked out otherwise, kept bit for bit
