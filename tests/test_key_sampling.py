@@ -92,3 +92,10 @@ def test_draws_inverted_in_blocks_give_the_keys_of_one_pass(block, monkeypatch):
     cdf = np.cumsum(Workload(keys=3_000, zipf_s=1.1).key_popularity())
     u = np.random.default_rng(block).random(9_001)
     np.testing.assert_array_equal(_invert_cdf(cdf, u), _searched(cdf, u))
+
+
+@pytest.mark.parametrize("copies", [1, 5_000])  # a few draws are searched; many go through the guide table
+def test_a_draw_on_a_cumulative_probability_takes_the_next_key(copies):
+    # four equally popular keys: cumulative 0.25, 0.5, 0.75, 1; a draw of exactly 0.25 is past key 0's share
+    u = np.tile([0.0, 0.25, 0.5, 0.75, 0.9999], copies)
+    assert Workload(keys=4, zipf_s=0.0).keys_at(u)[:5].tolist() == [0, 1, 2, 3, 3]
