@@ -49,3 +49,21 @@ def test_the_checked_array_is_a_copy():
 def test_a_number_out_of_range_is_named_with_its_range(value, error):
     with pytest.raises(error, match=r"^users must be a number > 0; got "):
         check.number("users", value, low=0, low_open=True)
+
+
+@pytest.mark.parametrize("limits, values", [
+    ({"low": 0, "low_open": True}, [0.5, 2.0]), ({"low": 0}, [0.0, 1.0]),
+    ({"low": 0, "allow_inf": True}, [1.0, np.inf]), ({"high": 5.0}, [5.0, -1.0]), ({"low": 1.0, "high": 1.0}, [1.0]),
+    ({}, [3.0, -2.0])])
+def test_a_valid_float_array_is_checked_at_once_not_value_by_value(monkeypatch, limits, values):
+    checked = []
+    number = check.number
+    monkeypatch.setattr(check, "number", lambda *args, **kwargs: checked.append(args) or number(*args, **kwargs))
+    assert check.number_list("grid", np.array(values), **limits).tolist() == values
+    assert checked == [], "a valid float array was checked one value at a time"
+
+
+def test_an_array_of_anything_but_floats_is_checked_value_by_value_and_named():
+    assert check.number_list("grid", np.array([1, 2]), low=0).tolist() == [1.0, 2.0]
+    with pytest.raises(TypeError, match="grid must be a number"):
+        check.number_list("grid", np.array(["a", "b"]))
