@@ -386,23 +386,10 @@ class ServerRun(Runtime):
 
     def _schedule(self, times, services, bounded=True):
         """:meth:`_step` for many requests; ``bounded=False`` leaves the queue limit out in a tighter loop."""
+        if bounded and self.bounded:
+            step = self._step
+            return [step(t, s) for t, s in zip(times, services)]
         free, timeout, starts = self.free, self.timeout, []
-        if bounded and self.bounded:  # (:meth:`_step` written out: a call per request cost a third of the loop)
-            waiting, limit, popleft, append = self.waiting, self.queue_limit, self.waiting.popleft, self.waiting.append
-            for t, s in zip(times, services):
-                while waiting and waiting[0] <= t:
-                    popleft()
-                start = free[0]
-                if start > t:
-                    if len(waiting) >= limit:
-                        starts.append(math.nan)
-                        continue
-                    append(start)
-                else:
-                    start = t
-                heapreplace(free, start if start - t > timeout else start + s)
-                starts.append(start)
-            return starts
         for t, s in zip(times, services):
             start = free[0]
             if start <= t:
