@@ -96,7 +96,7 @@ GROUPS = {
         "tests/test_compiled_loops_load.py", "tests/test_workload_key_refusals.py",
         "tests/test_component_fields.py", "tests/test_key_sampling.py", "tests/test_validation_lists.py",
         "tests/test_held_workers.py", "tests/test_dns_runs.py", "tests/test_server_batches.py",
-        "tests/test_balance_loop.py", "tests/test_compiled_routing_choice.py"]),
+        "tests/test_balance_loop.py", "tests/test_compiled_routing_choice.py", "tests/test_balance_in_pieces.py"]),
     # the grader's kernel-free tests only: test_grade.py and test_exercises.py run notebooks (minutes per mutant)
     "grading": (["chapter1/grading/*"], [
         "tests/test_grading_messages.py", "tests/test_grading_units.py", "tests/test_grading_gradebook.py",

@@ -127,6 +127,8 @@ def _compile():
     loops = SimpleNamespace(fcfs=_loops.fcfs, dns=_loops.dns, route=_loops.route, number=_loops.number,
                             balance=_loops.balance, held=_loops.held)
     # compile (or load the machine code kept from an earlier run) now, so that a failure here means the Python loops
+    # run instead.  Any values of these types compile the same machine code (so `make mutate` leaves them alone).
+    # pragma: no mutate start
     loops.fcfs(np.zeros(1), np.zeros(1), np.zeros((1, 1)), np.zeros(1), 0, 1.0, True, 1)
     loops.dns(np.zeros(1, dtype=np.int64), 1, np.zeros(1), np.zeros(1), 1.0, np.zeros(1, dtype=bool))
     loops.number(np.zeros(1, dtype=np.int64))
@@ -142,6 +144,7 @@ def _compile():
                   _outages([server]), _downtime(())[1:], _state(pool, 1), _servers([server], 1), ints.copy())
     loops.held(np.zeros(1), np.zeros(1), np.zeros(1), one.copy(), np.zeros(1), np.zeros(4, dtype=np.int64), 1.0, 1,
                True, _records(1), _servers([server], 1), ints.copy(), _records(1), np.zeros(1), ints.copy())
+    # pragma: no mutate end
     # numba and LLVM's objects (about 80,000) live as long as the kernel: frozen, as chapter1.present.charts freezes
     # altair's, they are left out of the collector's full sweeps (30 ms each, now and then inside a panel update)
     gc.freeze()
