@@ -67,3 +67,9 @@ def test_an_array_of_anything_but_floats_is_checked_value_by_value_and_named():
     assert check.number_list("grid", np.array([1, 2]), low=0).tolist() == [1.0, 2.0]
     with pytest.raises(TypeError, match="grid must be a number"):
         check.number_list("grid", np.array(["a", "b"]))
+
+
+def test_a_float_array_where_whole_numbers_are_wanted_is_refused_value_by_value():
+    """The quick check of a float array is for real numbers only: whole numbers are checked (and refused) one by one."""
+    with pytest.raises(TypeError, match=r"^counts must be a whole number >= 0; got 1.0$"):
+        check.number_list("counts", np.array([1.0, 2.0]), integer=True, low=0)
