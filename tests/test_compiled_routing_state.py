@@ -19,8 +19,12 @@ ROUTE = kernels.route_by_connections
 def route_in_three_calls(arch, load, compiled, monkeypatch, seed=4):
     """Routes, services and starts of every request, routed in three calls (the last of two requests), the number
     of requests queued before the last call, and the state left after them."""
-    monkeypatch.setattr(kernels, "MIN_REQUESTS", 0 if compiled else 10**12)
-    monkeypatch.setattr(kernels, "route_by_connections", functools.partial(ROUTE, block=64))
+    for threshold in ("MIN_REQUESTS", "MIN_ROUTED"):  # (routing reads the second; a graded kernel's, the first)
+        monkeypatch.setattr(kernels, threshold, 0 if compiled else 10**12)
+    monkeypatch.delenv(kernels.LONG_RUNS_ONLY, raising=False)
+    calls = []
+    monkeypatch.setattr(kernels, "route_by_connections",
+                        lambda *args: calls.append(1) or functools.partial(ROUTE, block=64)(*args))
     workload = c.Workload.from_rate(load * arch["load balancer"].capacity)
     sim = Simulation(arch, workload, REQUESTS, seed)
     run = sim.tiers[0]
@@ -33,6 +37,7 @@ def route_in_three_calls(arch, load, compiled, monkeypatch, seed=4):
     routed = [np.concatenate([p[j] for p in parts]) for j in range(3)]
     state = (sorted(run.leaving), list(run.connections), run.turn,
              [(sorted(p.free), list(p.waiting)) for p in run.parts])
+    assert len(calls) == (3 if compiled else 0), "the compiled routing ran where it should not, or not where it should"
     return routed, queued[-1], state
 
 
