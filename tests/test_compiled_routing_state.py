@@ -1,7 +1,7 @@
 """The compiled routing of a balancer that reads connections leaves the balancer and its servers as the Python loop
 leaves them, so that routing a run in several calls gives what one call gives: the requests still inside, the queued
 ones, the workers' free times and the turn all carry over; and reading services in blocks changes nothing.
-(Lowered ``kernels.MIN_REQUESTS``, as in tests/test_kernels.py, and blocks of 64 requests.)"""
+(Lowered ``kernels.MIN_ROUTED``, as in tests/test_kernels.py, and blocks of 64 requests; the compiled calls counted.)"""
 
 import functools
 
