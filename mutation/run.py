@@ -73,7 +73,8 @@ GROUPS = {
         "tests/test_server_deaths.py", "tests/test_session_kinds.py", "tests/test_cache_curve_range.py",
         "tests/test_session_track.py", "tests/test_service_draws.py", "tests/test_server_batches.py",
         "tests/test_cache_versions.py", "tests/test_server_queue_ties.py", "tests/test_dns_runs.py",
-        "tests/test_server_blocking.py"]),
+        "tests/test_server_blocking.py", "tests/test_balance_loop.py", "tests/test_balance_in_pieces.py",
+        "tests/test_balancer_batch_paths.py", "tests/test_cache_engine.py", "tests/test_engines.py"]),
     # the other components in two more copies, so that three runs can go on at once
     "data": ([f"chapter1/components/{name}.py" for name in ("replicas", "shards", "datacentre", "cdn")],
              [*COMPONENT_TESTS, "tests/test_replica_rules.py", "tests/test_shard_rules.py", "tests/test_cdn_rules.py",
