@@ -7,7 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chapter1 import DNS, Architecture, Database, Outage, Server, WebServer, single_server
+from chapter1 import DNS, Architecture, Database, Outage, Server, WebServer, Workload, single_server
+from chapter1.core.simulation import Simulation
 
 
 def test_fail_returns_a_new_component_and_leaves_the_original():
@@ -154,3 +155,13 @@ def test_dns_hit_ratio_properties(ttl, rate):
     assert 0 <= h < 1 or (h == 1 and served > 1e15)
     # a longer TTL never lowers the hit ratio
     assert DNS(ttl_s=2 * ttl).hit_ratio(rate) >= h
+
+
+def test_the_dns_hit_ratio_keeps_its_hits_and_lookups_for_a_pooled_figure():
+    """The figure is a Share: the requests that found the name cached, of all the requests, as the requests' own
+    lookup times tell them apart (a lookup costs time, a cached answer none)."""
+    sim = Simulation(single_server(), Workload(users=1_000), 3_000, 1)
+    looked_up = int((sim.run().requests["dns_ms"] > 0).sum())
+    ratio, = [r.figures()["dns_hit_ratio"] for r in sim.runtimes if "dns_hit_ratio" in r.figures()]
+    assert (ratio.part, ratio.whole) == (3_000 - looked_up, 3_000) and 0 < looked_up < 3_000
+    assert float(ratio) == pytest.approx(ratio.part / ratio.whole, rel=1e-12)

@@ -52,8 +52,9 @@ def test_a_server_describes_itself():
     ({"distribution": "normal"}, ValueError, r"distribution must be one of 'exponential', 'constant'"),
     ({"queue_limit": -1}, ValueError, r"queue_limit must be a whole number >= 0; got -1"),
     ({"timeout_ms": 0}, ValueError, r"timeout_ms must be a number > 0; got 0"),
-    ({"roles": "web"}, TypeError, r"roles must be"),
-    ({"backend": "database"}, TypeError, r"backend must be a Component"),
+    ({"roles": "web"}, TypeError, r"roles must be a sequence \(a tuple or list\) of str objects; got 'web'$"),
+    ({"roles": ("web", 3)}, TypeError, r"roles must hold str objects \(e.g. 'web'\); got 3$"),
+    ({"backend": "database"}, TypeError, r"backend must be a Component \(e.g. Database\(\)\); got 'database'$"),
     ({"blocking": 1}, TypeError, r"blocking must be True \(thread per request\) or False \(asynchronous\); got 1"),
 ])
 def test_bad_server_options_are_refused_by_name(options, error, message):
