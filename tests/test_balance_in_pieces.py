@@ -6,16 +6,14 @@ servers' queues and workers) is where the next call starts.  The compiled loop r
 back; here both loops route the same run in pieces, with pools that eject servers, change view and lose members.
 """
 
-import numpy as np
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
-from test_balance_loop import pools, same, state
+from test_balance_loop import in_calls, pools, prepared, same, state
 
 import chapter1 as c
 from chapter1.components import downtime
 from chapter1.core import kernels
-from chapter1.core.simulation import Simulation
 
 
 def in_pieces(arch, rate, n, seed, cuts, compiled):
@@ -26,15 +24,14 @@ def in_pieces(arch, rate, n, seed, cuts, compiled):
         patch.setattr(kernels, "MIN_ROUTED", 0 if compiled else 10**12)
         patch.delenv(kernels.LONG_RUNS_ONLY, raising=False)
         patch.setattr(kernels, "balance_through_changes", lambda *args: calls.append(1) or real(*args))
-        sim = Simulation(arch, c.Workload.from_rate(rate), n, seed)
-        for runtime in sim.runtimes:
-            runtime.prepare()
-        run, times, answers, ejected = sim.tiers[0], sim.arrival.copy(), [], []
-        bounds = [0, *cuts, n]
-        for low, high in zip(bounds, bounds[1:]):
-            answers.append(downtime.balance_through_changes(run, np.arange(low, high), times[low:high]))
+        sim = prepared(arch, rate, n, seed)
+        run, ejected = sim.tiers[0], []
+
+        def admit(requests, times):
+            answer = downtime.balance_through_changes(run, requests, times)
             ejected.append(dict(run.ejected))
-        found = state(sim, run, [np.concatenate(part) for part in zip(*answers)])
+            return answer
+        found = state(sim, run, in_calls(admit, sim.arrival.copy(), cuts))
     return [*found, run.view_key, tuple(run.joined)], bool(calls), ejected
 
 

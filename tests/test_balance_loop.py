@@ -116,14 +116,28 @@ def test_the_loop_gives_what_each_member_and_policy_give_one_request_at_a_time(p
         assert same(*states(arch, rate, n, seed, (reference_loop, downtime.balance_through_changes), times))
 
 
+def prepared(arch, rate, n, seed):
+    """A fresh run of ``n`` requests, every runtime prepared: as the engine has it before its first tier admits."""
+    sim = Simulation(arch, c.Workload.from_rate(rate), n, seed)
+    for runtime in sim.runtimes:
+        runtime.prepare()
+    return sim
+
+
+def in_calls(admit, times, cuts=()):
+    """``admit(requests, times)`` for requests 0, 1, ... at ``times``, in one call per piece between ``cuts``; the
+    answers of the calls joined."""
+    bounds = [0, *cuts, len(times)]
+    answers = [admit(np.arange(low, high), times[low:high]) for low, high in zip(bounds, bounds[1:])]
+    return [np.concatenate(part) for part in zip(*answers)]
+
+
 def states(arch, rate, n, seed, loops, times=None):
     """What each loop leaves in a fresh run's balancer (its first tier), given every request at ``times`` (by
     default their arrivals)."""
     found = []
     for loop in loops:
-        sim = Simulation(arch, c.Workload.from_rate(rate), n, seed)
-        for runtime in sim.runtimes:
-            runtime.prepare()
+        sim = prepared(arch, rate, n, seed)
         run = sim.tiers[0]
         found.append(state(sim, run, loop(run, np.arange(n), sim.arrival.copy() if times is None else times)))
     return found

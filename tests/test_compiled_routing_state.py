@@ -3,7 +3,6 @@ leaves them, so that routing a run in several calls gives what one call gives: t
 ones, the workers' free times and the turn all carry over; and reading services in blocks changes nothing.
 (Lowered ``kernels.MIN_ROUTED``, as in tests/test_kernels.py, and blocks of 64 requests; the compiled calls counted.)"""
 
-import functools
 
 import numpy as np
 import pytest
@@ -23,8 +22,7 @@ def route_in_three_calls(arch, load, compiled, monkeypatch, seed=4):
         monkeypatch.setattr(kernels, threshold, 0 if compiled else 10**12)
     monkeypatch.delenv(kernels.LONG_RUNS_ONLY, raising=False)
     calls = []
-    monkeypatch.setattr(kernels, "route_by_connections",
-                        lambda *args: calls.append(1) or functools.partial(ROUTE, block=64)(*args))
+    monkeypatch.setattr(kernels, "route_by_connections", lambda *args: calls.append(1) or ROUTE(*args, block=64))
     workload = c.Workload.from_rate(load * arch["load balancer"].capacity)
     sim = Simulation(arch, workload, REQUESTS, seed)
     run = sim.tiers[0]

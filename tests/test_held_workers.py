@@ -1,16 +1,16 @@
 """A thread-per-request server (a web worker held until its database answers) runs without events, compiled: the
 Result is the one simpy's events give, over random servers, queues, time-outs and loads."""
 
-import numpy as np
+import dataclasses
+
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
-from test_balance_loop import same
+from test_balance_loop import in_calls, prepared, same
 from test_engines import assert_same
 
 import chapter1 as c
 from chapter1.core import kernels
-from chapter1.core.simulation import Simulation
 
 
 @pytest.fixture(scope="module")
@@ -84,14 +84,11 @@ def test_runs_from_the_threshold_on_take_the_compiled_loop(monkeypatch, requests
 def held_in_pieces(arch, rate, n, seed, cuts):
     """Statuses and leave times of ``n`` requests admitted in calls split at ``cuts``, and what the web server and its
     database hold after them (records, counts, workers' free times, queues), the run's ends and failures."""
-    sim = Simulation(arch, c.Workload.from_rate(rate), n, seed)
-    for runtime in sim.runtimes:
-        runtime.prepare()
-    web, bounds, answers = sim.tiers[0], [0, *cuts, n], []
-    for low, high in zip(bounds, bounds[1:]):
-        answers.append(web.admit_batch(np.arange(low, high), sim.arrival[low:high]))
+    sim = prepared(arch, rate, n, seed)
+    web = sim.tiers[0]
+    answers = in_calls(web.admit_batch, sim.arrival, cuts)
     held = [(s.records(), s.served, sorted(s.free), list(s.waiting)) for s in (web, web.parts[0])]
-    return [np.concatenate(a) for a in zip(*answers)], held, sim.end, sim.failed_at
+    return answers, held, sim.end, sim.failed_at
 
 
 @settings(max_examples=150, deadline=None, derandomize=True)
@@ -101,10 +98,9 @@ def test_admitted_in_pieces_a_held_worker_carries_its_queue_and_its_database_ove
     """With a constant service time at the web server, its requests reach the database in the order they arrived,
     so admitting the run in pieces must give what one call gives: each call starts from the queue, the workers
     and the database the last one left."""
-    arch = c.Architecture("threaded", (c.WebServer(**{**vars(arch["web"]), "distribution": "constant"}),))
-    if arch["web"].backend.distribution == "constant":
-        arch = c.Architecture("threaded", (c.WebServer(**{**vars(arch["web"]), "backend": c.Database(
-            **{**vars(arch["web"].backend), "distribution": "exponential"})}),))
+    web = arch["web"]
+    database = dataclasses.replace(web.backend, distribution="exponential")  # (two constant tiers can tie)
+    arch = c.Architecture("threaded", (dataclasses.replace(web, distribution="constant", backend=database),))
     whole = held_in_pieces(arch, rate, n, seed, ())
     pieces = held_in_pieces(arch, rate, n, seed, tuple(sorted(cut for cut in cuts if cut < n)))
     assert same(pieces, whole)
