@@ -23,7 +23,7 @@ import time
 
 import vl_convert
 
-from chapter1.present import charts
+from chapter1.present import charts, templates
 from chapter1.present.panels import all_panels
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
@@ -45,7 +45,8 @@ def drawn_charts(panel):
 def as_before(template):
     """The template with its compiled spec as Vega-Lite gives it (tooltips, label limits), drawn as before."""
     before = copy.copy(template)
-    before._vega = vl_convert.vegalite_to_vega({**template.spec, "datasets": {name: [] for name in template.names}})
+    before._vega = vl_convert.vegalite_to_vega({**template.spec, "datasets": {name: [] for name in template.names}},
+                                               vl_version=templates.VEGA_LITE)
     before.svg = lambda datasets: charts.Picture(vl_convert.vega_to_svg(before.vega(datasets)))
     return before
 
@@ -73,7 +74,7 @@ def main():
         for _ in range(rounds):
             for (before, after, datasets), (tb, ta) in zip(pairs, times):
                 tb.append(cpu_ms(lambda b=before, d=datasets: b.svg(d)))
-                ta.append(cpu_ms(lambda a=after, d=datasets: a.svg(d)))
+                ta.append(cpu_ms(lambda a=after, d=datasets: a.svg(d).data))  # (svg() draws when shown)
         equal = sum(_numbered_clips(b.svg(d).data) == _numbered_clips(a.svg(d).data) for b, a, d in pairs)
         b = statistics.median(t for tb, _ in times for t in tb)
         a = statistics.median(t for _, ta in times for t in ta)

@@ -4,7 +4,8 @@ Starts one Jupyter kernel (``python3``, as JupyterLab would), runs every noteboo
 (notebooks/*.ipynb, in order) in that same kernel, as a learner who works through the whole course
 without restarting, and reads the kernel's resident memory (VmRSS) and its peak (VmHWM) from
 /proc after each chapter.  Then, in the same kernel, it moves every live panel's controls as a
-learner would (``Panel.moves``) and times each redraw's CPU inside the kernel.
+learner would (``Panel.moves``) and times each redraw's CPU inside the kernel: the view and the chart as
+the panel sends it (by default its Vega spec, which the browser draws; ``CHAPTER1_DRAW=kernel``: its SVG).
 
 Prints the figures README's "Serving a room" paragraph quotes, and the arithmetic for a node.
 
@@ -35,13 +36,16 @@ print(__import__("json").dumps({
 """
 MOVES = """
 import json as _json, statistics as _st, time as _time
-from chapter1.present.panels import all_panels as _all
+from IPython.core.formatters import format_display_data as _format
+from chapter1.present.panels import all_panels as _all, shown as _shown
 _costs = {}
 for _p in _all():
     _p.draw()
     _cpu = []
-    for _s in _p.moves(%d):
-        _t = _time.process_time(); _p.draw(**_s); _cpu.append(_time.process_time() - _t)
+    for _s in _p.moves(%d):  # a move: the view, then the chart as the panel displays it, formatted and serialised
+        _t = _time.process_time()
+        _json.dumps(_format(_shown(_p.draw(**_s)[0], moved=True)))
+        _cpu.append(_time.process_time() - _t)
     _costs[f"{_p.chapter} {_p.name}"] = _cpu
 print(_json.dumps(_costs))
 """

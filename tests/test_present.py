@@ -6,7 +6,7 @@ import altair as alt
 import pandas as pd
 import pytest
 
-from chapter1.present import charts, panels, scales
+from chapter1.present import charts, panels, scales, templates
 
 
 def test_every_chapter_registers_its_panels():
@@ -53,7 +53,7 @@ def test_compiled_templates_drop_only_what_the_picture_does_not_show():
     chart = alt.Chart(alt.Data(name="a")).mark_bar().encode(x="n:Q", y="name:N", tooltip=["n:Q", "name:N"])
     template = charts.Template(chart)
     axes = {}  # the axes that draw labels, by scale
-    charts._walk(template._vega, lambda d: axes.update(
+    templates._walk(template._vega, lambda d: axes.update(
         {a["scale"]: a for a in d.get("axes", []) if a.get("labels", 1)}))
     assert axes["x"]["labelLimit"] == 0 and "labelLimit" not in axes["y"], axes
     assert "tooltip" not in str(template._vega) and "tooltip" in str(template.spec)

@@ -3,25 +3,23 @@
 Every chart reads named, aggregated datasets (percentiles, windows), never raw requests,
 so it stays small when stored in a notebook.  Charts render as SVG, which needs no internet.
 A chart's structure is built once (:class:`Template`); a live panel only swaps its datasets,
-which keeps a redraw fast.
+which keeps a redraw fast, and once a slider moves the browser's own Vega draws it (:mod:`.templates`).
 """
 
-import collections
 import functools
 import gc
-import json
 import math
 
 import altair as alt
 import numpy as np
 import pandas as pd
-import vl_convert
 
 from .. import theory as analytic
 from ..core.workload import Workload
 from . import scales
 from .scales import HEIGHT, STATISTICS, WIDTH
 from .svg import Picture  # noqa: F401  (charts.Picture: SVG text Jupyter shows as an image)
+from .templates import BrowserDrawing, Drawing, Template, plain, records  # noqa: F401  (charts.Template, ...)
 
 USERS_RANGE = (10, 10_000_000)
 COLORS = scales.palette(scales.STATISTIC_COLORS)
@@ -29,7 +27,6 @@ PERCENTILE_COLORS = scales.palette(scales.PERCENTILE_COLORS)
 TIME = alt.X("t_s:Q", title="simulated time (s)")
 DOTS = {"filled": True, "size": 70}
 LABELS = {"align": "left", "dx": 4, "dy": -8, "fontWeight": "bold"}
-CONTINUOUS = {"linear", "log", "pow", "sqrt", "symlog", "time", "utc", "sequential"}  # Vega scales labelled by numbers
 
 # Everything loaded so far (altair, pandas, numpy, IPython: about 90,000 objects) lives as long as the kernel.
 # Frozen, it is left out of the collector's full sweeps, which every few dozen panel updates cost 50-110 ms
@@ -40,123 +37,6 @@ gc.freeze()
 def use_offline_renderer():
     """Render charts as SVG in the kernel: works with no internet and when a notebook is viewed as a file."""
     alt.renderers.enable("svg")
-
-
-class Template:
-    """A chart's Vega-Lite spec, validated and compiled to Vega once, its data left out; ``svg(datasets)`` draws it.
-
-    Building and validating an altair chart, then compiling Vega-Lite to Vega, costs more than drawing
-    it, so a live panel pays that once: a redraw only puts its datasets into the compiled Vega spec.
-
-    >>> t = Template(alt.Chart(alt.Data(name="a")).mark_point().encode(x="x:Q"))
-    >>> t.names, t.svg({"a": [{"x": 1}]}).data.startswith("<svg")
-    (['a'], True)
-    """
-
-    def __init__(self, chart, titles=True):
-        self.spec = chart.to_dict()  # validated once, here
-        if not titles:  # a panel can caption its charts in HTML instead: titles are a costly part of a redraw
-            self.spec = _without_titles(self.spec)
-        # No ARIA labels on every mark (a third of a redraw): JupyterLab shows an SVG as an <img>, whose
-        # inner labels no screen reader reads; the picture is the same.
-        self.spec = {**self.spec, "config": {**self.spec.get("config", {}), "aria": False}}
-        self.names = sorted(_dataset_names(self.spec))
-        self._vega = _lighter(vl_convert.vegalite_to_vega({**self.spec, "datasets": {name: [] for name in self.names}}))
-        self._slots = [k for k, source in enumerate(self._vega.get("data", []))
-                       if source.get("name") in self.names and source.get("values") == []]
-        missing = set(self.names) - {self._vega["data"][k]["name"] for k in self._slots}
-        if missing:  # Vega-Lite compiled a dataset into another shape: a redraw would silently lose it
-            raise ValueError(f"the compiled chart has no data source for {sorted(missing)}; draw it with with_data()")
-
-    def vega(self, datasets):
-        """The compiled Vega spec with ``datasets`` in place (a dataset not given is empty); shares all else."""
-        data = list(self._vega["data"])
-        for k in self._slots:
-            data[k] = {**data[k], "values": records(datasets.get(data[k]["name"], []))}
-        return {**self._vega, "data": data}
-
-    def svg(self, datasets):
-        """Render with ``datasets`` (name -> DataFrame, records or a dict of columns; others are ignored) as an SVG
-        for Jupyter."""
-        vega = self.vega(datasets)
-        data = list(vega["data"])
-        for k in self._slots:  # each dataset as JSON text that Vega parses itself
-            data[k] = _as_json_text(data[k])
-        return Picture(vl_convert.vega_to_svg({**vega, "data": data}))
-
-    def svg_from_vega_lite(self, datasets):
-        """The same SVG through Vega-Lite each time (the slower path :meth:`svg` replaces; kept to compare)."""
-        data = {name: records(datasets.get(name, [])) for name in self.names}
-        return Picture(vl_convert.vegalite_to_svg({**self.spec, "datasets": data}))
-
-
-def _lighter(vega):
-    """The compiled Vega spec, drawn the same for less: no tooltips, and no label limit on continuous axes.
-
-    The SVG never shows a tooltip, yet every mark evaluated one per item.  An axis label with a limit
-    (180 px by default) had its width measured once more as it was drawn, to see whether it needs
-    cutting; a number or a date on a continuous axis is far shorter than that, so the limit only cost
-    time.  Band and point axes (names) and any axis given its own limit keep theirs.
-    """
-    kinds = collections.defaultdict(set)  # scale name -> its types (a name reused in another scope: each)
-    _walk(vega, lambda d: [kinds[s["name"]].add(s.get("type", "linear")) for s in d.get("scales", [])
-                           if isinstance(s, dict) and "name" in s])
-    continuous = {name for name, types in kinds.items() if types <= CONTINUOUS}
-
-    def lighter(d):
-        if "axes" in d:
-            d["axes"] = [{**a, "labelLimit": 0} if a["scale"] in continuous and "labelLimit" not in a
-                         and a.get("labels", True) is not False else a for a in d["axes"]]
-        if isinstance(d.get("encode"), dict):
-            d["encode"] = {k: {c: v for c, v in e.items() if c != "tooltip"} if isinstance(e, dict) else e
-                           for k, e in d["encode"].items()}
-    return _walk(json.loads(json.dumps(vega)), lighter)
-
-
-def _walk(node, visit):
-    """Call ``visit`` on every dict in ``node`` (a JSON-like tree), outermost first; returns ``node``."""
-    if isinstance(node, dict):
-        visit(node)
-        for value in node.values():
-            _walk(value, visit)
-    elif isinstance(node, list):
-        for value in node:
-            _walk(value, visit)
-    return node
-
-
-def _as_json_text(source):
-    """A data source with its rows as JSON text that Vega parses itself: cheaper to hand over than many
-    small objects, and the numbers arrive exact.  Rows JSON cannot hold (infinity) stay objects.
-
-    >>> _as_json_text({"name": "a", "values": [{"x": 0.1}]})
-    {'name': 'a', 'values': '[{"x":0.1}]', 'format': {'type': 'json'}}
-    """
-    try:
-        text = json.dumps(source["values"], allow_nan=False, separators=(",", ":"))
-    except (TypeError, ValueError):
-        return source
-    return {**source, "values": text, "format": {**source.get("format", {}), "type": "json"}}
-
-
-def _without_titles(spec):
-    """The spec with chart titles removed (axis and legend titles stay)."""
-    if isinstance(spec, list):
-        return [_without_titles(v) for v in spec]
-    if not isinstance(spec, dict):
-        return spec
-    is_view = any(k in spec for k in ("mark", "layer", "hconcat", "vconcat", "concat"))
-    return {k: _without_titles(v) for k, v in spec.items() if not (is_view and k == "title")}
-
-
-def _dataset_names(spec):
-    """Names of the named data sources a Vega-Lite spec reads (``{"data": {"name": ...}}``)."""
-    if isinstance(spec, dict):
-        found = {spec["data"]["name"]} if isinstance(spec.get("data"), dict) and "name" in spec["data"] else set()
-        return found.union(*(_dataset_names(v) for v in spec.values()))
-    if isinstance(spec, list):
-        return set().union(*(_dataset_names(v) for v in spec))
-    return set()
 
 
 def with_data(chart, datasets):
@@ -585,39 +465,6 @@ def _outages(result):
                          if o.start_s < result.duration_s], columns=["start", "end", "component"])
 
 
-def records(data):
-    """JSON-ready rows: NaN becomes null (a gap in a line), numpy scalars become plain numbers.
-
-    ``data``: a DataFrame, a list of rows (dicts), or a dict of columns (name -> array or list, all as long):
-    the same rows as the DataFrame of those columns, without building one.
-
-    >>> records(pd.DataFrame({"a": [1.0, float("nan")]}))
-    [{'a': 1.0}, {'a': None}]
-    >>> records({"a": np.array([1.0, np.nan]), "b": ["x", "y"]})
-    [{'a': 1.0, 'b': 'x'}, {'a': None, 'b': 'y'}]
-    """
-    if isinstance(data, pd.DataFrame):
-        names = [str(name) for name in data.columns]
-        return [dict(zip(names, row)) for row in zip(*(_column(column) for _, column in data.items()))]
-    if isinstance(data, dict):
-        names = [str(name) for name in data]
-        return [dict(zip(names, row)) for row in zip(*(_column(np.asarray(column)) for column in data.values()))]
-    return [{k: _plain(v) for k, v in row.items()} for row in data]
-
-
-def _column(column):
-    """A column's values (a Series or an array) as plain Python (NaN as None), by numpy when its type allows."""
-    if isinstance(column.dtype, np.dtype) and column.dtype.kind in "fiub":
-        values = column.tolist() if isinstance(column, np.ndarray) else column.to_numpy().tolist()
-        return [None if v != v else v for v in values] if column.dtype.kind == "f" else values
-    return [None if v is pd.NA or v is pd.NaT else _plain(v) for v in column.tolist()]
-
-
-def _plain(value):
-    if isinstance(value, (float, np.floating)):
-        return None if value != value else float(value)
-    return value.item() if isinstance(value, np.generic) else value
-
 # Charts render as SVG in the kernel: no internet needed, and they show when a notebook is viewed as a file.
 use_offline_renderer()
 
@@ -660,7 +507,7 @@ def _summary_label(key):
 
 
 def _summary_value(key, value):
-    value = _plain(value)
+    value = plain(value)
     if value is None or value != value:
         return "n/a"
     if key == "requests" or isinstance(value, int) and not isinstance(value, bool):

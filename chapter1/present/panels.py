@@ -12,6 +12,7 @@ every panel (:func:`all_panels`).  :func:`headline` builds the figures printed u
 import dataclasses
 import functools
 import importlib
+import os
 import pkgutil
 from typing import Callable
 
@@ -20,6 +21,53 @@ from . import charts
 DEFAULT_REQUESTS = 5_000
 STYLE = {"description_width": "initial"}
 PANELS = {}  # name -> Panel, filled as the chapter modules are imported
+PLACES = ("browser", "kernel")
+
+
+def _from_environment(where=None):
+    """The place named by ``CHAPTER1_DRAW`` (an instructor's setting for a room), else "browser"."""
+    where = where or os.environ.get("CHAPTER1_DRAW") or PLACES[0]
+    if where not in PLACES:
+        raise ValueError(f"CHAPTER1_DRAW must be one of {', '.join(PLACES)}, not {where!r}")
+    return where
+
+
+DRAWING = {"where": _from_environment()}  # where a moved panel's chart is drawn
+
+
+def draw_charts_in(where):
+    """Where live panels draw a chart after a control moves: "browser" or "kernel".
+
+    "browser" (the default) sends the chart's Vega spec and JupyterLab's own Vega renderer draws it:
+    the kernel's share of a move is then the simulation alone.  "kernel" draws SVG in the kernel, as
+    for a panel's first chart (so a saved or exported notebook always shows one): use it in a front
+    end that has no Vega renderer.  ``CHAPTER1_DRAW=kernel`` in the environment sets it for a room.
+
+    >>> draw_charts_in("kernel"); DRAWING["where"]
+    'kernel'
+    >>> draw_charts_in("browser"); draw_charts_in("server")
+    Traceback (most recent call last):
+    ValueError: where must be one of 'browser', 'kernel', not 'server'
+    """
+    if where not in PLACES:
+        raise ValueError(f"where must be one of {', '.join(map(repr, PLACES))}, not {where!r}")
+    DRAWING["where"] = where
+
+
+# JupyterLab sets its Vega charts 8 px in from the top and left: a chart the browser draws sits where the first did.
+BROWSER_CHART_STYLE = "<style>.chapter1-panel .jp-RenderedVegaCommon5 { margin: 0; }</style>"
+
+
+def shown(chart, moved):
+    """What a panel displays: after a control ``moved``, a chart the browser can draw goes as its Vega spec.
+
+    >>> picture = charts.Drawing({"marks": []})
+    >>> type(shown(picture, moved=False)).__name__, type(shown(picture, moved=True)).__name__
+    ('Drawing', 'BrowserDrawing')
+    """
+    if moved and DRAWING["where"] == "browser" and hasattr(chart, "for_browser"):
+        return chart.for_browser()
+    return chart
 
 
 @dataclasses.dataclass(frozen=True)
@@ -184,11 +232,11 @@ def panel(controls, draw, seed=None):
         if chart is not None:
             with output:
                 output.clear_output(wait=True)
-                display(chart)
+                display(shown(chart, moved=_change is not None))
 
-    def new_run(_button):
+    def new_run(button):
         runs["seed"] += 1
-        redraw()
+        redraw(button)
 
     for control in controls.values():
         control.observe(redraw, names="value")
@@ -199,7 +247,8 @@ def panel(controls, draw, seed=None):
         button.on_click(new_run)
         row.append(button)
     redraw()
-    box = w.VBox([w.HBox(row, layout=w.Layout(flex_flow="row wrap")), figures, output])
+    style = w.HTML(BROWSER_CHART_STYLE, layout=w.Layout(display="none"))
+    box = w.VBox([w.HBox(row, layout=w.Layout(flex_flow="row wrap")), figures, output, style])
     box.add_class("chapter1-panel")
     return box
 

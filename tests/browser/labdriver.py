@@ -622,11 +622,13 @@ const snapshot = (view) => {
       parts.push(e.src);
     } else if (e.tagName === 'CANVAS') {
       parts.push(e.toDataURL());
+    } else if (e.classList.contains('marks') && !e.querySelector('.mark-group')) {
+      return null;  // the browser's Vega has made its SVG but not drawn into it yet
     } else {
       parts.push(e.outerHTML);
     }
   }
-  return parts.join('\\n');
+  return parts.length ? parts.join('\\n') : null;
 };
 """
 
@@ -737,6 +739,7 @@ class SliderMove:
     changed: bool
     ms: float | None  # keydown -> redrawn chart, in the page
     kernel_ms: float | None = None  # of which the kernel was busy (callback)
+    drawn_by: str | None = None  # "browser" (JupyterLab's Vega renderer) or "kernel" (an SVG picture)
 
 
 @dataclass
@@ -991,12 +994,14 @@ class LabPage:
             page.wait_for_function(_KERNEL_IDLE, arg=path, timeout=timeout_ms, polling=50)
         except Exception:
             pass
-        result = page.evaluate("""() => {
+        result = page.evaluate("""(k) => {
           const s = window.__browserCheck;
           s.stop();
+          const view = document.querySelector(`[data-browser-panel="${k}"]`);
+          const vega = view && view.querySelector('.widget-output .jp-RenderedVegaCommon5 svg.marks');
           return {keydown: s.keydown, redrawn: s.redrawn, busy: s.busy, idle: s.idle,
-                  trace: s.trace};
-        }""")
+                  trace: s.trace, drawnBy: vega ? 'browser' : 'kernel'};
+        }""", k)
         if os.environ.get("BROWSER_TRACE"):  # the kernel messages of this move
             redrawn = result["redrawn"] and round(result["redrawn"] - result["keydown"])
             print(f"{path} panel {k}, {key}: redrawn at {redrawn} ms; kernel messages "
@@ -1008,7 +1013,8 @@ class LabPage:
             if result["busy"] is not None and result["idle"] is not None:
                 kernel_ms = round(result["idle"] - result["busy"], 1)
         return SliderMove(panel=k, cell=panel["cell"], slider=panel["slider"], key=key,
-                          changed=changed, ms=ms, kernel_ms=kernel_ms)
+                          changed=changed, ms=ms, kernel_ms=kernel_ms,
+                          drawn_by=result["drawnBy"] if changed else None)
 
     def screenshot(self, target: Path, full: Path | None = None) -> list[Path]:
         """The first live panel (else first chart) in view; with ``full``, the

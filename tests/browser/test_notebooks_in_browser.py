@@ -16,8 +16,23 @@ in one tall image (~1 s more per notebook).
 
 from __future__ import annotations
 
+import functools
+
 import pytest
 from labdriver import NOTEBOOK_TEST, course_notebooks
+
+
+def _chapter(path: str) -> str:
+    return path.rsplit("/", 1)[-1][:2]
+
+
+@functools.cache
+def kernel_drawn() -> frozenset[str]:
+    """Chapters with a panel whose chart is a picture made in the kernel (a chart beside a hash ring)."""
+    from chapter1.present import charts, panels
+
+    return frozenset(p.chapter for p in panels.all_panels()
+                     if not isinstance(p.draw(requests=300)[0], charts.Drawing))
 
 
 def findings(report) -> list[str]:
@@ -37,6 +52,10 @@ def findings(report) -> list[str]:
     if report.page_errors:
         found.append(f"uncaught errors in the page{together}:\n    "
                      + "\n    ".join(report.page_errors))
+    drawn_here = [m for m in report.moves if m.drawn_by == "kernel"]
+    if drawn_here and _chapter(report.path) not in kernel_drawn():
+        found.append("a moved slider's chart was drawn in the kernel, not by JupyterLab's Vega renderer: " + "; ".join(
+            f"panel in cell {m.cell}, slider {m.slider!r}" for m in drawn_here))
     if report.dead_sliders:
         found.append("moving a slider did not redraw its chart: " + "; ".join(
             f"panel in cell {m.cell}, slider {m.slider!r} ({m.key})" for m in report.dead_sliders))
