@@ -2,7 +2,8 @@
 
 For every live panel of the textbook (notebooks/), press an arrow key on its first slider
 several times and time, in the page, the keydown to the moment the new chart has loaded.
-Prints the median per notebook, the kernel's share of it (the callback: simulate + chart),
+Prints the median per notebook, the kernel's share of it (busy to idle on the callback: the view and the
+chart it sends; the browser starts drawing before the kernel is idle, so on a small machine they share cores),
 and the ratio of the two: what the browser path (websocket, widget sync, rendering) adds.
 Compare widget_update.py, which times the callback alone.  Target: median <= 150 ms (issue 9;
 a chart that follows the hand), ratio near 1.
