@@ -959,8 +959,18 @@ class LabPage:
     def find_live_panels(self, path: str) -> list[dict]:
         return self.page.evaluate(_FIND_LIVE_PANELS, path)
 
-    def move_slider(self, path: str, panel: dict, timeout_ms: float = 20_000) -> SliderMove:
-        """Focus the panel's first slider, press one arrow key, wait for the chart to change.
+    def execute(self, path: str, code: str) -> None:
+        """Run ``code`` in the kernel of the open notebook ``path`` (silently: no cell, no history)."""
+        self.page.evaluate(_FIND_PANEL + """
+        async ([path, code]) => {
+          const kernel = findPanel(path).sessionContext.session.kernel;
+          await kernel.requestExecute({code, silent: true, store_history: false}).done;
+        }""", [path, code])
+
+    def move_slider(self, path: str, panel: dict, timeout_ms: float = 20_000,
+                    key: str | None = None) -> SliderMove:
+        """Focus the panel's first slider, press one arrow key (``key``, else right unless
+        at the end), wait for the chart to change.
 
         The time is measured in the page, from the keydown event to the
         moment the charts in the panel's Output differ from before and have
@@ -975,7 +985,7 @@ class LabPage:
         state = page.evaluate(_ARM, [k, path])
         at_max = (state["value"] is not None and state["max"] is not None
                   and float(state["value"]) >= float(state["max"]))
-        key = "ArrowLeft" if at_max else "ArrowRight"
+        key = key or ("ArrowLeft" if at_max else "ArrowRight")
         page.locator(f'[data-browser-slider="{k}"] .noUi-handle').first.focus()
         page.keyboard.press(key)
         try:
