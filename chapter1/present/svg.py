@@ -5,6 +5,7 @@ True
 """
 
 import html
+import re
 
 DOWN = "#d62728"
 
@@ -14,6 +15,8 @@ class Picture:
 
     >>> Picture("<svg/>")._repr_svg_()
     '<svg/>'
+    >>> Picture('<svg xmlns="http://www.w3.org/2000/svg" width="120" height="80"/>')
+    <picture: 120 x 80 SVG>
     """
 
     def __init__(self, data):
@@ -21,6 +24,11 @@ class Picture:
 
     def _repr_svg_(self):
         return self.data
+
+    def __repr__(self):
+        """What a text-only view shows, and what a notebook stores beside the SVG: the same from run to run."""
+        size = re.match(r'\s*<svg\b[^>]*?\bwidth="([\d.]+)"[^>]*?\bheight="([\d.]+)"', self.data)
+        return f"<picture: {size[1]} x {size[2]} SVG>" if size else "<picture: SVG>"
 
 
 def text(x, y, words, size, weight="normal", anchor="start", fill="#333"):
