@@ -12,9 +12,21 @@ import vl_convert
 
 from .svg import Picture
 
+
+def newest_vega_lite_5(versions=None):
+    """The newest Vega-Lite 5 that vl-convert compiles with (``versions``: its list; vl-convert 1.6 has none
+    to give, and goes up to 5.20).
+
+    >>> newest_vega_lite_5(["5.8", "5.20", "5.21", "6.4"])
+    '5.21'
+    """
+    versions = versions or getattr(vl_convert, "get_vegalite_versions", lambda: ["5.20"])()
+    return max((v for v in versions if v.startswith("5.")), key=lambda v: tuple(map(int, v.split("."))))
+
+
 # Templates compile with the newest Vega-Lite that targets Vega 5, the Vega JupyterLab 4.6 bundles: one spec, drawn
 # in the kernel (vl-convert's Vega 6 draws it the same) and in the browser.
-VEGA_LITE = "5.21"
+VEGA_LITE = newest_vega_lite_5()
 # The colours JupyterLab's dark theme gives a chart its browser draws (vega-themes' "dark": white labels and titles,
 # on the white background the spec keeps), pinned to Vega's own: the same picture in any theme, as the SVG is.
 LIGHT = {"title": {"color": "#000", "subtitleColor": "#000"},
