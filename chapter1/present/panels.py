@@ -24,9 +24,9 @@ PANELS = {}  # name -> Panel, filled as the chapter modules are imported
 PLACES = ("browser", "kernel")
 
 
-def _from_environment(where=None):
+def _from_environment():
     """The place named by ``CHAPTER1_DRAW`` (an instructor's setting for a room), else "browser"."""
-    where = where or os.environ.get("CHAPTER1_DRAW") or PLACES[0]
+    where = os.environ.get("CHAPTER1_DRAW") or PLACES[0]
     if where not in PLACES:
         raise ValueError(f"CHAPTER1_DRAW must be one of {', '.join(PLACES)}, not {where!r}")
     return where
@@ -39,9 +39,10 @@ def draw_charts_in(where):
     """Where live panels draw a chart after a control moves: "browser" or "kernel".
 
     "browser" (the default) sends the chart's Vega spec and JupyterLab's own Vega renderer draws it:
-    the kernel's share of a move is then the simulation alone.  "kernel" draws SVG in the kernel, as
-    for a panel's first chart (so a saved or exported notebook always shows one): use it in a front
-    end that has no Vega renderer.  ``CHAPTER1_DRAW=kernel`` in the environment sets it for a room.
+    the kernel's share of a move is then the panel's view alone (simulation, theory, headline).
+    "kernel" draws SVG in the kernel, as for a panel's first chart (so a saved or exported notebook
+    always shows one): use it in a front end that has no Vega renderer.  ``CHAPTER1_DRAW=kernel`` in
+    the environment sets it for a room.
 
     >>> draw_charts_in("kernel"); DRAWING["where"]
     'kernel'
@@ -211,7 +212,8 @@ def panel(controls, draw, seed=None):
 
     The panel calls ``draw`` once at start and again whenever a control changes.  Given a ``seed``,
     ``draw`` also gets ``seed=``, and a "new run" button draws the same setting with the next seed:
-    what changes then is noise, not the model.
+    what changes then is noise, not the model.  The first chart is shown as the kernel draws it;
+    later ones go as :func:`shown` says (by default the browser draws them: :func:`draw_charts_in`).
 
     >>> p = panel({"n": int_slider(2, 1, 5, "n")}, lambda n: (None, f"n is {n}"))
     >>> p.children[1].value
