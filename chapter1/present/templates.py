@@ -78,7 +78,7 @@ class Template:
         data = list(vega["data"])
         for k in self._slots:  # each dataset as JSON text that Vega parses itself
             data[k] = _as_json_text(data[k])
-        return Drawing({**vega, "data": data}, json=all(isinstance(data[k]["values"], str) for k in self._slots))
+        return Drawing({**vega, "data": data}, plain_json=all(isinstance(data[k]["values"], str) for k in self._slots))
 
     def svg_from_vega_lite(self, datasets):
         """The same SVG through Vega-Lite each time (the slower path :meth:`svg` replaces; kept to compare)."""
@@ -95,9 +95,9 @@ class Drawing(Picture):
     (True, True)
     """
 
-    def __init__(self, vega, json=True):  # Picture.__init__ is not called: this class draws its SVG when asked
+    def __init__(self, vega, plain_json=True):  # Picture.__init__ is not called: the SVG is drawn when asked for
         self.vega = vega
-        self.json = json  # whether the spec is plain JSON (a dataset holding infinity is not)
+        self.plain_json = plain_json  # whether the spec is plain JSON (a dataset holding infinity is not)
         self._svg = None
 
     @property
@@ -110,7 +110,7 @@ class Drawing(Picture):
     def for_browser(self):
         """The chart for the front end's Vega renderer to draw; itself (drawn in the kernel) when its data holds
         numbers JSON cannot carry."""
-        return BrowserDrawing(self.vega) if self.json else self
+        return BrowserDrawing(self.vega) if self.plain_json else self
 
 
 class BrowserDrawing:
