@@ -16,7 +16,6 @@ CPU time (``process_time``, every thread, the renderer's included) is the fair f
 """
 
 import copy
-import re
 import statistics
 import sys
 import time
@@ -57,11 +56,6 @@ def cpu_ms(function):
     return 1e3 * (time.process_time() - start)
 
 
-def _numbered_clips(svg):
-    ids = {}
-    return re.sub(r"clip\d+", lambda m: ids.setdefault(m.group(0), f"clip{len(ids)}"), svg)
-
-
 def main():
     rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 5
     load = open("/proc/loadavg").read().split()[:3]
@@ -75,7 +69,7 @@ def main():
             for (before, after, datasets), (tb, ta) in zip(pairs, times):
                 tb.append(cpu_ms(lambda b=before, d=datasets: b.svg(d)))
                 ta.append(cpu_ms(lambda a=after, d=datasets: a.svg(d).data))  # (svg() draws when shown)
-        equal = sum(_numbered_clips(b.svg(d).data) == _numbered_clips(a.svg(d).data) for b, a, d in pairs)
+        equal = sum(templates.comparable(b.svg(d).data) == templates.comparable(a.svg(d).data) for b, a, d in pairs)
         b = statistics.median(t for tb, _ in times for t in tb)
         a = statistics.median(t for _, ta in times for t in ta)
         totals[0] += sum(t for tb, _ in times for t in tb)

@@ -41,6 +41,7 @@ import sys
 import time
 
 import vl_convert
+from IPython.core.formatters import format_display_data
 
 from chapter1.core import kernels, simulation
 from chapter1.present import charts, panels, templates
@@ -114,11 +115,10 @@ def elsewhere(panel, setting):
 
 
 def sent(chart):
-    """What the kernel sends after a control moves when the browser draws: the displayed bundle as JSON text
-    (as jupyter_client serialises it); a chart only the kernel can draw is drawn here."""
-    shown = panels.shown(chart, moved=True)
-    bundle = shown._repr_mimebundle_() if hasattr(shown, "_repr_mimebundle_") else ({"image/svg+xml": shown.data}, {})
-    return json.dumps(bundle)
+    """What the kernel sends after a control moves when the browser draws: the chart as the panel displays it,
+    formatted by IPython and as JSON text (as kernel_capacity.py times it in a kernel); a chart only the kernel
+    can draw is drawn here."""
+    return json.dumps(format_display_data(panels.shown(chart, moved=True)))
 
 
 def update(panel, setting):

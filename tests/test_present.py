@@ -1,6 +1,5 @@
 """The presentation kit: panel registry, headline builder, scales and label placement."""
 
-import re
 
 import altair as alt
 import pandas as pd
@@ -25,12 +24,6 @@ def test_every_panel_draws_its_defaults_and_offers_them(panel):
     assert text.startswith("<div>") and "simulated requests" in text
 
 
-def _numbered_clips(svg):
-    """Clip-path ids renumbered in order of appearance (the renderer counts them across every chart it drew)."""
-    ids = {}
-    return re.sub(r"clip\d+", lambda m: ids.setdefault(m.group(0), f"clip{len(ids)}"), svg)
-
-
 @pytest.mark.parametrize("panel", panels.all_panels(), ids=lambda p: p.name)
 def test_compiled_templates_draw_the_same_svg_as_vega_lite(panel, monkeypatch):
     """A panel's chart compiled to Vega once, data put in per redraw, is the SVG Vega-Lite draws from scratch."""
@@ -43,7 +36,7 @@ def test_compiled_templates_draw_the_same_svg_as_vega_lite(panel, monkeypatch):
     for template, datasets in drawn:
         assert any(len(charts.records(datasets.get(name, []))) for name in template.names), "no data to compare"
         fast, reference = svg(template, datasets).data, template.svg_from_vega_lite(datasets).data
-        assert _numbered_clips(fast) == _numbered_clips(reference)
+        assert templates.comparable(fast) == templates.comparable(reference)
         assert fast.count("<path") == reference.count("<path") > 0
 
 
@@ -60,7 +53,7 @@ def test_compiled_templates_drop_only_what_the_picture_does_not_show():
     for rows in ([{"n": 3, "name": name}, {"n": 1.5, "name": "b"}],
                  [{"n": 3, "name": name}, {"n": float("inf"), "name": "b"}]):  # no JSON text for infinity
         fast, reference = template.svg({"a": rows}).data, template.svg_from_vega_lite({"a": rows}).data
-        assert _numbered_clips(fast) == _numbered_clips(reference)
+        assert templates.comparable(fast) == templates.comparable(reference)
         assert "…" in fast and name not in fast
 
 

@@ -5,6 +5,7 @@ tables into the rows a chart's datasets hold.
 
 import collections
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -150,6 +151,17 @@ def _lighter(vega):
             d["encode"] = {k: {c: v for c, v in e.items() if c != "tooltip"} if isinstance(e, dict) else e
                            for k, e in d["encode"].items()}
     return _walk(json.loads(json.dumps(vega)), lighter)
+
+
+def comparable(svg):
+    """``svg`` with its clip-path ids numbered in order of appearance: Vega counts them across every chart a
+    process draws, so two drawings of one chart differ only there.
+
+    >>> comparable('<clipPath id="clip7"/><g clip-path="url(#clip7)"/>')
+    '<clipPath id="clip0"/><g clip-path="url(#clip0)"/>'
+    """
+    ids = {}
+    return re.sub(r"clip\d+", lambda m: ids.setdefault(m.group(0), f"clip{len(ids)}"), svg)
 
 
 def _beneath(defaults, given):
